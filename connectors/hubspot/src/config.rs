@@ -1,0 +1,23 @@
+//! HubSpot's connection settings and fixed facts.
+
+use crmgate_connector_sdk::SettingSpec;
+
+/// HubSpot's public API root.
+pub const DEFAULT_BASE_URL: &str = "https://api.hubapi.com";
+
+/// The list endpoint serves at most 100 deals per call.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// The associations read with every deal, so contact and company ids map without extra calls.
+pub const ASSOCIATIONS: &str = "contacts,companies";
+
+/// A private-app access token (or an OAuth access token), sent as `Authorization: Bearer`.
+pub const API_KEY: SettingSpec = SettingSpec {
+    name: "api_key",
+    label: "Private app access token",
+    description: "A HubSpot private-app token with the crm.objects.deals scopes.",
+    secret: true,
+    required: true,
+};
+
+pub const SETTINGS: &[SettingSpec] = &[API_KEY, SettingSpec::BASE_URL];

@@ -1,0 +1,88 @@
+//! crmgate connector for HubSpot CRM v3 deals.
+//!
+//! Auth is a bearer token; lists page with `after`; every property is a string on the wire and
+//! the mapping table (`mappings/hubspot/opportunities.yaml`) types them. The one quirk in code is
+//! the shape of associations on create ([`hooks`]).
+
+mod client;
+mod config;
+mod hooks;
+mod model;
+
+use async_trait::async_trait;
+use crmgate_connector_sdk::{
+    CallContext, ConnectionSettings, Connector, ConnectorError, DeleteRequest, ErrorKind,
+    GetRequest, ListRequest, Operation, Page, Resource, Result, SettingSpec, WriteRequest,
+};
+use http::{HeaderMap, HeaderValue, header};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+
+/// The HubSpot connector.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HubSpot;
+
+#[async_trait]
+impl Connector for HubSpot {
+    fn id(&self) -> &'static str {
+        "hubspot"
+    }
+
+    fn name(&self) -> &'static str {
+        "HubSpot"
+    }
+
+    fn settings(&self) -> &'static [SettingSpec] {
+        config::SETTINGS
+    }
+
+    fn default_base_url(&self) -> &'static str {
+        config::DEFAULT_BASE_URL
+    }
+
+    fn max_page_size(&self) -> u32 {
+        config::MAX_PAGE_SIZE
+    }
+
+    fn auth_headers(&self, settings: &ConnectionSettings) -> Result<HeaderMap> {
+        let token = settings.require_secret(config::API_KEY.name)?;
+        let value =
+            HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())).map_err(|_| {
+                ConnectorError::new(
+                    ErrorKind::MissingSetting(config::API_KEY.name),
+                    "The api_key setting holds characters that cannot be sent in a header.",
+                )
+            })?;
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, value);
+        Ok(headers)
+    }
+
+    fn shape_write(&self, op: Operation, _resource: Resource, body: &mut Value) -> Result<()> {
+        if op == Operation::Create {
+            hooks::shape_associations(body);
+        }
+        Ok(())
+    }
+
+    async fn list(&self, cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
+        client::list(cx, rq).await
+    }
+
+    async fn get(&self, cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {
+        client::get(cx, rq).await
+    }
+
+    async fn create(&self, cx: &CallContext, rq: WriteRequest<'_>) -> Result<Value> {
+        client::create(cx, rq.body).await
+    }
+
+    async fn update(&self, cx: &CallContext, rq: WriteRequest<'_>) -> Result<Value> {
+        let id = rq.id.ok_or_else(|| ConnectorError::not_found(""))?;
+        client::update(cx, id, rq.body).await
+    }
+
+    async fn delete(&self, cx: &CallContext, rq: DeleteRequest<'_>) -> Result<()> {
+        client::delete(cx, rq.id).await
+    }
+}

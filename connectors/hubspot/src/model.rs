@@ -1,0 +1,77 @@
+//! HubSpot's wire shapes that the connector reads: list pages and error bodies.
+
+use crmgate_connector_sdk::DownstreamError;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// `GET /crm/v3/objects/deals`: records and the cursor of the next page.
+#[derive(Debug, Deserialize)]
+pub struct DealPage {
+    pub results: Vec<Value>,
+    pub paging: Option<Paging>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Paging {
+    pub next: Option<NextPage>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NextPage {
+    pub after: String,
+}
+
+/// HubSpot's error body. HubSpot says to treat every field as optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorBody {
+    message: Option<String>,
+    category: Option<String>,
+    sub_category: Option<String>,
+    #[serde(default)]
+    errors: Vec<ErrorItem>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorItem {
+    message: Option<String>,
+    code: Option<String>,
+}
+
+/// The vendor's own messages from an error body, as Apideck's `downstream_errors`.
+pub fn downstream_errors(body: &[u8]) -> Vec<DownstreamError> {
+    let Ok(parsed) = serde_json::from_slice::<ErrorBody>(body) else {
+        return Vec::new();
+    };
+    let mut out = vec![DownstreamError {
+        message: parsed
+            .message
+            .unwrap_or_else(|| "HubSpot returned an error.".to_owned()),
+        detail: parsed.sub_category,
+        code: parsed.category,
+    }];
+    out.extend(parsed.errors.into_iter().filter_map(|e| {
+        Some(DownstreamError {
+            message: e.message?,
+            detail: None,
+            code: e.code,
+        })
+    }));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_become_downstream_errors() {
+        let body = br#"{"status":"error","message":"Property values were not valid","correlationId":"c1","category":"VALIDATION_ERROR","errors":[{"message":"amount is not a number","code":"INVALID_DECIMAL"}]}"#;
+        let errors = downstream_errors(body);
+        assert_eq!(errors.len(), 2);
+        assert_eq!(errors[0].message, "Property values were not valid");
+        assert_eq!(errors[0].code.as_deref(), Some("VALIDATION_ERROR"));
+        assert_eq!(errors[1].code.as_deref(), Some("INVALID_DECIMAL"));
+        assert!(downstream_errors(b"<html>").is_empty());
+    }
+}

@@ -1,0 +1,135 @@
+use std::fmt;
+use std::time::Duration;
+
+/// What went wrong, in terms the gateway can turn into one Apideck error type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The vendor rejected the credentials (401, 403).
+    Unauthorized,
+    /// The record does not exist at the vendor, or the id cannot be one of its ids.
+    NotFound,
+    /// The vendor refused the request as invalid (400, 409, 422); the status is proxied.
+    Rejected,
+    /// The vendor's rate limit was hit.
+    RateLimited,
+    /// The vendor failed (5xx) or could not be reached.
+    Unavailable,
+    /// The vendor did not answer in time.
+    Timeout,
+    /// The vendor answered something that is not what its API documents.
+    BadResponse,
+    /// A required connection setting is missing or unusable; carries the setting's name.
+    MissingSetting(&'static str),
+    /// The vendor cannot do what was asked (an operation or resource it lacks).
+    Unsupported,
+}
+
+/// Who caused the failure; decides whether the client may retry or must change its request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The vendor answered with an error or misbehaved.
+    Vendor,
+    /// The gateway could not do its part (transport, configuration).
+    Gateway,
+    /// The client's request cannot be carried out as given.
+    Client,
+}
+
+/// One error reported by the vendor, proxied to the client as Apideck's `downstream_errors`.
+/// Built from the vendor's error body only: never from request headers, so credentials cannot
+/// leak through it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownstreamError {
+    pub message: String,
+    pub detail: Option<String>,
+    pub code: Option<String>,
+}
+
+/// A connector failure. The message is safe to show to the client: connectors build it from
+/// vendor error bodies and their own words, never from credentials.
+#[derive(Debug, Clone)]
+pub struct ConnectorError {
+    pub kind: ErrorKind,
+    pub origin: Origin,
+    /// Whether the same request may succeed if sent again unchanged.
+    pub retryable: bool,
+    pub message: String,
+    /// The vendor's HTTP status, when the vendor answered.
+    pub vendor_status: Option<u16>,
+    pub downstream: Vec<DownstreamError>,
+    /// How long the vendor asked us to wait, from `Retry-After`.
+    pub retry_after: Option<Duration>,
+}
+
+impl ConnectorError {
+    /// A failure of the given kind with defaults derived from the kind.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        let (origin, retryable) = match kind {
+            ErrorKind::Unauthorized | ErrorKind::Rejected | ErrorKind::BadResponse => {
+                (Origin::Vendor, false)
+            }
+            ErrorKind::RateLimited | ErrorKind::Unavailable | ErrorKind::Timeout => {
+                (Origin::Vendor, true)
+            }
+            ErrorKind::NotFound | ErrorKind::Unsupported => (Origin::Client, false),
+            ErrorKind::MissingSetting(_) => (Origin::Client, false),
+        };
+        Self {
+            kind,
+            origin,
+            retryable,
+            message: message.into(),
+            vendor_status: None,
+            downstream: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    /// The record with this id does not exist, or the id cannot be a vendor id.
+    pub fn not_found(id: &str) -> Self {
+        Self::new(ErrorKind::NotFound, format!("No record with id {id:?}."))
+    }
+
+    /// A vendor answer that cannot be parsed as the documented JSON.
+    pub fn bad_response(status: u16, reason: impl fmt::Display) -> Self {
+        let mut err = Self::new(
+            ErrorKind::BadResponse,
+            format!("The CRM answered with a body that could not be read: {reason}."),
+        );
+        err.vendor_status = Some(status);
+        err
+    }
+
+    #[must_use]
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.vendor_status = Some(status);
+        self
+    }
+
+    #[must_use]
+    pub fn with_downstream(mut self, downstream: Vec<DownstreamError>) -> Self {
+        self.downstream = downstream;
+        self
+    }
+
+    #[must_use]
+    pub fn with_retry_after(mut self, after: Option<Duration>) -> Self {
+        self.retry_after = after;
+        self
+    }
+}
+
+impl fmt::Display for ConnectorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.vendor_status {
+            Some(status) => write!(
+                f,
+                "{:?} (vendor status {status}): {}",
+                self.kind, self.message
+            ),
+            None => write!(f, "{:?}: {}", self.kind, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConnectorError {}

@@ -1,0 +1,81 @@
+//! What every crmgate connector builds on.
+//!
+//! A connector knows HTTP and its vendor, never the unified field names: it receives vendor-shaped
+//! JSON from the mapping engine and hands vendor-shaped JSON back. This crate holds the contract
+//! between the gateway and its connectors so that a connector crate depends on nothing else of
+//! crmgate.
+
+mod error;
+mod http;
+mod operation;
+mod settings;
+
+pub use error::{ConnectorError, DownstreamError, ErrorKind, Origin};
+pub use http::{HttpConfig, OutboundClient, VendorRequest, VendorResponse};
+pub use operation::{
+    CallContext, DeleteRequest, GetRequest, ListRequest, Operation, Page, ReadFields, Resource,
+    WriteRequest,
+};
+pub use settings::{ConnectionSettings, SettingSpec};
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+/// Crate-wide result type.
+pub type Result<T, E = ConnectorError> = std::result::Result<T, E>;
+
+/// One vendor CRM. Implementations override only what their vendor needs; the shared path (auth
+/// injection, error classification of transport failures) lives in [`OutboundClient`].
+#[async_trait]
+pub trait Connector: Send + Sync {
+    /// Stable id used as the service id, the mapping folder and the config key (`"hubspot"`).
+    fn id(&self) -> &'static str;
+
+    /// Human name shown in Vault (`"HubSpot"`).
+    fn name(&self) -> &'static str;
+
+    /// The connection settings it needs; drives Vault validation, masking and docs.
+    fn settings(&self) -> &'static [SettingSpec];
+
+    /// The vendor's public API root, used unless the connection or the config overrides it.
+    fn default_base_url(&self) -> &'static str;
+
+    /// The largest page the vendor serves in one call; the gateway fetches several vendor pages
+    /// when a client asks for more.
+    fn max_page_size(&self) -> u32;
+
+    /// Headers that authenticate a call with this connection's credentials. Values must be marked
+    /// sensitive so that they never appear in `Debug` output.
+    fn auth_headers(&self, settings: &ConnectionSettings) -> Result<http::HeaderMap>;
+
+    /// Reshapes a write body built by the mapping table into the vendor's wire form where no table
+    /// can express it (HubSpot's association objects). Runs before pass-through patches, so
+    /// clients patch the body the vendor really receives.
+    fn shape_write(&self, _op: Operation, _resource: Resource, _body: &mut Value) -> Result<()> {
+        Ok(())
+    }
+
+    /// One page of records, in vendor order, with the vendor cursor of the next page.
+    async fn list(&self, cx: &CallContext, rq: ListRequest<'_>) -> Result<Page>;
+
+    /// One record by its vendor id.
+    async fn get(&self, cx: &CallContext, rq: GetRequest<'_>) -> Result<Value>;
+
+    /// Creates a record and answers the vendor's record (at least its id).
+    async fn create(&self, cx: &CallContext, rq: WriteRequest<'_>) -> Result<Value>;
+
+    /// Updates the fields present in the body and answers the vendor's record.
+    async fn update(&self, cx: &CallContext, rq: WriteRequest<'_>) -> Result<Value>;
+
+    /// Deletes (or archives, where that is the vendor's delete) a record.
+    async fn delete(&self, cx: &CallContext, rq: DeleteRequest<'_>) -> Result<()>;
+
+    /// Reads the record id out of a vendor record; ids are strings on the unified side.
+    fn record_id(&self, record: &Value) -> Option<String> {
+        match record.get("id")? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+}

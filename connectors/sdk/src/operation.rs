@@ -1,0 +1,156 @@
+use serde_json::Value;
+use url::Url;
+
+use crate::OutboundClient;
+
+/// The unified resources a connector may serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Resource {
+    Opportunities,
+}
+
+impl Resource {
+    /// The resource's path segment and mapping file stem (`opportunities`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::Opportunities => "opportunities",
+        }
+    }
+}
+
+/// The unified operation a vendor call serves; write-side mapping and pass-through depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    List,
+    Get,
+    Create,
+    Update,
+    Delete,
+}
+
+impl Operation {
+    /// Apideck's operation name as it appears in the envelope (`all`, `one`, `add`, ...).
+    pub fn envelope_name(self) -> &'static str {
+        match self {
+            Operation::List => "all",
+            Operation::Get => "one",
+            Operation::Create => "add",
+            Operation::Update => "update",
+            Operation::Delete => "delete",
+        }
+    }
+}
+
+/// Everything a connector needs to make vendor calls for one connection: the outbound client with
+/// the connection's auth already injected and the base URL to call.
+pub struct CallContext {
+    pub http: OutboundClient,
+    pub base_url: Url,
+}
+
+impl CallContext {
+    /// The absolute URL of a vendor path, joined to the base URL (which may carry a path prefix).
+    pub fn url(&self, path: &str) -> Url {
+        let mut url = self.base_url.clone();
+        let prefix = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{prefix}{path}"));
+        url
+    }
+}
+
+/// The vendor fields the mapping engine will read, as the static name prefixes of its JSONPaths
+/// (`["properties", "amount"]`), so that connectors ask their vendor for exactly those fields.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadFields<'a>(pub &'a [Vec<String>]);
+
+impl<'a> ReadFields<'a> {
+    /// The names directly under `parent` (`under("properties")` → `amount`, `dealname`, ...),
+    /// without duplicates, in first-seen order.
+    pub fn under(&self, parent: &str) -> Vec<&'a str> {
+        let mut names: Vec<&'a str> = Vec::new();
+        for path in self.0 {
+            if let [first, name, ..] = path.as_slice()
+                && first == parent
+                && !names.contains(&name.as_str())
+            {
+                names.push(name.as_str());
+            }
+        }
+        names
+    }
+}
+
+/// A request for one vendor page.
+#[derive(Debug, Clone, Copy)]
+pub struct ListRequest<'a> {
+    pub resource: Resource,
+    /// Records wanted on this vendor page, at most the connector's `max_page_size`.
+    pub limit: u32,
+    /// The vendor's own cursor from the previous page, `None` for the first page.
+    pub cursor: Option<&'a str>,
+    pub fields: ReadFields<'a>,
+    /// `pass_through[k]=v` query parameters, forwarded to the vendor as `k=v`.
+    pub query: &'a [(String, String)],
+}
+
+/// One vendor page: records in vendor order and the vendor cursor of the next page.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub records: Vec<Value>,
+    pub next: Option<String>,
+}
+
+/// A request for one record.
+#[derive(Debug, Clone, Copy)]
+pub struct GetRequest<'a> {
+    pub resource: Resource,
+    pub id: &'a str,
+    pub fields: ReadFields<'a>,
+}
+
+/// A create (no id) or an update (with id), carrying the vendor body the mapping built.
+#[derive(Debug, Clone)]
+pub struct WriteRequest<'a> {
+    pub resource: Resource,
+    pub id: Option<&'a str>,
+    pub body: Value,
+}
+
+/// A delete of one record.
+#[derive(Debug, Clone, Copy)]
+pub struct DeleteRequest<'a> {
+    pub resource: Resource,
+    pub id: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_keeps_a_base_path_prefix() {
+        let cx = CallContext {
+            http: OutboundClient::for_tests(),
+            base_url: Url::parse("http://127.0.0.1:1234/mock/").unwrap(),
+        };
+        assert_eq!(
+            cx.url("/crm/v3/objects/deals").as_str(),
+            "http://127.0.0.1:1234/mock/crm/v3/objects/deals"
+        );
+    }
+
+    #[test]
+    fn read_fields_lists_names_under_a_parent_once() {
+        let paths = vec![
+            vec!["properties".to_owned(), "amount".to_owned()],
+            vec!["id".to_owned()],
+            vec!["properties".to_owned(), "amount".to_owned()],
+            vec!["properties".to_owned(), "dealname".to_owned()],
+        ];
+        assert_eq!(
+            ReadFields(&paths).under("properties"),
+            ["amount", "dealname"]
+        );
+    }
+}

@@ -1,0 +1,321 @@
+//! `/crm/opportunities`: list, create, get, update and delete, as Apideck's contract has them.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::Response;
+use crmgate_connector_sdk::{
+    DeleteRequest, GetRequest, ListRequest, Operation, ReadFields, Resource, WriteRequest,
+};
+use serde_json::{Value, json};
+
+use super::{Body, CrmQuery, DEFAULT_LIMIT, QueryShape};
+use crate::api::AppState;
+use crate::api::cursor::{CursorState, fingerprint};
+use crate::api::envelope::{Envelope, Extras, unified_id};
+use crate::api::tenant::Connection;
+use crate::error::{Error, Result};
+use crate::mapping::{MappingTable, PassThroughPlan, RecordView, WriteOperation, write_records};
+use crate::unified::{OPPORTUNITY_FIELDS, OpportunityWrite};
+
+const RESOURCE: Resource = Resource::Opportunities;
+
+fn table(state: &AppState, conn: &Connection) -> Result<std::sync::Arc<MappingTable>> {
+    state
+        .mappings
+        .table(conn.service(), RESOURCE)
+        .ok_or_else(|| Error::internal(format_args!("no mapping table for {}", conn.service())))
+}
+
+fn envelope(conn: &Connection, status: StatusCode, op: Operation) -> Envelope<'static> {
+    Envelope {
+        status,
+        service: conn.service(),
+        resource: RESOURCE.as_str(),
+        operation: op.envelope_name(),
+    }
+}
+
+/// `GET /crm/opportunities`: one unified page, filled from as many vendor pages as it takes.
+pub async fn list(
+    State(state): State<AppState>,
+    conn: Connection,
+    uri: Uri,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let q = CrmQuery::parse(query.as_deref(), QueryShape::List, OPPORTUNITY_FIELDS)?;
+    let service = conn.service();
+    let connector = &conn.entry.connector;
+    let table = table(&state, &conn)?;
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT) as usize;
+    let list_params = serde_json::to_string(&q.pass_through).expect("pairs serialise");
+    let fp = fingerprint(&conn.tenant, &list_params);
+    let mut vendor_cursor = match &q.cursor {
+        Some(c) => Some(state.cursors.decode(c, service, &fp)?.vendor),
+        None => None,
+    };
+
+    let mut records = Vec::with_capacity(limit);
+    loop {
+        let want = (limit - records.len()).min(connector.max_page_size() as usize) as u32;
+        let page = connector
+            .list(
+                &conn.cx,
+                ListRequest {
+                    resource: RESOURCE,
+                    limit: want,
+                    cursor: vendor_cursor.as_deref(),
+                    fields: ReadFields(table.read_paths()),
+                    query: &q.pass_through,
+                },
+            )
+            .await
+            .map_err(|e| Error::from_connector(e, service))?;
+        let got = page.records.len();
+        records.extend(page.records);
+        vendor_cursor = page.next;
+        // A vendor that answers an empty page with a next cursor is not followed further here;
+        // the client gets the cursor and nothing is skipped.
+        if records.len() >= limit || vendor_cursor.is_none() || got == 0 {
+            break;
+        }
+    }
+
+    let next = vendor_cursor.map(|vendor| {
+        state.cursors.encode(&CursorState {
+            service: service.to_owned(),
+            vendor,
+            fingerprint: fp,
+        })
+    });
+    let view = RecordView {
+        fields: q.fields.as_deref(),
+        custom: &[],
+        raw: q.raw,
+    };
+    let mut data = Vec::with_capacity(records.len() * 512);
+    write_records(&table, &records, &view, &mut data);
+    let meta = json!({
+        "items_on_page": records.len(),
+        "cursors": { "previous": null, "current": q.cursor, "next": next },
+    });
+    let links = json!({
+        "previous": null,
+        "current": link(&headers, &uri, q.cursor.as_deref()),
+        "next": next.as_deref().map(|c| link(&headers, &uri, Some(c))),
+    });
+    Ok(envelope(&conn, StatusCode::OK, Operation::List).respond(
+        &data,
+        Extras {
+            meta: Some(meta),
+            links: Some(links),
+            raw: None,
+        },
+    ))
+}
+
+/// The request's URL with `cursor` replaced, as Apideck's ready-made `links`.
+fn link(headers: &HeaderMap, uri: &Uri, cursor: Option<&str>) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()) {
+        if k != "cursor" {
+            query.append_pair(&k, &v);
+        }
+    }
+    if let Some(c) = cursor {
+        query.append_pair("cursor", c);
+    }
+    let query = query.finish();
+    if query.is_empty() {
+        format!("http://{host}{}", uri.path())
+    } else {
+        format!("http://{host}{}?{query}", uri.path())
+    }
+}
+
+/// `GET /crm/opportunities/{id}`.
+pub async fn one(
+    State(state): State<AppState>,
+    conn: Connection,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let q = CrmQuery::parse(query.as_deref(), QueryShape::One, OPPORTUNITY_FIELDS)?;
+    let table = table(&state, &conn)?;
+    let record = conn
+        .entry
+        .connector
+        .get(
+            &conn.cx,
+            GetRequest {
+                resource: RESOURCE,
+                id: &id,
+                fields: ReadFields(table.read_paths()),
+            },
+        )
+        .await
+        .map_err(|e| Error::from_connector(e, conn.service()))?;
+    let view = RecordView {
+        fields: q.fields.as_deref(),
+        custom: &[],
+        raw: false,
+    };
+    let mut data = Vec::with_capacity(1024);
+    table.write_record(&record, &view, &mut data);
+    Ok(envelope(&conn, StatusCode::OK, Operation::Get).respond(
+        &data,
+        Extras {
+            raw: q.raw.then_some(&record),
+            ..Extras::default()
+        },
+    ))
+}
+
+/// Maps a write body, lets the connector shape it, then applies the pass-through patches, in
+/// that order, so that clients patch the body the vendor really receives.
+fn vendor_body(
+    state: &AppState,
+    conn: &Connection,
+    body: &[u8],
+    op: Operation,
+) -> Result<(Value, Vec<String>)> {
+    let (write_op, operation_id, require_title) = match op {
+        Operation::Create => (WriteOperation::Create, "opportunitiesAdd", true),
+        _ => (WriteOperation::Update, "opportunitiesUpdate", false),
+    };
+    let input = OpportunityWrite::from_body(body, require_title)?;
+    let plan = PassThroughPlan::new(input.pass_through, conn.service(), operation_id)?;
+    let mapped = table(state, conn)?.to_vendor(&input.fields, write_op)?;
+    let mut vendor = mapped.body;
+    conn.entry
+        .connector
+        .shape_write(op, RESOURCE, &mut vendor)
+        .map_err(|e| Error::from_connector(e, conn.service()))?;
+    plan.apply(&mut vendor)?;
+    Ok((vendor, mapped.unmapped))
+}
+
+/// Fields the vendor cannot store are reported, as Apideck's `WorkflowWarning`s, never dropped
+/// silently.
+fn warnings(service: &str, op: Operation, unmapped: &[String]) -> Option<Value> {
+    (!unmapped.is_empty()).then(|| {
+        json!({ "warnings": [{
+            "type": "unmapped_fields",
+            "operation": op.envelope_name(),
+            "message": format!("{service} has no field for: {}; these values were not stored", unmapped.join(", ")),
+            "fields": unmapped,
+        }] })
+    })
+}
+
+fn written_id(conn: &Connection, record: &Value, fallback: Option<&str>) -> Result<String> {
+    conn.entry
+        .connector
+        .record_id(record)
+        .or_else(|| fallback.map(str::to_owned))
+        .ok_or_else(|| {
+            Error::from_connector(
+                crmgate_connector_sdk::ConnectorError::bad_response(
+                    200,
+                    "the answer carries no record id",
+                ),
+                conn.service(),
+            )
+        })
+}
+
+/// `POST /crm/opportunities`: HTTP 201 with `data.id`.
+pub async fn create(
+    State(state): State<AppState>,
+    conn: Connection,
+    RawQuery(query): RawQuery,
+    Body(body): Body,
+) -> Result<Response> {
+    let q = CrmQuery::parse(query.as_deref(), QueryShape::Write, OPPORTUNITY_FIELDS)?;
+    let (vendor, unmapped) = vendor_body(&state, &conn, &body, Operation::Create)?;
+    let record = conn
+        .entry
+        .connector
+        .create(
+            &conn.cx,
+            WriteRequest {
+                resource: RESOURCE,
+                id: None,
+                body: vendor,
+            },
+        )
+        .await
+        .map_err(|e| Error::from_connector(e, conn.service()))?;
+    let id = written_id(&conn, &record, None)?;
+    Ok(
+        envelope(&conn, StatusCode::CREATED, Operation::Create).respond(
+            &unified_id(&id),
+            Extras {
+                meta: warnings(conn.service(), Operation::Create, &unmapped),
+                raw: q.raw.then_some(&record),
+                ..Extras::default()
+            },
+        ),
+    )
+}
+
+/// `PATCH /crm/opportunities/{id}`: only the properties in the body change.
+pub async fn update(
+    State(state): State<AppState>,
+    conn: Connection,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    Body(body): Body,
+) -> Result<Response> {
+    let q = CrmQuery::parse(query.as_deref(), QueryShape::Write, OPPORTUNITY_FIELDS)?;
+    let (vendor, unmapped) = vendor_body(&state, &conn, &body, Operation::Update)?;
+    let record = conn
+        .entry
+        .connector
+        .update(
+            &conn.cx,
+            WriteRequest {
+                resource: RESOURCE,
+                id: Some(&id),
+                body: vendor,
+            },
+        )
+        .await
+        .map_err(|e| Error::from_connector(e, conn.service()))?;
+    let id = written_id(&conn, &record, Some(&id))?;
+    Ok(envelope(&conn, StatusCode::OK, Operation::Update).respond(
+        &unified_id(&id),
+        Extras {
+            meta: warnings(conn.service(), Operation::Update, &unmapped),
+            raw: q.raw.then_some(&record),
+            ..Extras::default()
+        },
+    ))
+}
+
+/// `DELETE /crm/opportunities/{id}`: HTTP 200 with `data.id` (Apideck answers an envelope, not
+/// 204).
+pub async fn delete(
+    conn: Connection,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    CrmQuery::parse(query.as_deref(), QueryShape::Write, OPPORTUNITY_FIELDS)?;
+    conn.entry
+        .connector
+        .delete(
+            &conn.cx,
+            DeleteRequest {
+                resource: RESOURCE,
+                id: &id,
+            },
+        )
+        .await
+        .map_err(|e| Error::from_connector(e, conn.service()))?;
+    Ok(envelope(&conn, StatusCode::OK, Operation::Delete)
+        .respond(&unified_id(&id), Extras::default()))
+}

@@ -1,0 +1,53 @@
+//! The one place where errors become HTTP: Apideck's error body, with `Retry-After` when the
+//! vendor asked for one.
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::error::Error;
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::warn!(
+                status = status.as_u16(),
+                type_name = self.type_name(),
+                message = self.message(),
+                "Request failed."
+            );
+        } else {
+            tracing::debug!(
+                status = status.as_u16(),
+                type_name = self.type_name(),
+                message = self.message(),
+                "Request refused."
+            );
+        }
+        let mut body = json!({
+            "status_code": status.as_u16(),
+            "error": status.canonical_reason().unwrap_or("Error"),
+            "type_name": self.type_name(),
+            "message": self.message(),
+            "detail": self.detail(),
+            "ref": format!("https://developers.apideck.com/errors#{}", self.type_name().to_ascii_lowercase()),
+        });
+        if !self.downstream().is_empty() {
+            body["downstream_errors"] = Value::Array(
+                self.downstream()
+                    .iter()
+                    .map(|d| json!({ "message": d.message, "detail": d.detail, "code": d.code }))
+                    .collect(),
+            );
+        }
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(after) = self.retry_after() {
+            let secs = after.as_secs().max(1).to_string();
+            if let Ok(value) = HeaderValue::from_str(&secs) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}

@@ -1,0 +1,92 @@
+//! The HTTP face of crmgate: Apideck's Unified CRM and Vault contracts. It knows the contract,
+//! never a vendor: vendor calls go through connectors, field translation through the mapping
+//! engine.
+
+pub mod auth;
+pub mod crm;
+mod cursor;
+mod envelope;
+mod error;
+mod tenant;
+pub mod vault;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use crmgate_connector_sdk::OutboundClient;
+
+pub use auth::ApiKeys;
+pub use cursor::CursorCodec;
+
+use crate::error::{Error, ErrorType};
+use crate::mapping::MappingSet;
+use crate::registry::ConnectorEntry;
+use crate::store::Store;
+
+/// Everything a request handler needs, shared by all requests.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub connectors: Arc<[ConnectorEntry]>,
+    pub mappings: Arc<MappingSet>,
+    pub http: OutboundClient,
+    pub keys: Arc<ApiKeys>,
+    pub cursors: Arc<CursorCodec>,
+}
+
+impl AppState {
+    /// The registered connector with this service id.
+    pub fn connector(&self, service_id: &str) -> Option<&ConnectorEntry> {
+        self.connectors
+            .iter()
+            .find(|c| c.connector.id() == service_id)
+    }
+}
+
+/// The router with every route crmgate serves.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/crm/opportunities",
+            get(crm::opportunities::list).post(crm::opportunities::create),
+        )
+        .route(
+            "/crm/opportunities/{id}",
+            get(crm::opportunities::one)
+                .patch(crm::opportunities::update)
+                .delete(crm::opportunities::delete),
+        )
+        .route("/vault/connections", get(vault::connections::list))
+        .route(
+            "/vault/connections/{unified_api}/{service_id}",
+            get(vault::connections::one)
+                .patch(vault::connections::update)
+                .post(vault::connections::add)
+                .delete(vault::connections::delete),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn not_found() -> Error {
+    Error::new(
+        StatusCode::NOT_FOUND,
+        ErrorType::EntityNotFoundError,
+        "Unknown route",
+    )
+    .with_detail(
+        "crmgate serves no such path; see /crm/opportunities and /vault/connections".into(),
+    )
+}
+
+async fn method_not_allowed() -> Error {
+    Error::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        ErrorType::RequestValidationError,
+        "Method not allowed",
+    )
+    .with_detail("This path does not serve that HTTP method.".into())
+}

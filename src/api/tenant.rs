@@ -1,0 +1,190 @@
+//! Who is calling and which connection the call uses, from Apideck's headers.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use crmgate_connector_sdk::{CallContext, ConnectionSettings};
+use url::Url;
+
+use super::AppState;
+use crate::error::{Error, ErrorType, Result};
+use crate::registry::ConnectorEntry;
+use crate::store::{ConnectionRecord, Tenant};
+
+pub const APP_ID: &str = "x-apideck-app-id";
+pub const CONSUMER_ID: &str = "x-apideck-consumer-id";
+pub const SERVICE_ID: &str = "x-apideck-service-id";
+
+/// Longest id accepted in a tenant header; bounds what reaches the database.
+const MAX_HEADER_ID: usize = 255;
+
+fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<Option<&'a str>> {
+    let Some(value) = headers.get(name) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| {
+        Error::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::RequestHeadersValidationError,
+            "Invalid Headers",
+        )
+        .with_detail(format!("Header {name} must be visible ASCII").into())
+    })?;
+    let value = value.trim();
+    if value.len() > MAX_HEADER_ID {
+        return Err(Error::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::RequestHeadersValidationError,
+            "Invalid Headers",
+        )
+        .with_detail(format!("Header {name} is longer than {MAX_HEADER_ID} characters").into()));
+    }
+    Ok(Some(value).filter(|v| !v.is_empty()))
+}
+
+fn required(headers: &HeaderMap, name: &'static str) -> Result<String> {
+    header(headers, name)?
+        .map(str::to_owned)
+        .ok_or_else(|| Error::missing_header(name))
+}
+
+/// A caller with a valid API key; the consumer is optional (Vault's connection list).
+pub struct Caller {
+    pub app_id: String,
+    pub consumer_id: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        state.keys.check(&parts.headers)?;
+        Ok(Self {
+            app_id: required(&parts.headers, APP_ID)?,
+            consumer_id: header(&parts.headers, CONSUMER_ID)?.map(str::to_owned),
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for Tenant {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        Ok(Tenant {
+            app_id: caller.app_id,
+            consumer_id: caller
+                .consumer_id
+                .ok_or_else(|| Error::missing_header(CONSUMER_ID))?,
+        })
+    }
+}
+
+/// A CRM call's connection: the tenant, its connector and a call context with the
+/// connection's credentials injected.
+pub struct Connection {
+    pub tenant: Tenant,
+    pub entry: ConnectorEntry,
+    pub cx: CallContext,
+}
+
+impl Connection {
+    pub fn service(&self) -> &'static str {
+        self.entry.connector.id()
+    }
+}
+
+impl FromRequestParts<AppState> for Connection {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let tenant = Tenant::from_request_parts(parts, state).await?;
+        let wanted = header(&parts.headers, SERVICE_ID)?;
+        let record = select(state, &tenant, wanted).await?;
+        let entry = state
+            .connector(&record.service_id)
+            .cloned()
+            .ok_or_else(|| {
+                Error::connection_not_found(format!(
+                    "The connection to {} uses a connector this build of crmgate does not have",
+                    record.service_id
+                ))
+            })?;
+        let cx = call_context(state, &entry, &record)?;
+        Ok(Self { tenant, entry, cx })
+    }
+}
+
+/// The connection a call uses: the named one, or the consumer's only enabled one.
+async fn select(
+    state: &AppState,
+    tenant: &Tenant,
+    wanted: Option<&str>,
+) -> Result<ConnectionRecord> {
+    if let Some(service) = wanted {
+        let record = state
+            .store
+            .connection(tenant, service)
+            .await?
+            .ok_or_else(|| {
+                Error::connection_not_found(format!(
+                    "Consumer {} has no {service} connection",
+                    tenant.consumer_id
+                ))
+            })?;
+        if !record.enabled {
+            return Err(Error::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorType::ConnectionSettingsError, "Connection is disabled")
+                .with_detail(format!("The {service} connection is disabled; enable it through PATCH /vault/connections/crm/{service}").into()));
+        }
+        return Ok(record);
+    }
+    let mut enabled: Vec<ConnectionRecord> = state
+        .store
+        .connections(tenant)
+        .await?
+        .into_iter()
+        .filter(|c| c.enabled && state.connector(&c.service_id).is_some())
+        .collect();
+    match enabled.len() {
+        1 => Ok(enabled.remove(0)),
+        0 => Err(Error::connection_not_found(format!(
+            "Consumer {} has no enabled CRM connection; create one through /vault/connections/crm/{{service_id}}",
+            tenant.consumer_id
+        ))),
+        _ => Err(Error::missing_header(SERVICE_ID).with_detail(
+            format!(
+                "Missing Header: {SERVICE_ID}. Consumer {} has several CRM connections; choose one of: {}",
+                tenant.consumer_id,
+                enabled.iter().map(|c| c.service_id.as_str()).collect::<Vec<_>>().join(", ")
+            )
+            .into(),
+        )),
+    }
+}
+
+fn call_context(
+    state: &AppState,
+    entry: &ConnectorEntry,
+    record: &ConnectionRecord,
+) -> Result<CallContext> {
+    let connector = &entry.connector;
+    if let Some(missing) = connector
+        .settings()
+        .iter()
+        .find(|s| s.required && record.settings.get(s.name).is_none_or(String::is_empty))
+    {
+        return Err(Error::connection_settings(missing.name));
+    }
+    let settings = ConnectionSettings::new(connector.settings(), record.settings.clone());
+    let auth = connector
+        .auth_headers(&settings)
+        .map_err(|e| Error::from_connector(e, connector.id()))?;
+    let base = settings
+        .get("base_url")
+        .unwrap_or(connector.default_base_url());
+    let base_url = Url::parse(base).map_err(|_| Error::connection_settings("base_url"))?;
+    Ok(CallContext {
+        http: state.http.with_auth(auth),
+        base_url,
+    })
+}

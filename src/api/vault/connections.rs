@@ -1,0 +1,411 @@
+//! Vault's connections: one per connector for each consumer, holding the consumer's settings
+//! (credentials) for that CRM. Secret settings are never echoed back.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::respond;
+use crate::api::AppState;
+use crate::api::crm::Body;
+use crate::api::tenant::Caller;
+use crate::error::{Error, ErrorType, Result};
+use crate::registry::ConnectorEntry;
+use crate::store::{ConnectionRecord, Tenant};
+
+/// The only unified API crmgate serves.
+const UNIFIED_API: &str = "crm";
+
+/// What a masked secret reads as.
+const MASK: &str = "********";
+
+/// Connection properties that are read-only in Vault's schema; a client may send a connection
+/// back as it read it, so these are accepted in a body and ignored.
+const READ_ONLY: &[&str] = &[
+    "id",
+    "service_id",
+    "name",
+    "tag_line",
+    "unified_api",
+    "state",
+    "integration_state",
+    "auth_type",
+    "oauth_grant_type",
+    "status",
+    "website",
+    "icon",
+    "logo",
+    "authorize_url",
+    "revoke_url",
+    "form_fields",
+    "configurable_resources",
+    "resource_schema_support",
+    "resource_settings_support",
+    "validation_support",
+    "schema_support",
+    "settings_required_for_authorization",
+    "subscriptions",
+    "has_guide",
+    "custom_mappings",
+    "consent_state",
+    "consents",
+    "latest_consent",
+    "application_data_scopes",
+    "health",
+    "credentials_expire_at",
+    "last_refresh_failed_at",
+    "last_downstream_error_at",
+    "created_at",
+    "updated_at",
+    "metadata",
+    "configuration",
+];
+
+fn tenant_of(caller: Caller) -> Result<Tenant> {
+    Ok(Tenant {
+        app_id: caller.app_id,
+        consumer_id: caller
+            .consumer_id
+            .ok_or_else(|| Error::missing_header(crate::api::tenant::CONSUMER_ID))?,
+    })
+}
+
+fn entry<'a>(
+    state: &'a AppState,
+    unified_api: &str,
+    service_id: &str,
+) -> Result<&'a ConnectorEntry> {
+    if unified_api != UNIFIED_API {
+        return Err(Error::new(
+            StatusCode::NOT_FOUND,
+            ErrorType::ConnectorNotFoundError,
+            "Unknown unified API",
+        )
+        .with_detail(format!("crmgate serves the crm unified API, not {unified_api:?}").into()));
+    }
+    state
+        .connector(service_id)
+        .ok_or_else(|| Error::connector_not_found(service_id))
+}
+
+/// Vault's `Connection` for a connector and the consumer's stored record, secrets masked.
+fn connection_json(entry: &ConnectorEntry, record: Option<&ConnectionRecord>) -> Value {
+    let connector = &entry.connector;
+    let specs = connector.settings();
+    let missing: Vec<&str> = specs
+        .iter()
+        .filter(|s| {
+            s.required && record.is_none_or(|r| r.settings.get(s.name).is_none_or(String::is_empty))
+        })
+        .map(|s| s.name)
+        .collect();
+    let shown = |name: &str, secret: bool| -> Value {
+        match record.and_then(|r| r.settings.get(name)) {
+            Some(_) if secret => MASK.into(),
+            Some(v) => v.clone().into(),
+            None => Value::Null,
+        }
+    };
+    let settings: Map<String, Value> = specs
+        .iter()
+        .filter(|s| record.is_some_and(|r| r.settings.contains_key(s.name)))
+        .map(|s| (s.name.to_owned(), shown(s.name, s.secret)))
+        .collect();
+    let form_fields: Vec<Value> = specs
+        .iter()
+        .map(|s| {
+            json!({
+                "id": s.name,
+                "label": s.label,
+                "description": s.description,
+                "placeholder": "",
+                "type": if s.secret { "password" } else if s.name == "base_url" { "url" } else { "text" },
+                "required": s.required,
+                "mask": s.secret,
+                "sensitive": s.secret,
+                "custom_field": false,
+                "disabled": false,
+                "value": shown(s.name, s.secret),
+            })
+        })
+        .collect();
+    let state = match (record, missing.is_empty()) {
+        (None, _) => "available",
+        (Some(_), true) => "callable",
+        (Some(_), false) => "added",
+    };
+    json!({
+        "id": format!("{UNIFIED_API}+{}", connector.id()),
+        "service_id": connector.id(),
+        "name": connector.name(),
+        "unified_api": UNIFIED_API,
+        "auth_type": "apiKey",
+        "state": state,
+        "integration_state": if record.is_some() { "configured" } else { "needs_configuration" },
+        "enabled": record.is_some_and(|r| r.enabled),
+        "settings": if record.is_some() { Value::Object(settings) } else { Value::Null },
+        "form_fields": form_fields,
+        "configuration": [],
+        "health": match (record, missing.is_empty()) {
+            (None, _) => Value::Null,
+            (Some(_), true) => "ok".into(),
+            (Some(_), false) => "missing_settings".into(),
+        },
+        "created_at": record.map(|r| r.created_at),
+        "updated_at": record.map(|r| r.updated_at),
+    })
+}
+
+/// `GET /vault/connections`: one entry per connector; `api` and `configured` filter the list.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let mut api = None;
+    let mut configured = None;
+    for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match &*k {
+            "api" => api = Some(v.into_owned()),
+            "configured" => {
+                configured = Some(match &*v {
+                    "true" => true,
+                    "false" => false,
+                    _ => {
+                        return Err(Error::validation(
+                            "Invalid query parameter configured: must be true or false",
+                            json!({ "invalid": [{ "configured": "must be true or false" }] }),
+                        ));
+                    }
+                })
+            }
+            _ => {
+                return Err(Error::validation(
+                    format!("Invalid query parameter {k}: not a parameter of this operation"),
+                    json!({ "invalid": [{ k.as_ref(): "unknown parameter" }] }),
+                ));
+            }
+        }
+    }
+    let records = match caller.consumer_id {
+        Some(consumer_id) => {
+            state
+                .store
+                .connections(&Tenant {
+                    app_id: caller.app_id,
+                    consumer_id,
+                })
+                .await?
+        }
+        None => Vec::new(),
+    };
+    let data: Vec<Value> = state
+        .connectors
+        .iter()
+        .filter(|_| api.as_deref().is_none_or(|a| a == UNIFIED_API))
+        .map(|entry| {
+            let record = records
+                .iter()
+                .find(|r| r.service_id == entry.connector.id());
+            (record.is_some(), connection_json(entry, record))
+        })
+        .filter(|(stored, _)| configured.is_none_or(|c| c == *stored))
+        .map(|(_, json)| json)
+        .collect();
+    Ok(respond(StatusCode::OK, Value::Array(data)))
+}
+
+/// `GET /vault/connections/crm/{service_id}`.
+pub async fn one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((api, service)): Path<(String, String)>,
+) -> Result<Response> {
+    let tenant = tenant_of(caller)?;
+    let entry = entry(&state, &api, &service)?;
+    let record = state.store.connection(&tenant, &service).await?;
+    Ok(respond(
+        StatusCode::OK,
+        connection_json(entry, record.as_ref()),
+    ))
+}
+
+/// `PATCH /vault/connections/crm/{service_id}`: saves settings, creating the connection on the
+/// first call (Apideck's SDKs have no separate create). `null` removes a setting.
+pub async fn update(
+    state: State<AppState>,
+    caller: Caller,
+    path: Path<(String, String)>,
+    body: Body,
+) -> Result<Response> {
+    save(state, caller, path, body, false).await
+}
+
+/// `POST /vault/connections/crm/{service_id}`: creates the connection; it must not exist yet.
+pub async fn add(
+    state: State<AppState>,
+    caller: Caller,
+    path: Path<(String, String)>,
+    body: Body,
+) -> Result<Response> {
+    save(state, caller, path, body, true).await
+}
+
+async fn save(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((api, service)): Path<(String, String)>,
+    Body(body): Body,
+    create_only: bool,
+) -> Result<Response> {
+    let tenant = tenant_of(caller)?;
+    let entry = entry(&state, &api, &service)?;
+    let patch = ConnectionPatch::parse(&body, entry)?;
+    let existing = state.store.connection(&tenant, &service).await?;
+    if create_only && existing.is_some() {
+        return Err(Error::new(
+            StatusCode::CONFLICT,
+            ErrorType::RequestValidationError,
+            "Connection exists",
+        )
+        .with_detail(
+            format!(
+                "Consumer {} already has a {service} connection; change it with PATCH",
+                tenant.consumer_id
+            )
+            .into(),
+        ));
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut record = existing.unwrap_or(ConnectionRecord {
+        service_id: service.clone(),
+        enabled: true,
+        settings: BTreeMap::new(),
+        created_at: now,
+        updated_at: now,
+    });
+    if let Some(enabled) = patch.enabled {
+        record.enabled = enabled;
+    }
+    for (name, value) in patch.settings {
+        match value {
+            Some(v) => record.settings.insert(name, v),
+            None => record.settings.remove(&name),
+        };
+    }
+    record.updated_at = now;
+    state.store.save_connection(&tenant, &record).await?;
+    tracing::info!(service, consumer = tenant.consumer_id, "Connection saved.");
+    Ok(respond(
+        StatusCode::OK,
+        connection_json(entry, Some(&record)),
+    ))
+}
+
+/// `DELETE /vault/connections/crm/{service_id}`: HTTP 204.
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((api, service)): Path<(String, String)>,
+) -> Result<Response> {
+    let tenant = tenant_of(caller)?;
+    entry(&state, &api, &service)?;
+    if !state.store.delete_connection(&tenant, &service).await? {
+        return Err(Error::connection_not_found(format!(
+            "Consumer {} has no {service} connection",
+            tenant.consumer_id
+        )));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The writable part of a connection body.
+struct ConnectionPatch {
+    enabled: Option<bool>,
+    settings: Vec<(String, Option<String>)>,
+}
+
+impl ConnectionPatch {
+    fn parse(body: &[u8], entry: &ConnectorEntry) -> Result<Self> {
+        let invalid = |name: &str, problem: String| {
+            Error::validation(
+                format!("Invalid property {name}: {problem}"),
+                json!({ "invalid": [{ name: problem }] }),
+            )
+        };
+        let body: Map<String, Value> = serde_json::from_slice(body).map_err(|e| {
+            if e.is_data() {
+                Error::validation(
+                    "The body must be a JSON object",
+                    json!({ "body": "expected an object" }),
+                )
+            } else {
+                Error::malformed_body(&e)
+            }
+        })?;
+        let mut patch = ConnectionPatch {
+            enabled: None,
+            settings: Vec::new(),
+        };
+        for (key, value) in body {
+            match key.as_str() {
+                "enabled" => {
+                    patch.enabled = Some(
+                        value
+                            .as_bool()
+                            .ok_or_else(|| invalid("enabled", "expected a boolean".into()))?,
+                    );
+                }
+                "settings" => {
+                    let Value::Object(settings) = value else {
+                        if value.is_null() {
+                            continue;
+                        }
+                        return Err(invalid("settings", "expected an object".into()));
+                    };
+                    for (name, value) in settings {
+                        let path = format!("settings.{name}");
+                        let Some(spec) = entry.connector.settings().iter().find(|s| s.name == name)
+                        else {
+                            let known: Vec<&str> =
+                                entry.connector.settings().iter().map(|s| s.name).collect();
+                            return Err(invalid(
+                                &path,
+                                format!(
+                                    "unknown setting; {} takes {}",
+                                    entry.connector.id(),
+                                    known.join(", ")
+                                ),
+                            ));
+                        };
+                        let value = match value {
+                            Value::Null => None,
+                            Value::String(s) if spec.secret && s == MASK => continue,
+                            Value::String(s) => Some(s),
+                            _ => return Err(invalid(&path, "expected a string".into())),
+                        };
+                        if spec.name == "base_url"
+                            && let Some(url) = &value
+                            && !url::Url::parse(url)
+                                .is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+                        {
+                            return Err(invalid(&path, "expected an http or https URL".into()));
+                        }
+                        patch.settings.push((name, value));
+                    }
+                }
+                other if READ_ONLY.contains(&other) => {}
+                other => {
+                    return Err(Error::validation(
+                        format!("Unknown property {other}"),
+                        json!({ "unknown": [other] }),
+                    ));
+                }
+            }
+        }
+        Ok(patch)
+    }
+}

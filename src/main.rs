@@ -1,0 +1,170 @@
+//! The `crmgate` command: `serve` runs the gateway, `mappings check` validates mapping tables.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use crmgate::api::auth::KeySource;
+use crmgate::mapping::MappingSet;
+use crmgate::server::{self, Gateway, ServeOptions};
+use secrecy::{ExposeSecret, SecretString};
+use tracing_subscriber::EnvFilter;
+
+/// The folder of mapping tables read when `--mappings` is not given and it exists.
+const DEFAULT_MAPPINGS: &str = "mappings";
+
+#[derive(Parser)]
+#[command(
+    name = "crmgate",
+    version,
+    about = "Self-hosted unified CRM API gateway (Apideck Unified CRM API compatible)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = server::DEFAULT_LISTEN)]
+        listen: SocketAddr,
+        /// Database URL (`sqlite://PATH`).
+        #[arg(long, env = server::DATABASE_URL_ENV, default_value = server::DEFAULT_DATABASE_URL)]
+        database_url: String,
+        /// Folder of mapping tables (default: ./mappings if it exists, else the built-in tables).
+        #[arg(long)]
+        mappings: Option<PathBuf>,
+    },
+    /// Work with mapping tables.
+    Mappings {
+        #[command(subcommand)]
+        command: MappingsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MappingsCommand {
+    /// Load and validate every mapping table; print each error with file, line and column.
+    Check {
+        /// Folder of mapping tables.
+        #[arg(long, default_value = DEFAULT_MAPPINGS)]
+        mappings: PathBuf,
+    },
+}
+
+fn mappings_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
+    flag.or_else(|| {
+        Path::new(DEFAULT_MAPPINGS)
+            .is_dir()
+            .then(|| PathBuf::from(DEFAULT_MAPPINGS))
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve {
+            listen,
+            database_url,
+            mappings,
+        } => serve(listen, database_url, mappings_dir(mappings)).await,
+        Command::Mappings {
+            command: MappingsCommand::Check { mappings },
+        } => return check(&mappings),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("crmgate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check(dir: &Path) -> ExitCode {
+    match MappingSet::load(Some(dir), &crmgate::registry::connectors()) {
+        Ok(_) => {
+            println!("All mapping tables in {} are valid.", dir.display());
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!("{} error(s) in {}.", errors.len(), dir.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(
+    listen: SocketAddr,
+    database_url: String,
+    mappings: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    match &mappings {
+        Some(dir) => tracing::info!(dir = %dir.display(), "Loading mapping tables from a folder."),
+        None => tracing::info!("Loading the built-in mapping tables."),
+    }
+    let api_key = std::env::var(server::API_KEY_ENV)
+        .ok()
+        .filter(|k| !k.is_empty())
+        .map(SecretString::from);
+    let gateway = Gateway::build(ServeOptions {
+        database_url,
+        mappings,
+        api_key,
+        http: Default::default(),
+    })
+    .await?;
+    match &gateway.key_source {
+        KeySource::Environment => tracing::info!("Using the API key from {}.", server::API_KEY_ENV),
+        KeySource::Generated(key) => {
+            // Printed once, on the terminal only: the database keeps just its hash.
+            println!(
+                "Generated an API key (shown only now; set {} to choose your own):\n\n    {}\n",
+                server::API_KEY_ENV,
+                key.expose_secret()
+            );
+        }
+        KeySource::Stored => tracing::info!(
+            "Using the API key generated on an earlier start (set {} to replace it).",
+            server::API_KEY_ENV
+        ),
+    }
+    let listener = server::bind(listen).await?;
+    tracing::info!(address = %listener.local_addr()?, "crmgate is listening.");
+    server::serve(listener, gateway.state, shutdown_signal()).await?;
+    tracing::info!("crmgate stopped.");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("Shutting down: finishing requests in flight.");
+}

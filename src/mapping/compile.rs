@@ -1,0 +1,251 @@
+//! Turning a mapping file into a [`MappingTable`]: every JSONPath parsed, every transform
+//! resolved, every reference checked, once, with file, line and column on each error.
+
+use std::fmt;
+
+use serde_json::Value;
+use serde_saphyr::{Location, Spanned};
+
+use super::path::CompiledPath;
+use super::table::{FieldSpec, MappingFile, ReadSpec, WriteOperation, WriteSpec};
+use super::transform::{Transform, TransformSpec};
+use crate::unified::FieldDef;
+
+/// A mapping file that cannot be used, with where and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    pub file: String,
+    pub line: u64,
+    pub column: u64,
+    pub message: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// A compiled mapping table for one connector and one resource.
+#[derive(Debug)]
+pub struct MappingTable {
+    pub(super) fields: Vec<FieldMapping>,
+    pub(super) empty_string_is_null: bool,
+    read_paths: Vec<Vec<String>>,
+}
+
+/// One unified field's compiled mapping.
+#[derive(Debug)]
+pub(super) struct FieldMapping {
+    pub def: FieldDef,
+    pub read: Option<ReadRule>,
+    pub write: Option<WriteRule>,
+}
+
+#[derive(Debug)]
+pub(super) struct ReadRule {
+    pub source: Source,
+    pub transforms: Vec<Transform>,
+    pub default: Option<Value>,
+}
+
+#[derive(Debug)]
+pub(super) enum Source {
+    Paths(Vec<CompiledPath>),
+    Cases(Vec<Case>),
+    Nothing,
+}
+
+#[derive(Debug)]
+pub(super) struct Case {
+    pub when: CompiledPath,
+    pub equals: Value,
+    pub value: Value,
+}
+
+#[derive(Debug)]
+pub(super) struct WriteRule {
+    pub to: CompiledPath,
+    pub transforms: Vec<Transform>,
+    pub on: Option<Vec<WriteOperation>>,
+}
+
+impl MappingTable {
+    /// Parses and compiles a mapping file against the fields of its unified resource. `file` is
+    /// only used to name the file in errors.
+    pub fn compile(file: &str, text: &str, resource: &[FieldDef]) -> Result<Self, LoadError> {
+        let at = |loc: Option<Location>, message: String| LoadError {
+            file: file.to_owned(),
+            line: loc.map_or(0, |l| l.line()),
+            column: loc.map_or(0, |l| l.column()),
+            message,
+        };
+        let parsed: MappingFile = serde_saphyr::from_str(text)
+            .map_err(|e| at(e.location(), first_line(&e.without_snippet().to_string())))?;
+
+        let mut fields = Vec::new();
+        for (name, spec) in &parsed.fields {
+            let Some(def) = resource.iter().find(|f| f.name == name) else {
+                return Err(at(
+                    Some(spec.referenced),
+                    format!("{name:?} is not a field of the unified resource"),
+                ));
+            };
+            fields.push(compile_field(*def, &spec.value).map_err(|(loc, m)| at(loc, m))?);
+        }
+        fields.sort_by_key(|f| resource.iter().position(|d| d.name == f.def.name));
+        check_write_overlaps(&fields).map_err(|(loc, m)| at(loc, m))?;
+
+        let mut read_paths = Vec::new();
+        for field in &fields {
+            let Some(read) = &field.read else { continue };
+            match &read.source {
+                Source::Paths(paths) => {
+                    read_paths.extend(paths.iter().map(CompiledPath::name_prefix))
+                }
+                Source::Cases(cases) => {
+                    read_paths.extend(cases.iter().map(|c| c.when.name_prefix()))
+                }
+                Source::Nothing => {}
+            }
+        }
+        Ok(Self {
+            fields,
+            empty_string_is_null: parsed.empty_string_is_null,
+            read_paths,
+        })
+    }
+
+    /// The static name prefixes of every path the table reads, for [`ReadFields`].
+    ///
+    /// [`ReadFields`]: crmgate_connector_sdk::ReadFields
+    pub fn read_paths(&self) -> &[Vec<String>] {
+        &self.read_paths
+    }
+
+    /// Whether the table maps a unified field in the given direction.
+    pub fn writes(&self, field: &str) -> bool {
+        self.fields
+            .iter()
+            .any(|f| f.def.name == field && f.write.is_some())
+    }
+}
+
+type Located = (Option<Location>, String);
+
+fn compile_field(def: FieldDef, spec: &FieldSpec) -> Result<FieldMapping, Located> {
+    let read = spec.read.as_ref().map(compile_read).transpose()?;
+    let write = match &spec.write {
+        Some(w) if def.read_only => {
+            return Err((
+                Some(w.referenced),
+                format!(
+                    "{:?} is read-only in the unified model and cannot be written",
+                    def.name
+                ),
+            ));
+        }
+        Some(w) => Some(compile_write(&w.value)?),
+        None => None,
+    };
+    Ok(FieldMapping { def, read, write })
+}
+
+fn compile_read(spec: &ReadSpec) -> Result<ReadRule, Located> {
+    let source = match (&spec.from, &spec.cases) {
+        (Some(_), Some(_)) => {
+            let loc = spec.from.as_ref().map(|f| f.referenced);
+            return Err((loc, "`from` and `cases` cannot both be given".to_owned()));
+        }
+        (Some(from), None) => Source::Paths(
+            from.value
+                .0
+                .iter()
+                .map(|p| compile_path(p, from.referenced))
+                .collect::<Result<_, _>>()?,
+        ),
+        (None, Some(cases)) => Source::Cases(
+            cases
+                .iter()
+                .map(|c| {
+                    Ok(Case {
+                        when: compile_path(&c.when.value, c.when.referenced)?,
+                        equals: c.equals.clone(),
+                        value: c.value.clone(),
+                    })
+                })
+                .collect::<Result<_, Located>>()?,
+        ),
+        (None, None) if spec.default.is_some() => Source::Nothing,
+        (None, None) => {
+            return Err((None, "a read needs `from`, `cases` or `default`".to_owned()));
+        }
+    };
+    Ok(ReadRule {
+        source,
+        transforms: compile_transforms(&spec.transforms)?,
+        default: spec.default.clone(),
+    })
+}
+
+fn compile_write(spec: &WriteSpec) -> Result<WriteRule, Located> {
+    let to = compile_path(&spec.to.value, spec.to.referenced)?;
+    if !to.is_singular() {
+        return Err((
+            Some(spec.to.referenced),
+            format!(
+                "write path {:?} must name one location (no wildcards or filters)",
+                spec.to.value
+            ),
+        ));
+    }
+    Ok(WriteRule {
+        to,
+        transforms: compile_transforms(&spec.transforms)?,
+        on: spec.on.clone(),
+    })
+}
+
+fn compile_path(text: &str, loc: Location) -> Result<CompiledPath, Located> {
+    CompiledPath::parse(text).map_err(|e| (Some(loc), e.to_string()))
+}
+
+fn compile_transforms(specs: &[Spanned<TransformSpec>]) -> Result<Vec<Transform>, Located> {
+    specs
+        .iter()
+        .map(|s| Transform::compile(&s.value).map_err(|m| (Some(s.referenced), m)))
+        .collect()
+}
+
+/// Two fields writing `$.a` and `$.a.b` would overwrite each other depending on body order.
+fn check_write_overlaps(fields: &[FieldMapping]) -> Result<(), Located> {
+    let writes: Vec<(&str, &[super::path::Step])> = fields
+        .iter()
+        .filter_map(|f| {
+            let w = f.write.as_ref()?;
+            Some((f.def.name, w.to.singular_steps()?))
+        })
+        .collect();
+    for (i, (a, a_steps)) in writes.iter().enumerate() {
+        for (b, b_steps) in &writes[i + 1..] {
+            let n = a_steps.len().min(b_steps.len());
+            if a_steps[..n] == b_steps[..n] {
+                return Err((
+                    None,
+                    format!("fields {a:?} and {b:?} write to overlapping vendor paths"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or(s).trim().to_owned()
+}

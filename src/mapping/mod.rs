@@ -1,0 +1,140 @@
+//! The mapping engine: translates unified records to vendor records and back, driven by the
+//! YAML tables under `mappings/<connector>/<resource>.yaml`. It knows field translation and
+//! never HTTP. Tables are compiled once at start-up; nothing is parsed per request.
+
+mod compile;
+mod patch;
+mod path;
+mod read;
+mod table;
+mod transform;
+mod write;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use crmgate_connector_sdk::Resource;
+
+pub use compile::{LoadError, MappingTable};
+pub use path::{CompiledPath, PathError};
+pub use read::{CustomMapping, RecordView, write_records};
+pub use table::WriteOperation;
+pub use write::{PassThroughPlan, VendorBody};
+
+use crate::registry::ConnectorEntry;
+use crate::unified::{FieldDef, OPPORTUNITY_FIELDS};
+
+/// The unified fields of a resource.
+pub fn resource_fields(resource: Resource) -> &'static [FieldDef] {
+    match resource {
+        Resource::Opportunities => OPPORTUNITY_FIELDS,
+        _ => &[],
+    }
+}
+
+/// Every compiled table, by connector and resource.
+#[derive(Debug, Default)]
+pub struct MappingSet {
+    tables: HashMap<(&'static str, Resource), Arc<MappingTable>>,
+}
+
+impl MappingSet {
+    /// Loads the table of every resource of every registered connector: from `dir` when given,
+    /// otherwise from the copies built into the binary. Collects every error rather than
+    /// stopping at the first, so `crmgate mappings check` reports them all at once.
+    pub fn load(dir: Option<&Path>, connectors: &[ConnectorEntry]) -> Result<Self, Vec<LoadError>> {
+        let mut set = Self::default();
+        let mut errors = Vec::new();
+        for entry in connectors {
+            for (resource, built_in) in entry.mappings {
+                let rel = format!("{}/{}.yaml", entry.connector.id(), resource.as_str());
+                let (name, text) = match dir {
+                    Some(dir) => {
+                        let file = dir.join(&rel);
+                        match std::fs::read_to_string(&file) {
+                            Ok(text) => (file.display().to_string(), text),
+                            Err(e) => {
+                                errors.push(LoadError {
+                                    file: file.display().to_string(),
+                                    line: 0,
+                                    column: 0,
+                                    message: format!("cannot read the file: {e}"),
+                                });
+                                continue;
+                            }
+                        }
+                    }
+                    None => (format!("(built-in) {rel}"), (*built_in).to_owned()),
+                };
+                match MappingTable::compile(&name, &text, resource_fields(*resource)) {
+                    Ok(table) => {
+                        set.tables
+                            .insert((entry.connector.id(), *resource), Arc::new(table));
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        if let Some(dir) = dir {
+            errors.extend(unknown_files(dir, connectors));
+        }
+        if errors.is_empty() {
+            Ok(set)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The table for a connector's resource; every registered pair has one once loaded.
+    pub fn table(&self, connector: &str, resource: Resource) -> Option<Arc<MappingTable>> {
+        self.tables.get(&(connector, resource)).cloned()
+    }
+}
+
+/// Files in the mappings folder that no connector reads: most likely a typo in a folder or file
+/// name, which would otherwise be ignored silently.
+fn unknown_files(dir: &Path, connectors: &[ConnectorEntry]) -> Vec<LoadError> {
+    let mut errors = Vec::new();
+    let Ok(folders) = std::fs::read_dir(dir) else {
+        return errors;
+    };
+    for folder in folders.flatten() {
+        let path = folder.path();
+        if !path.is_dir() {
+            continue;
+        }
+        let name = folder.file_name().to_string_lossy().into_owned();
+        let Some(entry) = connectors.iter().find(|c| c.connector.id() == name) else {
+            errors.push(LoadError {
+                file: path.display().to_string(),
+                line: 0,
+                column: 0,
+                message: format!("no registered connector is named {name:?}"),
+            });
+            continue;
+        };
+        let Ok(files) = std::fs::read_dir(&path) else {
+            continue;
+        };
+        for file in files.flatten() {
+            let file_name = file.file_name().to_string_lossy().into_owned();
+            let known = entry
+                .mappings
+                .iter()
+                .any(|(r, _)| file_name == format!("{}.yaml", r.as_str()));
+            if !known {
+                errors.push(LoadError {
+                    file: file.path().display().to_string(),
+                    line: 0,
+                    column: 0,
+                    message: format!("connector {name:?} has no resource for this file"),
+                });
+            }
+        }
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,189 @@
+//! Setting values at JSONPaths in a vendor body: the write side of mapping tables and
+//! pass-through `extend_paths`. A singular path creates the objects and arrays missing on its
+//! way; a wildcard or filter path writes every match.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use super::path::{CompiledPath, Step};
+
+/// Why a value could not be set; names the path so the client can fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatchError {
+    pub path: String,
+    pub reason: String,
+}
+
+impl fmt::Display for PatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot set {:?}: {}", self.path, self.reason)
+    }
+}
+
+/// Sets `value` at `path` in `doc` and answers how many locations were written.
+pub fn set(doc: &mut Value, path: &CompiledPath, value: Value) -> Result<usize, PatchError> {
+    if let Some(steps) = path.singular_steps() {
+        set_steps(doc, steps, value).map_err(|reason| PatchError {
+            path: path.as_str().to_owned(),
+            reason,
+        })?;
+        return Ok(1);
+    }
+    let matches = path.matches(doc);
+    for steps in &matches {
+        set_steps(doc, steps, value.clone()).map_err(|reason| PatchError {
+            path: path.as_str().to_owned(),
+            reason,
+        })?;
+    }
+    Ok(matches.len())
+}
+
+fn set_steps(doc: &mut Value, steps: &[Step], value: Value) -> Result<(), String> {
+    let mut slot = doc;
+    for (depth, step) in steps.iter().enumerate() {
+        if slot.is_null() {
+            *slot = match step {
+                Step::Index(_) => Value::Array(Vec::new()),
+                _ => Value::Object(Map::new()),
+            };
+        }
+        slot = match (step, slot) {
+            (Step::Name(name), Value::Object(map)) => {
+                map.entry(name.to_string()).or_insert(Value::Null)
+            }
+            (Step::Index(i), Value::Array(items)) => {
+                if *i == items.len() {
+                    items.push(Value::Null);
+                } else if *i > items.len() {
+                    return Err(format!(
+                        "index {i} is beyond the end of an array of {} items",
+                        items.len()
+                    ));
+                }
+                &mut items[*i]
+            }
+            (Step::Wildcard, _) => return Err("a wildcard cannot create values".to_owned()),
+            (_, other) => {
+                return Err(format!(
+                    "step {} meets {} where it needs {}",
+                    depth + 1,
+                    kind_of(other),
+                    match step {
+                        Step::Index(_) => "an array",
+                        _ => "an object",
+                    }
+                ));
+            }
+        };
+    }
+    *slot = value;
+    Ok(())
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Deep-merges `patch` into `doc`: objects merge key by key, anything else replaces.
+pub fn deep_merge(doc: &mut Value, patch: Map<String, Value>) {
+    if !doc.is_object() {
+        *doc = Value::Object(Map::new());
+    }
+    let Value::Object(target) = doc else {
+        return;
+    };
+    for (key, value) in patch {
+        match (target.get_mut(&key), value) {
+            (Some(existing @ Value::Object(_)), Value::Object(inner)) => {
+                deep_merge(existing, inner);
+            }
+            (_, value) => {
+                target.insert(key, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn path(p: &str) -> CompiledPath {
+        CompiledPath::parse(p).unwrap()
+    }
+
+    #[test]
+    fn creates_missing_objects_and_arrays() {
+        let mut doc = json!({"properties": {"dealname": "A"}});
+        set(&mut doc, &path("$.nested.property"), json!(1)).unwrap();
+        set(&mut doc, &path("$.list[0].x"), json!("y")).unwrap();
+        set(&mut doc, &path("$.properties.amount"), json!("10")).unwrap();
+        assert_eq!(
+            doc,
+            json!({"properties": {"dealname": "A", "amount": "10"}, "nested": {"property": 1}, "list": [{"x": "y"}]})
+        );
+    }
+
+    #[test]
+    fn wildcards_and_filters_write_every_match() {
+        let mut doc = json!({"associations": [
+            {"types": [{"associationTypeId": 3}]},
+            {"types": [{"associationTypeId": 5}]}
+        ]});
+        let n = set(
+            &mut doc,
+            &path("$.associations[*].types[0].associationTypeId"),
+            json!(9),
+        )
+        .unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(
+            doc["associations"][1]["types"][0]["associationTypeId"],
+            json!(9)
+        );
+        let n = set(
+            &mut doc,
+            &path("$.associations[?@.types[0].associationTypeId == 9].x"),
+            json!(true),
+        )
+        .unwrap();
+        assert_eq!(
+            n, 0,
+            "a filter selects existing members only; `x` does not exist yet"
+        );
+    }
+
+    #[test]
+    fn impossible_writes_name_the_path() {
+        let mut doc = json!({"a": "scalar", "l": []});
+        let err = set(&mut doc, &path("$.a.b"), json!(1)).unwrap_err();
+        assert_eq!(err.path, "$.a.b");
+        assert!(err.reason.contains("a string"), "{}", err.reason);
+        let err = set(&mut doc, &path("$.l[3]"), json!(1)).unwrap_err();
+        assert!(err.reason.contains("beyond the end"), "{}", err.reason);
+    }
+
+    #[test]
+    fn deep_merge_merges_objects_and_replaces_the_rest() {
+        let mut doc = json!({"properties": {"a": "1", "b": "2"}, "list": [1]});
+        let Value::Object(patch) = json!({"properties": {"b": "3", "c": "4"}, "list": [2]}) else {
+            unreachable!()
+        };
+        deep_merge(&mut doc, patch);
+        assert_eq!(
+            doc,
+            json!({"properties": {"a": "1", "b": "3", "c": "4"}, "list": [2]})
+        );
+    }
+}

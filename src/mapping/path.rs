@@ -1,0 +1,317 @@
+//! JSONPaths compiled once at load time. The common shapes (`$.a.b`, `$.a[0].b`,
+//! `$.a[*].b`) become direct lookups; anything else (filters, slices, descendants) keeps the
+//! parsed RFC 9535 query and runs through the general evaluator.
+
+use std::fmt;
+
+use jsonpath_rust::parser::model::{JpQuery, Segment, Selector};
+use jsonpath_rust::parser::parse_json_path;
+use jsonpath_rust::query::js_path_process;
+use serde_json::Value;
+
+/// Longest JSONPath crmgate accepts, from a mapping file or a client; bounds parser work.
+pub const MAX_PATH_LEN: usize = 1024;
+
+/// One step of a direct path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Name(Box<str>),
+    Index(usize),
+    Wildcard,
+}
+
+#[derive(Debug, Clone)]
+enum Plan {
+    Direct(Box<[Step]>),
+    General(Box<JpQuery>),
+}
+
+/// A JSONPath parsed and planned once, evaluated many times.
+#[derive(Debug, Clone)]
+pub struct CompiledPath {
+    text: Box<str>,
+    plan: Plan,
+}
+
+/// Why a JSONPath was rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathError {
+    pub path: String,
+    pub reason: String,
+}
+
+impl fmt::Display for PathError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid JSONPath {:?}: {}", self.path, self.reason)
+    }
+}
+
+/// What a path finds in a document.
+#[derive(Debug, PartialEq)]
+pub enum Found<'a> {
+    Nothing,
+    One(&'a Value),
+    Many(Vec<&'a Value>),
+}
+
+impl CompiledPath {
+    /// Parses and plans a path; the error says why it is not valid RFC 9535 JSONPath.
+    pub fn parse(text: &str) -> Result<Self, PathError> {
+        let fail = |reason: String| PathError {
+            path: text.to_owned(),
+            reason,
+        };
+        if text.len() > MAX_PATH_LEN {
+            return Err(fail(format!("longer than {MAX_PATH_LEN} characters")));
+        }
+        if !text.starts_with('$') {
+            return Err(fail("a JSONPath starts with `$`".to_owned()));
+        }
+        let query = parse_json_path(text).map_err(|e| fail(first_line(&e.to_string())))?;
+        let plan = match direct_steps(&query) {
+            Some(steps) => Plan::Direct(steps.into_boxed_slice()),
+            None => Plan::General(Box::new(query)),
+        };
+        Ok(Self {
+            text: text.into(),
+            plan,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The steps of a path that names exactly one location (names and indices only).
+    pub fn singular_steps(&self) -> Option<&[Step]> {
+        match &self.plan {
+            Plan::Direct(steps) if !steps.contains(&Step::Wildcard) => Some(steps),
+            _ => None,
+        }
+    }
+
+    /// Whether the path can find several values (wildcards, filters, slices, descendants).
+    pub fn is_singular(&self) -> bool {
+        self.singular_steps().is_some()
+    }
+
+    /// The leading member names of the path (`$.properties.amount` → `properties`, `amount`),
+    /// which tell a connector which vendor fields to request.
+    pub fn name_prefix(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        match &self.plan {
+            Plan::Direct(steps) => {
+                for step in steps.iter() {
+                    match step {
+                        Step::Name(n) => names.push(n.to_string()),
+                        _ => break,
+                    }
+                }
+            }
+            Plan::General(query) => {
+                for segment in &query.segments {
+                    match segment {
+                        Segment::Selector(Selector::Name(n)) => names.push(n.clone()),
+                        _ => break,
+                    }
+                }
+            }
+        }
+        names
+    }
+
+    /// Evaluates the path against a document without copying anything.
+    pub fn find<'a>(&self, doc: &'a Value) -> Found<'a> {
+        match &self.plan {
+            Plan::Direct(steps) => {
+                if steps.contains(&Step::Wildcard) {
+                    let mut out = Vec::new();
+                    collect(doc, steps, &mut out);
+                    Found::Many(out)
+                } else {
+                    lookup(doc, steps).map_or(Found::Nothing, Found::One)
+                }
+            }
+            Plan::General(query) => match js_path_process(query, doc) {
+                Ok(refs) => Found::Many(refs.into_iter().map(|r| r.val).collect()),
+                Err(_) => Found::Nothing,
+            },
+        }
+    }
+
+    /// The normalized paths of every match, as step lists, for writes through wildcard and
+    /// filter paths.
+    pub fn matches(&self, doc: &Value) -> Vec<Vec<Step>> {
+        match &self.plan {
+            Plan::Direct(steps) => {
+                let mut out = Vec::new();
+                expand(doc, steps, &mut Vec::new(), &mut out);
+                out
+            }
+            Plan::General(query) => js_path_process(query, doc)
+                .map(|refs| {
+                    refs.into_iter()
+                        .filter_map(|r| normalized_steps(&r.path))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl fmt::Display for CompiledPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or(s).trim().to_owned()
+}
+
+fn direct_steps(query: &JpQuery) -> Option<Vec<Step>> {
+    query
+        .segments
+        .iter()
+        .map(|segment| match segment {
+            Segment::Selector(Selector::Name(n)) => Some(Step::Name(n.as_str().into())),
+            Segment::Selector(Selector::Index(i)) => usize::try_from(*i).ok().map(Step::Index),
+            Segment::Selector(Selector::Wildcard) => Some(Step::Wildcard),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Parses a normalized path as the general evaluator reports it (`$['a'][0]`).
+fn normalized_steps(path: &str) -> Option<Vec<Step>> {
+    let query = parse_json_path(path).ok()?;
+    let steps = direct_steps(&query)?;
+    (!steps.contains(&Step::Wildcard)).then_some(steps)
+}
+
+fn lookup<'a>(mut doc: &'a Value, steps: &[Step]) -> Option<&'a Value> {
+    for step in steps {
+        doc = match (step, doc) {
+            (Step::Name(n), Value::Object(map)) => map.get(&**n)?,
+            (Step::Index(i), Value::Array(items)) => items.get(*i)?,
+            _ => return None,
+        };
+    }
+    Some(doc)
+}
+
+fn collect<'a>(doc: &'a Value, steps: &[Step], out: &mut Vec<&'a Value>) {
+    let Some((step, rest)) = steps.split_first() else {
+        out.push(doc);
+        return;
+    };
+    match (step, doc) {
+        (Step::Name(n), Value::Object(map)) => {
+            if let Some(v) = map.get(&**n) {
+                collect(v, rest, out);
+            }
+        }
+        (Step::Index(i), Value::Array(items)) => {
+            if let Some(v) = items.get(*i) {
+                collect(v, rest, out);
+            }
+        }
+        (Step::Wildcard, Value::Array(items)) => items.iter().for_each(|v| collect(v, rest, out)),
+        (Step::Wildcard, Value::Object(map)) => map.values().for_each(|v| collect(v, rest, out)),
+        _ => {}
+    }
+}
+
+fn expand(doc: &Value, steps: &[Step], prefix: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
+    let Some((step, rest)) = steps.split_first() else {
+        out.push(prefix.clone());
+        return;
+    };
+    let mut descend = |next: &Value, step: Step, prefix: &mut Vec<Step>| {
+        prefix.push(step);
+        expand(next, rest, prefix, out);
+        prefix.pop();
+    };
+    match (step, doc) {
+        (Step::Name(n), Value::Object(map)) => {
+            if let Some(v) = map.get(&**n) {
+                descend(v, step.clone(), prefix);
+            }
+        }
+        (Step::Index(i), Value::Array(items)) => {
+            if let Some(v) = items.get(*i) {
+                descend(v, step.clone(), prefix);
+            }
+        }
+        (Step::Wildcard, Value::Array(items)) => {
+            for (i, v) in items.iter().enumerate() {
+                descend(v, Step::Index(i), prefix);
+            }
+        }
+        (Step::Wildcard, Value::Object(map)) => {
+            for (k, v) in map {
+                descend(v, Step::Name(k.as_str().into()), prefix);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn common_shapes_are_direct_lookups() {
+        let doc = json!({"a": {"b": [{"c": 1}, {"c": 2}]}, "x y": "spaced"});
+        let p = CompiledPath::parse("$.a.b[1].c").unwrap();
+        assert!(p.is_singular());
+        assert_eq!(p.find(&doc), Found::One(&json!(2)));
+        let p = CompiledPath::parse("$.a.b[*].c").unwrap();
+        assert!(!p.is_singular());
+        assert_eq!(p.find(&doc), Found::Many(vec![&json!(1), &json!(2)]));
+        let p = CompiledPath::parse("$['x y']").unwrap();
+        assert_eq!(p.find(&doc), Found::One(&json!("spaced")));
+        assert_eq!(
+            CompiledPath::parse("$.a.zz").unwrap().find(&doc),
+            Found::Nothing
+        );
+    }
+
+    #[test]
+    fn filters_use_the_general_evaluator() {
+        let doc = json!({"r": [{"t": "x", "id": "1"}, {"t": "y", "id": "2"}]});
+        let p = CompiledPath::parse("$.r[?@.t == 'y'].id").unwrap();
+        assert!(!p.is_singular());
+        assert_eq!(p.find(&doc), Found::Many(vec![&json!("2")]));
+        assert_eq!(
+            p.matches(&doc),
+            vec![vec![
+                Step::Name("r".into()),
+                Step::Index(1),
+                Step::Name("id".into())
+            ]]
+        );
+        assert_eq!(p.name_prefix(), ["r"]);
+    }
+
+    #[test]
+    fn bad_paths_say_why() {
+        assert!(
+            CompiledPath::parse("properties.amount")
+                .unwrap_err()
+                .reason
+                .contains('$')
+        );
+        assert!(CompiledPath::parse("$.a[").is_err());
+        assert!(CompiledPath::parse(&format!("$.{}", "a".repeat(MAX_PATH_LEN))).is_err());
+    }
+
+    #[test]
+    fn name_prefix_stops_at_the_first_non_name() {
+        let p = CompiledPath::parse("$.associations.contacts.results[*].id").unwrap();
+        assert_eq!(p.name_prefix(), ["associations", "contacts", "results"]);
+    }
+}

@@ -1,0 +1,261 @@
+//! Vendor record → unified record, written straight into the response buffer: values are
+//! borrowed from the vendor record and copied only when a transform or a coercion changes them.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::Value;
+
+use super::compile::{FieldMapping, MappingTable, ReadRule, Source};
+use super::path::{CompiledPath, Found};
+use super::transform::decimal_number;
+use crate::unified::{FieldKind, parse_date};
+
+/// A tenant's custom mapping: `custom_mappings.<key>` read from the vendor record at `path`.
+#[derive(Debug, Clone)]
+pub struct CustomMapping {
+    pub key: String,
+    pub path: CompiledPath,
+}
+
+/// What of each record the client asked to see.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RecordView<'a> {
+    /// `fields=`: the top-level fields to write; all when `None`. `title` is always written,
+    /// since Apideck's SDKs reject a record without it.
+    pub fields: Option<&'a [String]>,
+    pub custom: &'a [CustomMapping],
+    /// `raw=true` on a list: each record carries its vendor record under `_raw`.
+    pub raw: bool,
+}
+
+impl RecordView<'_> {
+    fn wants(&self, name: &str) -> bool {
+        name == "title" || self.fields.is_none_or(|f| f.iter().any(|n| n == name))
+    }
+}
+
+impl MappingTable {
+    /// Writes one unified record as a JSON object to `out`.
+    pub fn write_record(&self, record: &Value, view: &RecordView<'_>, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        for field in &self.fields {
+            let Some(read) = &field.read else { continue };
+            if !view.wants(field.def.name) {
+                continue;
+            }
+            let value = self.read_field(field, read, record);
+            key(out, &mut first, field.def.name);
+            write_value(out, &value);
+        }
+        if !view.custom.is_empty() && view.wants("custom_mappings") {
+            key(out, &mut first, "custom_mappings");
+            out.push(b'{');
+            let mut inner_first = true;
+            for custom in view.custom {
+                let value = match custom.path.find(record) {
+                    Found::One(v) => Cow::Borrowed(v),
+                    Found::Many(vs) if vs.len() == 1 => Cow::Borrowed(vs[0]),
+                    Found::Many(vs) if !vs.is_empty() => {
+                        Cow::Owned(Value::Array(vs.into_iter().cloned().collect()))
+                    }
+                    _ => Cow::Owned(Value::Null),
+                };
+                key(out, &mut inner_first, &custom.key);
+                write_value(out, &value);
+            }
+            out.push(b'}');
+        }
+        if view.raw {
+            key(out, &mut first, "_raw");
+            write_value(out, record);
+        }
+        out.push(b'}');
+    }
+
+    fn read_field<'a>(
+        &'a self,
+        field: &FieldMapping,
+        read: &'a ReadRule,
+        record: &'a Value,
+    ) -> Cow<'a, Value> {
+        let mut value = match &read.source {
+            Source::Paths(paths) => paths
+                .iter()
+                .find_map(|p| self.present(p.find(record)))
+                .unwrap_or(Cow::Owned(Value::Null)),
+            Source::Cases(cases) => cases
+                .iter()
+                .find(
+                    |c| matches!(c.when.find(record), Found::One(v) if loosely_equal(v, &c.equals)),
+                )
+                .map_or(Cow::Owned(Value::Null), |c| Cow::Borrowed(&c.value)),
+            Source::Nothing => Cow::Owned(Value::Null),
+        };
+        for transform in &read.transforms {
+            match transform.apply(value.into_owned()) {
+                Ok(v) => value = Cow::Owned(v),
+                Err(reason) => {
+                    tracing::warn!(
+                        field = field.def.name,
+                        reason,
+                        "A vendor value did not fit its mapping; it reads as null."
+                    );
+                    value = Cow::Owned(Value::Null);
+                    break;
+                }
+            }
+        }
+        if value.is_null()
+            && let Some(default) = &read.default
+        {
+            value = Cow::Borrowed(default);
+        }
+        coerce(field.def, value)
+    }
+
+    /// A found value, unless it is absent (null, or `""` where the table says so).
+    fn present<'a>(&self, found: Found<'a>) -> Option<Cow<'a, Value>> {
+        match found {
+            Found::Nothing | Found::One(Value::Null) => None,
+            Found::One(Value::String(s)) if s.is_empty() && self.empty_string_is_null => None,
+            Found::One(v) => Some(Cow::Borrowed(v)),
+            Found::Many(vs) if vs.is_empty() => None,
+            Found::Many(vs) => Some(Cow::Owned(Value::Array(vs.into_iter().cloned().collect()))),
+        }
+    }
+}
+
+/// Vendors send booleans as text (`"true"`), so a case's `equals: "true"` matches both.
+fn loosely_equal(found: &Value, expected: &Value) -> bool {
+    found == expected
+        || match (found, expected) {
+            (Value::String(s), Value::Bool(b)) | (Value::Bool(b), Value::String(s)) => {
+                s.eq_ignore_ascii_case(if *b { "true" } else { "false" })
+            }
+            (Value::String(s), Value::Number(n)) | (Value::Number(n), Value::String(s)) => {
+                *s == n.to_string()
+            }
+            _ => false,
+        }
+}
+
+/// Fits a value to the unified field's wire type. A vendor value that cannot fit is logged
+/// and written as null rather than breaking the client's deserialiser.
+fn coerce<'a>(def: crate::unified::FieldDef, value: Cow<'a, Value>) -> Cow<'a, Value> {
+    let misfit = |value: &Value| {
+        tracing::warn!(field = def.name, kind = ?def.kind, value_type = type_name(value), "A vendor value does not fit the unified field; it reads as null.");
+        Cow::Owned(Value::Null)
+    };
+    match (def.kind, value.as_ref()) {
+        (FieldKind::Title, Value::Null) => Cow::Owned(Value::String(String::new())),
+        (_, Value::Null) => value,
+        (
+            FieldKind::Id | FieldKind::Title | FieldKind::String | FieldKind::Currency,
+            Value::String(_),
+        ) => value,
+        (FieldKind::Id | FieldKind::Title | FieldKind::String, Value::Number(n)) => {
+            Cow::Owned(Value::String(n.to_string()))
+        }
+        (FieldKind::String, Value::Bool(b)) => Cow::Owned(Value::String(b.to_string())),
+        (FieldKind::Decimal, Value::Number(_)) => value,
+        (FieldKind::Decimal, Value::String(s)) if s.trim().is_empty() => Cow::Owned(Value::Null),
+        (FieldKind::Decimal, Value::String(s)) => match decimal_number(s.trim()) {
+            Some(n) => Cow::Owned(Value::Number(n)),
+            None => misfit(&value),
+        },
+        (FieldKind::Date, Value::String(s)) => {
+            if parse_date(s).is_some() {
+                return value;
+            }
+            match DateTime::parse_from_rfc3339(s) {
+                Ok(dt) => Cow::Owned(Value::String(
+                    dt.with_timezone(&Utc).date_naive().to_string(),
+                )),
+                Err(_) => misfit(&value),
+            }
+        }
+        (FieldKind::DateTime, Value::String(s)) => match DateTime::parse_from_rfc3339(s) {
+            Ok(dt) if dt.offset().local_minus_utc() == 0 && s.ends_with('Z') => value,
+            Ok(dt) => Cow::Owned(Value::String(
+                dt.with_timezone(&Utc)
+                    .to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            )),
+            Err(_) => misfit(&value),
+        },
+        (FieldKind::Bool, Value::Bool(_)) => value,
+        (FieldKind::Bool, Value::String(s)) if s == "true" || s == "false" => {
+            Cow::Owned(Value::Bool(s == "true"))
+        }
+        (FieldKind::IdList | FieldKind::StringList, Value::Array(items)) => {
+            if items.iter().all(Value::is_string) {
+                return value;
+            }
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                match item {
+                    Value::String(s) => out.push(Value::String(s.clone())),
+                    Value::Number(n) => out.push(Value::String(n.to_string())),
+                    _ => return misfit(&value),
+                }
+            }
+            Cow::Owned(Value::Array(out))
+        }
+        (FieldKind::IdList | FieldKind::StringList, Value::String(_) | Value::Number(_)) => {
+            let item = coerce(
+                crate::unified::FieldDef {
+                    kind: FieldKind::Id,
+                    ..def
+                },
+                Cow::Borrowed(value.as_ref()),
+            )
+            .into_owned();
+            Cow::Owned(Value::Array(vec![item]))
+        }
+        (FieldKind::CustomFields, Value::Array(_)) => value,
+        (FieldKind::CustomMappings, Value::Object(_)) => value,
+        _ => misfit(&value),
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn key(out: &mut Vec<u8>, first: &mut bool, name: &str) {
+    if !*first {
+        out.push(b',');
+    }
+    *first = false;
+    serde_json::to_writer(&mut *out, name).expect("writing to a Vec cannot fail");
+    out.push(b':');
+}
+
+fn write_value(out: &mut Vec<u8>, value: &Value) {
+    serde_json::to_writer(&mut *out, value).expect("writing to a Vec cannot fail");
+}
+
+/// Writes a JSON array of unified records.
+pub fn write_records(
+    table: &MappingTable,
+    records: &[Value],
+    view: &RecordView<'_>,
+    out: &mut Vec<u8>,
+) {
+    out.push(b'[');
+    for (i, record) in records.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        table.write_record(record, view, out);
+    }
+    out.push(b']');
+}

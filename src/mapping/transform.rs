@@ -1,0 +1,460 @@
+//! Named value transforms of the mapping language. Each is resolved once when a table loads;
+//! applying one is a match on an enum. `null` passes through every transform unchanged, except
+//! `constant`, so that "no value" never turns into a made-up one.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, TimeZone, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::{Number, Value};
+
+use crate::unified::parse_date;
+
+/// Units of a unix timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnixUnit {
+    Seconds,
+    Milliseconds,
+}
+
+/// A transform as written in a mapping file (`- type: scale` with its arguments).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TransformSpec {
+    /// Numbers and booleans to their text (`1500.5` → `"1500.5"`, digits kept exactly).
+    ToString,
+    /// Decimal text to a number (`"1500.50"` → `1500.50`); `""` becomes null.
+    ToNumber,
+    /// A string id made of digits to an integer (`"42"` → `42`), for vendors with numeric ids.
+    ToInteger,
+    /// Multiplies a number by `factor`, exactly (0–1 ↔ 0–100 with 100 or 0.01).
+    Scale { factor: f64 },
+    /// `YYYY-MM-DD` → `YYYY-MM-DDT00:00:00.000Z`.
+    DateToDatetime,
+    /// An RFC 3339 timestamp → its date in UTC.
+    DatetimeToDate,
+    /// `YYYY-MM-DD` → a vendor date format (chrono syntax, e.g. `%-m/%-d/%Y`).
+    FormatDate { format: String },
+    /// A vendor date in `format` → `YYYY-MM-DD`.
+    ParseDate { format: String },
+    /// Unix seconds or milliseconds → RFC 3339 in UTC.
+    UnixToDatetime { unit: UnixUnit },
+    /// RFC 3339 → unix seconds or milliseconds.
+    DatetimeToUnix { unit: UnixUnit },
+    /// Looks the value up in `map` (keys are the value's text); unknown values become `default`
+    /// when one is given, and pass through unchanged otherwise.
+    Enum {
+        map: BTreeMap<String, Value>,
+        #[serde(default)]
+        default: Option<Value>,
+    },
+    /// Splits text on `separator` into a list; `""` becomes an empty list.
+    Split { separator: String },
+    /// Joins a list into text with `separator`.
+    Join { separator: String },
+    /// Always `value`, whatever the input.
+    Constant { value: Value },
+    /// `""` → null.
+    EmptyAsNull,
+}
+
+/// A transform ready to apply.
+#[derive(Debug, Clone)]
+pub enum Transform {
+    ToString,
+    ToNumber,
+    ToInteger,
+    Scale(Decimal),
+    DateToDatetime,
+    DatetimeToDate,
+    FormatDate(String),
+    ParseDate(String),
+    UnixToDatetime(UnixUnit),
+    DatetimeToUnix(UnixUnit),
+    Enum {
+        map: BTreeMap<String, Value>,
+        default: Option<Value>,
+    },
+    Split(String),
+    Join(String),
+    Constant(Value),
+    EmptyAsNull,
+}
+
+impl Transform {
+    /// Resolves a spec; the error says what is wrong with its arguments.
+    pub fn compile(spec: &TransformSpec) -> Result<Self, String> {
+        Ok(match spec {
+            TransformSpec::ToString => Transform::ToString,
+            TransformSpec::ToNumber => Transform::ToNumber,
+            TransformSpec::ToInteger => Transform::ToInteger,
+            TransformSpec::Scale { factor } => Transform::Scale(
+                Decimal::from_str(&factor.to_string())
+                    .or_else(|_| Decimal::from_scientific(&factor.to_string()))
+                    .map_err(|_| format!("scale factor {factor} is not a finite decimal"))?,
+            ),
+            TransformSpec::DateToDatetime => Transform::DateToDatetime,
+            TransformSpec::DatetimeToDate => Transform::DatetimeToDate,
+            TransformSpec::FormatDate { format } => {
+                check_date_format(format)?;
+                Transform::FormatDate(format.clone())
+            }
+            TransformSpec::ParseDate { format } => {
+                check_date_format(format)?;
+                Transform::ParseDate(format.clone())
+            }
+            TransformSpec::UnixToDatetime { unit } => Transform::UnixToDatetime(*unit),
+            TransformSpec::DatetimeToUnix { unit } => Transform::DatetimeToUnix(*unit),
+            TransformSpec::Enum { map, default } => Transform::Enum {
+                map: map.clone(),
+                default: default.clone(),
+            },
+            TransformSpec::Split { separator } | TransformSpec::Join { separator }
+                if separator.is_empty() =>
+            {
+                return Err("separator must not be empty".to_owned());
+            }
+            TransformSpec::Split { separator } => Transform::Split(separator.clone()),
+            TransformSpec::Join { separator } => Transform::Join(separator.clone()),
+            TransformSpec::Constant { value } => Transform::Constant(value.clone()),
+            TransformSpec::EmptyAsNull => Transform::EmptyAsNull,
+        })
+    }
+
+    /// Applies the transform; the error describes the value that did not fit.
+    pub fn apply(&self, value: Value) -> Result<Value, String> {
+        if let Transform::Constant(v) = self {
+            return Ok(v.clone());
+        }
+        if value.is_null() {
+            return Ok(value);
+        }
+        match self {
+            Transform::ToString => Ok(match value {
+                Value::Number(n) => Value::String(n.to_string()),
+                Value::Bool(b) => Value::String(b.to_string()),
+                Value::String(_) => value,
+                other => return Err(format!("cannot turn {other} into text")),
+            }),
+            Transform::ToNumber => match &value {
+                Value::Number(_) => Ok(value),
+                Value::String(s) if s.trim().is_empty() => Ok(Value::Null),
+                Value::String(s) => decimal_number(s.trim())
+                    .map(Value::Number)
+                    .ok_or_else(|| format!("{s:?} is not a decimal number")),
+                other => Err(format!("{other} is not a decimal number")),
+            },
+            Transform::ToInteger => {
+                let text = match &value {
+                    Value::String(s) => s.as_str(),
+                    Value::Number(n) => return Ok(Value::Number(n.clone())),
+                    other => return Err(format!("{other} is not an integer id")),
+                };
+                if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+                    text.parse::<u64>()
+                        .map(|n| Value::Number(n.into()))
+                        .map_err(|_| format!("{text:?} is too large for an integer id"))
+                } else {
+                    Err(format!("{text:?} is not an integer id"))
+                }
+            }
+            Transform::Scale(factor) => {
+                let d = to_decimal(&value)?;
+                let scaled = d
+                    .checked_mul(*factor)
+                    .ok_or_else(|| format!("{value} overflows when scaled"))?;
+                Ok(Value::Number(decimal_to_number(scaled)))
+            }
+            Transform::DateToDatetime => {
+                let d = as_date(&value)?;
+                Ok(Value::String(format!("{d}T00:00:00.000Z")))
+            }
+            Transform::DatetimeToDate => {
+                let s = as_str(&value)?;
+                if let Some(d) = parse_date(s) {
+                    return Ok(Value::String(d.to_string()));
+                }
+                let dt = DateTime::parse_from_rfc3339(s)
+                    .map_err(|_| format!("{s:?} is not an RFC 3339 timestamp"))?;
+                Ok(Value::String(
+                    dt.with_timezone(&Utc).date_naive().to_string(),
+                ))
+            }
+            Transform::FormatDate(format) => {
+                let d = as_date(&value)?;
+                Ok(Value::String(d.format(format).to_string()))
+            }
+            Transform::ParseDate(format) => {
+                let s = as_str(&value)?;
+                NaiveDate::parse_from_str(s, format)
+                    .map(|d| Value::String(d.to_string()))
+                    .map_err(|_| format!("{s:?} is not a date in the format {format:?}"))
+            }
+            Transform::UnixToDatetime(unit) => {
+                let n = to_decimal(&value)?;
+                let millis = match unit {
+                    UnixUnit::Seconds => n.checked_mul(Decimal::from(1000)),
+                    UnixUnit::Milliseconds => Some(n),
+                }
+                .and_then(|m| i64::try_from(m.trunc()).ok())
+                .ok_or_else(|| format!("{value} is not a unix timestamp"))?;
+                let dt = Utc
+                    .timestamp_millis_opt(millis)
+                    .single()
+                    .ok_or_else(|| format!("{value} is out of range for a timestamp"))?;
+                Ok(Value::String(
+                    dt.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                ))
+            }
+            Transform::DatetimeToUnix(unit) => {
+                let s = as_str(&value)?;
+                let dt = DateTime::parse_from_rfc3339(s)
+                    .map_err(|_| format!("{s:?} is not an RFC 3339 timestamp"))?;
+                let n = match unit {
+                    UnixUnit::Seconds => dt.timestamp(),
+                    UnixUnit::Milliseconds => dt.timestamp_millis(),
+                };
+                Ok(Value::Number(n.into()))
+            }
+            Transform::Enum { map, default } => {
+                let key = match &value {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    other => return Err(format!("{other} cannot be looked up in an enum table")),
+                };
+                Ok(match (map.get(&key), default) {
+                    (Some(mapped), _) => mapped.clone(),
+                    (None, Some(default)) => default.clone(),
+                    (None, None) => value,
+                })
+            }
+            Transform::Split(separator) => {
+                let s = as_str(&value)?;
+                Ok(Value::Array(
+                    s.split(separator.as_str())
+                        .filter(|part| !part.is_empty())
+                        .map(|part| Value::String(part.to_owned()))
+                        .collect(),
+                ))
+            }
+            Transform::Join(separator) => {
+                let Value::Array(items) = &value else {
+                    return Err(format!("{value} is not a list"));
+                };
+                let parts = items
+                    .iter()
+                    .map(|item| match item {
+                        Value::String(s) => Ok(s.clone()),
+                        Value::Number(n) => Ok(n.to_string()),
+                        other => Err(format!("{other} cannot be joined as text")),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Value::String(parts.join(separator)))
+            }
+            Transform::EmptyAsNull => Ok(match &value {
+                Value::String(s) if s.is_empty() => Value::Null,
+                _ => value,
+            }),
+            Transform::Constant(_) => unreachable!("handled before the null check"),
+        }
+    }
+}
+
+fn check_date_format(format: &str) -> Result<(), String> {
+    use chrono::format::{Item, StrftimeItems};
+    if StrftimeItems::new(format).any(|item| matches!(item, Item::Error)) {
+        return Err(format!("{format:?} is not a valid date format"));
+    }
+    Ok(())
+}
+
+fn as_str(value: &Value) -> Result<&str, String> {
+    value.as_str().ok_or_else(|| format!("{value} is not text"))
+}
+
+fn as_date(value: &Value) -> Result<NaiveDate, String> {
+    let s = as_str(value)?;
+    parse_date(s).ok_or_else(|| format!("{s:?} is not a date as YYYY-MM-DD"))
+}
+
+fn to_decimal(value: &Value) -> Result<Decimal, String> {
+    let text = match value {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.trim().to_owned(),
+        other => return Err(format!("{other} is not a number")),
+    };
+    Decimal::from_str(&text)
+        .or_else(|_| Decimal::from_scientific(&text))
+        .map_err(|_| format!("{text:?} is not a decimal number"))
+}
+
+/// A decimal as a JSON number with its exact digits (trailing zeros after the point dropped).
+pub fn decimal_to_number(d: Decimal) -> Number {
+    let text = d.normalize().to_string();
+    Number::from_str(&text).expect("a normalized decimal is a valid JSON number")
+}
+
+/// Decimal text as a JSON number with exactly those digits, if it is one.
+pub fn decimal_number(text: &str) -> Option<Number> {
+    // JSON's number grammar is stricter than most parsers ("+1", "1." and ".5" are refused),
+    // and with arbitrary precision the digits are kept as given.
+    serde_json::from_str::<Number>(text).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn t(spec: TransformSpec) -> Transform {
+        Transform::compile(&spec).unwrap()
+    }
+
+    #[test]
+    fn decimals_keep_their_digits_both_ways() {
+        assert_eq!(
+            t(TransformSpec::ToNumber)
+                .apply(json!("1500.50"))
+                .unwrap()
+                .to_string(),
+            "1500.50"
+        );
+        assert_eq!(
+            t(TransformSpec::ToNumber)
+                .apply(json!("12345678901234567890.12"))
+                .unwrap()
+                .to_string(),
+            "12345678901234567890.12"
+        );
+        assert_eq!(
+            t(TransformSpec::ToNumber).apply(json!("")).unwrap(),
+            Value::Null
+        );
+        assert!(t(TransformSpec::ToNumber).apply(json!("abc")).is_err());
+        let n: Value = serde_json::from_str("75000.10").unwrap();
+        assert_eq!(
+            t(TransformSpec::ToString).apply(n).unwrap(),
+            json!("75000.10")
+        );
+    }
+
+    #[test]
+    fn scale_is_exact_in_both_directions() {
+        let up = t(TransformSpec::Scale { factor: 100.0 });
+        assert_eq!(up.apply(json!("0.3")).unwrap().to_string(), "30");
+        assert_eq!(up.apply(json!("0.125")).unwrap().to_string(), "12.5");
+        let down = t(TransformSpec::Scale { factor: 0.01 });
+        assert_eq!(down.apply(json!(40)).unwrap().to_string(), "0.4");
+        assert!(up.apply(json!("x")).is_err());
+    }
+
+    #[test]
+    fn dates_and_timestamps() {
+        assert_eq!(
+            t(TransformSpec::DateToDatetime)
+                .apply(json!("2020-10-30"))
+                .unwrap(),
+            json!("2020-10-30T00:00:00.000Z")
+        );
+        assert!(
+            t(TransformSpec::DateToDatetime)
+                .apply(json!("2020-13-30"))
+                .is_err()
+        );
+        let to_date = t(TransformSpec::DatetimeToDate);
+        assert_eq!(
+            to_date.apply(json!("2019-12-07T16:50:06.678Z")).unwrap(),
+            json!("2019-12-07")
+        );
+        assert_eq!(
+            to_date.apply(json!("2019-12-07T23:30:00-02:00")).unwrap(),
+            json!("2019-12-08")
+        );
+        let mdy = t(TransformSpec::FormatDate {
+            format: "%-m/%-d/%Y".into(),
+        });
+        assert_eq!(mdy.apply(json!("2020-10-30")).unwrap(), json!("10/30/2020"));
+        assert_eq!(mdy.apply(json!("2020-01-05")).unwrap(), json!("1/5/2020"));
+        let parse = t(TransformSpec::ParseDate {
+            format: "%m/%d/%Y".into(),
+        });
+        assert_eq!(
+            parse.apply(json!("10/30/2020")).unwrap(),
+            json!("2020-10-30")
+        );
+        assert_eq!(parse.apply(json!("1/5/2020")).unwrap(), json!("2020-01-05"));
+        let secs = t(TransformSpec::UnixToDatetime {
+            unit: UnixUnit::Seconds,
+        });
+        assert_eq!(
+            secs.apply(json!(1601452800)).unwrap(),
+            json!("2020-09-30T08:00:00Z")
+        );
+        let ms = t(TransformSpec::DatetimeToUnix {
+            unit: UnixUnit::Milliseconds,
+        });
+        assert_eq!(
+            ms.apply(json!("2020-09-30T08:00:00Z")).unwrap(),
+            json!(1601452800000_i64)
+        );
+        assert!(
+            Transform::compile(&TransformSpec::FormatDate {
+                format: "%Q".into()
+            })
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn enums_lists_ids_and_constants() {
+        let e = t(TransformSpec::Enum {
+            map: [("low".to_owned(), json!("Low"))].into(),
+            default: None,
+        });
+        assert_eq!(e.apply(json!("low")).unwrap(), json!("Low"));
+        assert_eq!(
+            e.apply(json!("odd")).unwrap(),
+            json!("odd"),
+            "unknown passes through"
+        );
+        let e = t(TransformSpec::Enum {
+            map: BTreeMap::new(),
+            default: Some(json!("None")),
+        });
+        assert_eq!(e.apply(json!("odd")).unwrap(), json!("None"));
+        assert_eq!(
+            e.apply(Value::Null).unwrap(),
+            Value::Null,
+            "null is not a value to map"
+        );
+        let split = t(TransformSpec::Split {
+            separator: ";".into(),
+        });
+        assert_eq!(
+            split.apply(json!("a;b;;c")).unwrap(),
+            json!(["a", "b", "c"])
+        );
+        let join = t(TransformSpec::Join {
+            separator: ";".into(),
+        });
+        assert_eq!(join.apply(json!(["a", "b"])).unwrap(), json!("a;b"));
+        let int = t(TransformSpec::ToInteger);
+        assert_eq!(int.apply(json!("42")).unwrap(), json!(42));
+        assert!(int.apply(json!("4x2")).is_err());
+        assert_eq!(
+            t(TransformSpec::Constant { value: json!(3) })
+                .apply(Value::Null)
+                .unwrap(),
+            json!(3)
+        );
+        assert_eq!(
+            t(TransformSpec::EmptyAsNull).apply(json!("")).unwrap(),
+            Value::Null
+        );
+    }
+}

@@ -1,0 +1,169 @@
+//! Unified write body → vendor body, and pass-through patches on the vendor body.
+
+use serde_json::{Map, Value};
+
+use super::compile::MappingTable;
+use super::patch;
+use super::path::CompiledPath;
+use super::table::WriteOperation;
+use crate::error::Error;
+use crate::unified::PassThrough;
+
+/// Most `extend_paths` items one request may carry, and the longest value of `operation_id`;
+/// bounds the work a single request can cause.
+pub const MAX_EXTEND_PATHS: usize = 100;
+
+/// The vendor body a write produced, with the unified fields the vendor has no place for.
+#[derive(Debug)]
+pub struct VendorBody {
+    pub body: Value,
+    /// Fields the client sent with a value that this vendor cannot store; reported back to the
+    /// client as warnings, never dropped silently.
+    pub unmapped: Vec<String>,
+}
+
+impl MappingTable {
+    /// Builds the vendor body for a create or an update from the client's validated fields.
+    pub fn to_vendor(
+        &self,
+        input: &Map<String, Value>,
+        op: WriteOperation,
+    ) -> Result<VendorBody, Error> {
+        let mut body = Value::Object(Map::new());
+        let mut unmapped = Vec::new();
+        for (name, value) in input {
+            let rule = self
+                .fields
+                .iter()
+                .find(|f| f.def.name == name)
+                .and_then(|f| f.write.as_ref());
+            let Some(rule) = rule else {
+                if !is_empty(value) {
+                    unmapped.push(name.clone());
+                }
+                continue;
+            };
+            if let Some(on) = &rule.on
+                && !on.contains(&op)
+            {
+                if is_empty(value) {
+                    continue;
+                }
+                return Err(Error::validation(
+                    format!(
+                        "Property {name} cannot be changed by this operation at this connector"
+                    ),
+                    serde_json::json!({ "unsupported": [{ name: format!("writable only on {}", ops(on)) }] }),
+                ));
+            }
+            let mut v = value.clone();
+            for transform in &rule.transforms {
+                v = transform.apply(v).map_err(|reason| {
+                    Error::validation(
+                        format!("Invalid property {name}: {reason}"),
+                        serde_json::json!({ "invalid": [{ name: reason }] }),
+                    )
+                })?;
+            }
+            patch::set(&mut body, &rule.to, v).map_err(Error::internal)?;
+        }
+        Ok(VendorBody { body, unmapped })
+    }
+}
+
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.is_empty(),
+        _ => false,
+    }
+}
+
+fn ops(on: &[WriteOperation]) -> String {
+    on.iter()
+        .map(|op| match op {
+            WriteOperation::Create => "create",
+            WriteOperation::Update => "update",
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The pass-through items of a write body that apply to this call, with their paths compiled.
+/// Every path is checked before anything is sent, so a bad path is a 400 and never a half-done
+/// vendor call.
+pub struct PassThroughPlan {
+    items: Vec<SelectedItem>,
+}
+
+/// One pass-through item for this call, with its paths compiled.
+struct SelectedItem {
+    extend_object: Option<Map<String, Value>>,
+    extend_paths: Vec<(CompiledPath, Value)>,
+}
+
+impl PassThroughPlan {
+    /// Selects the items for `service` (and `operation_id`, when an item names one) and compiles
+    /// their paths.
+    pub fn new(items: Vec<PassThrough>, service: &str, operation_id: &str) -> Result<Self, Error> {
+        let total: usize = items
+            .iter()
+            .map(|i| i.extend_paths.as_ref().map_or(0, Vec::len))
+            .sum();
+        if total > MAX_EXTEND_PATHS {
+            return Err(Error::validation(
+                format!("Too many pass_through extend_paths: {total}, at most {MAX_EXTEND_PATHS}"),
+                serde_json::json!({ "invalid": [{ "pass_through": "too many extend_paths" }] }),
+            ));
+        }
+        let mut selected = Vec::new();
+        for (i, item) in items.into_iter().enumerate() {
+            let mut paths = Vec::new();
+            for (j, ext) in item
+                .extend_paths
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+            {
+                let path = CompiledPath::parse(&ext.path).map_err(|e| {
+                    Error::validation(
+                        format!("Invalid pass_through[{i}].extend_paths[{j}].path: {e}"),
+                        serde_json::json!({ "invalid": [{ format!("pass_through[{i}].extend_paths[{j}].path"): e.reason }] }),
+                    )
+                })?;
+                paths.push((path, ext.value));
+            }
+            let applies = item.service_id == service
+                && item
+                    .operation_id
+                    .as_deref()
+                    .is_none_or(|op| op == operation_id);
+            if applies {
+                selected.push(SelectedItem {
+                    extend_object: item.extend_object,
+                    extend_paths: paths,
+                });
+            }
+        }
+        Ok(Self { items: selected })
+    }
+
+    /// Applies the selected items to the vendor body: `extend_object` first, then each
+    /// `extend_paths` item in order.
+    pub fn apply(self, body: &mut Value) -> Result<(), Error> {
+        for item in self.items {
+            if let Some(object) = item.extend_object {
+                patch::deep_merge(body, object);
+            }
+            for (path, value) in item.extend_paths {
+                patch::set(body, &path, value).map_err(|e| {
+                    Error::validation(
+                        format!("Invalid pass_through path {}: {}", e.path, e.reason),
+                        serde_json::json!({ "invalid": [{ e.path: e.reason }] }),
+                    )
+                })?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,74 @@
+//! Tenants' connections and the gateway's shared values. SQLite is the embedded default; every
+//! query is scoped by application and consumer, so no code path loads a connection by service
+//! alone.
+
+mod sqlite;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+pub use sqlite::SqliteStore;
+
+use crate::error::Result;
+
+/// Whose data a request touches: the application (from `x-apideck-app-id`) and its consumer
+/// (from `x-apideck-consumer-id`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tenant {
+    pub app_id: String,
+    pub consumer_id: String,
+}
+
+/// A stored connection: a consumer's settings for one connector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionRecord {
+    pub service_id: String,
+    pub enabled: bool,
+    /// Setting name → value. Secret values are masked before they leave the store's callers.
+    pub settings: BTreeMap<String, String>,
+    /// Epoch milliseconds, as Vault reports them.
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The persistence crmgate needs. One implementation per database.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// A shared value, creating it with `init` if no process has yet. Several processes starting
+    /// together agree on one value.
+    async fn meta_or_insert(&self, key: &str, init: String) -> Result<String>;
+
+    /// A shared value, if set.
+    async fn meta(&self, key: &str) -> Result<Option<String>>;
+
+    async fn connection(
+        &self,
+        tenant: &Tenant,
+        service_id: &str,
+    ) -> Result<Option<ConnectionRecord>>;
+
+    /// Every connection of the tenant, ordered by service id.
+    async fn connections(&self, tenant: &Tenant) -> Result<Vec<ConnectionRecord>>;
+
+    /// Creates or replaces the tenant's connection to `record.service_id`.
+    async fn save_connection(&self, tenant: &Tenant, record: &ConnectionRecord) -> Result<()>;
+
+    /// Deletes the connection; answers whether one existed.
+    async fn delete_connection(&self, tenant: &Tenant, service_id: &str) -> Result<bool>;
+
+    /// Whether the database answers.
+    async fn ping(&self) -> Result<()>;
+}
+
+/// Opens the store a database URL names.
+pub async fn open(url: &str) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(SqliteStore::open(url).await?))
+    } else {
+        anyhow::bail!("unsupported database URL {url:?}: use sqlite:PATH")
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,139 @@
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+
+use super::{ConnectionRecord, Store, Tenant};
+use crate::error::{Error, Result};
+
+/// The embedded store: one SQLite file in WAL mode.
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database and applies the migrations.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("src/store/migrations/sqlite")
+            .run(&pool)
+            .await?;
+        Ok(Self { pool })
+    }
+}
+
+fn record(row: &sqlx::sqlite::SqliteRow) -> Result<ConnectionRecord> {
+    let settings: String = row.try_get("settings")?;
+    Ok(ConnectionRecord {
+        service_id: row.try_get("service_id")?,
+        enabled: row.try_get("enabled")?,
+        settings: serde_json::from_str(&settings).map_err(Error::internal)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+const COLUMNS: &str = "service_id, enabled, settings, created_at, updated_at";
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn meta_or_insert(&self, key: &str, init: String) -> Result<String> {
+        sqlx::query(
+            "INSERT INTO gateway_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(&init)
+        .execute(&self.pool)
+        .await?;
+        self.meta(key)
+            .await?
+            .ok_or_else(|| Error::internal(format_args!("meta value {key} vanished")))
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM gateway_meta WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn connection(
+        &self,
+        tenant: &Tenant,
+        service_id: &str,
+    ) -> Result<Option<ConnectionRecord>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM connections WHERE app_id = ? AND consumer_id = ? AND service_id = ?"
+        );
+        sqlx::query(&sql)
+            .bind(&tenant.app_id)
+            .bind(&tenant.consumer_id)
+            .bind(service_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(record)
+            .transpose()
+    }
+
+    async fn connections(&self, tenant: &Tenant) -> Result<Vec<ConnectionRecord>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM connections WHERE app_id = ? AND consumer_id = ? ORDER BY service_id"
+        );
+        sqlx::query(&sql)
+            .bind(&tenant.app_id)
+            .bind(&tenant.consumer_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(record)
+            .collect()
+    }
+
+    async fn save_connection(&self, tenant: &Tenant, record: &ConnectionRecord) -> Result<()> {
+        let settings = serde_json::to_string(&record.settings).map_err(Error::internal)?;
+        sqlx::query(
+            "INSERT INTO connections (app_id, consumer_id, service_id, enabled, settings, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (app_id, consumer_id, service_id)
+             DO UPDATE SET enabled = excluded.enabled, settings = excluded.settings, updated_at = excluded.updated_at",
+        )
+        .bind(&tenant.app_id)
+        .bind(&tenant.consumer_id)
+        .bind(&record.service_id)
+        .bind(record.enabled)
+        .bind(settings)
+        .bind(record.created_at)
+        .bind(record.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_connection(&self, tenant: &Tenant, service_id: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "DELETE FROM connections WHERE app_id = ? AND consumer_id = ? AND service_id = ?",
+        )
+        .bind(&tenant.app_id)
+        .bind(&tenant.consumer_id)
+        .bind(service_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}

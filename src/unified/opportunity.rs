@@ -1,0 +1,286 @@
+//! The unified `Opportunity`, exactly as Apideck's `crm.yml` names and types it.
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::{Map, Number, Value};
+
+use super::{
+    Currency, CustomField, FieldDef, FieldKind, PassThrough, UnifiedDate, UnifiedDateTime,
+};
+use crate::error::Error;
+
+const fn field(name: &'static str, kind: FieldKind) -> FieldDef {
+    FieldDef {
+        name,
+        kind,
+        read_only: false,
+    }
+}
+
+const fn read_only(name: &'static str, kind: FieldKind) -> FieldDef {
+    FieldDef {
+        name,
+        kind,
+        read_only: true,
+    }
+}
+
+/// Every property of `Opportunity` in the contract's order, which is also the order of the keys
+/// in every unified record crmgate writes. `pass_through` is write-only and not listed here.
+pub const OPPORTUNITY_FIELDS: &[FieldDef] = &[
+    read_only("id", FieldKind::Id),
+    field("title", FieldKind::Title),
+    field("primary_contact_id", FieldKind::Id),
+    field("description", FieldKind::String),
+    field("type", FieldKind::String),
+    field("monetary_amount", FieldKind::Decimal),
+    field("currency", FieldKind::Currency),
+    field("win_probability", FieldKind::Decimal),
+    read_only("expected_revenue", FieldKind::Decimal),
+    field("close_date", FieldKind::Date),
+    field("loss_reason_id", FieldKind::Id),
+    field("loss_reason", FieldKind::String),
+    field("won_reason_id", FieldKind::Id),
+    field("won_reason", FieldKind::String),
+    field("pipeline_id", FieldKind::Id),
+    field("pipeline_stage_id", FieldKind::Id),
+    field("source_id", FieldKind::Id),
+    field("lead_id", FieldKind::Id),
+    field("lead_source", FieldKind::String),
+    field("contact_id", FieldKind::Id),
+    field("contact_ids", FieldKind::IdList),
+    field("company_id", FieldKind::Id),
+    field("company_name", FieldKind::String),
+    field("owner_id", FieldKind::Id),
+    field("priority", FieldKind::String),
+    field("status", FieldKind::String),
+    field("status_id", FieldKind::Id),
+    field("tags", FieldKind::StringList),
+    read_only("interaction_count", FieldKind::Decimal),
+    field("custom_fields", FieldKind::CustomFields),
+    field("stage_last_changed_at", FieldKind::DateTime),
+    read_only("last_activity_at", FieldKind::String),
+    read_only("deleted", FieldKind::Bool),
+    read_only("date_stage_changed", FieldKind::DateTime),
+    read_only("date_last_contacted", FieldKind::DateTime),
+    read_only("date_lead_created", FieldKind::DateTime),
+    read_only("custom_mappings", FieldKind::CustomMappings),
+    read_only("updated_by", FieldKind::Id),
+    read_only("created_by", FieldKind::Id),
+    read_only("updated_at", FieldKind::DateTime),
+    read_only("created_at", FieldKind::DateTime),
+];
+
+/// The write body of `POST` and `PATCH /crm/opportunities`, used to validate a client's body with
+/// precise errors. Read-only properties are accepted and ignored, as the contract marks them
+/// `readOnly` and Apideck's SDKs may echo a record back.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(
+    dead_code,
+    reason = "fields exist to type-check the body; the mapping reads the JSON"
+)]
+pub struct OpportunityInput {
+    title: Option<String>,
+    primary_contact_id: Option<String>,
+    description: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    monetary_amount: Option<Number>,
+    currency: Option<Currency>,
+    win_probability: Option<Number>,
+    close_date: Option<UnifiedDate>,
+    loss_reason_id: Option<String>,
+    loss_reason: Option<String>,
+    won_reason_id: Option<String>,
+    won_reason: Option<String>,
+    pipeline_id: Option<String>,
+    pipeline_stage_id: Option<String>,
+    source_id: Option<String>,
+    lead_id: Option<String>,
+    lead_source: Option<String>,
+    contact_id: Option<String>,
+    contact_ids: Option<Vec<String>>,
+    company_id: Option<String>,
+    company_name: Option<String>,
+    owner_id: Option<String>,
+    priority: Option<String>,
+    status: Option<String>,
+    status_id: Option<String>,
+    tags: Option<Vec<String>>,
+    custom_fields: Option<Vec<CustomField>>,
+    stage_last_changed_at: Option<UnifiedDateTime>,
+    pass_through: Option<Vec<PassThrough>>,
+    id: Option<IgnoredAny>,
+    expected_revenue: Option<IgnoredAny>,
+    interaction_count: Option<IgnoredAny>,
+    last_activity_at: Option<IgnoredAny>,
+    deleted: Option<IgnoredAny>,
+    date_stage_changed: Option<IgnoredAny>,
+    date_last_contacted: Option<IgnoredAny>,
+    date_lead_created: Option<IgnoredAny>,
+    custom_mappings: Option<IgnoredAny>,
+    updated_by: Option<IgnoredAny>,
+    created_by: Option<IgnoredAny>,
+    updated_at: Option<IgnoredAny>,
+    created_at: Option<IgnoredAny>,
+}
+
+/// A validated write body: the client's JSON object, with read-only properties removed and
+/// `pass_through` split off, so that the mapping sees exactly what the client asked to write —
+/// including the difference between an absent property and an explicit `null`.
+#[derive(Debug)]
+pub struct OpportunityWrite {
+    pub fields: Map<String, Value>,
+    pub pass_through: Vec<PassThrough>,
+}
+
+impl OpportunityWrite {
+    /// Validates a request body. `require_title` is set for creates, where the contract requires
+    /// `title`.
+    pub fn from_body(body: &[u8], require_title: bool) -> Result<Self, Error> {
+        // serde would also read a struct from an array; the contract wants an object.
+        if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(Error::validation(
+                "The body must be a JSON object",
+                serde_json::json!({ "body": "expected a JSON object" }),
+            ));
+        }
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let input: OpportunityInput =
+            serde_path_to_error::deserialize(&mut de).map_err(|e| body_error(&e))?;
+        de.end().map_err(|e| Error::malformed_body(&e))?;
+        if require_title && input.title.is_none() {
+            return Err(Error::validation(
+                "Missing property title",
+                serde_json::json!({ "missing": [{ "title": "required" }] }),
+            ));
+        }
+        for field in input.custom_fields.iter().flatten() {
+            field.check()?;
+        }
+        let mut fields: Map<String, Value> =
+            serde_json::from_slice(body).map_err(|e| Error::malformed_body(&e))?;
+        let pass_through = match fields.remove("pass_through") {
+            Some(_) => input.pass_through.unwrap_or_default(),
+            None => Vec::new(),
+        };
+        fields.retain(|name, _| {
+            OPPORTUNITY_FIELDS
+                .iter()
+                .any(|f| f.name == name && !f.read_only)
+        });
+        Ok(Self {
+            fields,
+            pass_through,
+        })
+    }
+}
+
+fn body_error(err: &serde_path_to_error::Error<serde_json::Error>) -> Error {
+    let inner = err.inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return Error::malformed_body(inner);
+    }
+    let path = err.path().to_string();
+    let message = inner.to_string();
+    let message = match message.find(" at line ") {
+        Some(cut) => &message[..cut],
+        None => message.as_str(),
+    };
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let name = rest.split('`').next().unwrap_or_default();
+        return Error::validation(
+            format!("Unknown property {name}"),
+            serde_json::json!({ "unknown": [name] }),
+        );
+    }
+    Error::validation(
+        format!("Invalid property {path}: {message}"),
+        serde_json::json!({ "invalid": [{ path: message }] }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(body: &str) -> Result<OpportunityWrite, Error> {
+        OpportunityWrite::from_body(body.as_bytes(), true)
+    }
+
+    #[test]
+    fn accepts_sdk_floats_and_keeps_decimals_exact() {
+        let w = check(r#"{"title":"Deal","monetary_amount":75000.0,"win_probability":50.0,"close_date":"2020-10-30"}"#)
+            .unwrap();
+        assert_eq!(w.fields["monetary_amount"].to_string(), "75000.0");
+        let w = check(r#"{"title":"Deal","monetary_amount":12345678901234567.89}"#).unwrap();
+        assert_eq!(
+            w.fields["monetary_amount"].to_string(),
+            "12345678901234567.89"
+        );
+    }
+
+    #[test]
+    fn unknown_property_is_named() {
+        let err = check(r#"{"title":"Deal","foobar":1}"#).unwrap_err();
+        assert_eq!(err.type_name(), "RequestValidationError");
+        assert_eq!(err.message(), "Unknown property foobar");
+    }
+
+    #[test]
+    fn wrong_type_names_field_and_expected_type() {
+        let err = check(r#"{"title":"Deal","monetary_amount":"lots"}"#).unwrap_err();
+        assert!(
+            err.message()
+                .starts_with("Invalid property monetary_amount"),
+            "{}",
+            err.message()
+        );
+        assert!(
+            err.message().contains("expected a JSON number"),
+            "{}",
+            err.message()
+        );
+        let err = check(r#"{"title":"Deal","close_date":"30/10/2020"}"#).unwrap_err();
+        assert!(err.message().contains("close_date"), "{}", err.message());
+        let err = check(r#"{"title":"Deal","currency":"EURO"}"#).unwrap_err();
+        assert!(err.message().contains("currency"), "{}", err.message());
+        let err = check(r#"{"title":"Deal","contact_ids":["1",2]}"#).unwrap_err();
+        assert!(
+            err.message().contains("contact_ids[1]"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
+    fn read_only_properties_are_ignored_and_null_is_kept() {
+        let w = check(r#"{"title":"Deal","id":"9","created_at":"x","description":null}"#).unwrap();
+        assert_eq!(
+            w.fields.keys().collect::<Vec<_>>(),
+            ["title", "description"],
+            "read-only fields dropped, explicit null kept"
+        );
+    }
+
+    #[test]
+    fn title_is_required_on_create_only() {
+        let err = check(r#"{"description":"x"}"#).unwrap_err();
+        assert_eq!(err.message(), "Missing property title");
+        assert!(OpportunityWrite::from_body(br#"{"description":"x"}"#, false).is_ok());
+    }
+
+    #[test]
+    fn malformed_json_and_non_objects_are_clear_400s() {
+        let err = check(r#"{"title":"Deal""#).unwrap_err();
+        assert_eq!(err.status().as_u16(), 400);
+        assert!(
+            err.message().contains("not valid JSON"),
+            "{}",
+            err.message()
+        );
+        let err = check(r#"[1,2]"#).unwrap_err();
+        assert_eq!(err.message(), "The body must be a JSON object");
+    }
+}
