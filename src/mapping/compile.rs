@@ -90,11 +90,11 @@ impl MappingTable {
             .map_err(|e| at(e.location(), first_line(&e.without_snippet().to_string())))?;
 
         let mut fields = Vec::new();
-        for (name, spec) in &parsed.fields {
-            let Some(def) = resource.iter().find(|f| f.name == name) else {
+        for (name, spec) in &parsed.fields.0 {
+            let Some(def) = resource.iter().find(|f| f.name == name.value) else {
                 return Err(at(
-                    Some(spec.referenced),
-                    format!("{name:?} is not a field of the unified resource"),
+                    Some(name.referenced),
+                    format!("{:?} is not a field of the unified resource", name.value),
                 ));
             };
             fields.push(compile_field(*def, &spec.value).map_err(|(loc, m)| at(loc, m))?);

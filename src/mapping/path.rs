@@ -67,7 +67,7 @@ impl CompiledPath {
         if !text.starts_with('$') {
             return Err(fail("a JSONPath starts with `$`".to_owned()));
         }
-        let query = parse_json_path(text).map_err(|e| fail(first_line(&e.to_string())))?;
+        let query = parse_json_path(text).map_err(|e| fail(describe(&e.to_string())))?;
         let plan = match direct_steps(&query) {
             Some(steps) => Plan::Direct(steps.into_boxed_slice()),
             None => Plan::General(Box::new(query)),
@@ -165,8 +165,18 @@ impl fmt::Display for CompiledPath {
     }
 }
 
-fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or(s).trim().to_owned()
+/// The parser's multi-line report (position, source excerpt, expectation) as one line.
+fn describe(report: &str) -> String {
+    let position = report
+        .lines()
+        .find_map(|l| l.split_once("--> ").map(|(_, p)| p))
+        .and_then(|p| p.trim().split(':').nth(1))
+        .map(|col| format!("at character {col}: "));
+    let expected = report
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("= "))
+        .unwrap_or_else(|| report.lines().next().unwrap_or(report).trim());
+    format!("{}{expected}", position.unwrap_or_default())
 }
 
 fn direct_steps(query: &JpQuery) -> Option<Vec<Step>> {
@@ -305,7 +315,12 @@ mod tests {
                 .reason
                 .contains('$')
         );
-        assert!(CompiledPath::parse("$.a[").is_err());
+        let err = CompiledPath::parse("$.a[").unwrap_err();
+        assert!(
+            err.reason.starts_with("at character 5: expected"),
+            "{}",
+            err.reason
+        );
         assert!(CompiledPath::parse(&format!("$.{}", "a".repeat(MAX_PATH_LEN))).is_err());
     }
 

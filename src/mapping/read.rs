@@ -81,10 +81,16 @@ impl MappingTable {
         record: &'a Value,
     ) -> Cow<'a, Value> {
         let mut value = match &read.source {
-            Source::Paths(paths) => paths
-                .iter()
-                .find_map(|p| self.present(p.find(record)))
-                .unwrap_or(Cow::Owned(Value::Null)),
+            Source::Paths(paths) => {
+                let list = matches!(
+                    field.def.kind,
+                    FieldKind::IdList | FieldKind::StringList | FieldKind::CustomFields
+                );
+                paths
+                    .iter()
+                    .find_map(|p| self.present(p.find(record), list))
+                    .unwrap_or(Cow::Owned(Value::Null))
+            }
             Source::Cases(cases) => cases
                 .iter()
                 .find(
@@ -115,14 +121,22 @@ impl MappingTable {
         coerce(field.def, value)
     }
 
-    /// A found value, unless it is absent (null, or `""` where the table says so).
-    fn present<'a>(&self, found: Found<'a>) -> Option<Cow<'a, Value>> {
+    /// A found value, unless it is absent (null, or `""` where the table says so). Several
+    /// matches make a list for list fields; other fields take the first match.
+    fn present<'a>(&self, found: Found<'a>, list: bool) -> Option<Cow<'a, Value>> {
+        let one = |v: &'a Value| match v {
+            Value::Null => None,
+            Value::String(s) if s.is_empty() && self.empty_string_is_null => None,
+            v => Some(Cow::Borrowed(v)),
+        };
         match found {
-            Found::Nothing | Found::One(Value::Null) => None,
-            Found::One(Value::String(s)) if s.is_empty() && self.empty_string_is_null => None,
-            Found::One(v) => Some(Cow::Borrowed(v)),
+            Found::Nothing => None,
+            Found::One(v) => one(v),
             Found::Many(vs) if vs.is_empty() => None,
-            Found::Many(vs) => Some(Cow::Owned(Value::Array(vs.into_iter().cloned().collect()))),
+            Found::Many(vs) if list => {
+                Some(Cow::Owned(Value::Array(vs.into_iter().cloned().collect())))
+            }
+            Found::Many(vs) => vs.into_iter().find_map(one),
         }
     }
 }

@@ -1,11 +1,10 @@
 //! The mapping file format, as serde types; `docs/mapping-language.md` documents every key.
 //! Unknown keys are errors, so a typo never silently disables a mapping.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
@@ -15,12 +14,44 @@ use super::transform::TransformSpec;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MappingFile {
-    /// Read vendor `""` as null for every field but `title` (vendors that clear a field by
-    /// emptying it, such as HubSpot).
+    /// The vendor's "no value" is `""` (HubSpot clears a property by emptying it): reads of
+    /// `""` are null (except `title`, which is never null) and writes of null send `""`.
     #[serde(default)]
     pub empty_string_is_null: bool,
     /// Unified field name → how it is read from and written to the vendor record.
-    pub fields: BTreeMap<String, Spanned<FieldSpec>>,
+    pub fields: FieldSpecs,
+}
+
+/// The `fields` map, in file order, with the location of each key so that errors point at the
+/// field's name.
+#[derive(Debug)]
+pub struct FieldSpecs(pub Vec<(Spanned<String>, Spanned<FieldSpec>)>);
+
+impl<'de> Deserialize<'de> for FieldSpecs {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldsVisitor;
+        impl<'de> Visitor<'de> for FieldsVisitor {
+            type Value = FieldSpecs;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of unified field names to mappings")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FieldSpecs, A::Error> {
+                let mut fields: Vec<(Spanned<String>, Spanned<FieldSpec>)> = Vec::new();
+                while let Some(name) = map.next_key::<Spanned<String>>()? {
+                    if fields.iter().any(|(n, _)| n.value == name.value) {
+                        return Err(de::Error::custom(format!(
+                            "duplicate field {:?}",
+                            name.value
+                        )));
+                    }
+                    let spec = map.next_value()?;
+                    fields.push((name, spec));
+                }
+                Ok(FieldSpecs(fields))
+            }
+        }
+        deserializer.deserialize_map(FieldsVisitor)
+    }
 }
 
 /// How one unified field maps; a field with no `write` cannot be stored at this vendor.

@@ -1,1 +1,399 @@
+use serde_json::{Map, Value, json};
 
+use crmgate_connector_sdk::{Connector, Operation};
+
+use super::*;
+use crate::unified::OpportunityWrite;
+
+const HUBSPOT: &str = include_str!("../../mappings/hubspot/opportunities.yaml");
+
+fn compile(text: &str) -> Result<MappingTable, LoadError> {
+    MappingTable::compile("test.yaml", text, OPPORTUNITY_FIELDS)
+}
+
+fn read(table: &MappingTable, record: &Value, view: &RecordView<'_>) -> Value {
+    let mut out = Vec::new();
+    table.write_record(record, view, &mut out);
+    serde_json::from_slice(&out).expect("the engine writes valid JSON")
+}
+
+fn write(
+    table: &MappingTable,
+    body: &str,
+    op: WriteOperation,
+) -> Result<VendorBody, crate::error::Error> {
+    let input = OpportunityWrite::from_body(body.as_bytes(), op == WriteOperation::Create)?;
+    table.to_vendor(&input.fields, op)
+}
+
+fn hubspot_deal() -> Value {
+    serde_json::from_str(
+        r#"{
+        "id": "1001",
+        "properties": {
+            "dealname": "Rocket launch", "description": "", "dealtype": "newbusiness",
+            "amount": "1500.50", "deal_currency_code": "EUR", "hs_deal_stage_probability": "0.3",
+            "hs_projected_amount": "450.15", "closedate": "2019-12-07T23:50:06.678Z",
+            "closed_lost_reason": null, "pipeline": "default", "dealstage": "appointmentscheduled",
+            "hs_analytics_source": "OFFLINE", "hubspot_owner_id": "910901", "hs_priority": "high",
+            "hs_is_closed_won": "false", "hs_is_closed_lost": "true", "num_notes": "4",
+            "hs_v2_date_entered_current_stage": "2020-01-01T10:00:00+02:00",
+            "hs_created_by_user_id": "77", "createdate": "2019-11-01T00:00:00Z"
+        },
+        "associations": {
+            "contacts": {"results": [{"id": "501", "type": "deal_to_contact"}, {"id": "502", "type": "deal_to_contact"}]},
+            "companies": {"results": [{"id": "900", "type": "deal_to_company_unlabeled"}, {"id": "901", "type": "deal_to_company"}]}
+        },
+        "createdAt": "2019-11-01T00:00:00Z", "updatedAt": "2019-12-08T09:00:00.123Z", "archived": false
+    }"#,
+    )
+    .unwrap()
+}
+
+#[test]
+fn hubspot_deal_reads_as_the_unified_opportunity() {
+    let table = compile(HUBSPOT).unwrap();
+    let unified = read(&table, &hubspot_deal(), &RecordView::default());
+    assert_eq!(
+        unified,
+        json!({
+            "id": "1001",
+            "title": "Rocket launch",
+            "primary_contact_id": "501",
+            "description": null,
+            "type": "newbusiness",
+            "monetary_amount": serde_json::from_str::<Value>("1500.50").unwrap(),
+            "currency": "EUR",
+            "win_probability": 30,
+            "expected_revenue": 450.15,
+            "close_date": "2019-12-07",
+            "loss_reason": null,
+            "won_reason": null,
+            "pipeline_id": "default",
+            "pipeline_stage_id": "appointmentscheduled",
+            "lead_source": "OFFLINE",
+            "contact_id": "501",
+            "contact_ids": ["501", "502"],
+            "company_id": "901",
+            "owner_id": "910901",
+            "priority": "High",
+            "status": "Lost",
+            "interaction_count": 4,
+            "stage_last_changed_at": "2020-01-01T08:00:00Z",
+            "last_activity_at": null,
+            "deleted": false,
+            "date_stage_changed": "2020-01-01T08:00:00Z",
+            "date_last_contacted": null,
+            "updated_by": null,
+            "created_by": "77",
+            "updated_at": "2019-12-08T09:00:00.123Z",
+            "created_at": "2019-11-01T00:00:00Z"
+        })
+    );
+}
+
+#[test]
+fn money_keeps_the_vendors_digits() {
+    let table = compile(HUBSPOT).unwrap();
+    let mut deal = hubspot_deal();
+    deal["properties"]["amount"] = json!("12345678901234567.10");
+    let mut out = Vec::new();
+    table.write_record(&deal, &RecordView::default(), &mut out);
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains(r#""monetary_amount":12345678901234567.10"#),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_deal_with_nothing_set_still_has_a_string_title_and_status() {
+    let table = compile(HUBSPOT).unwrap();
+    let unified = read(
+        &table,
+        &json!({"id": "7", "properties": {}}),
+        &RecordView::default(),
+    );
+    assert_eq!(unified["title"], json!(""));
+    assert_eq!(unified["status"], json!("Open"));
+    assert_eq!(unified["company_id"], Value::Null);
+    assert_eq!(unified["contact_ids"], Value::Null);
+}
+
+#[test]
+fn sparse_fieldsets_custom_mappings_and_raw() {
+    let table = compile(HUBSPOT).unwrap();
+    let fields = vec!["id".to_owned(), "monetary_amount".to_owned()];
+    let custom = vec![
+        CustomMapping {
+            key: "source".to_owned(),
+            path: CompiledPath::parse("$.properties.hs_analytics_source").unwrap(),
+        },
+        CustomMapping {
+            key: "missing".to_owned(),
+            path: CompiledPath::parse("$.properties.nope").unwrap(),
+        },
+    ];
+    let deal = hubspot_deal();
+    let view = RecordView {
+        fields: Some(&fields),
+        custom: &custom,
+        raw: true,
+    };
+    let unified = read(&table, &deal, &view);
+    let keys: Vec<&str> = unified
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["id", "title", "monetary_amount", "_raw"],
+        "title always, custom_mappings not selected"
+    );
+    assert_eq!(unified["_raw"], deal);
+    let view = RecordView {
+        fields: None,
+        custom: &custom,
+        raw: false,
+    };
+    let unified = read(&table, &deal, &view);
+    assert_eq!(
+        unified["custom_mappings"],
+        json!({"source": "OFFLINE", "missing": null})
+    );
+}
+
+#[test]
+fn create_body_is_the_exact_hubspot_body() {
+    let table = compile(HUBSPOT).unwrap();
+    let body = write(
+        &table,
+        r#"{"title":"Rocket","monetary_amount":75000.0,"currency":"USD","close_date":"2020-10-30",
+            "priority":"High","description":null,"owner_id":"910901","pipeline_stage_id":"s1",
+            "contact_ids":["501","502"],"primary_contact_id":"501","company_id":"901",
+            "source_id":"12","status":"Open","win_probability":40}"#,
+        WriteOperation::Create,
+    )
+    .unwrap();
+    let mut wire = body.body;
+    crmgate_hubspot::HubSpot
+        .shape_write(Operation::Create, Resource::Opportunities, &mut wire)
+        .unwrap();
+    // Through serde_json: other serialisers would see arbitrary-precision numbers as maps.
+    insta::assert_snapshot!(
+        "hubspot_create_body",
+        serde_json::to_string_pretty(&wire).unwrap()
+    );
+    assert_eq!(body.unmapped, ["source_id", "status", "win_probability"]);
+}
+
+#[test]
+fn update_cannot_change_create_only_fields() {
+    let table = compile(HUBSPOT).unwrap();
+    let err = write(&table, r#"{"contact_ids":["1"]}"#, WriteOperation::Update).unwrap_err();
+    assert_eq!(err.type_name(), "RequestValidationError");
+    assert!(err.message().contains("contact_ids"), "{}", err.message());
+    let body = write(
+        &table,
+        r#"{"title":"New","contact_ids":[]}"#,
+        WriteOperation::Update,
+    )
+    .unwrap();
+    assert_eq!(
+        body.body,
+        json!({"properties": {"dealname": "New"}}),
+        "an empty list changes nothing"
+    );
+}
+
+#[test]
+fn write_transform_errors_name_the_field() {
+    let table = compile(
+        "fields:\n  owner_id:\n    write: { to: $.owner, transforms: [{ type: to_integer }] }\n",
+    )
+    .unwrap();
+    let err = write(
+        &table,
+        r#"{"title":"x","owner_id":"abc"}"#,
+        WriteOperation::Create,
+    )
+    .unwrap_err();
+    assert!(
+        err.message().starts_with("Invalid property owner_id"),
+        "{}",
+        err.message()
+    );
+    let ok = write(
+        &table,
+        r#"{"title":"x","owner_id":"42"}"#,
+        WriteOperation::Create,
+    )
+    .unwrap();
+    assert_eq!(ok.body, json!({"owner": 42}));
+}
+
+#[test]
+fn pass_through_patches_only_its_service_after_mapping() {
+    let mut body = json!({"properties": {"dealname": "A"}, "associations": [{"types": [{"associationTypeId": 3}]}]});
+    let items: Vec<crate::unified::PassThrough> = serde_json::from_value(json!([
+        {"service_id": "hubspot", "extend_object": {"properties": {"custom": "1"}},
+         "extend_paths": [
+            {"path": "$.associations[*].types[0].associationTypeId", "value": 9},
+            {"path": "$.nested.property", "value": {"a": 1}}
+         ]},
+        {"service_id": "pipedrive", "extend_object": {"x": 1}},
+        {"service_id": "hubspot", "operation_id": "opportunitiesUpdate", "extend_object": {"y": 1}}
+    ]))
+    .unwrap();
+    PassThroughPlan::new(items, "hubspot", "opportunitiesAdd")
+        .unwrap()
+        .apply(&mut body)
+        .unwrap();
+    assert_eq!(
+        body,
+        json!({
+            "properties": {"dealname": "A", "custom": "1"},
+            "associations": [{"types": [{"associationTypeId": 9}]}],
+            "nested": {"property": {"a": 1}}
+        })
+    );
+}
+
+#[test]
+fn pass_through_paths_are_checked_for_every_service_before_sending() {
+    let items: Vec<crate::unified::PassThrough> = serde_json::from_value(json!([
+        {"service_id": "other", "extend_paths": [{"path": "$.a[", "value": 1}]}
+    ]))
+    .unwrap();
+    let err = PassThroughPlan::new(items, "hubspot", "opportunitiesAdd")
+        .err()
+        .unwrap();
+    assert!(
+        err.message()
+            .contains("pass_through[0].extend_paths[0].path"),
+        "{}",
+        err.message()
+    );
+
+    let items: Vec<crate::unified::PassThrough> = serde_json::from_value(json!([
+        {"service_id": "hubspot", "extend_paths": [{"path": "$.properties.dealname.x", "value": 1}]}
+    ]))
+    .unwrap();
+    let mut body = json!({"properties": {"dealname": "A"}});
+    let err = PassThroughPlan::new(items, "hubspot", "opportunitiesAdd")
+        .unwrap()
+        .apply(&mut body)
+        .unwrap_err();
+    assert!(
+        err.message().contains("$.properties.dealname.x"),
+        "{}",
+        err.message()
+    );
+}
+
+#[test]
+fn load_errors_name_file_line_and_column() {
+    let cases = [
+        (
+            "fields:\n  title:\n    read: { from: $.a }\n  nonsense:\n    read: { from: $.b }\n",
+            4,
+            "not a field",
+        ),
+        (
+            "fields:\n  title:\n    read: { from: \"$.a[\" }\n",
+            3,
+            "invalid jsonpath",
+        ),
+        (
+            "fields:\n  title:\n    read: { from: $.a, transforms: [{ type: frobnicate }] }\n",
+            3,
+            "frobnicate",
+        ),
+        (
+            "fields:\n  title:\n    read: { from: $.a, colour: red }\n",
+            3,
+            "colour",
+        ),
+        (
+            "fields:\n  id:\n    read: { from: $.id }\n    write: { to: $.id }\n",
+            4,
+            "read-only",
+        ),
+        (
+            "fields:\n  title:\n    read: { from: $.a }\n  title:\n    read: { from: $.b }\n",
+            4,
+            "duplicate",
+        ),
+        (
+            "fields:\n  title:\n    write: { to: \"$.a[*]\" }\n",
+            3,
+            "one location",
+        ),
+        (
+            "fields:\n  title:\n    read: { from: $.a, transforms: [{ type: format_date, format: \"%Q\" }] }\n",
+            3,
+            "date format",
+        ),
+    ];
+    for (text, line, needle) in cases {
+        let err = compile(text).unwrap_err();
+        assert_eq!(err.file, "test.yaml");
+        assert_eq!(err.line, line, "{text}\n→ {err}");
+        assert!(err.column > 0, "{err}");
+        assert!(
+            err.to_string().to_lowercase().contains(needle),
+            "{text}\n→ {err}"
+        );
+    }
+}
+
+#[test]
+fn overlapping_write_paths_are_refused() {
+    let err = compile(
+        "fields:\n  title:\n    write: { to: $.a }\n  description:\n    write: { to: $.a.b }\n",
+    )
+    .unwrap_err();
+    assert!(err.message.contains("overlapping"), "{err}");
+}
+
+#[test]
+fn the_table_tells_connectors_which_fields_it_reads() {
+    let table = compile(HUBSPOT).unwrap();
+    let fields = crmgate_connector_sdk::ReadFields(table.read_paths());
+    let properties = fields.under("properties");
+    for name in [
+        "dealname",
+        "amount",
+        "closedate",
+        "hs_is_closed_won",
+        "hs_is_closed_lost",
+        "hs_priority",
+    ] {
+        assert!(
+            properties.contains(&name),
+            "{name} missing from {properties:?}"
+        );
+    }
+    assert!(!properties.iter().any(|p| p.contains('[')));
+}
+
+#[test]
+fn built_in_tables_all_compile() {
+    let set = MappingSet::load(None, &crate::registry::connectors()).unwrap();
+    for entry in crate::registry::connectors() {
+        for (resource, _) in entry.mappings {
+            assert!(set.table(entry.connector.id(), *resource).is_some());
+        }
+    }
+}
+
+#[test]
+fn empty_maps_are_valid_json_objects() {
+    let table = compile("fields:\n  title:\n    read: { from: $.name }\n").unwrap();
+    assert_eq!(
+        read(&table, &Value::Object(Map::new()), &RecordView::default()),
+        json!({"title": ""})
+    );
+}

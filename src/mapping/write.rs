@@ -56,7 +56,10 @@ impl MappingTable {
                     serde_json::json!({ "unsupported": [{ name: format!("writable only on {}", ops(on)) }] }),
                 ));
             }
-            let mut v = value.clone();
+            let mut v = match value {
+                Value::Null if self.empty_string_is_null => Value::String(String::new()),
+                other => other.clone(),
+            };
             for transform in &rule.transforms {
                 v = transform.apply(v).map_err(|reason| {
                     Error::validation(
