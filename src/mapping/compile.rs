@@ -1,15 +1,20 @@
 //! Turning a mapping file into a [`MappingTable`]: every JSONPath parsed, every transform
 //! resolved, every reference checked, once, with file, line and column on each error.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::Value;
 use serde_saphyr::{Location, Spanned};
 
 use super::path::CompiledPath;
-use super::table::{FieldSpec, MappingFile, ReadSpec, WriteOperation, WriteSpec};
+use super::table::{
+    FieldSpec, FilterCase, FilterSpec, MappingFile, ReadSpec, SpannedMap, WriteOperation, WriteSpec,
+};
 use super::transform::{Transform, TransformSpec};
-use crate::unified::FieldDef;
+use crmgate_connector_sdk::WriteHook;
+
+use crate::unified::{FieldDef, FilterKind, ResourceDef};
 
 /// A mapping file that cannot be used, with where and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +42,27 @@ impl std::error::Error for LoadError {}
 pub struct MappingTable {
     pub(super) fields: Vec<FieldMapping>,
     pub(super) empty_string_is_null: bool,
+    pub(super) filters: Vec<FilterRule>,
+    pub(super) sorts: Vec<(&'static str, String)>,
+    pub(super) write_hooks: Vec<WriteHook>,
     read_paths: Vec<Vec<String>>,
+}
+
+/// A unified filter key and how its value becomes a vendor filter.
+#[derive(Debug)]
+pub(super) struct FilterRule {
+    pub key: &'static str,
+    pub kind: FilterKind,
+    pub target: FilterTarget,
+}
+
+#[derive(Debug)]
+pub(super) enum FilterTarget {
+    Field {
+        field: String,
+        transforms: Vec<Transform>,
+    },
+    Cases(BTreeMap<String, FilterCase>),
 }
 
 /// One unified field's compiled mapping.
@@ -79,7 +104,12 @@ pub(super) struct WriteRule {
 impl MappingTable {
     /// Parses and compiles a mapping file against the fields of its unified resource. `file` is
     /// only used to name the file in errors.
-    pub fn compile(file: &str, text: &str, resource: &[FieldDef]) -> Result<Self, LoadError> {
+    pub fn compile(
+        file: &str,
+        text: &str,
+        resource: &ResourceDef,
+        hooks: &[WriteHook],
+    ) -> Result<Self, LoadError> {
         let at = |loc: Option<Location>, message: String| LoadError {
             file: file.to_owned(),
             line: loc.map_or(0, |l| l.line()),
@@ -91,7 +121,7 @@ impl MappingTable {
 
         let mut fields = Vec::new();
         for (name, spec) in &parsed.fields.0 {
-            let Some(def) = resource.iter().find(|f| f.name == name.value) else {
+            let Some(def) = resource.fields.iter().find(|f| f.name == name.value) else {
                 return Err(at(
                     Some(name.referenced),
                     format!("{:?} is not a field of the unified resource", name.value),
@@ -99,7 +129,7 @@ impl MappingTable {
             };
             fields.push(compile_field(*def, &spec.value).map_err(|(loc, m)| at(loc, m))?);
         }
-        fields.sort_by_key(|f| resource.iter().position(|d| d.name == f.def.name));
+        fields.sort_by_key(|f| resource.fields.iter().position(|d| d.name == f.def.name));
         check_write_overlaps(&fields).map_err(|(loc, m)| at(loc, m))?;
 
         let mut read_paths = Vec::new();
@@ -115,9 +145,38 @@ impl MappingTable {
                 Source::Nothing => {}
             }
         }
+        let filters = compile_filters(&parsed.filters, resource).map_err(|(loc, m)| at(loc, m))?;
+        let mut sorts = Vec::new();
+        for (key, spec) in &parsed.sort.0 {
+            let Some(known) = resource.sorts.iter().find(|s| **s == key.value) else {
+                return Err(at(
+                    Some(key.referenced),
+                    format!("{:?} is not a sort key of the unified resource", key.value),
+                ));
+            };
+            sorts.push((*known, spec.field.clone()));
+        }
+        let mut write_hooks = Vec::new();
+        for name in &parsed.write_hooks {
+            let Some(hook) = hooks.iter().find(|h| h.name == name.value) else {
+                let known: Vec<&str> = hooks.iter().map(|h| h.name).collect();
+                return Err(at(
+                    Some(name.referenced),
+                    format!(
+                        "unknown hook {:?}; this connector has: {}",
+                        name.value,
+                        list_or_none(&known)
+                    ),
+                ));
+            };
+            write_hooks.push(*hook);
+        }
         Ok(Self {
             fields,
             empty_string_is_null: parsed.empty_string_is_null,
+            filters,
+            sorts,
+            write_hooks,
             read_paths,
         })
     }
@@ -128,16 +187,52 @@ impl MappingTable {
     pub fn read_paths(&self) -> &[Vec<String>] {
         &self.read_paths
     }
-
-    /// Whether the table maps a unified field in the given direction.
-    pub fn writes(&self, field: &str) -> bool {
-        self.fields
-            .iter()
-            .any(|f| f.def.name == field && f.write.is_some())
-    }
 }
 
 type Located = (Option<Location>, String);
+
+fn list_or_none(names: &[&str]) -> String {
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn compile_filters(
+    specs: &SpannedMap<FilterSpec>,
+    resource: &ResourceDef,
+) -> Result<Vec<FilterRule>, Located> {
+    let mut rules = Vec::new();
+    for (key, spec) in &specs.0 {
+        let Some((known, kind)) = resource.filters.iter().find(|(k, _)| *k == key.value) else {
+            return Err((
+                Some(key.referenced),
+                format!("{:?} is not a filter of the unified resource", key.value),
+            ));
+        };
+        let target = match (&spec.field, &spec.cases) {
+            (Some(field), None) => FilterTarget::Field {
+                field: field.clone(),
+                transforms: compile_transforms(&spec.transforms)?,
+            },
+            (None, Some(cases)) if spec.transforms.is_empty() => FilterTarget::Cases(cases.clone()),
+            _ => {
+                return Err((
+                    Some(key.referenced),
+                    "a filter needs either `field` (with optional `transforms`) or `cases`"
+                        .to_owned(),
+                ));
+            }
+        };
+        rules.push(FilterRule {
+            key: known,
+            kind: *kind,
+            target,
+        });
+    }
+    Ok(rules)
+}
 
 fn compile_field(def: FieldDef, spec: &FieldSpec) -> Result<FieldMapping, Located> {
     let read = spec.read.as_ref().map(compile_read).transpose()?;

@@ -3,6 +3,7 @@
 //! never HTTP. Tables are compiled once at start-up; nothing is parsed per request.
 
 mod compile;
+mod filter;
 mod patch;
 mod path;
 mod read;
@@ -23,15 +24,21 @@ pub use table::WriteOperation;
 pub use write::{PassThroughPlan, VendorBody};
 
 use crate::registry::ConnectorEntry;
-use crate::unified::{FieldDef, OPPORTUNITY_FIELDS};
+use crate::unified::{OPPORTUNITIES, ResourceDef};
 
-/// The unified fields of a resource.
-pub fn resource_fields(resource: Resource) -> &'static [FieldDef] {
+/// The unified definition of a resource.
+pub fn resource_def(resource: Resource) -> &'static ResourceDef {
     match resource {
-        Resource::Opportunities => OPPORTUNITY_FIELDS,
-        _ => &[],
+        Resource::Opportunities => &OPPORTUNITIES,
+        _ => &EMPTY,
     }
 }
+
+const EMPTY: ResourceDef = ResourceDef {
+    fields: &[],
+    filters: &[],
+    sorts: &[],
+};
 
 /// Every compiled table, by connector and resource.
 #[derive(Debug, Default)]
@@ -67,7 +74,8 @@ impl MappingSet {
                     }
                     None => (format!("(built-in) {rel}"), (*built_in).to_owned()),
                 };
-                match MappingTable::compile(&name, &text, resource_fields(*resource)) {
+                let hooks = entry.connector.write_hooks();
+                match MappingTable::compile(&name, &text, resource_def(*resource), hooks) {
                     Ok(table) => {
                         set.tables
                             .insert((entry.connector.id(), *resource), Arc::new(table));

@@ -1,7 +1,9 @@
 //! The mapping file format, as serde types; `docs/mapping-language.md` documents every key.
 //! Unknown keys are errors, so a typo never silently disables a mapping.
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -19,39 +21,79 @@ pub struct MappingFile {
     #[serde(default)]
     pub empty_string_is_null: bool,
     /// Unified field name → how it is read from and written to the vendor record.
-    pub fields: FieldSpecs,
+    pub fields: SpannedMap<Spanned<FieldSpec>>,
+    /// Unified `filter[...]` key → the vendor filter it becomes. Keys not listed are answered
+    /// with `UnsupportedFiltersError`.
+    #[serde(default)]
+    pub filters: SpannedMap<FilterSpec>,
+    /// Unified `sort[by]` value → the vendor field to sort on.
+    #[serde(default)]
+    pub sort: SpannedMap<SortSpec>,
+    /// Named connector hooks that reshape the vendor body after the fields are written, for
+    /// what no field mapping can express (HubSpot's association objects).
+    #[serde(default)]
+    pub write_hooks: Vec<Spanned<String>>,
 }
 
-/// The `fields` map, in file order, with the location of each key so that errors point at the
-/// field's name.
+/// A map in file order, with the location of each key so that errors point at the key.
+/// A repeated key is an error.
 #[derive(Debug)]
-pub struct FieldSpecs(pub Vec<(Spanned<String>, Spanned<FieldSpec>)>);
+pub struct SpannedMap<T>(pub Vec<(Spanned<String>, T)>);
 
-impl<'de> Deserialize<'de> for FieldSpecs {
+impl<T> Default for SpannedMap<T> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for SpannedMap<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct FieldsVisitor;
-        impl<'de> Visitor<'de> for FieldsVisitor {
-            type Value = FieldSpecs;
+        struct MapVisitor<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for MapVisitor<T> {
+            type Value = SpannedMap<T>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a map of unified field names to mappings")
+                f.write_str("a map keyed by unified names")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FieldSpecs, A::Error> {
-                let mut fields: Vec<(Spanned<String>, Spanned<FieldSpec>)> = Vec::new();
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SpannedMap<T>, A::Error> {
+                let mut entries: Vec<(Spanned<String>, T)> = Vec::new();
                 while let Some(name) = map.next_key::<Spanned<String>>()? {
-                    if fields.iter().any(|(n, _)| n.value == name.value) {
-                        return Err(de::Error::custom(format!(
-                            "duplicate field {:?}",
-                            name.value
-                        )));
+                    if entries.iter().any(|(n, _)| n.value == name.value) {
+                        return Err(de::Error::custom(format!("duplicate key {:?}", name.value)));
                     }
-                    let spec = map.next_value()?;
-                    fields.push((name, spec));
+                    let value = map.next_value()?;
+                    entries.push((name, value));
                 }
-                Ok(FieldSpecs(fields))
+                Ok(SpannedMap(entries))
             }
         }
-        deserializer.deserialize_map(FieldsVisitor)
+        deserializer.deserialize_map(MapVisitor(PhantomData))
     }
+}
+
+/// How a unified equality filter becomes a vendor filter: one vendor field with transforms on
+/// the value, or a table of unified values (for derived fields such as a status).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterSpec {
+    pub field: Option<String>,
+    #[serde(default)]
+    pub transforms: Vec<Spanned<TransformSpec>>,
+    pub cases: Option<BTreeMap<String, FilterCase>>,
+}
+
+/// The vendor filter that stands for one unified value.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterCase {
+    pub field: String,
+    pub value: Value,
+}
+
+/// The vendor field a unified sort key sorts on.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SortSpec {
+    pub field: String,
 }
 
 /// How one unified field maps; a field with no `write` cannot be stored at this vendor.

@@ -1,6 +1,6 @@
 use serde_json::{Map, Value, json};
 
-use crmgate_connector_sdk::{Connector, Operation};
+use crmgate_connector_sdk::Connector;
 
 use super::*;
 use crate::unified::OpportunityWrite;
@@ -8,7 +8,12 @@ use crate::unified::OpportunityWrite;
 const HUBSPOT: &str = include_str!("../../mappings/hubspot/opportunities.yaml");
 
 fn compile(text: &str) -> Result<MappingTable, LoadError> {
-    MappingTable::compile("test.yaml", text, OPPORTUNITY_FIELDS)
+    MappingTable::compile(
+        "test.yaml",
+        text,
+        &OPPORTUNITIES,
+        crmgate_hubspot::HubSpot.write_hooks(),
+    )
 }
 
 fn read(table: &MappingTable, record: &Value, view: &RecordView<'_>) -> Value {
@@ -177,14 +182,11 @@ fn create_body_is_the_exact_hubspot_body() {
         WriteOperation::Create,
     )
     .unwrap();
-    let mut wire = body.body;
-    crmgate_hubspot::HubSpot
-        .shape_write(Operation::Create, Resource::Opportunities, &mut wire)
-        .unwrap();
+    // The table's write hook has already shaped the associations: this is the wire body.
     // Through serde_json: other serialisers would see arbitrary-precision numbers as maps.
     insta::assert_snapshot!(
         "hubspot_create_body",
-        serde_json::to_string_pretty(&wire).unwrap()
+        serde_json::to_string_pretty(&body.body).unwrap()
     );
     assert_eq!(body.unmapped, ["source_id", "status", "win_probability"]);
 }
@@ -396,4 +398,125 @@ fn empty_maps_are_valid_json_objects() {
         read(&table, &Value::Object(Map::new()), &RecordView::default()),
         json!({"title": ""})
     );
+}
+
+#[test]
+fn filters_become_vendor_filters() {
+    use crmgate_connector_sdk::VendorFilter;
+    let table = compile(HUBSPOT).unwrap();
+    let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let filters = table
+        .vendor_filters(&pairs(&[
+            ("status", "won"),
+            ("win_probability", "40"),
+            ("monetary_amount", "1000.50"),
+            ("company_id", "901"),
+        ]))
+        .unwrap();
+    assert_eq!(
+        filters,
+        [
+            VendorFilter {
+                field: "hs_is_closed_won".into(),
+                value: json!("true")
+            },
+            VendorFilter {
+                field: "hs_deal_stage_probability".into(),
+                value: json!("0.4")
+            },
+            VendorFilter {
+                field: "amount".into(),
+                value: json!("1000.50")
+            },
+            VendorFilter {
+                field: "associations.company".into(),
+                value: json!("901")
+            },
+        ]
+    );
+    let err = table
+        .vendor_filters(&pairs(&[("status", "Pending")]))
+        .unwrap_err();
+    assert_eq!(err.type_name(), "RequestValidationError");
+    assert!(
+        err.message().contains("Won, Lost, Open") || err.message().contains("Lost, Open, Won"),
+        "{}",
+        err.message()
+    );
+    let err = table
+        .vendor_filters(&pairs(&[("monetary_amount", "lots")]))
+        .unwrap_err();
+    assert!(
+        err.message().contains("filter[monetary_amount]"),
+        "{}",
+        err.message()
+    );
+    let err = table.vendor_filters(&pairs(&[("name", "x")])).unwrap_err();
+    assert_eq!(err.type_name(), "UnsupportedFiltersError");
+    assert!(
+        err.detail()["supported_filters"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("title"))
+    );
+}
+
+#[test]
+fn sorts_become_vendor_sorts() {
+    use crmgate_connector_sdk::{SortDirection, VendorSort};
+    let table = compile(HUBSPOT).unwrap();
+    assert_eq!(
+        table
+            .vendor_sort("created_at", SortDirection::Descending)
+            .unwrap(),
+        VendorSort {
+            field: "createdate".into(),
+            direction: SortDirection::Descending
+        }
+    );
+    let err = table
+        .vendor_sort("status", SortDirection::Ascending)
+        .unwrap_err();
+    assert_eq!(err.type_name(), "UnsupportedSortFieldError");
+    assert!(
+        !err.detail()["supported_sort_fields"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("status"))
+    );
+}
+
+#[test]
+fn filters_sorts_and_hooks_are_checked_at_load() {
+    let cases = [
+        (
+            "fields: {}\nfilters:\n  name: { field: x }\n",
+            3,
+            "not a filter",
+        ),
+        (
+            "fields: {}\nfilters:\n  title: { field: x, cases: {} }\n",
+            3,
+            "either",
+        ),
+        (
+            "fields: {}\nsort:\n  colour: { field: x }\n",
+            3,
+            "not a sort key",
+        ),
+        (
+            "fields: {}\nwrite_hooks: [hubspot_associations, nope]\n",
+            2,
+            "unknown hook",
+        ),
+    ];
+    for (text, line, needle) in cases {
+        let err = compile(text).unwrap_err();
+        assert_eq!(err.line, line, "{text}\n→ {err}");
+        assert!(err.to_string().contains(needle), "{text}\n→ {err}");
+    }
 }

@@ -1,5 +1,6 @@
 //! Unified write body → vendor body, and pass-through patches on the vendor body.
 
+use crmgate_connector_sdk::Operation;
 use serde_json::{Map, Value};
 
 use super::compile::MappingTable;
@@ -23,7 +24,8 @@ pub struct VendorBody {
 }
 
 impl MappingTable {
-    /// Builds the vendor body for a create or an update from the client's validated fields.
+    /// Builds the vendor body for a create or an update from the client's validated fields,
+    /// then runs the table's write hooks.
     pub fn to_vendor(
         &self,
         input: &Map<String, Value>,
@@ -69,6 +71,13 @@ impl MappingTable {
                 })?;
             }
             patch::set(&mut body, &rule.to, v).map_err(Error::internal)?;
+        }
+        let operation = match op {
+            WriteOperation::Create => Operation::Create,
+            WriteOperation::Update => Operation::Update,
+        };
+        for hook in &self.write_hooks {
+            (hook.apply)(operation, &mut body);
         }
         Ok(VendorBody { body, unmapped })
     }

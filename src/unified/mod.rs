@@ -15,7 +15,9 @@ use serde::de::{self, Deserializer, Visitor};
 use serde_json::{Map, Value};
 
 pub use currency::{CURRENCY_CODES, Currency};
-pub use opportunity::{OPPORTUNITY_FIELDS, OpportunityWrite};
+pub use opportunity::{
+    OPPORTUNITIES, OPPORTUNITY_FIELDS, OPPORTUNITY_FILTERS, OPPORTUNITY_SORTS, OpportunityWrite,
+};
 
 use crate::error::Error;
 
@@ -39,6 +41,22 @@ pub enum FieldKind {
     StringList,
     CustomFields,
     CustomMappings,
+}
+
+/// The type of a `filter[...]` value; query strings carry text, so numbers are parsed and
+/// checked before they reach a vendor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterKind {
+    String,
+    Number,
+}
+
+/// What a unified resource offers for lists: its fields, filter keys and sort keys.
+#[derive(Debug, Clone, Copy)]
+pub struct ResourceDef {
+    pub fields: &'static [FieldDef],
+    pub filters: &'static [(&'static str, FilterKind)],
+    pub sorts: &'static [&'static str],
 }
 
 /// One property of a unified resource.

@@ -5,7 +5,8 @@ use serde::de::IgnoredAny;
 use serde_json::{Map, Number, Value};
 
 use super::{
-    Currency, CustomField, FieldDef, FieldKind, PassThrough, UnifiedDate, UnifiedDateTime,
+    Currency, CustomField, FieldDef, FieldKind, FilterKind, PassThrough, ResourceDef, UnifiedDate,
+    UnifiedDateTime,
 };
 use crate::error::Error;
 
@@ -70,6 +71,34 @@ pub const OPPORTUNITY_FIELDS: &[FieldDef] = &[
     read_only("updated_at", FieldKind::DateTime),
     read_only("created_at", FieldKind::DateTime),
 ];
+
+/// The keys of Apideck's `OpportunitiesFilter`, with the type each value has.
+pub const OPPORTUNITY_FILTERS: &[(&str, FilterKind)] = &[
+    ("title", FilterKind::String),
+    ("status", FilterKind::String),
+    ("monetary_amount", FilterKind::Number),
+    ("win_probability", FilterKind::Number),
+    ("company_id", FilterKind::String),
+    ("owner_id", FilterKind::String),
+    ("primary_contact_id", FilterKind::String),
+];
+
+/// The values of Apideck's `OpportunitiesSort.by`.
+pub const OPPORTUNITY_SORTS: &[&str] = &[
+    "created_at",
+    "updated_at",
+    "title",
+    "win_probability",
+    "monetary_amount",
+    "status",
+];
+
+/// Opportunities as a unified resource.
+pub const OPPORTUNITIES: ResourceDef = ResourceDef {
+    fields: OPPORTUNITY_FIELDS,
+    filters: OPPORTUNITY_FILTERS,
+    sorts: OPPORTUNITY_SORTS,
+};
 
 /// The write body of `POST` and `PATCH /crm/opportunities`, used to validate a client's body with
 /// precise errors. Read-only properties are accepted and ignored, as the contract marks them

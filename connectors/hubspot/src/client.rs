@@ -1,15 +1,16 @@
 //! HubSpot's deal endpoints (`/crm/v3/objects/deals`).
 
 use crmgate_connector_sdk::{
-    CallContext, ConnectorError, GetRequest, ListRequest, Page, ReadFields, Result, VendorRequest,
-    VendorResponse,
+    CallContext, ConnectorError, ErrorKind, GetRequest, ListRequest, Page, ReadFields, Result,
+    SortDirection, VendorRequest, VendorResponse,
 };
 use http::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 use url::Url;
 
 use crate::config::ASSOCIATIONS;
-use crate::model::{DealPage, downstream_errors};
+use crate::hooks::PRIMARY_COMPANY_TYPE_ID;
+use crate::model::{AssociationBatch, AssociationType, DealPage, SearchPage, downstream_errors};
 
 const DEALS: &str = "/crm/v3/objects/deals";
 
@@ -42,6 +43,9 @@ async fn send(cx: &CallContext, rq: VendorRequest) -> Result<VendorResponse> {
 }
 
 pub async fn list(cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
+    if !rq.filters.is_empty() || rq.sort.is_some() {
+        return search(cx, rq).await;
+    }
     let mut url = cx.url(DEALS);
     url.query_pairs_mut()
         .append_pair("limit", &rq.limit.to_string());
@@ -59,6 +63,165 @@ pub async fn list(cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
         records: page.results,
         next: page.paging.and_then(|p| p.next).map(|n| n.after),
     })
+}
+
+/// HubSpot's search stops at 10,000 results per query. Unsorted searches therefore page by
+/// keyset (`hs_object_id` greater than the last id seen, ascending), which has no such limit;
+/// a client-chosen sort pages by offset and is refused past the limit rather than truncated.
+const SEARCH_WINDOW: u64 = 10_000;
+
+/// Where a search continues: after an id (keyset) or at an offset (client sort).
+enum SearchCursor {
+    AfterId(String),
+    Offset(u64),
+}
+
+impl SearchCursor {
+    fn parse(cursor: &str) -> Result<Self> {
+        let bad = || {
+            ConnectorError::new(
+                ErrorKind::Unsupported,
+                "The cursor does not belong to a filtered or sorted list.",
+            )
+        };
+        match cursor.split_once(':') {
+            Some(("id", id)) => check_id(id)
+                .map(|()| SearchCursor::AfterId(id.to_owned()))
+                .map_err(|_| bad()),
+            Some(("offset", n)) => n.parse().map(SearchCursor::Offset).map_err(|_| bad()),
+            _ => Err(bad()),
+        }
+    }
+}
+
+async fn search(cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
+    let cursor = rq.cursor.map(SearchCursor::parse).transpose()?;
+    let mut filters: Vec<Value> = rq
+        .filters
+        .iter()
+        .map(|f| json!({ "propertyName": f.field, "operator": "EQ", "value": as_text(&f.value) }))
+        .collect();
+    let mut body = json!({
+        "limit": rq.limit,
+        "properties": rq.fields.under("properties"),
+    });
+    match (rq.sort, &cursor) {
+        (Some(sort), _) => {
+            let direction = match sort.direction {
+                SortDirection::Ascending => "ASCENDING",
+                SortDirection::Descending => "DESCENDING",
+            };
+            body["sorts"] = json!([{ "propertyName": sort.field, "direction": direction }]);
+            if let Some(SearchCursor::Offset(offset)) = cursor {
+                if offset + u64::from(rq.limit) > SEARCH_WINDOW {
+                    return Err(ConnectorError::new(
+                        ErrorKind::Unsupported,
+                        "HubSpot's search returns at most 10,000 results when sorted; remove sort[by] to page through every record.",
+                    ));
+                }
+                body["after"] = json!(offset.to_string());
+            }
+        }
+        (None, _) => {
+            body["sorts"] = json!([{ "propertyName": "hs_object_id", "direction": "ASCENDING" }]);
+            if let Some(SearchCursor::AfterId(id)) = &cursor {
+                filters
+                    .push(json!({ "propertyName": "hs_object_id", "operator": "GT", "value": id }));
+            }
+        }
+    }
+    body["filterGroups"] = json!([{ "filters": filters }]);
+    let mut url = cx.url(&format!("{DEALS}/search"));
+    for (k, v) in rq.query {
+        url.query_pairs_mut().append_pair(k, v);
+    }
+    let response = send(cx, VendorRequest::new(Method::POST, url).json(body)).await?;
+    let page: SearchPage = serde_json::from_slice(&response.body)
+        .map_err(|e| ConnectorError::bad_response(response.status.as_u16(), e))?;
+    let more = page.paging.and_then(|p| p.next).is_some();
+    let next = match (more, rq.sort, page.results.last()) {
+        (false, _, _) | (true, None, None) => None,
+        (true, None, Some(last)) => last
+            .get("id")
+            .and_then(Value::as_str)
+            .map(|id| format!("id:{id}")),
+        (true, Some(_), _) => {
+            let done = match cursor {
+                Some(SearchCursor::Offset(n)) => n,
+                _ => 0,
+            };
+            Some(format!("offset:{}", done + page.results.len() as u64))
+        }
+    };
+    let mut records = page.results;
+    add_associations(cx, &mut records, rq.fields).await?;
+    Ok(Page { records, next })
+}
+
+fn as_text(value: &Value) -> Value {
+    match value {
+        Value::String(_) => value.clone(),
+        other => Value::String(other.to_string()),
+    }
+}
+
+/// Search results carry no associations; they are read in one batch per associated object type
+/// and merged in the shape the list endpoint uses, so the mapping table reads both alike.
+async fn add_associations(
+    cx: &CallContext,
+    records: &mut [Value],
+    fields: ReadFields<'_>,
+) -> Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Value> = records
+        .iter()
+        .filter_map(|r| r.get("id").cloned())
+        .map(|id| json!({ "id": id }))
+        .collect();
+    for object in fields.under("associations") {
+        if !matches!(object, "contacts" | "companies") {
+            continue;
+        }
+        let url = cx.url(&format!("/crm/v4/associations/deals/{object}/batch/read"));
+        let rq = VendorRequest::new(Method::POST, url).json(json!({ "inputs": ids }));
+        let response = send(cx, rq).await?;
+        let batch: AssociationBatch = serde_json::from_slice(&response.body)
+            .map_err(|e| ConnectorError::bad_response(response.status.as_u16(), e))?;
+        for result in batch.results {
+            let Some(record) = records
+                .iter_mut()
+                .find(|r| r.get("id").and_then(Value::as_str) == Some(&result.from.id))
+            else {
+                continue;
+            };
+            let linked: Vec<Value> = result
+                .to
+                .iter()
+                .map(|to| {
+                    let id = match &to.to_object_id {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    json!({ "id": id, "type": association_label(object, &to.association_types) })
+                })
+                .collect();
+            record["associations"][object] = json!({ "results": linked });
+        }
+    }
+    Ok(())
+}
+
+/// The association type names HubSpot's list endpoint reports for the same links.
+fn association_label(object: &str, types: &[AssociationType]) -> &'static str {
+    match object {
+        "companies" if types.iter().any(|t| t.type_id == PRIMARY_COMPANY_TYPE_ID) => {
+            "deal_to_company"
+        }
+        "companies" => "deal_to_company_unlabeled",
+        _ => "deal_to_contact",
+    }
 }
 
 pub async fn get(cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {

@@ -5,14 +5,22 @@
 //! per associated record with its association type. Default HUBSPOT_DEFINED type ids: deal→contact
 //! 3, deal→company 5 (primary company).
 
+use crmgate_connector_sdk::{Operation, WriteHook};
 use serde_json::{Map, Value, json};
 
+/// The hooks HubSpot's mapping tables may name.
+pub const WRITE_HOOKS: &[WriteHook] = &[WriteHook {
+    name: "hubspot_associations",
+    apply: shape_associations,
+}];
+
 const CONTACT_TYPE_ID: u32 = 3;
-const PRIMARY_COMPANY_TYPE_ID: u32 = 5;
+pub const PRIMARY_COMPANY_TYPE_ID: u32 = 5;
 
 /// Turns `associations: {contacts: [...], company: ...}` into HubSpot's association list,
-/// contacts first (primary contact leading), without duplicates.
-pub fn shape_associations(body: &mut Value) {
+/// contacts first (primary contact leading), without duplicates. HubSpot takes associations on
+/// create only; the mapping table limits these fields to creates.
+fn shape_associations(_op: Operation, body: &mut Value) {
     let Some(Value::Object(ids)) = body.as_object_mut().and_then(|b| b.remove("associations"))
     else {
         return;
@@ -71,7 +79,7 @@ mod tests {
             "properties": {"dealname": "A"},
             "associations": {"primary_contact": "7", "contacts": ["7", "8"], "company": "9"}
         });
-        shape_associations(&mut body);
+        shape_associations(Operation::Create, &mut body);
         assert_eq!(
             body,
             json!({
@@ -88,7 +96,7 @@ mod tests {
     #[test]
     fn a_body_without_associations_is_untouched() {
         let mut body = json!({"properties": {"dealname": "A"}});
-        shape_associations(&mut body);
+        shape_associations(Operation::Create, &mut body);
         assert_eq!(body, json!({"properties": {"dealname": "A"}}));
     }
 }

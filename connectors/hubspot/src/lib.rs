@@ -12,7 +12,7 @@ mod model;
 use async_trait::async_trait;
 use crmgate_connector_sdk::{
     CallContext, ConnectionSettings, Connector, ConnectorError, DeleteRequest, ErrorKind,
-    GetRequest, ListRequest, Operation, Page, Resource, Result, SettingSpec, WriteRequest,
+    GetRequest, ListRequest, Page, Result, SettingSpec, WriteHook, WriteRequest,
 };
 use http::{HeaderMap, HeaderValue, header};
 use secrecy::ExposeSecret;
@@ -58,11 +58,8 @@ impl Connector for HubSpot {
         Ok(headers)
     }
 
-    fn shape_write(&self, op: Operation, _resource: Resource, body: &mut Value) -> Result<()> {
-        if op == Operation::Create {
-            hooks::shape_associations(body);
-        }
-        Ok(())
+    fn write_hooks(&self) -> &'static [WriteHook] {
+        hooks::WRITE_HOOKS
     }
 
     async fn list(&self, cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {

@@ -75,3 +75,43 @@ mod tests {
         assert!(downstream_errors(b"<html>").is_empty());
     }
 }
+
+/// `POST /crm/v3/objects/deals/search`: records, and the offset of the next page.
+#[derive(Debug, Deserialize)]
+pub struct SearchPage {
+    pub results: Vec<Value>,
+    pub paging: Option<Paging>,
+}
+
+/// `POST /crm/v4/associations/deals/{to}/batch/read`.
+#[derive(Debug, Deserialize)]
+pub struct AssociationBatch {
+    #[serde(default)]
+    pub results: Vec<AssociationResult>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AssociationResult {
+    pub from: AssociationFrom,
+    #[serde(default)]
+    pub to: Vec<AssociationTo>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AssociationFrom {
+    pub id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssociationTo {
+    pub to_object_id: Value,
+    #[serde(default)]
+    pub association_types: Vec<AssociationType>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssociationType {
+    pub type_id: u32,
+}

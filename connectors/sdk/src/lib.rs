@@ -14,12 +14,26 @@ pub use error::{ConnectorError, DownstreamError, ErrorKind, Origin};
 pub use http::{HttpConfig, OutboundClient, VendorRequest, VendorResponse};
 pub use operation::{
     CallContext, DeleteRequest, GetRequest, ListRequest, Operation, Page, ReadFields, Resource,
-    WriteRequest,
+    SortDirection, VendorFilter, VendorSort, WriteRequest,
 };
 pub use settings::{ConnectionSettings, SettingSpec};
 
 use async_trait::async_trait;
 use serde_json::Value;
+
+/// A named reshaping of a vendor write body, run after the mapping table wrote the fields and
+/// before pass-through patches, so that clients patch the body the vendor really receives.
+#[derive(Clone, Copy)]
+pub struct WriteHook {
+    pub name: &'static str,
+    pub apply: fn(Operation, &mut Value),
+}
+
+impl std::fmt::Debug for WriteHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("WriteHook").field(&self.name).finish()
+    }
+}
 
 /// Crate-wide result type.
 pub type Result<T, E = ConnectorError> = std::result::Result<T, E>;
@@ -48,11 +62,10 @@ pub trait Connector: Send + Sync {
     /// sensitive so that they never appear in `Debug` output.
     fn auth_headers(&self, settings: &ConnectionSettings) -> Result<http::HeaderMap>;
 
-    /// Reshapes a write body built by the mapping table into the vendor's wire form where no table
-    /// can express it (HubSpot's association objects). Runs before pass-through patches, so
-    /// clients patch the body the vendor really receives.
-    fn shape_write(&self, _op: Operation, _resource: Resource, _body: &mut Value) -> Result<()> {
-        Ok(())
+    /// Named hooks a mapping file may list under `write_hooks`, for vendor body shapes no field
+    /// mapping can express. Unknown names are load-time errors.
+    fn write_hooks(&self) -> &'static [WriteHook] {
+        &[]
     }
 
     /// One page of records, in vendor order, with the vendor cursor of the next page.

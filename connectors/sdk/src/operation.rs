@@ -81,6 +81,28 @@ impl<'a> ReadFields<'a> {
     }
 }
 
+/// An equality filter on a vendor field, translated from a unified `filter[...]` by the mapping
+/// table. All filters of a request must hold together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VendorFilter {
+    pub field: String,
+    pub value: Value,
+}
+
+/// Sort order of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortDirection {
+    Ascending,
+    Descending,
+}
+
+/// A sort on a vendor field, translated from unified `sort[by]`/`sort[direction]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VendorSort {
+    pub field: String,
+    pub direction: SortDirection,
+}
+
 /// A request for one vendor page.
 #[derive(Debug, Clone, Copy)]
 pub struct ListRequest<'a> {
@@ -92,6 +114,8 @@ pub struct ListRequest<'a> {
     pub fields: ReadFields<'a>,
     /// `pass_through[k]=v` query parameters, forwarded to the vendor as `k=v`.
     pub query: &'a [(String, String)],
+    pub filters: &'a [VendorFilter],
+    pub sort: Option<&'a VendorSort>,
 }
 
 /// One vendor page: records in vendor order and the vendor cursor of the next page.

@@ -3,8 +3,8 @@
 pub mod opportunities;
 
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
 use bytes::Bytes;
+use crmgate_connector_sdk::SortDirection;
 
 use crate::error::{Error, ErrorType, Result};
 use crate::unified::FieldDef;
@@ -19,6 +19,10 @@ pub struct CrmQuery {
     pub fields: Option<Vec<String>>,
     /// `pass_through[k]=v`, forwarded to the vendor as `k=v`.
     pub pass_through: Vec<(String, String)>,
+    /// `filter[k]=v`, in the order given.
+    pub filters: Vec<(String, String)>,
+    /// `sort[by]` and `sort[direction]` (ascending unless `desc`).
+    pub sort: Option<(String, SortDirection)>,
 }
 
 /// Which parameters an operation takes.
@@ -36,6 +40,8 @@ impl CrmQuery {
     pub fn parse(query: Option<&str>, shape: QueryShape, resource: &[FieldDef]) -> Result<Self> {
         let mut out = CrmQuery::default();
         let mut seen: Vec<String> = Vec::new();
+        let mut sort_by = None;
+        let mut direction = SortDirection::Ascending;
         for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
             let bracketed = key.find('[').map(|i| &key[..i]);
             if bracketed.is_none() {
@@ -72,34 +78,53 @@ impl CrmQuery {
                     out.fields = Some(parse_fields(&value, resource)?);
                 }
                 (QueryShape::List, "filter") => {
-                    return Err(Error::new(
-                        StatusCode::BAD_REQUEST,
-                        ErrorType::UnsupportedFiltersError,
-                        "Unsupported filters",
-                    )
-                    .with_detail(format!("Filter {key} is not supported by crmgate yet").into()));
+                    let name = bracketed_name(&key, "filter")?;
+                    if out.filters.iter().any(|(k, _)| k == name) {
+                        return Err(param_error(&key, "is given more than once"));
+                    }
+                    out.filters.push((name.to_owned(), value.into_owned()));
                 }
-                (QueryShape::List, "sort") => {
-                    return Err(Error::new(
-                        StatusCode::BAD_REQUEST,
-                        ErrorType::UnsupportedSortFieldError,
-                        "Unsupported sort field",
-                    )
-                    .with_detail(format!("Sort {key} is not supported by crmgate yet").into()));
-                }
+                (QueryShape::List, "sort") => match bracketed_name(&key, "sort")? {
+                    "by" => sort_by = Some(value.into_owned()),
+                    "direction" => {
+                        direction = match &*value {
+                            "asc" => SortDirection::Ascending,
+                            "desc" => SortDirection::Descending,
+                            _ => return Err(param_error(&key, "must be asc or desc")),
+                        }
+                    }
+                    _ => return Err(param_error(&key, "is not sort[by] or sort[direction]")),
+                },
                 (QueryShape::List, "pass_through") => {
-                    let name = key
-                        .strip_prefix("pass_through[")
-                        .and_then(|k| k.strip_suffix(']'))
-                        .filter(|k| !k.is_empty() && !k.contains(['[', ']']))
-                        .ok_or_else(|| param_error(&key, "must be pass_through[name]=value"))?;
+                    let name = bracketed_name(&key, "pass_through")?;
                     out.pass_through.push((name.to_owned(), value.into_owned()));
                 }
                 _ => return Err(param_error(&key, "is not a parameter of this operation")),
             }
         }
+        out.sort = sort_by.map(|by| (by, direction));
         Ok(out)
     }
+
+    /// The list parameters a cursor must be used with: a cursor continues exactly the list it
+    /// came from.
+    pub fn list_fingerprint(&self) -> String {
+        let sort = self
+            .sort
+            .as_ref()
+            .map(|(by, d)| (by, *d == SortDirection::Descending));
+        serde_json::to_string(&(&self.filters, sort, &self.pass_through))
+            .expect("plain data serialises")
+    }
+}
+
+/// `name` from `prefix[name]`, where the name is not empty and holds no brackets.
+fn bracketed_name<'a>(key: &'a str, prefix: &str) -> Result<&'a str> {
+    key.strip_prefix(prefix)
+        .and_then(|k| k.strip_prefix('['))
+        .and_then(|k| k.strip_suffix(']'))
+        .filter(|k| !k.is_empty() && !k.contains(['[', ']']))
+        .ok_or_else(|| param_error(key, &format!("must be {prefix}[name]=value")))
 }
 
 fn parse_fields(value: &str, resource: &[FieldDef]) -> Result<Vec<String>> {
@@ -166,6 +191,30 @@ mod tests {
     }
 
     #[test]
+    fn reads_filters_and_sort() {
+        let q = parse("filter%5Bstatus%5D=Open&filter[company_id]=12&sort%5Bby%5D=created_at&sort%5Bdirection%5D=desc").unwrap();
+        assert_eq!(
+            q.filters,
+            [
+                ("status".to_owned(), "Open".to_owned()),
+                ("company_id".to_owned(), "12".to_owned())
+            ]
+        );
+        assert_eq!(
+            q.sort,
+            Some(("created_at".to_owned(), SortDirection::Descending))
+        );
+        assert_eq!(
+            parse("sort[by]=title").unwrap().sort,
+            Some(("title".to_owned(), SortDirection::Ascending))
+        );
+        assert_ne!(
+            parse("filter[title]=a").unwrap().list_fingerprint(),
+            parse("filter[title]=b").unwrap().list_fingerprint()
+        );
+    }
+
+    #[test]
     fn refuses_what_it_cannot_honour() {
         for (q, type_name) in [
             ("limit=0", "RequestValidationError"),
@@ -176,8 +225,14 @@ mod tests {
             ("limit=5&limit=6", "RequestValidationError"),
             ("fields=id,nope", "RequestValidationError"),
             ("pass_through=x", "RequestValidationError"),
-            ("filter[status]=Open", "UnsupportedFiltersError"),
-            ("sort[by]=created_at", "UnsupportedSortFieldError"),
+            ("filter=x", "RequestValidationError"),
+            ("filter[a][b]=x", "RequestValidationError"),
+            ("filter[title]=a&filter[title]=b", "RequestValidationError"),
+            (
+                "sort[by]=title&sort[direction]=up",
+                "RequestValidationError",
+            ),
+            ("sort[order]=asc", "RequestValidationError"),
         ] {
             assert_eq!(parse(q).unwrap_err().type_name(), type_name, "{q}");
         }

@@ -48,8 +48,12 @@ pub async fn list(
     let connector = &conn.entry.connector;
     let table = table(&state, &conn)?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT) as usize;
-    let list_params = serde_json::to_string(&q.pass_through).expect("pairs serialise");
-    let fp = fingerprint(&conn.tenant, &list_params);
+    let filters = table.vendor_filters(&q.filters)?;
+    let sort = match &q.sort {
+        Some((by, direction)) => Some(table.vendor_sort(by, *direction)?),
+        None => None,
+    };
+    let fp = fingerprint(&conn.tenant, &q.list_fingerprint());
     let mut vendor_cursor = match &q.cursor {
         Some(c) => Some(state.cursors.decode(c, service, &fp)?.vendor),
         None => None,
@@ -67,6 +71,8 @@ pub async fn list(
                     cursor: vendor_cursor.as_deref(),
                     fields: ReadFields(table.read_paths()),
                     query: &q.pass_through,
+                    filters: &filters,
+                    sort: sort.as_ref(),
                 },
             )
             .await
@@ -175,8 +181,8 @@ pub async fn one(
     ))
 }
 
-/// Maps a write body, lets the connector shape it, then applies the pass-through patches, in
-/// that order, so that clients patch the body the vendor really receives.
+/// Maps a write body (the table's hooks shape it for the vendor), then applies the pass-through
+/// patches, so that clients patch the body the vendor really receives.
 fn vendor_body(
     state: &AppState,
     conn: &Connection,
@@ -191,10 +197,6 @@ fn vendor_body(
     let plan = PassThroughPlan::new(input.pass_through, conn.service(), operation_id)?;
     let mapped = table(state, conn)?.to_vendor(&input.fields, write_op)?;
     let mut vendor = mapped.body;
-    conn.entry
-        .connector
-        .shape_write(op, RESOURCE, &mut vendor)
-        .map_err(|e| Error::from_connector(e, conn.service()))?;
     plan.apply(&mut vendor)?;
     Ok((vendor, mapped.unmapped))
 }

@@ -1,0 +1,100 @@
+//! Unified `filter[...]` and `sort[...]` → the vendor's filters and sort, as the table declares
+//! them. What the table does not declare is refused with the keys it does support.
+
+use axum::http::StatusCode;
+use crmgate_connector_sdk::{SortDirection, VendorFilter, VendorSort};
+use serde_json::Value;
+
+use super::compile::{FilterTarget, MappingTable};
+use super::transform::decimal_number;
+use crate::error::{Error, ErrorType};
+use crate::unified::FilterKind;
+
+impl MappingTable {
+    /// Translates the client's filters; every one must be supported, or none is applied.
+    pub fn vendor_filters(&self, unified: &[(String, String)]) -> Result<Vec<VendorFilter>, Error> {
+        let mut out = Vec::with_capacity(unified.len());
+        for (key, raw) in unified {
+            let Some(rule) = self.filters.iter().find(|r| r.key == key) else {
+                let supported: Vec<&str> = self.filters.iter().map(|r| r.key).collect();
+                return Err(Error::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorType::UnsupportedFiltersError,
+                    "Unsupported filters",
+                )
+                .with_detail(serde_json::json!({
+                    "message": format!("filter[{key}] is not supported by this connector"),
+                    "supported_filters": supported,
+                })));
+            };
+            let invalid = |problem: String| {
+                Error::validation(
+                    format!("Invalid query parameter filter[{key}]: {problem}"),
+                    serde_json::json!({ "invalid": [{ format!("filter[{key}]"): problem }] }),
+                )
+            };
+            let value = match rule.kind {
+                FilterKind::String => Value::String(raw.clone()),
+                FilterKind::Number => decimal_number(raw.trim())
+                    .map(Value::Number)
+                    .ok_or_else(|| invalid(format!("{raw:?} is not a number")))?,
+            };
+            match &rule.target {
+                FilterTarget::Field { field, transforms } => {
+                    let mut value = value;
+                    for t in transforms {
+                        value = t.apply(value).map_err(invalid)?;
+                    }
+                    out.push(VendorFilter {
+                        field: field.clone(),
+                        value,
+                    });
+                }
+                FilterTarget::Cases(cases) => {
+                    let case = cases
+                        .iter()
+                        .find(|(name, _)| name.eq_ignore_ascii_case(raw))
+                        .map(|(_, case)| case)
+                        .ok_or_else(|| {
+                            invalid(format!(
+                                "must be one of {}",
+                                cases
+                                    .keys()
+                                    .map(String::as_str)
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ))
+                        })?;
+                    out.push(VendorFilter {
+                        field: case.field.clone(),
+                        value: case.value.clone(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Translates `sort[by]`; a key the vendor cannot sort on is refused with the ones it can.
+    pub fn vendor_sort(&self, by: &str, direction: SortDirection) -> Result<VendorSort, Error> {
+        self.sorts
+            .iter()
+            .find(|(key, _)| *key == by)
+            .map(|(_, field)| VendorSort {
+                field: field.clone(),
+                direction,
+            })
+            .ok_or_else(|| {
+                let supported: Vec<&str> = self.sorts.iter().map(|(k, _)| *k).collect();
+                Error::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorType::UnsupportedSortFieldError,
+                    "Unsupported sort field",
+                )
+                .with_detail(serde_json::json!({
+                    "message": format!("sort[by]={by} is not supported by this connector"),
+                    "supported_sort_fields": supported,
+                }))
+            })
+    }
+}
