@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use tokio::net::TcpListener;
 
 use crate::api::{self, ApiKeys, AppState, CursorCodec};
-use crate::mapping::MappingSet;
+use crate::mapping::{MappingSet, PathCache};
 use crate::registry;
 
 /// Environment variable holding the gateway's API key.
@@ -65,6 +65,7 @@ impl Gateway {
             http: OutboundClient::new(options.http),
             keys: Arc::new(keys),
             cursors: Arc::new(cursors),
+            paths: Arc::new(PathCache::default()),
         };
         Ok(Self { state, key_source })
     }

@@ -21,7 +21,7 @@ pub use auth::ApiKeys;
 pub use cursor::CursorCodec;
 
 use crate::error::{Error, ErrorType};
-use crate::mapping::MappingSet;
+use crate::mapping::{MappingSet, PathCache};
 use crate::registry::ConnectorEntry;
 use crate::store::Store;
 
@@ -34,6 +34,8 @@ pub struct AppState {
     pub http: OutboundClient,
     pub keys: Arc<ApiKeys>,
     pub cursors: Arc<CursorCodec>,
+    /// Tenants' mapping paths, compiled once per distinct text.
+    pub paths: Arc<PathCache>,
 }
 
 impl AppState {
@@ -65,6 +67,21 @@ pub fn router(state: AppState) -> Router {
                 .patch(vault::connections::update)
                 .post(vault::connections::add)
                 .delete(vault::connections::delete),
+        )
+        .route(
+            "/vault/connections/{unified_api}/{service_id}/{resource}/custom-mappings",
+            get(vault::custom_mappings::for_connection),
+        )
+        .route(
+            "/vault/custom-mappings/{unified_api}/{service_id}",
+            get(vault::custom_mappings::list),
+        )
+        .route(
+            "/vault/custom-mappings/{unified_api}/{service_id}/{target_field_id}",
+            get(vault::custom_mappings::one)
+                .post(vault::custom_mappings::add)
+                .patch(vault::custom_mappings::update)
+                .delete(vault::custom_mappings::delete),
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -119,17 +119,26 @@ impl MappingTable {
         let parsed: MappingFile = serde_saphyr::from_str(text)
             .map_err(|e| at(e.location(), first_line(&e.without_snippet().to_string())))?;
 
-        let mut fields = Vec::new();
+        // Every unified field has a slot, mapped or not, so that a tenant override can give an
+        // unmapped field a vendor path and it still appears in the contract's order.
+        let mut fields: Vec<FieldMapping> = resource
+            .fields
+            .iter()
+            .map(|def| FieldMapping {
+                def: *def,
+                read: None,
+                write: None,
+            })
+            .collect();
         for (name, spec) in &parsed.fields.0 {
-            let Some(def) = resource.fields.iter().find(|f| f.name == name.value) else {
+            let Some(slot) = fields.iter_mut().find(|f| f.def.name == name.value) else {
                 return Err(at(
                     Some(name.referenced),
                     format!("{:?} is not a field of the unified resource", name.value),
                 ));
             };
-            fields.push(compile_field(*def, &spec.value).map_err(|(loc, m)| at(loc, m))?);
+            *slot = compile_field(slot.def, &spec.value).map_err(|(loc, m)| at(loc, m))?;
         }
-        fields.sort_by_key(|f| resource.fields.iter().position(|d| d.name == f.def.name));
         check_write_overlaps(&fields).map_err(|(loc, m)| at(loc, m))?;
 
         let mut read_paths = Vec::new();

@@ -8,6 +8,7 @@ mod patch;
 mod path;
 mod read;
 mod table;
+mod tenant;
 mod transform;
 mod write;
 
@@ -19,8 +20,11 @@ use crmgate_connector_sdk::Resource;
 
 pub use compile::{LoadError, MappingTable};
 pub use path::{CompiledPath, PathError};
-pub use read::{CustomMapping, RecordView, write_records};
+pub use read::{RecordView, write_records};
 pub use table::WriteOperation;
+pub use tenant::{
+    CustomMapping, FieldOverride, PathCache, TenantMappings, validate as validate_custom_mapping,
+};
 pub use write::{PassThroughPlan, VendorBody};
 
 use crate::registry::ConnectorEntry;

@@ -8,23 +8,17 @@ use serde_json::Value;
 
 use super::compile::{FieldMapping, MappingTable, ReadRule, Source};
 use super::path::{CompiledPath, Found};
+use super::tenant::TenantMappings;
 use super::transform::decimal_number;
 use crate::unified::{FieldKind, parse_date};
 
-/// A tenant's custom mapping: `custom_mappings.<key>` read from the vendor record at `path`.
-#[derive(Debug, Clone)]
-pub struct CustomMapping {
-    pub key: String,
-    pub path: CompiledPath,
-}
-
-/// What of each record the client asked to see.
+/// What of each record the client asked to see, and the tenant's layers.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RecordView<'a> {
     /// `fields=`: the top-level fields to write; all when `None`. `title` is always written,
     /// since Apideck's SDKs reject a record without it.
     pub fields: Option<&'a [String]>,
-    pub custom: &'a [CustomMapping],
+    pub tenant: Option<&'a TenantMappings>,
     /// `raw=true` on a list: each record carries its vendor record under `_raw`.
     pub raw: bool,
 }
@@ -41,20 +35,23 @@ impl MappingTable {
         out.push(b'{');
         let mut first = true;
         for field in &self.fields {
-            let Some(read) = &field.read else { continue };
             if !view.wants(field.def.name) {
                 continue;
             }
-            let value = self.read_field(field, read, record);
+            let over = view.tenant.and_then(|t| t.override_for(field.def.name));
+            let Some(value) = self.read_field(field, over, record) else {
+                continue;
+            };
             key(out, &mut first, field.def.name);
             write_value(out, &value);
         }
-        if !view.custom.is_empty() && view.wants("custom_mappings") {
+        let custom = view.tenant.map_or(&[][..], |t| &t.custom);
+        if !custom.is_empty() && view.wants("custom_mappings") {
             key(out, &mut first, "custom_mappings");
             out.push(b'{');
             let mut inner_first = true;
-            for custom in view.custom {
-                let value = match custom.path.find(record) {
+            for mapping in custom {
+                let value = match mapping.path.find(record) {
                     Found::One(v) => Cow::Borrowed(v),
                     Found::Many(vs) if vs.len() == 1 => Cow::Borrowed(vs[0]),
                     Found::Many(vs) if !vs.is_empty() => {
@@ -62,7 +59,7 @@ impl MappingTable {
                     }
                     _ => Cow::Owned(Value::Null),
                 };
-                key(out, &mut inner_first, &custom.key);
+                key(out, &mut inner_first, &mapping.key);
                 write_value(out, &value);
             }
             out.push(b'}');
@@ -74,32 +71,37 @@ impl MappingTable {
         out.push(b'}');
     }
 
+    /// One field's unified value, or `None` when neither the table nor the tenant maps it. A
+    /// tenant override changes where the value is read, not how: the field's transforms and
+    /// default still apply, while `cases` give way to the override's path.
     fn read_field<'a>(
         &'a self,
-        field: &FieldMapping,
-        read: &'a ReadRule,
+        field: &'a FieldMapping,
+        over: Option<&CompiledPath>,
         record: &'a Value,
-    ) -> Cow<'a, Value> {
-        let mut value = match &read.source {
-            Source::Paths(paths) => {
-                let list = matches!(
-                    field.def.kind,
-                    FieldKind::IdList | FieldKind::StringList | FieldKind::CustomFields
-                );
-                paths
-                    .iter()
-                    .find_map(|p| self.present(p.find(record), list))
-                    .unwrap_or(Cow::Owned(Value::Null))
-            }
-            Source::Cases(cases) => cases
+    ) -> Option<Cow<'a, Value>> {
+        let read: Option<&ReadRule> = field.read.as_ref();
+        let list = matches!(
+            field.def.kind,
+            FieldKind::IdList | FieldKind::StringList | FieldKind::CustomFields
+        );
+        let null = || Cow::Owned(Value::Null);
+        let mut value = match (over, read.map(|r| &r.source)) {
+            (Some(path), _) => self.present(path.find(record), list).unwrap_or_else(null),
+            (None, Some(Source::Paths(paths))) => paths
+                .iter()
+                .find_map(|p| self.present(p.find(record), list))
+                .unwrap_or_else(null),
+            (None, Some(Source::Cases(cases))) => cases
                 .iter()
                 .find(
                     |c| matches!(c.when.find(record), Found::One(v) if loosely_equal(v, &c.equals)),
                 )
-                .map_or(Cow::Owned(Value::Null), |c| Cow::Borrowed(&c.value)),
-            Source::Nothing => Cow::Owned(Value::Null),
+                .map_or_else(null, |c| Cow::Borrowed(&c.value)),
+            (None, Some(Source::Nothing)) => null(),
+            (None, None) => return None,
         };
-        for transform in &read.transforms {
+        for transform in read.map_or(&[][..], |r| &r.transforms) {
             match transform.apply(value.into_owned()) {
                 Ok(v) => value = Cow::Owned(v),
                 Err(reason) => {
@@ -108,17 +110,17 @@ impl MappingTable {
                         reason,
                         "A vendor value did not fit its mapping; it reads as null."
                     );
-                    value = Cow::Owned(Value::Null);
+                    value = null();
                     break;
                 }
             }
         }
         if value.is_null()
-            && let Some(default) = &read.default
+            && let Some(default) = read.and_then(|r| r.default.as_ref())
         {
             value = Cow::Borrowed(default);
         }
-        coerce(field.def, value)
+        Some(coerce(field.def, value))
     }
 
     /// A found value, unless it is absent (null, or `""` where the table says so). Several

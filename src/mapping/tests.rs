@@ -28,7 +28,7 @@ fn write(
     op: WriteOperation,
 ) -> Result<VendorBody, crate::error::Error> {
     let input = OpportunityWrite::from_body(body.as_bytes(), op == WriteOperation::Create)?;
-    table.to_vendor(&input.fields, op)
+    table.to_vendor(&input.fields, op, None)
 }
 
 fn hubspot_deal() -> Value {
@@ -129,20 +129,18 @@ fn a_deal_with_nothing_set_still_has_a_string_title_and_status() {
 fn sparse_fieldsets_custom_mappings_and_raw() {
     let table = compile(HUBSPOT).unwrap();
     let fields = vec!["id".to_owned(), "monetary_amount".to_owned()];
-    let custom = vec![
-        CustomMapping {
-            key: "source".to_owned(),
-            path: CompiledPath::parse("$.properties.hs_analytics_source").unwrap(),
-        },
-        CustomMapping {
-            key: "missing".to_owned(),
-            path: CompiledPath::parse("$.properties.nope").unwrap(),
-        },
-    ];
+    let tenant = TenantMappings::build(
+        &OPPORTUNITIES,
+        [
+            ("source", "$.properties.hs_analytics_source"),
+            ("missing", "$.properties.nope"),
+        ],
+        &PathCache::default(),
+    );
     let deal = hubspot_deal();
     let view = RecordView {
         fields: Some(&fields),
-        custom: &custom,
+        tenant: Some(&tenant),
         raw: true,
     };
     let unified = read(&table, &deal, &view);
@@ -160,7 +158,7 @@ fn sparse_fieldsets_custom_mappings_and_raw() {
     assert_eq!(unified["_raw"], deal);
     let view = RecordView {
         fields: None,
-        custom: &custom,
+        tenant: Some(&tenant),
         raw: false,
     };
     let unified = read(&table, &deal, &view);
@@ -363,7 +361,7 @@ fn overlapping_write_paths_are_refused() {
 #[test]
 fn the_table_tells_connectors_which_fields_it_reads() {
     let table = compile(HUBSPOT).unwrap();
-    let fields = crmgate_connector_sdk::ReadFields(table.read_paths());
+    let fields = crmgate_connector_sdk::ReadFields::new(table.read_paths(), &[]);
     let properties = fields.under("properties");
     for name in [
         "dealname",
@@ -519,4 +517,62 @@ fn filters_sorts_and_hooks_are_checked_at_load() {
         assert_eq!(err.line, line, "{text}\n→ {err}");
         assert!(err.to_string().contains(needle), "{text}\n→ {err}");
     }
+}
+
+#[test]
+fn a_tenant_override_repoints_one_field_in_both_directions() {
+    let table = compile(HUBSPOT).unwrap();
+    let tenant = TenantMappings::build(
+        &OPPORTUNITIES,
+        [
+            ("title", "$.properties.deal_title_internal"),
+            ("source_id", "$.properties.lead_origin"),
+        ],
+        &PathCache::default(),
+    );
+    let mut deal = hubspot_deal();
+    deal["properties"]["deal_title_internal"] = json!("Internal name");
+    deal["properties"]["lead_origin"] = json!("fair-2026");
+    let view = RecordView {
+        fields: None,
+        tenant: Some(&tenant),
+        raw: false,
+    };
+    let unified = read(&table, &deal, &view);
+    assert_eq!(unified["title"], json!("Internal name"));
+    assert_eq!(
+        unified["source_id"],
+        json!("fair-2026"),
+        "an unmapped field gains a source"
+    );
+    assert_eq!(
+        unified["monetary_amount"],
+        serde_json::from_str::<Value>("1500.50").unwrap()
+    );
+    let keys: Vec<&String> = unified.as_object().unwrap().keys().collect();
+    let source_at = keys.iter().position(|k| *k == "source_id").unwrap();
+    assert_eq!(
+        keys[source_at - 1],
+        "pipeline_stage_id",
+        "contract order is kept"
+    );
+
+    let input = OpportunityWrite::from_body(
+        br#"{"title":"T","source_id":"web","monetary_amount":5}"#,
+        true,
+    )
+    .unwrap();
+    let body = table
+        .to_vendor(&input.fields, WriteOperation::Create, Some(&tenant))
+        .unwrap();
+    assert_eq!(
+        body.body,
+        json!({"properties": {"deal_title_internal": "T", "lead_origin": "web", "amount": "5"}})
+    );
+    assert!(body.unmapped.is_empty());
+    let plain = table
+        .to_vendor(&input.fields, WriteOperation::Create, None)
+        .unwrap();
+    assert_eq!(plain.body["properties"]["dealname"], json!("T"));
+    assert_eq!(plain.unmapped, ["source_id"]);
 }

@@ -7,6 +7,7 @@ use super::compile::MappingTable;
 use super::patch;
 use super::path::CompiledPath;
 use super::table::WriteOperation;
+use super::tenant::TenantMappings;
 use crate::error::Error;
 use crate::unified::PassThrough;
 
@@ -30,22 +31,28 @@ impl MappingTable {
         &self,
         input: &Map<String, Value>,
         op: WriteOperation,
+        tenant: Option<&TenantMappings>,
     ) -> Result<VendorBody, Error> {
         let mut body = Value::Object(Map::new());
         let mut unmapped = Vec::new();
         for (name, value) in input {
-            let rule = self
-                .fields
-                .iter()
-                .find(|f| f.def.name == name)
-                .and_then(|f| f.write.as_ref());
-            let Some(rule) = rule else {
+            let Some(field) = self.fields.iter().find(|f| f.def.name == name) else {
+                continue;
+            };
+            let rule = field.write.as_ref();
+            // A tenant override re-points the write too, when its path names one location;
+            // otherwise the field is read-only for that tenant.
+            let target = match tenant.and_then(|t| t.override_for(name)) {
+                Some(path) => path.is_singular().then_some(path),
+                None => rule.map(|r| &r.to),
+            };
+            let Some(target) = target else {
                 if !is_empty(value) {
                     unmapped.push(name.clone());
                 }
                 continue;
             };
-            if let Some(on) = &rule.on
+            if let Some(on) = rule.and_then(|r| r.on.as_ref())
                 && !on.contains(&op)
             {
                 if is_empty(value) {
@@ -62,7 +69,7 @@ impl MappingTable {
                 Value::Null if self.empty_string_is_null => Value::String(String::new()),
                 other => other.clone(),
             };
-            for transform in &rule.transforms {
+            for transform in rule.map_or(&[][..], |r| &r.transforms) {
                 v = transform.apply(v).map_err(|reason| {
                     Error::validation(
                         format!("Invalid property {name}: {reason}"),
@@ -70,7 +77,12 @@ impl MappingTable {
                     )
                 })?;
             }
-            patch::set(&mut body, &rule.to, v).map_err(Error::internal)?;
+            patch::set(&mut body, target, v).map_err(|e| {
+                Error::validation(
+                    format!("Property {name} cannot be written: {e}"),
+                    serde_json::json!({ "invalid": [{ name: e.to_string() }] }),
+                )
+            })?;
         }
         let operation = match op {
             WriteOperation::Create => Operation::Create,

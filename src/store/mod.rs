@@ -32,6 +32,29 @@ pub struct ConnectionRecord {
     pub updated_at: i64,
 }
 
+/// Which mapping layer a custom mapping belongs to: the application's (every consumer) or one
+/// consumer's, for one connector and resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingScope {
+    pub app_id: String,
+    /// `None` for the application layer.
+    pub consumer_id: Option<String>,
+    pub service_id: String,
+    pub resource: String,
+}
+
+/// A stored custom mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomMappingRecord {
+    pub key: String,
+    /// The JSONPath into the vendor record.
+    pub value: String,
+    /// `None` for the application layer.
+    pub consumer_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
 /// The persistence crmgate needs. One implementation per database.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -56,6 +79,22 @@ pub trait Store: Send + Sync {
 
     /// Deletes the connection; answers whether one existed.
     async fn delete_connection(&self, tenant: &Tenant, service_id: &str) -> Result<bool>;
+
+    /// The custom mappings that apply to a scope: the application layer's first, then (when the
+    /// scope names a consumer) the consumer's, each ordered by key.
+    async fn custom_mappings(&self, scope: &MappingScope) -> Result<Vec<CustomMappingRecord>>;
+
+    /// Creates or replaces one mapping in the scope's layer; answers whether it existed.
+    async fn save_custom_mapping(
+        &self,
+        scope: &MappingScope,
+        key: &str,
+        value: &str,
+        now: i64,
+    ) -> Result<bool>;
+
+    /// Deletes one mapping from the scope's layer; answers whether it existed.
+    async fn delete_custom_mapping(&self, scope: &MappingScope, key: &str) -> Result<bool>;
 
     /// Whether the database answers.
     async fn ping(&self) -> Result<()>;

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
-use super::{ConnectionRecord, Store, Tenant};
+use super::{ConnectionRecord, CustomMappingRecord, MappingScope, Store, Tenant};
 use crate::error::{Error, Result};
 
 /// The embedded store: one SQLite file in WAL mode.
@@ -127,6 +127,84 @@ impl Store for SqliteStore {
         .bind(&tenant.app_id)
         .bind(&tenant.consumer_id)
         .bind(service_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn custom_mappings(&self, scope: &MappingScope) -> Result<Vec<CustomMappingRecord>> {
+        let consumer = scope.consumer_id.as_deref().unwrap_or_default();
+        let rows = sqlx::query(
+            "SELECT key, value, consumer_id, created_at, updated_at FROM custom_mappings
+             WHERE app_id = ? AND service_id = ? AND resource = ? AND consumer_id IN ('', ?)
+             ORDER BY consumer_id <> '', key",
+        )
+        .bind(&scope.app_id)
+        .bind(&scope.service_id)
+        .bind(&scope.resource)
+        .bind(consumer)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let consumer_id: String = row.try_get("consumer_id")?;
+                Ok(CustomMappingRecord {
+                    key: row.try_get("key")?,
+                    value: row.try_get("value")?,
+                    consumer_id: Some(consumer_id).filter(|c| !c.is_empty()),
+                    created_at: row.try_get("created_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn save_custom_mapping(
+        &self,
+        scope: &MappingScope,
+        key: &str,
+        value: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let consumer = scope.consumer_id.as_deref().unwrap_or_default();
+        let existed: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM custom_mappings WHERE app_id = ? AND consumer_id = ? AND service_id = ? AND resource = ? AND key = ?",
+        )
+        .bind(&scope.app_id)
+        .bind(consumer)
+        .bind(&scope.service_id)
+        .bind(&scope.resource)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        sqlx::query(
+            "INSERT INTO custom_mappings (app_id, consumer_id, service_id, resource, key, value, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (app_id, consumer_id, service_id, resource, key)
+             DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(&scope.app_id)
+        .bind(consumer)
+        .bind(&scope.service_id)
+        .bind(&scope.resource)
+        .bind(key)
+        .bind(value)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(existed.is_some())
+    }
+
+    async fn delete_custom_mapping(&self, scope: &MappingScope, key: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "DELETE FROM custom_mappings WHERE app_id = ? AND consumer_id = ? AND service_id = ? AND resource = ? AND key = ?",
+        )
+        .bind(&scope.app_id)
+        .bind(scope.consumer_id.as_deref().unwrap_or_default())
+        .bind(&scope.service_id)
+        .bind(&scope.resource)
+        .bind(key)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() > 0)

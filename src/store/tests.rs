@@ -77,3 +77,84 @@ async fn the_first_meta_value_wins() {
         "one"
     );
 }
+
+fn scope(consumer: Option<&str>) -> MappingScope {
+    MappingScope {
+        app_id: "app1".to_owned(),
+        consumer_id: consumer.map(str::to_owned),
+        service_id: "hubspot".to_owned(),
+        resource: "opportunities".to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn custom_mappings_layer_application_then_consumer() {
+    let (_dir, store) = store().await;
+    assert!(
+        !store
+            .save_custom_mapping(&scope(None), "title", "$.app", 1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .save_custom_mapping(&scope(Some("c1")), "title", "$.c1", 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .save_custom_mapping(&scope(Some("c1")), "title", "$.c1b", 3)
+            .await
+            .unwrap()
+    );
+    store
+        .save_custom_mapping(&scope(Some("c2")), "gender", "$.g", 4)
+        .await
+        .unwrap();
+
+    let c1: Vec<(String, String, Option<String>)> = store
+        .custom_mappings(&scope(Some("c1")))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.key, m.value, m.consumer_id))
+        .collect();
+    assert_eq!(
+        c1,
+        [
+            ("title".to_owned(), "$.app".to_owned(), None),
+            (
+                "title".to_owned(),
+                "$.c1b".to_owned(),
+                Some("c1".to_owned())
+            ),
+        ],
+        "application layer first, another consumer's layer never"
+    );
+    assert_eq!(store.custom_mappings(&scope(None)).await.unwrap().len(), 1);
+    let mut other_app = scope(Some("c1"));
+    other_app.app_id = "app2".to_owned();
+    assert!(store.custom_mappings(&other_app).await.unwrap().is_empty());
+
+    assert!(
+        store
+            .delete_custom_mapping(&scope(Some("c1")), "title")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_custom_mapping(&scope(Some("c1")), "title")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .custom_mappings(&scope(Some("c1")))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}

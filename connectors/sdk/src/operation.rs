@@ -60,16 +60,24 @@ impl CallContext {
 }
 
 /// The vendor fields the mapping engine will read, as the static name prefixes of its JSONPaths
-/// (`["properties", "amount"]`), so that connectors ask their vendor for exactly those fields.
+/// (`["properties", "amount"]`): the table's own and the tenant's overrides and custom mappings,
+/// so that connectors ask their vendor for exactly those fields.
 #[derive(Debug, Clone, Copy)]
-pub struct ReadFields<'a>(pub &'a [Vec<String>]);
+pub struct ReadFields<'a> {
+    table: &'a [Vec<String>],
+    tenant: &'a [Vec<String>],
+}
 
 impl<'a> ReadFields<'a> {
+    pub fn new(table: &'a [Vec<String>], tenant: &'a [Vec<String>]) -> Self {
+        Self { table, tenant }
+    }
+
     /// The names directly under `parent` (`under("properties")` → `amount`, `dealname`, ...),
     /// without duplicates, in first-seen order.
     pub fn under(&self, parent: &str) -> Vec<&'a str> {
         let mut names: Vec<&'a str> = Vec::new();
-        for path in self.0 {
+        for path in self.table.iter().chain(self.tenant) {
             if let [first, name, ..] = path.as_slice()
                 && first == parent
                 && !names.contains(&name.as_str())
@@ -170,10 +178,13 @@ mod tests {
             vec!["properties".to_owned(), "amount".to_owned()],
             vec!["id".to_owned()],
             vec!["properties".to_owned(), "amount".to_owned()],
+        ];
+        let tenant = vec![
             vec!["properties".to_owned(), "dealname".to_owned()],
+            vec!["properties".to_owned(), "amount".to_owned()],
         ];
         assert_eq!(
-            ReadFields(&paths).under("properties"),
+            ReadFields::new(&paths, &tenant).under("properties"),
             ["amount", "dealname"]
         );
     }

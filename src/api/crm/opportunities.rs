@@ -1,5 +1,7 @@
 //! `/crm/opportunities`: list, create, get, update and delete, as Apideck's contract has them.
 
+use std::sync::Arc;
+
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
@@ -14,16 +16,55 @@ use crate::api::cursor::{CursorState, fingerprint};
 use crate::api::envelope::{Envelope, Extras, unified_id};
 use crate::api::tenant::Connection;
 use crate::error::{Error, Result};
-use crate::mapping::{MappingTable, PassThroughPlan, RecordView, WriteOperation, write_records};
+use crate::mapping::{
+    MappingTable, PassThroughPlan, RecordView, TenantMappings, WriteOperation, resource_def,
+    write_records,
+};
+use crate::store::MappingScope;
 use crate::unified::{OPPORTUNITY_FIELDS, OpportunityWrite};
 
 const RESOURCE: Resource = Resource::Opportunities;
 
-fn table(state: &AppState, conn: &Connection) -> Result<std::sync::Arc<MappingTable>> {
-    state
-        .mappings
-        .table(conn.service(), RESOURCE)
-        .ok_or_else(|| Error::internal(format_args!("no mapping table for {}", conn.service())))
+/// The connector's table with the tenant's layers, as one request uses them.
+struct Mapping {
+    table: Arc<MappingTable>,
+    tenant: TenantMappings,
+}
+
+impl Mapping {
+    async fn load(state: &AppState, conn: &Connection) -> Result<Self> {
+        let table = state
+            .mappings
+            .table(conn.service(), RESOURCE)
+            .ok_or_else(|| {
+                Error::internal(format_args!("no mapping table for {}", conn.service()))
+            })?;
+        let scope = MappingScope {
+            app_id: conn.tenant.app_id.clone(),
+            consumer_id: Some(conn.tenant.consumer_id.clone()),
+            service_id: conn.service().to_owned(),
+            resource: RESOURCE.as_str().to_owned(),
+        };
+        let rows = state.store.custom_mappings(&scope).await?;
+        let tenant = TenantMappings::build(
+            resource_def(RESOURCE),
+            rows.iter().map(|r| (r.key.as_str(), r.value.as_str())),
+            &state.paths,
+        );
+        Ok(Self { table, tenant })
+    }
+
+    fn read_fields(&self) -> ReadFields<'_> {
+        ReadFields::new(self.table.read_paths(), self.tenant.read_paths())
+    }
+
+    fn view<'a>(&'a self, fields: Option<&'a [String]>, raw: bool) -> RecordView<'a> {
+        RecordView {
+            fields,
+            tenant: Some(&self.tenant),
+            raw,
+        }
+    }
 }
 
 fn envelope(conn: &Connection, status: StatusCode, op: Operation) -> Envelope<'static> {
@@ -46,11 +87,11 @@ pub async fn list(
     let q = CrmQuery::parse(query.as_deref(), QueryShape::List, OPPORTUNITY_FIELDS)?;
     let service = conn.service();
     let connector = &conn.entry.connector;
-    let table = table(&state, &conn)?;
+    let mapping = Mapping::load(&state, &conn).await?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT) as usize;
-    let filters = table.vendor_filters(&q.filters)?;
+    let filters = mapping.table.vendor_filters(&q.filters)?;
     let sort = match &q.sort {
-        Some((by, direction)) => Some(table.vendor_sort(by, *direction)?),
+        Some((by, direction)) => Some(mapping.table.vendor_sort(by, *direction)?),
         None => None,
     };
     let fp = fingerprint(&conn.tenant, &q.list_fingerprint());
@@ -69,7 +110,7 @@ pub async fn list(
                     resource: RESOURCE,
                     limit: want,
                     cursor: vendor_cursor.as_deref(),
-                    fields: ReadFields(table.read_paths()),
+                    fields: mapping.read_fields(),
                     query: &q.pass_through,
                     filters: &filters,
                     sort: sort.as_ref(),
@@ -94,13 +135,9 @@ pub async fn list(
             fingerprint: fp,
         })
     });
-    let view = RecordView {
-        fields: q.fields.as_deref(),
-        custom: &[],
-        raw: q.raw,
-    };
+    let view = mapping.view(q.fields.as_deref(), q.raw);
     let mut data = Vec::with_capacity(records.len() * 512);
-    write_records(&table, &records, &view, &mut data);
+    write_records(&mapping.table, &records, &view, &mut data);
     let meta = json!({
         "items_on_page": records.len(),
         "cursors": { "previous": null, "current": q.cursor, "next": next },
@@ -151,7 +188,7 @@ pub async fn one(
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let q = CrmQuery::parse(query.as_deref(), QueryShape::One, OPPORTUNITY_FIELDS)?;
-    let table = table(&state, &conn)?;
+    let mapping = Mapping::load(&state, &conn).await?;
     let record = conn
         .entry
         .connector
@@ -160,18 +197,17 @@ pub async fn one(
             GetRequest {
                 resource: RESOURCE,
                 id: &id,
-                fields: ReadFields(table.read_paths()),
+                fields: mapping.read_fields(),
             },
         )
         .await
         .map_err(|e| Error::from_connector(e, conn.service()))?;
-    let view = RecordView {
-        fields: q.fields.as_deref(),
-        custom: &[],
-        raw: false,
-    };
     let mut data = Vec::with_capacity(1024);
-    table.write_record(&record, &view, &mut data);
+    mapping.table.write_record(
+        &record,
+        &mapping.view(q.fields.as_deref(), false),
+        &mut data,
+    );
     Ok(envelope(&conn, StatusCode::OK, Operation::Get).respond(
         &data,
         Extras {
@@ -183,7 +219,7 @@ pub async fn one(
 
 /// Maps a write body (the table's hooks shape it for the vendor), then applies the pass-through
 /// patches, so that clients patch the body the vendor really receives.
-fn vendor_body(
+async fn vendor_body(
     state: &AppState,
     conn: &Connection,
     body: &[u8],
@@ -195,7 +231,10 @@ fn vendor_body(
     };
     let input = OpportunityWrite::from_body(body, require_title)?;
     let plan = PassThroughPlan::new(input.pass_through, conn.service(), operation_id)?;
-    let mapped = table(state, conn)?.to_vendor(&input.fields, write_op)?;
+    let mapping = Mapping::load(state, conn).await?;
+    let mapped = mapping
+        .table
+        .to_vendor(&input.fields, write_op, Some(&mapping.tenant))?;
     let mut vendor = mapped.body;
     plan.apply(&mut vendor)?;
     Ok((vendor, mapped.unmapped))
@@ -238,7 +277,7 @@ pub async fn create(
     Body(body): Body,
 ) -> Result<Response> {
     let q = CrmQuery::parse(query.as_deref(), QueryShape::Write, OPPORTUNITY_FIELDS)?;
-    let (vendor, unmapped) = vendor_body(&state, &conn, &body, Operation::Create)?;
+    let (vendor, unmapped) = vendor_body(&state, &conn, &body, Operation::Create).await?;
     let record = conn
         .entry
         .connector
@@ -274,7 +313,7 @@ pub async fn update(
     Body(body): Body,
 ) -> Result<Response> {
     let q = CrmQuery::parse(query.as_deref(), QueryShape::Write, OPPORTUNITY_FIELDS)?;
-    let (vendor, unmapped) = vendor_body(&state, &conn, &body, Operation::Update)?;
+    let (vendor, unmapped) = vendor_body(&state, &conn, &body, Operation::Update).await?;
     let record = conn
         .entry
         .connector

@@ -73,7 +73,8 @@ fn tenant_of(caller: Caller) -> Result<Tenant> {
     })
 }
 
-fn entry<'a>(
+/// The connector a Vault path names, under the one unified API crmgate serves.
+pub(super) fn known_connector<'a>(
     state: &'a AppState,
     unified_api: &str,
     service_id: &str,
@@ -225,7 +226,7 @@ pub async fn one(
     Path((api, service)): Path<(String, String)>,
 ) -> Result<Response> {
     let tenant = tenant_of(caller)?;
-    let entry = entry(&state, &api, &service)?;
+    let entry = known_connector(&state, &api, &service)?;
     let record = state.store.connection(&tenant, &service).await?;
     Ok(respond(
         StatusCode::OK,
@@ -262,7 +263,7 @@ async fn save(
     create_only: bool,
 ) -> Result<Response> {
     let tenant = tenant_of(caller)?;
-    let entry = entry(&state, &api, &service)?;
+    let entry = known_connector(&state, &api, &service)?;
     let patch = ConnectionPatch::parse(&body, entry)?;
     let existing = state.store.connection(&tenant, &service).await?;
     if create_only && existing.is_some() {
@@ -312,7 +313,7 @@ pub async fn delete(
     Path((api, service)): Path<(String, String)>,
 ) -> Result<Response> {
     let tenant = tenant_of(caller)?;
-    entry(&state, &api, &service)?;
+    known_connector(&state, &api, &service)?;
     if !state.store.delete_connection(&tenant, &service).await? {
         return Err(Error::connection_not_found(format!(
             "Consumer {} has no {service} connection",
