@@ -54,6 +54,8 @@ enum MappingsCommand {
         #[arg(long, default_value = DEFAULT_MAPPINGS)]
         mappings: PathBuf,
     },
+    /// Print the JSON Schema of mapping files (what `mappings/schema.json` holds).
+    Schema,
 }
 
 fn mappings_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
@@ -81,6 +83,16 @@ async fn main() -> ExitCode {
         Command::Mappings {
             command: MappingsCommand::Check { mappings },
         } => return check(&mappings),
+        Command::Mappings {
+            command: MappingsCommand::Schema,
+        } => {
+            let schema = crmgate::mapping::mapping_file_schema(&crmgate::mapping::OPPORTUNITIES);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).expect("a schema serialises")
+            );
+            return ExitCode::SUCCESS;
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

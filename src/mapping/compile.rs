@@ -137,7 +137,7 @@ impl MappingTable {
                     format!("{:?} is not a field of the unified resource", name.value),
                 ));
             };
-            *slot = compile_field(slot.def, &spec.value).map_err(|(loc, m)| at(loc, m))?;
+            *slot = compile_field(slot.def, spec).map_err(|(loc, m)| at(loc, m))?;
         }
         check_write_overlaps(&fields).map_err(|(loc, m)| at(loc, m))?;
 

@@ -28,7 +28,8 @@ pub use tenant::{
 pub use write::{PassThroughPlan, VendorBody};
 
 use crate::registry::ConnectorEntry;
-use crate::unified::{OPPORTUNITIES, ResourceDef};
+pub use crate::unified::OPPORTUNITIES;
+use crate::unified::ResourceDef;
 
 /// The unified definition of a resource.
 pub fn resource_def(resource: Resource) -> &'static ResourceDef {
@@ -43,6 +44,21 @@ const EMPTY: ResourceDef = ResourceDef {
     filters: &[],
     sorts: &[],
 };
+
+/// The JSON Schema of mapping files for a resource, generated from the Rust types that parse
+/// them, with the resource's field, filter and sort names as the allowed keys so that editors
+/// complete them. `mappings/schema.json` is this, for opportunities; a test keeps it in sync.
+pub fn mapping_file_schema(resource: &ResourceDef) -> serde_json::Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(table::MappingFile))
+        .expect("a schema is plain JSON");
+    let names = |names: Vec<&str>| serde_json::json!({ "enum": names });
+    schema["properties"]["fields"]["propertyNames"] =
+        names(resource.fields.iter().map(|f| f.name).collect());
+    schema["properties"]["filters"]["propertyNames"] =
+        names(resource.filters.iter().map(|(k, _)| *k).collect());
+    schema["properties"]["sort"]["propertyNames"] = names(resource.sorts.to_vec());
+    schema
+}
 
 /// Every compiled table, by connector and resource.
 #[derive(Debug, Default)]

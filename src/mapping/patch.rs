@@ -187,3 +187,86 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::{Map, Value, json};
+
+    use super::*;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i32>().prop_map(|n| json!(n)),
+            "[a-z]{0,4}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-c]", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>())),
+            ]
+        })
+    }
+
+    /// Paths made of the pieces JSONPath is built from, valid or not.
+    fn path_text() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            "\\.[a-c]",
+            "\\[[0-3]\\]",
+            Just("[*]".to_owned()),
+            Just("..".to_owned()),
+            Just("[?@.a == 1]".to_owned()),
+            Just("['b']".to_owned()),
+            "[\\[\\]\\.$@?*'a-c0-9 ]{1,3}",
+        ];
+        prop::collection::vec(piece, 0..5).prop_map(|pieces| format!("${}", pieces.concat()))
+    }
+
+    /// Singular paths: names and small indices only.
+    fn singular_path() -> impl Strategy<Value = String> {
+        let piece = prop_oneof!["\\.[a-c]", "\\[[0-2]\\]"];
+        prop::collection::vec(piece, 1..5).prop_map(|pieces| format!("${}", pieces.concat()))
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(mut doc in json_value(), text in path_text(), value in json_value()) {
+            if let Ok(path) = CompiledPath::parse(&text) {
+                let _ = set(&mut doc, &path, value);
+                let _ = path.find(&doc);
+            }
+        }
+
+        #[test]
+        fn a_set_singular_path_reads_back(mut doc in json_value(), text in singular_path(), value in json_value()) {
+            let path = CompiledPath::parse(&text).unwrap();
+            prop_assume!(path.is_singular());
+            if set(&mut doc, &path, value.clone()).is_ok() {
+                prop_assert_eq!(path.find(&doc), crate::mapping::path::Found::One(&value));
+            }
+        }
+
+        #[test]
+        fn creating_from_nothing_always_succeeds_for_names(names in prop::collection::vec("[a-c]", 1..5), value in json_value()) {
+            let text = format!("$.{}", names.join("."));
+            let path = CompiledPath::parse(&text).unwrap();
+            let mut doc = json!({});
+            prop_assert_eq!(set(&mut doc, &path, value.clone()), Ok(1));
+            prop_assert_eq!(path.find(&doc), crate::mapping::path::Found::One(&value));
+        }
+
+        #[test]
+        fn wildcard_writes_touch_every_match(items in prop::collection::vec(json_value(), 0..6), value in json_value()) {
+            let objects: Vec<Value> = items.iter().map(|v| json!({ "x": v })).collect();
+            let mut doc = json!({ "a": objects });
+            let path = CompiledPath::parse("$.a[*].x").unwrap();
+            prop_assert_eq!(set(&mut doc, &path, value.clone()), Ok(items.len()));
+            for item in doc["a"].as_array().unwrap() {
+                prop_assert_eq!(&item["x"], &value);
+            }
+        }
+    }
+}

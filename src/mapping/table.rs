@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
@@ -13,15 +14,15 @@ use serde_saphyr::Spanned;
 use super::transform::TransformSpec;
 
 /// One mapping file: `mappings/<connector>/<resource>.yaml`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MappingFile {
-    /// The vendor's "no value" is `""` (HubSpot clears a property by emptying it): reads of
+    /// The vendor's "no value" is `""` (some vendors clear a field by emptying it): reads of
     /// `""` are null (except `title`, which is never null) and writes of null send `""`.
     #[serde(default)]
     pub empty_string_is_null: bool,
     /// Unified field name → how it is read from and written to the vendor record.
-    pub fields: SpannedMap<Spanned<FieldSpec>>,
+    pub fields: SpannedMap<FieldSpec>,
     /// Unified `filter[...]` key → the vendor filter it becomes. Keys not listed are answered
     /// with `UnsupportedFiltersError`.
     #[serde(default)]
@@ -30,8 +31,9 @@ pub struct MappingFile {
     #[serde(default)]
     pub sort: SpannedMap<SortSpec>,
     /// Named connector hooks that reshape the vendor body after the fields are written, for
-    /// what no field mapping can express (HubSpot's association objects).
+    /// what no field mapping can express (say, association objects built from id lists).
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub write_hooks: Vec<Spanned<String>>,
 }
 
@@ -72,17 +74,18 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for SpannedMap<T> {
 
 /// How a unified equality filter becomes a vendor filter: one vendor field with transforms on
 /// the value, or a table of unified values (for derived fields such as a status).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FilterSpec {
     pub field: Option<String>,
     #[serde(default)]
+    #[schemars(with = "Vec<TransformSpec>")]
     pub transforms: Vec<Spanned<TransformSpec>>,
     pub cases: Option<BTreeMap<String, FilterCase>>,
 }
 
 /// The vendor filter that stands for one unified value.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FilterCase {
     pub field: String,
@@ -90,54 +93,60 @@ pub struct FilterCase {
 }
 
 /// The vendor field a unified sort key sorts on.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SortSpec {
     pub field: String,
 }
 
 /// How one unified field maps; a field with no `write` cannot be stored at this vendor.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldSpec {
     pub read: Option<ReadSpec>,
+    #[schemars(with = "Option<WriteSpec>")]
     pub write: Option<Spanned<WriteSpec>>,
 }
 
 /// Vendor record → unified value: one or more source paths (the first that yields a value
 /// wins) or a list of cases, then transforms, then a default when nothing was found.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReadSpec {
+    #[schemars(with = "Option<PathList>")]
     pub from: Option<Spanned<PathList>>,
     pub cases: Option<Vec<CaseSpec>>,
     #[serde(default)]
+    #[schemars(with = "Vec<TransformSpec>")]
     pub transforms: Vec<Spanned<TransformSpec>>,
     pub default: Option<Value>,
 }
 
 /// `value` when the vendor value at `when` equals `equals`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaseSpec {
+    #[schemars(with = "String")]
     pub when: Spanned<String>,
     pub equals: Value,
     pub value: Value,
 }
 
 /// Unified value → vendor body: transforms, then set at `to` (objects on the way are created).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WriteSpec {
+    #[schemars(with = "String")]
     pub to: Spanned<String>,
     #[serde(default)]
+    #[schemars(with = "Vec<TransformSpec>")]
     pub transforms: Vec<Spanned<TransformSpec>>,
     /// The operations that may write the field; all when absent.
     pub on: Option<Vec<WriteOperation>>,
 }
 
 /// A write operation a field can be limited to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WriteOperation {
     Create,
@@ -171,5 +180,32 @@ impl<'de> Deserialize<'de> for PathList {
             }
         }
         deserializer.deserialize_any(PathsVisitor)
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for SpannedMap<T> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("Map_of_{}", T::schema_name()).into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let values = generator.subschema_for::<T>();
+        json_schema!({ "type": "object", "additionalProperties": values })
+    }
+}
+
+impl JsonSchema for PathList {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PathList".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A JSONPath (RFC 9535) or a list of them, tried in order.",
+            "anyOf": [
+                { "type": "string", "pattern": "^\\$" },
+                { "type": "array", "items": { "type": "string", "pattern": "^\\$" }, "minItems": 1 }
+            ]
+        })
     }
 }

@@ -576,3 +576,21 @@ fn a_tenant_override_repoints_one_field_in_both_directions() {
     assert_eq!(plain.body["properties"]["dealname"], json!("T"));
     assert_eq!(plain.unmapped, ["source_id"]);
 }
+
+#[test]
+fn the_committed_schema_matches_the_types() {
+    let generated =
+        serde_json::to_string_pretty(&mapping_file_schema(&OPPORTUNITIES)).unwrap() + "\n";
+    let committed = include_str!("../../mappings/schema.json");
+    assert!(
+        generated == committed,
+        "mappings/schema.json is stale: run `cargo run -- mappings schema > mappings/schema.json`"
+    );
+    let schema: Value = serde_json::from_str(committed).unwrap();
+    assert!(
+        schema["properties"]["fields"]["propertyNames"]["enum"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("close_date"))
+    );
+}

@@ -7,13 +7,14 @@ use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, TimeZone, Utc};
 use rust_decimal::Decimal;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
 
 use crate::unified::parse_date;
 
 /// Units of a unix timestamp.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UnixUnit {
     Seconds,
@@ -21,7 +22,7 @@ pub enum UnixUnit {
 }
 
 /// A transform as written in a mapping file (`- type: scale` with its arguments).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TransformSpec {
     /// Numbers and booleans to their text (`1500.5` → `"1500.5"`, digits kept exactly).
