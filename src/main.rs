@@ -132,10 +132,15 @@ async fn serve(
         .ok()
         .filter(|k| !k.is_empty())
         .map(SecretString::from);
+    let encryption_key = std::env::var(server::ENCRYPTION_KEY_ENV)
+        .ok()
+        .filter(|k| !k.is_empty())
+        .map(SecretString::from);
     let gateway = Gateway::build(ServeOptions {
         database_url,
         mappings,
         api_key,
+        encryption_key,
         http: Default::default(),
     })
     .await?;

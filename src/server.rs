@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use crmgate_connector_sdk::{HttpConfig, OutboundClient};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
 use crate::api::{self, ApiKeys, AppState, CursorCodec};
 use crate::mapping::{MappingSet, PathCache};
 use crate::registry;
+use crate::store::Sealer;
 
 /// Environment variable holding the gateway's API key.
 pub const API_KEY_ENV: &str = "CRMGATE_API_KEY";
@@ -23,12 +24,21 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://crmgate.db";
 /// reachable from the network by accident.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
+/// Environment variable holding the credential sealing keys (base64, newest first).
+pub const ENCRYPTION_KEY_ENV: &str = "CRMGATE_ENCRYPTION_KEY";
+
+/// Name of the shared value that proves the configured key is the database's.
+const SEALING_CHECK_META: &str = "sealing_check";
+
 /// What `crmgate serve` needs to start.
 pub struct ServeOptions {
     pub database_url: String,
     /// A folder of mapping tables; the built-in copies when `None`.
     pub mappings: Option<PathBuf>,
     pub api_key: Option<SecretString>,
+    /// Base64 keys for sealing credentials, newest first; a key file beside a SQLite database
+    /// when `None`.
+    pub encryption_key: Option<SecretString>,
     pub http: HttpConfig,
 }
 
@@ -58,6 +68,20 @@ impl Gateway {
         let (keys, key_source) =
             ApiKeys::establish(options.api_key.as_ref(), store.as_ref()).await?;
         let cursors = CursorCodec::establish(store.as_ref()).await?;
+        let sealer = match &options.encryption_key {
+            Some(keys) => {
+                Sealer::from_base64_list(keys).context("CRMGATE_ENCRYPTION_KEY is unusable")?
+            }
+            None => key_file_sealer(&options.database_url)?,
+        };
+        let check = store
+            .meta_or_insert(SEALING_CHECK_META, sealer.check_value())
+            .await?;
+        sealer.verify_check_value(&check).map_err(|e| {
+            anyhow::anyhow!(
+                "the encryption key does not open this database's credentials ({e}); start with the key the database was created with, or list it after a new one to rotate (see `crmgate keys rotate --help`)"
+            )
+        })?;
         let state = AppState {
             store,
             connectors: connectors.into(),
@@ -66,6 +90,7 @@ impl Gateway {
             keys: Arc::new(keys),
             cursors: Arc::new(cursors),
             paths: Arc::new(PathCache::default()),
+            sealer: Arc::new(sealer),
         };
         Ok(Self { state, key_source })
     }
@@ -87,6 +112,46 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))
+}
+
+/// The file of a SQLite database URL, if it names one.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+/// The embedded default: a key file beside the SQLite database, created on first start with
+/// owner-only permissions. An in-memory database gets a key that lives as long as it does.
+fn key_file_sealer(database_url: &str) -> anyhow::Result<Sealer> {
+    let Some(db) = sqlite_file(database_url) else {
+        if database_url.starts_with("sqlite:") {
+            return Ok(Sealer::from_base64_list(&Sealer::generate_key())?);
+        }
+        anyhow::bail!("set {ENCRYPTION_KEY_ENV} to seal credentials in this database");
+    };
+    let file = db.with_extension("key");
+    if !file.exists() {
+        let key = Sealer::generate_key();
+        write_private(&file, key.expose_secret())
+            .with_context(|| format!("cannot write the key file {}", file.display()))?;
+        tracing::warn!(file = %file.display(), "Generated the key that seals stored credentials; back it up with the database, which is unreadable without it.");
+    }
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read the key file {}", file.display()))?;
+    Sealer::from_base64_list(&SecretString::from(text.trim().to_owned()))
+        .with_context(|| format!("the key file {} is unusable", file.display()))
+}
+
+fn write_private(file: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(file)?.write_all(text.as_bytes())
 }
 
 /// A database URL without its password, for messages.

@@ -10,12 +10,14 @@ mod error;
 mod tenant;
 pub mod vault;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
 use crmgate_connector_sdk::OutboundClient;
+use secrecy::SecretString;
 
 pub use auth::ApiKeys;
 pub use cursor::CursorCodec;
@@ -23,7 +25,7 @@ pub use cursor::CursorCodec;
 use crate::error::{Error, ErrorType};
 use crate::mapping::{MappingSet, PathCache};
 use crate::registry::ConnectorEntry;
-use crate::store::Store;
+use crate::store::{ConnectionRecord, Sealer, Store, Tenant};
 
 /// Everything a request handler needs, shared by all requests.
 #[derive(Clone)]
@@ -36,9 +38,27 @@ pub struct AppState {
     pub cursors: Arc<CursorCodec>,
     /// Tenants' mapping paths, compiled once per distinct text.
     pub paths: Arc<PathCache>,
+    /// Seals and opens connection settings.
+    pub sealer: Arc<Sealer>,
 }
 
 impl AppState {
+    /// A stored connection's settings; settings that do not open are the connection's problem
+    /// (422 `ConnectionSettingsError`), never a 500, and the cause is logged without secrets.
+    pub fn open_settings(
+        &self,
+        tenant: &Tenant,
+        record: &ConnectionRecord,
+    ) -> Result<BTreeMap<String, SecretString>, Error> {
+        self.sealer
+            .open(tenant, &record.service_id, &record.settings)
+            .map_err(|e| {
+                tracing::warn!(service = record.service_id, consumer = tenant.consumer_id, reason = %e, "Stored connection settings do not open.");
+                Error::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorType::ConnectionSettingsError, "Connection settings are unreadable")
+                    .with_detail(format!("The stored {} settings cannot be read ({e}); save them again through PATCH /vault/connections/crm/{}", record.service_id, record.service_id).into())
+            })
+    }
+
     /// The registered connector with this service id.
     pub fn connector(&self, service_id: &str) -> Option<&ConnectorEntry> {
         self.connectors

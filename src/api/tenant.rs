@@ -1,9 +1,12 @@
 //! Who is calling and which connection the call uses, from Apideck's headers.
 
+use std::collections::BTreeMap;
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use crmgate_connector_sdk::{CallContext, ConnectionSettings};
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::AppState;
@@ -110,7 +113,8 @@ impl FromRequestParts<AppState> for Connection {
                     record.service_id
                 ))
             })?;
-        let cx = call_context(state, &entry, &record)?;
+        let settings = state.open_settings(&tenant, &record)?;
+        let cx = call_context(state, &entry, settings)?;
         Ok(Self { tenant, entry, cx })
     }
 }
@@ -165,17 +169,18 @@ async fn select(
 fn call_context(
     state: &AppState,
     entry: &ConnectorEntry,
-    record: &ConnectionRecord,
+    settings: BTreeMap<String, SecretString>,
 ) -> Result<CallContext> {
     let connector = &entry.connector;
-    if let Some(missing) = connector
-        .settings()
-        .iter()
-        .find(|s| s.required && record.settings.get(s.name).is_none_or(String::is_empty))
-    {
+    if let Some(missing) = connector.settings().iter().find(|s| {
+        s.required
+            && settings
+                .get(s.name)
+                .is_none_or(|v| v.expose_secret().is_empty())
+    }) {
         return Err(Error::connection_settings(missing.name));
     }
-    let settings = ConnectionSettings::new(connector.settings(), record.settings.clone());
+    let settings = ConnectionSettings::new(connector.settings(), settings);
     let auth = connector
         .auth_headers(&settings)
         .map_err(|e| Error::from_connector(e, connector.id()))?;

@@ -2,12 +2,12 @@
 //! query is scoped by application and consumer, so no code path loads a connection by service
 //! alone.
 
+mod seal;
 mod sqlite;
-
-use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+pub use seal::{SealError, Sealer};
 pub use sqlite::SqliteStore;
 
 use crate::error::Result;
@@ -25,8 +25,9 @@ pub struct Tenant {
 pub struct ConnectionRecord {
     pub service_id: String,
     pub enabled: bool,
-    /// Setting name → value. Secret values are masked before they leave the store's callers.
-    pub settings: BTreeMap<String, String>,
+    /// The settings (credentials among them), sealed by [`Sealer`]; the store never sees them
+    /// in the clear.
+    pub settings: String,
     /// Epoch milliseconds, as Vault reports them.
     pub created_at: i64,
     pub updated_at: i64,

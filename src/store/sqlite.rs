@@ -31,11 +31,10 @@ impl SqliteStore {
 }
 
 fn record(row: &sqlx::sqlite::SqliteRow) -> Result<ConnectionRecord> {
-    let settings: String = row.try_get("settings")?;
     Ok(ConnectionRecord {
         service_id: row.try_get("service_id")?,
         enabled: row.try_get("enabled")?,
-        settings: serde_json::from_str(&settings).map_err(Error::internal)?,
+        settings: row.try_get("settings")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -101,7 +100,6 @@ impl Store for SqliteStore {
     }
 
     async fn save_connection(&self, tenant: &Tenant, record: &ConnectionRecord) -> Result<()> {
-        let settings = serde_json::to_string(&record.settings).map_err(Error::internal)?;
         sqlx::query(
             "INSERT INTO connections (app_id, consumer_id, service_id, enabled, settings, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -112,7 +110,7 @@ impl Store for SqliteStore {
         .bind(&tenant.consumer_id)
         .bind(&record.service_id)
         .bind(record.enabled)
-        .bind(settings)
+        .bind(&record.settings)
         .bind(record.created_at)
         .bind(record.updated_at)
         .execute(&self.pool)

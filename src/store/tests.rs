@@ -1,5 +1,3 @@
-use std::collections::BTreeMap;
-
 use super::*;
 
 async fn store() -> (tempfile::TempDir, std::sync::Arc<dyn Store>) {
@@ -19,7 +17,7 @@ fn connection(service: &str, key: &str) -> ConnectionRecord {
     ConnectionRecord {
         service_id: service.to_owned(),
         enabled: true,
-        settings: BTreeMap::from([("api_key".to_owned(), key.to_owned())]),
+        settings: format!("sealed:{key}"),
         created_at: 1,
         updated_at: 2,
     }
@@ -58,7 +56,7 @@ async fn saving_again_replaces_settings_and_keeps_created_at() {
     next.updated_at = 100;
     store.save_connection(&a, &next).await.unwrap();
     let saved = store.connection(&a, "hubspot").await.unwrap().unwrap();
-    assert_eq!(saved.settings["api_key"], "k2");
+    assert_eq!(saved.settings, "sealed:k2");
     assert_eq!((saved.created_at, saved.updated_at), (1, 100));
     assert!(store.delete_connection(&a, "hubspot").await.unwrap());
     assert_eq!(store.connection(&a, "hubspot").await.unwrap(), None);

@@ -41,16 +41,20 @@ pub struct ConnectionSettings {
 }
 
 impl ConnectionSettings {
-    /// Builds the settings from stored pairs, wrapping the values the specs mark secret.
-    pub fn new(specs: &[SettingSpec], pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+    /// Builds the settings from stored pairs; only values the specs mark non-secret become
+    /// readable as plain text.
+    pub fn new(
+        specs: &[SettingSpec],
+        pairs: impl IntoIterator<Item = (String, SecretString)>,
+    ) -> Self {
         let values = pairs
             .into_iter()
             .map(|(name, value)| {
-                let secret = specs.iter().any(|s| s.secret && s.name == name);
-                let value = if secret {
-                    SettingValue::Secret(SecretString::from(value))
+                let plain = specs.iter().any(|s| !s.secret && s.name == name);
+                let value = if plain {
+                    SettingValue::Plain(value.expose_secret().to_owned())
                 } else {
-                    SettingValue::Plain(value)
+                    SettingValue::Secret(value)
                 };
                 (name, value)
             })
@@ -120,8 +124,14 @@ mod tests {
         let settings = ConnectionSettings::new(
             SPECS,
             [
-                ("api_key".to_owned(), "pat-na1-very-secret".to_owned()),
-                ("base_url".to_owned(), "http://127.0.0.1:9".to_owned()),
+                (
+                    "api_key".to_owned(),
+                    SecretString::from("pat-na1-very-secret"),
+                ),
+                (
+                    "base_url".to_owned(),
+                    SecretString::from("http://127.0.0.1:9"),
+                ),
             ],
         );
         let printed = format!("{settings:?}");

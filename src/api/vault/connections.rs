@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
 use super::respond;
@@ -92,27 +93,46 @@ pub(super) fn known_connector<'a>(
         .ok_or_else(|| Error::connector_not_found(service_id))
 }
 
+/// A stored connection with its settings opened; `None` when the sealed settings do not open
+/// (another key, or damaged), which Vault reports as an invalid connection.
+struct Opened<'a> {
+    record: &'a ConnectionRecord,
+    settings: Option<BTreeMap<String, SecretString>>,
+}
+
+impl<'a> Opened<'a> {
+    fn new(state: &AppState, tenant: &Tenant, record: &'a ConnectionRecord) -> Self {
+        Self {
+            record,
+            settings: state.open_settings(tenant, record).ok(),
+        }
+    }
+
+    fn setting(&self, name: &str) -> Option<&SecretString> {
+        self.settings
+            .as_ref()?
+            .get(name)
+            .filter(|v| !v.expose_secret().is_empty())
+    }
+}
+
 /// Vault's `Connection` for a connector and the consumer's stored record, secrets masked.
-fn connection_json(entry: &ConnectorEntry, record: Option<&ConnectionRecord>) -> Value {
+fn connection_json(entry: &ConnectorEntry, opened: Option<&Opened<'_>>) -> Value {
     let connector = &entry.connector;
     let specs = connector.settings();
-    let missing: Vec<&str> = specs
+    let missing = specs
         .iter()
-        .filter(|s| {
-            s.required && record.is_none_or(|r| r.settings.get(s.name).is_none_or(String::is_empty))
-        })
-        .map(|s| s.name)
-        .collect();
+        .any(|s| s.required && opened.is_none_or(|o| o.setting(s.name).is_none()));
     let shown = |name: &str, secret: bool| -> Value {
-        match record.and_then(|r| r.settings.get(name)) {
+        match opened.and_then(|o| o.setting(name)) {
             Some(_) if secret => MASK.into(),
-            Some(v) => v.clone().into(),
+            Some(v) => v.expose_secret().into(),
             None => Value::Null,
         }
     };
     let settings: Map<String, Value> = specs
         .iter()
-        .filter(|s| record.is_some_and(|r| r.settings.contains_key(s.name)))
+        .filter(|s| opened.is_some_and(|o| o.setting(s.name).is_some()))
         .map(|s| (s.name.to_owned(), shown(s.name, s.secret)))
         .collect();
     let form_fields: Vec<Value> = specs
@@ -133,11 +153,13 @@ fn connection_json(entry: &ConnectorEntry, record: Option<&ConnectionRecord>) ->
             })
         })
         .collect();
-    let state = match (record, missing.is_empty()) {
-        (None, _) => "available",
-        (Some(_), true) => "callable",
-        (Some(_), false) => "added",
+    let (state, health) = match opened {
+        None => ("available", Value::Null),
+        Some(o) if o.settings.is_none() => ("invalid", "missing_settings".into()),
+        Some(_) if missing => ("added", "missing_settings".into()),
+        Some(_) => ("callable", "ok".into()),
     };
+    let record = opened.map(|o| o.record);
     json!({
         "id": format!("{UNIFIED_API}+{}", connector.id()),
         "service_id": connector.id(),
@@ -150,11 +172,7 @@ fn connection_json(entry: &ConnectorEntry, record: Option<&ConnectionRecord>) ->
         "settings": if record.is_some() { Value::Object(settings) } else { Value::Null },
         "form_fields": form_fields,
         "configuration": [],
-        "health": match (record, missing.is_empty()) {
-            (None, _) => Value::Null,
-            (Some(_), true) => "ok".into(),
-            (Some(_), false) => "missing_settings".into(),
-        },
+        "health": health,
         "created_at": record.map(|r| r.created_at),
         "updated_at": record.map(|r| r.updated_at),
     })
@@ -191,16 +209,12 @@ pub async fn list(
             }
         }
     }
-    let records = match caller.consumer_id {
-        Some(consumer_id) => {
-            state
-                .store
-                .connections(&Tenant {
-                    app_id: caller.app_id,
-                    consumer_id,
-                })
-                .await?
-        }
+    let tenant = caller.consumer_id.map(|consumer_id| Tenant {
+        app_id: caller.app_id,
+        consumer_id,
+    });
+    let records = match &tenant {
+        Some(tenant) => state.store.connections(tenant).await?,
         None => Vec::new(),
     };
     let data: Vec<Value> = state
@@ -208,10 +222,12 @@ pub async fn list(
         .iter()
         .filter(|_| api.as_deref().is_none_or(|a| a == UNIFIED_API))
         .map(|entry| {
-            let record = records
+            let opened = records
                 .iter()
-                .find(|r| r.service_id == entry.connector.id());
-            (record.is_some(), connection_json(entry, record))
+                .find(|r| r.service_id == entry.connector.id())
+                .zip(tenant.as_ref())
+                .map(|(record, tenant)| Opened::new(&state, tenant, record));
+            (opened.is_some(), connection_json(entry, opened.as_ref()))
         })
         .filter(|(stored, _)| configured.is_none_or(|c| c == *stored))
         .map(|(_, json)| json)
@@ -228,9 +244,10 @@ pub async fn one(
     let tenant = tenant_of(caller)?;
     let entry = known_connector(&state, &api, &service)?;
     let record = state.store.connection(&tenant, &service).await?;
+    let opened = record.as_ref().map(|r| Opened::new(&state, &tenant, r));
     Ok(respond(
         StatusCode::OK,
-        connection_json(entry, record.as_ref()),
+        connection_json(entry, opened.as_ref()),
     ))
 }
 
@@ -281,10 +298,16 @@ async fn save(
         ));
     }
     let now = chrono::Utc::now().timestamp_millis();
+    // Settings that no longer open (another key, damage) are replaced by what the client sends:
+    // that is how a consumer repairs such a connection.
+    let mut settings = existing
+        .as_ref()
+        .and_then(|r| state.open_settings(&tenant, r).ok())
+        .unwrap_or_default();
     let mut record = existing.unwrap_or(ConnectionRecord {
         service_id: service.clone(),
         enabled: true,
-        settings: BTreeMap::new(),
+        settings: String::new(),
         created_at: now,
         updated_at: now,
     });
@@ -293,16 +316,21 @@ async fn save(
     }
     for (name, value) in patch.settings {
         match value {
-            Some(v) => record.settings.insert(name, v),
-            None => record.settings.remove(&name),
+            Some(v) => settings.insert(name, v),
+            None => settings.remove(&name),
         };
     }
+    record.settings = state.sealer.seal(&tenant, &service, &settings);
     record.updated_at = now;
     state.store.save_connection(&tenant, &record).await?;
     tracing::info!(service, consumer = tenant.consumer_id, "Connection saved.");
+    let opened = Opened {
+        record: &record,
+        settings: Some(settings),
+    };
     Ok(respond(
         StatusCode::OK,
-        connection_json(entry, Some(&record)),
+        connection_json(entry, Some(&opened)),
     ))
 }
 
@@ -326,7 +354,7 @@ pub async fn delete(
 /// The writable part of a connection body.
 struct ConnectionPatch {
     enabled: Option<bool>,
-    settings: Vec<(String, Option<String>)>,
+    settings: Vec<(String, Option<SecretString>)>,
 }
 
 impl ConnectionPatch {
@@ -395,7 +423,7 @@ impl ConnectionPatch {
                         {
                             return Err(invalid(&path, "expected an http or https URL".into()));
                         }
-                        patch.settings.push((name, value));
+                        patch.settings.push((name, value.map(SecretString::from)));
                     }
                 }
                 other if READ_ONLY.contains(&other) => {}
