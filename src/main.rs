@@ -44,6 +44,26 @@ enum Command {
         #[command(subcommand)]
         command: MappingsCommand,
     },
+    /// Work with the keys that seal stored credentials.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Re-seal every connection's settings under a new key.
+    ///
+    /// With CRMGATE_ENCRYPTION_KEY: list the new key first and the current one after it
+    /// (`new,old`), start every gateway process with that list, run this, then drop the old key.
+    /// With the key file beside a SQLite database: a new key is generated and written to the
+    /// file; restart the gateway afterwards.
+    Rotate {
+        /// Database URL (`sqlite://PATH`).
+        #[arg(long, env = server::DATABASE_URL_ENV, default_value = server::DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -83,6 +103,9 @@ async fn main() -> ExitCode {
         Command::Mappings {
             command: MappingsCommand::Check { mappings },
         } => return check(&mappings),
+        Command::Keys {
+            command: KeysCommand::Rotate { database_url },
+        } => rotate(&database_url).await,
         Command::Mappings {
             command: MappingsCommand::Schema,
         } => {
@@ -128,14 +151,8 @@ async fn serve(
         Some(dir) => tracing::info!(dir = %dir.display(), "Loading mapping tables from a folder."),
         None => tracing::info!("Loading the built-in mapping tables."),
     }
-    let api_key = std::env::var(server::API_KEY_ENV)
-        .ok()
-        .filter(|k| !k.is_empty())
-        .map(SecretString::from);
-    let encryption_key = std::env::var(server::ENCRYPTION_KEY_ENV)
-        .ok()
-        .filter(|k| !k.is_empty())
-        .map(SecretString::from);
+    let api_key = env_secret(server::API_KEY_ENV);
+    let encryption_key = env_secret(server::ENCRYPTION_KEY_ENV);
     let gateway = Gateway::build(ServeOptions {
         database_url,
         mappings,
@@ -164,6 +181,47 @@ async fn serve(
     server::serve(listener, gateway.state, shutdown_signal()).await?;
     tracing::info!("crmgate stopped.");
     Ok(())
+}
+
+async fn rotate(database_url: &str) -> anyhow::Result<()> {
+    let rotation =
+        server::rotate_keys(database_url, env_secret(server::ENCRYPTION_KEY_ENV)).await?;
+    println!(
+        "Re-sealed {} connection(s) under key {}.",
+        rotation.resealed, rotation.key_id
+    );
+    for failure in &rotation.unreadable {
+        eprintln!("Left unchanged, does not open with any configured key: {failure}");
+    }
+    match (&rotation.key_file, rotation.unreadable.is_empty()) {
+        (Some(file), true) => println!(
+            "{} now holds only the new key; restart the gateway.",
+            file.display()
+        ),
+        (Some(file), false) => println!(
+            "{} keeps the old key too, for the connections above.",
+            file.display()
+        ),
+        (None, _) => println!(
+            "Remove the older keys from {} once every process runs with the new list.",
+            server::ENCRYPTION_KEY_ENV
+        ),
+    }
+    if rotation.unreadable.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "{} connection(s) could not be re-sealed",
+            rotation.unreadable.len()
+        )
+    }
+}
+
+fn env_secret(name: &str) -> Option<SecretString> {
+    std::env::var(name)
+        .ok()
+        .filter(|k| !k.is_empty())
+        .map(SecretString::from)
 }
 
 async fn shutdown_signal() {

@@ -114,6 +114,87 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("cannot listen on {addr}"))
 }
 
+/// What a key rotation did.
+pub struct Rotation {
+    pub resealed: usize,
+    pub key_id: String,
+    /// Connections whose settings did not open with any configured key; left as they were.
+    pub unreadable: Vec<String>,
+    /// The key file that now holds only the new key, in key-file mode.
+    pub key_file: Option<PathBuf>,
+}
+
+/// Re-seals every connection's settings under the newest key. With `CRMGATE_ENCRYPTION_KEY`
+/// the caller lists the new key first and the old ones after it; with a key file a new key is
+/// generated and written before anything is re-sealed, so a crash midway loses nothing.
+pub async fn rotate_keys(
+    database_url: &str,
+    configured: Option<SecretString>,
+) -> anyhow::Result<Rotation> {
+    let store = crate::store::open(database_url).await?;
+    let (ring, key_file) = match configured {
+        Some(keys) => (Sealer::from_base64_list(&keys)?, None),
+        None => {
+            let file = sqlite_file(database_url)
+                .map(|db| db.with_extension("key"))
+                .filter(|f| f.exists())
+                .with_context(|| {
+                    format!("no key file beside the database; set {ENCRYPTION_KEY_ENV}")
+                })?;
+            let old = std::fs::read_to_string(&file)?;
+            let new = Sealer::generate_key();
+            let both = SecretString::from(format!("{},{}", new.expose_secret(), old.trim()));
+            replace_private(&file, both.expose_secret())?;
+            (Sealer::from_base64_list(&both)?, Some((file, new)))
+        }
+    };
+    if let Some(check) = store.meta(SEALING_CHECK_META).await? {
+        ring.verify_check_value(&check)
+            .map_err(|e| anyhow::anyhow!("none of the configured keys is this database's ({e})"))?;
+    }
+    let mut resealed = 0;
+    let mut unreadable = Vec::new();
+    for (tenant, mut record) in store.all_connections().await? {
+        match ring.open(&tenant, &record.service_id, &record.settings) {
+            Ok(settings) => {
+                record.settings = ring.seal(&tenant, &record.service_id, &settings);
+                store.save_connection(&tenant, &record).await?;
+                resealed += 1;
+            }
+            Err(e) => unreadable.push(format!(
+                "{}/{}/{}: {e}",
+                tenant.app_id, tenant.consumer_id, record.service_id
+            )),
+        }
+    }
+    store
+        .set_meta(SEALING_CHECK_META, &ring.check_value())
+        .await?;
+    let key_file = match key_file {
+        Some((file, new)) if unreadable.is_empty() => {
+            replace_private(&file, new.expose_secret())?;
+            Some(file)
+        }
+        Some((file, _)) => Some(file),
+        None => None,
+    };
+    Ok(Rotation {
+        resealed,
+        key_id: ring.current_key_id().to_owned(),
+        unreadable,
+        key_file,
+    })
+}
+
+/// Replaces a private file through a temporary file and a rename, so it is never half written.
+fn replace_private(file: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    let tmp = file.with_extension("key.new");
+    let _ = std::fs::remove_file(&tmp);
+    write_private(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, file).with_context(|| format!("cannot replace {}", file.display()))?;
+    Ok(())
+}
+
 /// The file of a SQLite database URL, if it names one.
 fn sqlite_file(url: &str) -> Option<PathBuf> {
     let rest = url
@@ -162,5 +243,105 @@ fn redact_url(url: &str) -> String {
             u.to_string()
         }
         _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::store::{ConnectionRecord, Tenant};
+
+    fn options(url: &str, key: Option<&SecretString>) -> ServeOptions {
+        ServeOptions {
+            database_url: url.to_owned(),
+            mappings: None,
+            api_key: Some(SecretString::from("k")),
+            encryption_key: key.cloned(),
+            http: HttpConfig::default(),
+        }
+    }
+
+    fn tenant() -> Tenant {
+        Tenant {
+            app_id: "app".into(),
+            consumer_id: "c1".into(),
+        }
+    }
+
+    async fn save_connection(state: &AppState) {
+        let settings = BTreeMap::from([("api_key".to_owned(), SecretString::from("tok-123"))]);
+        let record = ConnectionRecord {
+            service_id: "svc".into(),
+            enabled: true,
+            settings: state.sealer.seal(&tenant(), "svc", &settings),
+            created_at: 1,
+            updated_at: 1,
+        };
+        state
+            .store
+            .save_connection(&tenant(), &record)
+            .await
+            .unwrap();
+    }
+
+    async fn opened_token(state: &AppState) -> String {
+        let record = state
+            .store
+            .connection(&tenant(), "svc")
+            .await
+            .unwrap()
+            .unwrap();
+        let settings = state.open_settings(&tenant(), &record).unwrap();
+        settings["api_key"].expose_secret().to_owned()
+    }
+
+    #[tokio::test]
+    async fn the_key_file_is_private_and_rotation_reseals_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("g.db").display());
+        let key_file = dir.path().join("g.key");
+        let gateway = Gateway::build(options(&url, None)).await.unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        save_connection(&gateway.state).await;
+        let old_key = std::fs::read_to_string(&key_file).unwrap();
+
+        let rotation = rotate_keys(&url, None).await.unwrap();
+        assert_eq!(rotation.resealed, 1);
+        assert!(rotation.unreadable.is_empty());
+        let new_key = std::fs::read_to_string(&key_file).unwrap();
+        assert_ne!(old_key, new_key);
+        assert!(!new_key.contains(','), "only the new key remains");
+
+        let after = Gateway::build(options(&url, None)).await.unwrap();
+        assert_eq!(opened_token(&after.state).await, "tok-123");
+        let stale = Gateway::build(options(&url, Some(&SecretString::from(old_key)))).await;
+        assert!(stale.err().unwrap().to_string().contains("does not open"));
+    }
+
+    #[tokio::test]
+    async fn a_key_list_rotates_without_a_key_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("g.db").display());
+        let old = Sealer::generate_key();
+        let gateway = Gateway::build(options(&url, Some(&old))).await.unwrap();
+        save_connection(&gateway.state).await;
+        let new = Sealer::generate_key();
+        let both = SecretString::from(format!("{},{}", new.expose_secret(), old.expose_secret()));
+        let rotation = rotate_keys(&url, Some(both.clone())).await.unwrap();
+        assert_eq!(rotation.resealed, 1);
+        assert!(rotation.key_file.is_none());
+        let after = Gateway::build(options(&url, Some(&new))).await.unwrap();
+        assert_eq!(opened_token(&after.state).await, "tok-123");
+        assert!(
+            !dir.path().join("g.key").exists(),
+            "no key file when keys come from the environment"
+        );
     }
 }

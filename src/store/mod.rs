@@ -66,6 +66,12 @@ pub trait Store: Send + Sync {
     /// A shared value, if set.
     async fn meta(&self, key: &str) -> Result<Option<String>>;
 
+    /// Sets a shared value, replacing any.
+    async fn set_meta(&self, key: &str, value: &str) -> Result<()>;
+
+    /// Every connection of every tenant; for maintenance (key rotation), never for requests.
+    async fn all_connections(&self) -> Result<Vec<(Tenant, ConnectionRecord)>>;
+
     async fn connection(
         &self,
         tenant: &Tenant,

@@ -66,6 +66,35 @@ impl Store for SqliteStore {
         )
     }
 
+    async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO gateway_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn all_connections(&self) -> Result<Vec<(Tenant, ConnectionRecord)>> {
+        let sql = format!(
+            "SELECT app_id, consumer_id, {COLUMNS} FROM connections ORDER BY app_id, consumer_id, service_id"
+        );
+        sqlx::query(&sql)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                let tenant = Tenant {
+                    app_id: row.try_get("app_id")?,
+                    consumer_id: row.try_get("consumer_id")?,
+                };
+                Ok((tenant, record(row)?))
+            })
+            .collect()
+    }
+
     async fn connection(
         &self,
         tenant: &Tenant,
