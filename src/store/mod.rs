@@ -3,12 +3,12 @@
 //! alone.
 
 mod seal;
-mod sqlite;
+mod sql;
 
 use async_trait::async_trait;
 
 pub use seal::{SealError, Sealer};
-pub use sqlite::SqliteStore;
+pub use sql::SqlStore;
 
 use crate::error::Result;
 
@@ -52,6 +52,35 @@ pub struct CustomMappingRecord {
     pub value: String,
     /// `None` for the application layer.
     pub consumer_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// An application: the owner of API keys, consumers and their connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Application {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+/// An application's API key, of which only a SHA-256 hash is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    /// The public part of the key, used to find it.
+    pub id: String,
+    pub app_id: String,
+    pub key_sha256: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// A Vault consumer: one customer of an application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerRecord {
+    pub consumer_id: String,
+    /// Vault's `metadata` object, as JSON text.
+    pub metadata: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -103,16 +132,45 @@ pub trait Store: Send + Sync {
     /// Deletes one mapping from the scope's layer; answers whether it existed.
     async fn delete_custom_mapping(&self, scope: &MappingScope, key: &str) -> Result<bool>;
 
+    async fn create_application(&self, app: &Application) -> Result<()>;
+
+    async fn applications(&self) -> Result<Vec<Application>>;
+
+    async fn application(&self, id: &str) -> Result<Option<Application>>;
+
+    async fn create_api_key(&self, key: &ApiKeyRecord) -> Result<()>;
+
+    /// A key by its public id, revoked or not.
+    async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRecord>>;
+
+    async fn api_keys(&self, app_id: &str) -> Result<Vec<ApiKeyRecord>>;
+
+    /// Revokes a key; answers whether an unrevoked key was found.
+    async fn revoke_api_key(&self, id: &str, now: i64) -> Result<bool>;
+
+    async fn consumers(&self, app_id: &str) -> Result<Vec<ConsumerRecord>>;
+
+    async fn consumer(&self, app_id: &str, consumer_id: &str) -> Result<Option<ConsumerRecord>>;
+
+    /// Creates or replaces a consumer's metadata (keeping its creation time).
+    async fn save_consumer(&self, app_id: &str, consumer: &ConsumerRecord) -> Result<()>;
+
+    /// Deletes a consumer with its connections and custom mappings, in one transaction;
+    /// answers whether it existed.
+    async fn delete_consumer(&self, app_id: &str, consumer_id: &str) -> Result<bool>;
+
     /// Whether the database answers.
     async fn ping(&self) -> Result<()>;
 }
 
-/// Opens the store a database URL names.
+/// Opens the store a database URL names (`sqlite:` or `postgres:`), applying its migrations.
 pub async fn open(url: &str) -> anyhow::Result<std::sync::Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(SqliteStore::open(url).await?))
+        Ok(std::sync::Arc::new(SqlStore::open_sqlite(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(std::sync::Arc::new(SqlStore::open_postgres(url).await?))
     } else {
-        anyhow::bail!("unsupported database URL {url:?}: use sqlite:PATH")
+        anyhow::bail!("unsupported database URL: use sqlite://PATH or postgres://...")
     }
 }
 

@@ -1,0 +1,455 @@
+//! The store on SQLite (embedded default) and PostgreSQL (scale-out), from one set of queries.
+//!
+//! Every query is written once with `$n` placeholders, which both databases accept, and the
+//! [`Store`] implementation is instantiated for each by `impl_store!`, so the two can never
+//! drift apart. Migrations differ only in column types.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{Pool, Postgres, Row, Sqlite};
+
+use super::{
+    ApiKeyRecord, Application, ConnectionRecord, ConsumerRecord, CustomMappingRecord, MappingScope,
+    Store, Tenant,
+};
+use crate::error::{Error, Result};
+
+/// A store on one database.
+pub struct SqlStore<DB: sqlx::Database> {
+    pool: Pool<DB>,
+}
+
+impl SqlStore<Sqlite> {
+    /// Opens (creating if needed) a SQLite file in WAL mode and applies its migrations.
+    pub async fn open_sqlite(url: &str) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("src/store/migrations/sqlite")
+            .run(&pool)
+            .await?;
+        Ok(Self { pool })
+    }
+}
+
+impl SqlStore<Postgres> {
+    /// Connects to PostgreSQL and applies its migrations. sqlx holds an advisory lock while
+    /// migrating, so processes starting together apply each migration once.
+    pub async fn open_postgres(url: &str) -> anyhow::Result<Self> {
+        let options = PgConnectOptions::from_str(url)?;
+        Self::open_postgres_with(options).await
+    }
+
+    /// As [`Self::open_postgres`], with options built by the caller (tests use a schema each).
+    pub async fn open_postgres_with(options: PgConnectOptions) -> anyhow::Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("src/store/migrations/postgres")
+            .run(&pool)
+            .await?;
+        Ok(Self { pool })
+    }
+}
+
+const CONNECTION_COLUMNS: &str = "service_id, enabled, settings, created_at, updated_at";
+const KEY_COLUMNS: &str = "id, app_id, key_sha256, created_at, revoked_at";
+const CONSUMER_COLUMNS: &str = "consumer_id, metadata, created_at, updated_at";
+
+macro_rules! impl_store {
+    ($db:ty, $row:ty) => {
+        impl SqlStore<$db> {
+            fn connection_record(row: &$row) -> Result<ConnectionRecord> {
+                Ok(ConnectionRecord {
+                    service_id: row.try_get("service_id")?,
+                    enabled: row.try_get("enabled")?,
+                    settings: row.try_get("settings")?,
+                    created_at: row.try_get("created_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                })
+            }
+
+            fn key_record(row: &$row) -> Result<ApiKeyRecord> {
+                Ok(ApiKeyRecord {
+                    id: row.try_get("id")?,
+                    app_id: row.try_get("app_id")?,
+                    key_sha256: row.try_get("key_sha256")?,
+                    created_at: row.try_get("created_at")?,
+                    revoked_at: row.try_get("revoked_at")?,
+                })
+            }
+
+            fn consumer_record(row: &$row) -> Result<ConsumerRecord> {
+                Ok(ConsumerRecord {
+                    consumer_id: row.try_get("consumer_id")?,
+                    metadata: row.try_get("metadata")?,
+                    created_at: row.try_get("created_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                })
+            }
+
+            fn application_record(row: &$row) -> Result<Application> {
+                Ok(Application {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            }
+        }
+
+        #[async_trait]
+        impl Store for SqlStore<$db> {
+            async fn meta_or_insert(&self, key: &str, init: String) -> Result<String> {
+                sqlx::query("INSERT INTO gateway_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+                    .bind(key)
+                    .bind(&init)
+                    .execute(&self.pool)
+                    .await?;
+                self.meta(key)
+                    .await?
+                    .ok_or_else(|| Error::internal(format_args!("meta value {key} vanished")))
+            }
+
+            async fn meta(&self, key: &str) -> Result<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT value FROM gateway_meta WHERE key = $1")
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO gateway_meta (key, value) VALUES ($1, $2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                )
+                .bind(key)
+                .bind(value)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn all_connections(&self) -> Result<Vec<(Tenant, ConnectionRecord)>> {
+                let sql = format!(
+                    "SELECT app_id, consumer_id, {CONNECTION_COLUMNS} FROM connections
+                     ORDER BY app_id, consumer_id, service_id"
+                );
+                sqlx::query(&sql)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|row| {
+                        let tenant = Tenant {
+                            app_id: row.try_get("app_id")?,
+                            consumer_id: row.try_get("consumer_id")?,
+                        };
+                        Ok((tenant, Self::connection_record(row)?))
+                    })
+                    .collect()
+            }
+
+            async fn connection(&self, tenant: &Tenant, service_id: &str) -> Result<Option<ConnectionRecord>> {
+                let sql = format!(
+                    "SELECT {CONNECTION_COLUMNS} FROM connections
+                     WHERE app_id = $1 AND consumer_id = $2 AND service_id = $3"
+                );
+                sqlx::query(&sql)
+                    .bind(&tenant.app_id)
+                    .bind(&tenant.consumer_id)
+                    .bind(service_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(Self::connection_record)
+                    .transpose()
+            }
+
+            async fn connections(&self, tenant: &Tenant) -> Result<Vec<ConnectionRecord>> {
+                let sql = format!(
+                    "SELECT {CONNECTION_COLUMNS} FROM connections
+                     WHERE app_id = $1 AND consumer_id = $2 ORDER BY service_id"
+                );
+                sqlx::query(&sql)
+                    .bind(&tenant.app_id)
+                    .bind(&tenant.consumer_id)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(Self::connection_record)
+                    .collect()
+            }
+
+            async fn save_connection(&self, tenant: &Tenant, record: &ConnectionRecord) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO consumers (app_id, consumer_id, created_at, updated_at)
+                     VALUES ($1, $2, $3, $3) ON CONFLICT (app_id, consumer_id) DO NOTHING",
+                )
+                .bind(&tenant.app_id)
+                .bind(&tenant.consumer_id)
+                .bind(record.updated_at)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO connections (app_id, consumer_id, service_id, enabled, settings, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)
+                     ON CONFLICT (app_id, consumer_id, service_id)
+                     DO UPDATE SET enabled = excluded.enabled, settings = excluded.settings,
+                                   updated_at = excluded.updated_at",
+                )
+                .bind(&tenant.app_id)
+                .bind(&tenant.consumer_id)
+                .bind(&record.service_id)
+                .bind(record.enabled)
+                .bind(&record.settings)
+                .bind(record.created_at)
+                .bind(record.updated_at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn delete_connection(&self, tenant: &Tenant, service_id: &str) -> Result<bool> {
+                let done = sqlx::query(
+                    "DELETE FROM connections WHERE app_id = $1 AND consumer_id = $2 AND service_id = $3",
+                )
+                .bind(&tenant.app_id)
+                .bind(&tenant.consumer_id)
+                .bind(service_id)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn custom_mappings(&self, scope: &MappingScope) -> Result<Vec<CustomMappingRecord>> {
+                let consumer = scope.consumer_id.as_deref().unwrap_or_default();
+                let rows = sqlx::query(
+                    "SELECT key, value, consumer_id, created_at, updated_at FROM custom_mappings
+                     WHERE app_id = $1 AND service_id = $2 AND resource = $3 AND consumer_id IN ('', $4)
+                     ORDER BY consumer_id <> '', key",
+                )
+                .bind(&scope.app_id)
+                .bind(&scope.service_id)
+                .bind(&scope.resource)
+                .bind(consumer)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        let consumer_id: String = row.try_get("consumer_id")?;
+                        Ok(CustomMappingRecord {
+                            key: row.try_get("key")?,
+                            value: row.try_get("value")?,
+                            consumer_id: Some(consumer_id).filter(|c| !c.is_empty()),
+                            created_at: row.try_get("created_at")?,
+                            updated_at: row.try_get("updated_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn save_custom_mapping(&self, scope: &MappingScope, key: &str, value: &str, now: i64) -> Result<bool> {
+                let consumer = scope.consumer_id.as_deref().unwrap_or_default();
+                let mut tx = self.pool.begin().await?;
+                let existed: Option<i64> = sqlx::query_scalar(
+                    "SELECT created_at FROM custom_mappings
+                     WHERE app_id = $1 AND consumer_id = $2 AND service_id = $3 AND resource = $4 AND key = $5",
+                )
+                .bind(&scope.app_id)
+                .bind(consumer)
+                .bind(&scope.service_id)
+                .bind(&scope.resource)
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO custom_mappings (app_id, consumer_id, service_id, resource, key, value, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+                     ON CONFLICT (app_id, consumer_id, service_id, resource, key)
+                     DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                )
+                .bind(&scope.app_id)
+                .bind(consumer)
+                .bind(&scope.service_id)
+                .bind(&scope.resource)
+                .bind(key)
+                .bind(value)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(existed.is_some())
+            }
+
+            async fn delete_custom_mapping(&self, scope: &MappingScope, key: &str) -> Result<bool> {
+                let done = sqlx::query(
+                    "DELETE FROM custom_mappings
+                     WHERE app_id = $1 AND consumer_id = $2 AND service_id = $3 AND resource = $4 AND key = $5",
+                )
+                .bind(&scope.app_id)
+                .bind(scope.consumer_id.as_deref().unwrap_or_default())
+                .bind(&scope.service_id)
+                .bind(&scope.resource)
+                .bind(key)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn create_application(&self, app: &Application) -> Result<()> {
+                sqlx::query("INSERT INTO applications (id, name, created_at) VALUES ($1, $2, $3)")
+                    .bind(&app.id)
+                    .bind(&app.name)
+                    .bind(app.created_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn applications(&self) -> Result<Vec<Application>> {
+                sqlx::query("SELECT id, name, created_at FROM applications ORDER BY created_at, id")
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(Self::application_record)
+                    .collect()
+            }
+
+            async fn application(&self, id: &str) -> Result<Option<Application>> {
+                sqlx::query("SELECT id, name, created_at FROM applications WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(Self::application_record)
+                    .transpose()
+            }
+
+            async fn create_api_key(&self, key: &ApiKeyRecord) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO api_keys (id, app_id, key_sha256, created_at, revoked_at)
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&key.id)
+                .bind(&key.app_id)
+                .bind(&key.key_sha256)
+                .bind(key.created_at)
+                .bind(key.revoked_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRecord>> {
+                let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1");
+                sqlx::query(&sql)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(Self::key_record)
+                    .transpose()
+            }
+
+            async fn api_keys(&self, app_id: &str) -> Result<Vec<ApiKeyRecord>> {
+                let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE app_id = $1 ORDER BY created_at, id");
+                sqlx::query(&sql)
+                    .bind(app_id)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(Self::key_record)
+                    .collect()
+            }
+
+            async fn revoke_api_key(&self, id: &str, now: i64) -> Result<bool> {
+                let done = sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                    .bind(id)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn consumers(&self, app_id: &str) -> Result<Vec<ConsumerRecord>> {
+                let sql = format!("SELECT {CONSUMER_COLUMNS} FROM consumers WHERE app_id = $1 ORDER BY consumer_id");
+                sqlx::query(&sql)
+                    .bind(app_id)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(Self::consumer_record)
+                    .collect()
+            }
+
+            async fn consumer(&self, app_id: &str, consumer_id: &str) -> Result<Option<ConsumerRecord>> {
+                let sql = format!("SELECT {CONSUMER_COLUMNS} FROM consumers WHERE app_id = $1 AND consumer_id = $2");
+                sqlx::query(&sql)
+                    .bind(app_id)
+                    .bind(consumer_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(Self::consumer_record)
+                    .transpose()
+            }
+
+            async fn save_consumer(&self, app_id: &str, consumer: &ConsumerRecord) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO consumers (app_id, consumer_id, metadata, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (app_id, consumer_id)
+                     DO UPDATE SET metadata = excluded.metadata, updated_at = excluded.updated_at",
+                )
+                .bind(app_id)
+                .bind(&consumer.consumer_id)
+                .bind(&consumer.metadata)
+                .bind(consumer.created_at)
+                .bind(consumer.updated_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn delete_consumer(&self, app_id: &str, consumer_id: &str) -> Result<bool> {
+                let mut tx = self.pool.begin().await?;
+                for table in ["connections", "custom_mappings"] {
+                    let sql = format!("DELETE FROM {table} WHERE app_id = $1 AND consumer_id = $2");
+                    sqlx::query(&sql)
+                        .bind(app_id)
+                        .bind(consumer_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let done = sqlx::query("DELETE FROM consumers WHERE app_id = $1 AND consumer_id = $2")
+                    .bind(app_id)
+                    .bind(consumer_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn ping(&self) -> Result<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+impl_store!(Sqlite, sqlx::sqlite::SqliteRow);
+impl_store!(Postgres, sqlx::postgres::PgRow);
