@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use crmgate::api::auth::KeySource;
+use crmgate::api::auth::{self, KeySource};
 use crmgate::mapping::MappingSet;
 use crmgate::server::{self, Gateway, ServeOptions};
 use secrecy::{ExposeSecret, SecretString};
@@ -44,11 +44,38 @@ enum Command {
         #[command(subcommand)]
         command: MappingsCommand,
     },
+    /// Manage applications and their API keys.
+    Apps {
+        /// Database URL (`sqlite://PATH` or `postgres://...`).
+        #[arg(long, env = server::DATABASE_URL_ENV, default_value = server::DEFAULT_DATABASE_URL, global = true)]
+        database_url: String,
+        #[command(subcommand)]
+        command: AppsCommand,
+    },
     /// Work with the keys that seal stored credentials.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum AppsCommand {
+    /// Create an application and its first API key (shown once).
+    Create {
+        /// A name for people.
+        #[arg(long)]
+        name: String,
+        /// The id clients send as x-apideck-app-id (default: generated).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// List applications and their keys (ids only; keys are never stored).
+    List,
+    /// Issue another API key for an application (shown once).
+    CreateKey { app_id: String },
+    /// Revoke an API key by its id; requests with it fail from then on.
+    RevokeKey { key_id: String },
 }
 
 #[derive(Subcommand)]
@@ -106,6 +133,10 @@ async fn main() -> ExitCode {
         Command::Keys {
             command: KeysCommand::Rotate { database_url },
         } => rotate(&database_url).await,
+        Command::Apps {
+            database_url,
+            command,
+        } => apps(&database_url, command).await,
         Command::Mappings {
             command: MappingsCommand::Schema,
         } => {
@@ -215,6 +246,52 @@ async fn rotate(database_url: &str) -> anyhow::Result<()> {
             rotation.unreadable.len()
         )
     }
+}
+
+async fn apps(database_url: &str, command: AppsCommand) -> anyhow::Result<()> {
+    let store = crmgate::store::open(database_url).await?;
+    let now = chrono::Utc::now().timestamp_millis();
+    match command {
+        AppsCommand::Create { name, id } => {
+            let (app, key_id, key) =
+                auth::create_application(store.as_ref(), id, &name, now).await?;
+            println!("Created application {} ({}).", app.id, app.name);
+            println!(
+                "API key {key_id} (shown only now):\n\n    {}\n",
+                key.expose_secret()
+            );
+        }
+        AppsCommand::List => {
+            for app in store.applications().await? {
+                println!("{}\t{}", app.id, app.name);
+                for key in store.api_keys(&app.id).await? {
+                    let state = if key.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    };
+                    println!("    key {}\t{state}", key.id);
+                }
+            }
+        }
+        AppsCommand::CreateKey { app_id } => {
+            if store.application(&app_id).await?.is_none() {
+                anyhow::bail!("no application {app_id}");
+            }
+            let (key_id, key) = auth::issue_key(store.as_ref(), &app_id, now).await?;
+            println!(
+                "API key {key_id} for {app_id} (shown only now):\n\n    {}\n",
+                key.expose_secret()
+            );
+        }
+        AppsCommand::RevokeKey { key_id } => {
+            if !store.revoke_api_key(&key_id, now).await? {
+                anyhow::bail!("no active key {key_id}");
+            }
+            println!("Revoked key {key_id}.");
+        }
+    }
+    Ok(())
 }
 
 fn env_secret(name: &str) -> Option<SecretString> {

@@ -1,4 +1,10 @@
-//! The gateway's API key check: `Authorization: Bearer <key>`, compared by hash in constant time.
+//! Who may call crmgate: `Authorization: Bearer <key>`, compared by SHA-256 hash in constant
+//! time; no key is ever stored in the clear.
+//!
+//! Two kinds of key: the **operator key** (`CRMGATE_API_KEY`, or generated on the first start)
+//! may act for any application, which suits one team running its own gateway; **application
+//! keys** (`crmgate apps create`) belong to one application, and a request that names another
+//! application in `x-apideck-app-id` is refused.
 
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
@@ -7,17 +13,27 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::store::{ApiKeyRecord, Application, Store};
 
-/// Name of the shared value that holds the generated key's hash.
+/// Name of the shared value that holds the generated operator key's hash.
 const KEY_HASH_META: &str = "api_key_sha256";
 
-/// The keys that may call crmgate, held only as SHA-256 hashes.
-pub struct ApiKeys {
-    hash: [u8; 32],
+/// Prefix of every key crmgate issues, so leaked keys are recognisable by secret scanners.
+const KEY_PREFIX: &str = "cgk_";
+
+/// What a valid key may act for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyScope {
+    Operator,
+    Application(String),
 }
 
-/// How the key was established at start-up.
+/// The operator key's hash; application keys are looked up in the store.
+pub struct ApiKeys {
+    operator: [u8; 32],
+}
+
+/// How the operator key was established at start-up.
 pub enum KeySource {
     /// From `CRMGATE_API_KEY`.
     Environment,
@@ -27,8 +43,18 @@ pub enum KeySource {
     Stored,
 }
 
+fn random_hex(bytes: usize) -> Result<String> {
+    let mut raw = vec![0u8; bytes];
+    getrandom::fill(&mut raw).map_err(Error::internal)?;
+    Ok(hex(&raw))
+}
+
+fn sha256(text: &str) -> [u8; 32] {
+    Sha256::digest(text.as_bytes()).into()
+}
+
 impl ApiKeys {
-    /// The configured key, or the one stored by an earlier start, or a new one.
+    /// The configured operator key, or the one stored by an earlier start, or a new one.
     pub async fn establish(
         configured: Option<&SecretString>,
         store: &dyn Store,
@@ -36,32 +62,30 @@ impl ApiKeys {
         if let Some(key) = configured {
             return Ok((Self::from_key(key.expose_secret()), KeySource::Environment));
         }
-        let mut raw = [0u8; 32];
-        getrandom::fill(&mut raw).map_err(Error::internal)?;
-        let fresh = format!("cgk_{}", hex(&raw));
-        let fresh_hash = hex(&Sha256::digest(fresh.as_bytes()));
+        let fresh = format!("{KEY_PREFIX}{}", random_hex(32)?);
+        let fresh_hash = hex(&sha256(&fresh));
         let stored = store
             .meta_or_insert(KEY_HASH_META, fresh_hash.clone())
             .await?;
-        let mut hash = [0u8; 32];
-        decode_hex(&stored, &mut hash)
+        let mut operator = [0u8; 32];
+        decode_hex(&stored, &mut operator)
             .ok_or_else(|| Error::internal("the stored API key hash is corrupt"))?;
         let source = if stored == fresh_hash {
             KeySource::Generated(SecretString::from(fresh))
         } else {
             KeySource::Stored
         };
-        Ok((Self { hash }, source))
+        Ok((Self { operator }, source))
     }
 
     pub fn from_key(key: &str) -> Self {
         Self {
-            hash: Sha256::digest(key.as_bytes()).into(),
+            operator: sha256(key),
         }
     }
 
-    /// Checks the request's bearer key.
-    pub fn check(&self, headers: &HeaderMap) -> Result<()> {
+    /// Checks the request's bearer key and answers what it may act for.
+    pub async fn check(&self, headers: &HeaderMap, store: &dyn Store) -> Result<KeyScope> {
         let Some(value) = headers.get(AUTHORIZATION) else {
             return Err(Error::unauthorized(
                 "Missing Authorization header: send Authorization: Bearer <API key>",
@@ -73,13 +97,67 @@ impl ApiKeys {
             .or_else(|| value.strip_prefix("bearer "))
             .unwrap_or(value)
             .trim();
-        let given: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-        if bool::from(given.ct_eq(&self.hash)) {
-            Ok(())
-        } else {
-            Err(Error::unauthorized("The API key is not valid"))
+        let given = sha256(key);
+        if bool::from(given.ct_eq(&self.operator)) {
+            return Ok(KeyScope::Operator);
         }
+        let invalid = || Error::unauthorized("The API key is not valid");
+        let Some((id, _)) = key
+            .strip_prefix(KEY_PREFIX)
+            .and_then(|rest| rest.split_once('.'))
+        else {
+            return Err(invalid());
+        };
+        let record = store.api_key(id).await?.ok_or_else(invalid)?;
+        let mut stored = [0u8; 32];
+        decode_hex(&record.key_sha256, &mut stored).ok_or_else(invalid)?;
+        if !bool::from(given.ct_eq(&stored)) || record.revoked_at.is_some() {
+            return Err(invalid());
+        }
+        Ok(KeyScope::Application(record.app_id))
     }
+}
+
+/// A new application key: `cgk_<id>.<secret>`. The id finds the key; only the hash of the
+/// whole key is stored, and the key itself is shown once.
+pub async fn issue_key(
+    store: &dyn Store,
+    app_id: &str,
+    now: i64,
+) -> Result<(String, SecretString)> {
+    let id = random_hex(8)?;
+    let key = format!("{KEY_PREFIX}{id}.{}", random_hex(32)?);
+    store
+        .create_api_key(&ApiKeyRecord {
+            id: id.clone(),
+            app_id: app_id.to_owned(),
+            key_sha256: hex(&sha256(&key)),
+            created_at: now,
+            revoked_at: None,
+        })
+        .await?;
+    Ok((id, SecretString::from(key)))
+}
+
+/// Creates an application with its first key.
+pub async fn create_application(
+    store: &dyn Store,
+    id: Option<String>,
+    name: &str,
+    now: i64,
+) -> Result<(Application, String, SecretString)> {
+    let id = match id {
+        Some(id) => id,
+        None => format!("app_{}", random_hex(8)?),
+    };
+    let app = Application {
+        id,
+        name: name.to_owned(),
+        created_at: now,
+    };
+    store.create_application(&app).await?;
+    let (key_id, key) = issue_key(store, &app.id, now).await?;
+    Ok((app, key_id, key))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -106,24 +184,61 @@ mod tests {
         h
     }
 
-    #[test]
-    fn accepts_the_key_with_or_without_bearer_and_nothing_else() {
+    async fn store() -> (tempfile::TempDir, std::sync::Arc<dyn Store>) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("a.db").display());
+        (dir, crate::store::open(&url).await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_operator_key_with_or_without_bearer_and_nothing_else() {
+        let (_dir, store) = store().await;
         let keys = ApiKeys::from_key("secret-1");
-        assert!(keys.check(&headers("Bearer secret-1")).is_ok());
-        assert!(
-            keys.check(&headers("secret-1")).is_ok(),
+        let check = |h: HeaderMap| {
+            let keys = &keys;
+            let store = store.clone();
+            async move { keys.check(&h, store.as_ref()).await }
+        };
+        assert_eq!(
+            check(headers("Bearer secret-1")).await.unwrap(),
+            KeyScope::Operator
+        );
+        assert_eq!(
+            check(headers("secret-1")).await.unwrap(),
+            KeyScope::Operator,
             "the SDKs add Bearer only if missing"
         );
         assert_eq!(
-            keys.check(&headers("Bearer secret-2"))
+            check(headers("Bearer secret-2"))
+                .await
                 .unwrap_err()
                 .type_name(),
             "UnauthorizedError"
         );
         assert_eq!(
-            keys.check(&HeaderMap::new()).unwrap_err().status().as_u16(),
+            check(HeaderMap::new()).await.unwrap_err().status().as_u16(),
             401
         );
+    }
+
+    #[tokio::test]
+    async fn application_keys_name_their_application_until_revoked() {
+        let (_dir, store) = store().await;
+        let keys = ApiKeys::from_key("operator");
+        let (app, key_id, key) = create_application(store.as_ref(), None, "Acme", 1)
+            .await
+            .unwrap();
+        let bearer = format!("Bearer {}", key.expose_secret());
+        assert_eq!(
+            keys.check(&headers(&bearer), store.as_ref()).await.unwrap(),
+            KeyScope::Application(app.id.clone())
+        );
+        let stored = store.api_key(&key_id).await.unwrap().unwrap();
+        assert!(!stored.key_sha256.contains(key.expose_secret()));
+        let forged = format!("Bearer cgk_{key_id}.{}", "0".repeat(64));
+        assert!(keys.check(&headers(&forged), store.as_ref()).await.is_err());
+        assert!(store.revoke_api_key(&key_id, 2).await.unwrap());
+        assert!(keys.check(&headers(&bearer), store.as_ref()).await.is_err());
     }
 
     #[test]

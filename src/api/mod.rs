@@ -82,6 +82,16 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/vault/connections", get(vault::connections::list))
         .route(
+            "/vault/consumers",
+            get(vault::consumers::list).post(vault::consumers::add),
+        )
+        .route(
+            "/vault/consumers/{consumer_id}",
+            get(vault::consumers::one)
+                .patch(vault::consumers::update)
+                .delete(vault::consumers::delete),
+        )
+        .route(
             "/vault/connections/{unified_api}/{service_id}",
             get(vault::connections::one)
                 .patch(vault::connections::update)

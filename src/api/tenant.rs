@@ -10,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::AppState;
+use super::auth::KeyScope;
 use crate::error::{Error, ErrorType, Result};
 use crate::registry::ConnectorEntry;
 use crate::store::{ConnectionRecord, Tenant};
@@ -61,9 +62,20 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        state.keys.check(&parts.headers)?;
+        let scope = state
+            .keys
+            .check(&parts.headers, state.store.as_ref())
+            .await?;
+        let app_id = required(&parts.headers, APP_ID)?;
+        if let KeyScope::Application(owner) = &scope
+            && *owner != app_id
+        {
+            return Err(Error::unauthorized(
+                "The API key belongs to another application than x-apideck-app-id names",
+            ));
+        }
         Ok(Self {
-            app_id: required(&parts.headers, APP_ID)?,
+            app_id,
             consumer_id: header(&parts.headers, CONSUMER_ID)?.map(str::to_owned),
         })
     }

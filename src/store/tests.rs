@@ -238,7 +238,10 @@ async fn applications_and_their_keys() {
             store.create_application(&app).await.is_err(),
             "ids are unique"
         );
-        assert_eq!(store.applications().await.unwrap(), std::slice::from_ref(&app));
+        assert_eq!(
+            store.applications().await.unwrap(),
+            std::slice::from_ref(&app)
+        );
         assert_eq!(store.application("app_1").await.unwrap(), Some(app));
         assert_eq!(store.application("nope").await.unwrap(), None);
 

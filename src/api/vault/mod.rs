@@ -1,6 +1,7 @@
 //! Apideck's Vault: where consumers' connections and their settings live.
 
 pub mod connections;
+pub mod consumers;
 pub mod custom_mappings;
 
 use axum::Json;
