@@ -151,7 +151,38 @@ impl OutboundClient {
                 body,
             });
         }
-        Err(status_error(status, &headers, &body, downstream))
+        let mut err = status_error(status, &headers, &body, downstream);
+        self.scrub(&mut err.downstream);
+        Err(err)
+    }
+
+    /// Vendors sometimes echo the credential they rejected; it is cut out of every message
+    /// before the error can reach a client or a log.
+    fn scrub(&self, errors: &mut [DownstreamError]) {
+        let secrets: Vec<&str> = self
+            .auth
+            .values()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| [Some(v), v.split_once(' ').map(|(_, token)| token)])
+            .flatten()
+            .filter(|s| s.len() >= 4)
+            .collect();
+        let clean = |text: &mut String| {
+            for secret in &secrets {
+                if text.contains(secret) {
+                    *text = text.replace(secret, "[REDACTED]");
+                }
+            }
+        };
+        for e in errors {
+            clean(&mut e.message);
+            if let Some(detail) = &mut e.detail {
+                clean(detail);
+            }
+            if let Some(code) = &mut e.code {
+                clean(code);
+            }
+        }
     }
 }
 
@@ -219,6 +250,28 @@ mod tests {
         let value = client.auth.get(header::AUTHORIZATION).unwrap();
         assert!(value.is_sensitive());
         assert!(!format!("{value:?}").contains("secret-token"));
+    }
+
+    #[test]
+    fn echoed_credentials_are_cut_out_of_vendor_messages() {
+        let mut auth = HeaderMap::new();
+        auth.insert(
+            header::AUTHORIZATION,
+            "Bearer tok-SECRET-9".parse().unwrap(),
+        );
+        auth.insert("x-api-token", "other-SECRET-8".parse().unwrap());
+        let client = OutboundClient::for_tests().with_auth(auth);
+        let mut errors = vec![DownstreamError {
+            message: "token tok-SECRET-9 is invalid".into(),
+            detail: Some("got header Bearer tok-SECRET-9 and other-SECRET-8".into()),
+            code: None,
+        }];
+        client.scrub(&mut errors);
+        assert_eq!(errors[0].message, "token [REDACTED] is invalid");
+        assert_eq!(
+            errors[0].detail.as_deref(),
+            Some("got header [REDACTED] and [REDACTED]")
+        );
     }
 
     #[test]
