@@ -7,6 +7,8 @@ pub mod crm;
 mod cursor;
 mod envelope;
 mod error;
+mod health;
+mod request_id;
 mod tenant;
 pub mod vault;
 
@@ -14,6 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::get;
 use crmgate_connector_sdk::OutboundClient;
@@ -67,6 +70,9 @@ impl AppState {
     }
 }
 
+/// Largest request body accepted; write bodies are small, so anything larger is a 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
 /// The router with every route crmgate serves.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -113,8 +119,12 @@ pub fn router(state: AppState) -> Router {
                 .patch(vault::custom_mappings::update)
                 .delete(vault::custom_mappings::delete),
         )
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }
 

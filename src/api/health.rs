@@ -1,0 +1,40 @@
+//! Liveness and readiness for orchestrators: no auth and no tenant data, so a probe needs no
+//! credentials and learns nothing about tenants.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::AppState;
+
+/// `GET /health/live`: the process answers.
+pub async fn live() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /health/ready`: the database answers and the mapping tables are loaded.
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let database = state.store.ping().await.is_ok();
+    let mappings = state.connectors.iter().all(|entry| {
+        entry.mappings.iter().all(|(resource, _)| {
+            state
+                .mappings
+                .table(entry.connector.id(), *resource)
+                .is_some()
+        })
+    });
+    let status = if database && mappings {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let word = |ok: bool| if ok { "ok" } else { "unavailable" };
+    (
+        status,
+        Json(json!({
+            "status": word(database && mappings),
+            "checks": { "database": word(database), "mappings": word(mappings) },
+        })),
+    )
+}
