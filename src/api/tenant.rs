@@ -19,6 +19,10 @@ pub const APP_ID: &str = "x-apideck-app-id";
 pub const CONSUMER_ID: &str = "x-apideck-consumer-id";
 pub const SERVICE_ID: &str = "x-apideck-service-id";
 
+/// How long a CRM call may take in all, retries and waits for the vendor included; a
+/// `Retry-After` beyond it is passed to the client instead of waited out.
+pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Longest id accepted in a tenant header; bounds what reaches the database.
 const MAX_HEADER_ID: usize = 255;
 
@@ -201,7 +205,10 @@ fn call_context(
         .unwrap_or(connector.default_base_url());
     let base_url = Url::parse(base).map_err(|_| Error::connection_settings("base_url"))?;
     Ok(CallContext {
-        http: state.http.with_auth(auth),
+        http: state
+            .http
+            .with_auth(auth)
+            .with_deadline(tokio::time::Instant::now() + REQUEST_DEADLINE),
         base_url,
     })
 }

@@ -135,7 +135,11 @@ async fn search(cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
     for (k, v) in rq.query {
         url.query_pairs_mut().append_pair(k, v);
     }
-    let response = send(cx, VendorRequest::new(Method::POST, url).json(body)).await?;
+    let response = send(
+        cx,
+        VendorRequest::new(Method::POST, url).json(body).read_only(),
+    )
+    .await?;
     let page: SearchPage = serde_json::from_slice(&response.body)
         .map_err(|e| ConnectorError::bad_response(response.status.as_u16(), e))?;
     let more = page.paging.and_then(|p| p.next).is_some();
@@ -185,7 +189,9 @@ async fn add_associations(
             continue;
         }
         let url = cx.url(&format!("/crm/v4/associations/deals/{object}/batch/read"));
-        let rq = VendorRequest::new(Method::POST, url).json(json!({ "inputs": ids }));
+        let rq = VendorRequest::new(Method::POST, url)
+            .json(json!({ "inputs": ids }))
+            .read_only();
         let response = send(cx, rq).await?;
         let batch: AssociationBatch = serde_json::from_slice(&response.body)
             .map_err(|e| ConnectorError::bad_response(response.status.as_u16(), e))?;

@@ -1,5 +1,9 @@
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Once};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use bytes::Bytes;
 pub use http::HeaderMap;
@@ -9,11 +13,19 @@ use url::Url;
 
 use crate::{ConnectorError, DownstreamError, ErrorKind, Result};
 
-/// Timeouts of the outbound client; one value per process, tunable per connector in config.
+/// Timeouts, retries and limits of the outbound client.
 #[derive(Debug, Clone, Copy)]
 pub struct HttpConfig {
     pub connect_timeout: Duration,
+    /// Longest single vendor call.
     pub request_timeout: Duration,
+    /// Attempts per call, the first included, for calls that are safe to repeat.
+    pub max_attempts: u32,
+    /// First backoff step; each retry doubles it, with full jitter, up to `max_backoff`.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Largest vendor body read; a larger one is refused while it streams in.
+    pub max_body_bytes: usize,
 }
 
 impl Default for HttpConfig {
@@ -21,7 +33,26 @@ impl Default for HttpConfig {
         Self {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
+            max_attempts: 3,
+            base_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(10),
+            max_body_bytes: 16 * 1024 * 1024,
         }
+    }
+}
+
+/// How the client waits between attempts; tests substitute one that records the waits instead
+/// of sleeping, so retry timing is asserted exactly without wall time.
+pub trait Pause: Send + Sync {
+    fn pause(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
+/// Waiting on tokio's clock.
+struct TokioPause;
+
+impl Pause for TokioPause {
+    fn pause(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(tokio::time::sleep(duration))
     }
 }
 
@@ -32,6 +63,10 @@ impl Default for HttpConfig {
 pub struct OutboundClient {
     client: reqwest::Client,
     auth: Arc<HeaderMap>,
+    config: HttpConfig,
+    pause: Arc<dyn Pause>,
+    /// When the client's request must be answered; retries and waits never run past it.
+    deadline: Option<Instant>,
 }
 
 /// One vendor call before it is sent.
@@ -40,20 +75,36 @@ pub struct VendorRequest {
     pub method: Method,
     pub url: Url,
     pub body: Option<Value>,
+    /// Whether sending the call twice is harmless. True for GET, PUT, PATCH and DELETE; a POST
+    /// that only reads (a search) says so with [`Self::read_only`]. A call that is not safe to
+    /// repeat is retried only when it cannot have reached the vendor (the connection failed).
+    pub repeatable: bool,
 }
 
 impl VendorRequest {
     pub fn new(method: Method, url: Url) -> Self {
+        let repeatable = matches!(
+            method,
+            Method::GET | Method::HEAD | Method::PUT | Method::PATCH | Method::DELETE
+        );
         Self {
             method,
             url,
             body: None,
+            repeatable,
         }
     }
 
     #[must_use]
     pub fn json(mut self, body: Value) -> Self {
         self.body = Some(body);
+        self
+    }
+
+    /// Marks a POST that changes nothing (a search), so it may be retried like a GET.
+    #[must_use]
+    pub fn read_only(mut self) -> Self {
+        self.repeatable = true;
         self
     }
 }
@@ -92,6 +143,9 @@ impl OutboundClient {
         Self {
             client,
             auth: Arc::new(HeaderMap::new()),
+            config,
+            pause: Arc::new(TokioPause),
+            deadline: None,
         }
     }
 
@@ -107,39 +161,145 @@ impl OutboundClient {
             value.set_sensitive(true);
         }
         Self {
-            client: self.client.clone(),
             auth: Arc::new(auth),
+            ..self.clone()
         }
     }
 
-    /// Sends one request. Non-success statuses become typed errors; `downstream` extracts the
-    /// vendor's own error messages from its error body for the client.
+    /// The same client bound to a request's deadline.
+    #[must_use]
+    pub fn with_deadline(&self, deadline: Instant) -> Self {
+        Self {
+            deadline: Some(deadline),
+            ..self.clone()
+        }
+    }
+
+    /// The same client waiting through `pause` between attempts.
+    #[must_use]
+    pub fn with_pause(&self, pause: Arc<dyn Pause>) -> Self {
+        Self {
+            pause,
+            ..self.clone()
+        }
+    }
+
+    /// Sends one call, retrying what is safe to retry: 429, 502, 503 and 504 answers and
+    /// failed connections, for calls that may be repeated, waiting `Retry-After` when the
+    /// vendor gives one and an exponential backoff with jitter otherwise, never past the
+    /// deadline. Non-success statuses become typed errors; `downstream` extracts the vendor's
+    /// own error messages from its error body.
     pub async fn send(
         &self,
         rq: VendorRequest,
         downstream: fn(&[u8]) -> Vec<DownstreamError>,
     ) -> Result<VendorResponse> {
+        let body = rq
+            .body
+            .as_ref()
+            .map(|b| Bytes::from(serde_json::to_vec(b).expect("a JSON value always serialises")));
+        let mut attempt = 1;
+        loop {
+            let outcome = self.attempt(&rq, body.clone(), downstream).await;
+            let (err, reached) = match outcome {
+                Ok(response) => return Ok(response),
+                Err(failure) => failure,
+            };
+            let transient = matches!(err.vendor_status, Some(429 | 502 | 503 | 504)) || !reached;
+            if attempt >= self.config.max_attempts || !transient || !(rq.repeatable || !reached) {
+                return Err(err);
+            }
+            let wait = err.retry_after.unwrap_or_else(|| self.backoff(attempt));
+            if self.deadline.is_some_and(|d| Instant::now() + wait >= d) {
+                tracing::debug!(
+                    wait_ms = wait.as_millis() as u64,
+                    "A retry would pass the request's deadline; giving up."
+                );
+                return Err(err);
+            }
+            tracing::info!(
+                method = %rq.method,
+                path = rq.url.path(),
+                attempt,
+                status = err.vendor_status,
+                wait_ms = wait.as_millis() as u64,
+                "Retrying a vendor call."
+            );
+            self.pause.pause(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// Full-jitter exponential backoff for the given (1-based) retry.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .config
+            .base_backoff
+            .saturating_mul(1 << attempt.min(16))
+            .min(self.config.max_backoff);
+        let mut raw = [0u8; 4];
+        getrandom::fill(&mut raw).expect("the operating system provides randomness");
+        ceiling.mul_f64(f64::from(u32::from_le_bytes(raw)) / f64::from(u32::MAX))
+    }
+
+    /// One attempt; the error says whether the request may have reached the vendor.
+    async fn attempt(
+        &self,
+        rq: &VendorRequest,
+        body: Option<Bytes>,
+        downstream: fn(&[u8]) -> Vec<DownstreamError>,
+    ) -> std::result::Result<VendorResponse, (ConnectorError, bool)> {
         let started = Instant::now();
-        let method = rq.method.clone();
-        let path = rq.url.path().to_owned();
         let mut builder = self
             .client
-            .request(rq.method, rq.url)
+            .request(rq.method.clone(), rq.url.clone())
             .headers((*self.auth).clone())
             .header(header::ACCEPT, "application/json");
-        if let Some(body) = &rq.body {
-            let bytes = serde_json::to_vec(body).expect("a JSON value always serialises");
+        if let Some(deadline) = self.deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err((
+                    ConnectorError::new(
+                        ErrorKind::Timeout,
+                        "The request's deadline passed before the CRM answered.",
+                    ),
+                    false,
+                ));
+            }
+            builder = builder.timeout(left.min(self.config.request_timeout));
+        }
+        if let Some(body) = body {
             builder = builder
                 .header(header::CONTENT_TYPE, "application/json")
-                .body(bytes);
+                .body(body);
         }
-        let response = builder.send().await.map_err(transport_error)?;
+        let mut response = builder.send().await.map_err(|e| {
+            let reached = !e.is_connect();
+            (transport_error(e), reached)
+        })?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(transport_error)?;
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| (transport_error(e), true))?
+        {
+            if body.len() + chunk.len() > self.config.max_body_bytes {
+                let err = ConnectorError::bad_response(
+                    status.as_u16(),
+                    format_args!(
+                        "the body is larger than {} bytes",
+                        self.config.max_body_bytes
+                    ),
+                );
+                return Err((err, true));
+            }
+            body.extend_from_slice(&chunk);
+        }
         tracing::debug!(
-            %method,
-            path,
+            method = %rq.method,
+            path = rq.url.path(),
             status = status.as_u16(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "Vendor answered."
@@ -148,12 +308,12 @@ impl OutboundClient {
             return Ok(VendorResponse {
                 status,
                 headers,
-                body,
+                body: Bytes::from(body),
             });
         }
         let mut err = status_error(status, &headers, &body, downstream);
         self.scrub(&mut err.downstream);
-        Err(err)
+        Err((err, true))
     }
 
     /// Vendors sometimes echo the credential they rejected; it is cut out of every message
@@ -229,10 +389,17 @@ fn status_error(
     err
 }
 
-/// `Retry-After` in seconds (HTTP-dates are handled by the resilience layer's parser).
+/// `Retry-After` as seconds or as an HTTP-date.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
 }
 
 #[cfg(test)]
@@ -295,5 +462,216 @@ mod tests {
             assert_eq!(err.vendor_status, Some(status));
             assert_eq!(err.retry_after, Some(Duration::from_secs(7)));
         }
+    }
+}
+
+#[cfg(test)]
+mod retries {
+    use std::sync::Mutex;
+
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+
+    /// Records the waits instead of sleeping.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Duration>>);
+
+    impl Pause for Recorder {
+        fn pause(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+            self.0.lock().unwrap().push(duration);
+            Box::pin(std::future::ready(()))
+        }
+    }
+
+    fn client() -> (OutboundClient, Arc<Recorder>) {
+        let recorder = Arc::new(Recorder::default());
+        let client = OutboundClient::new(HttpConfig::default()).with_pause(recorder.clone());
+        (client, recorder)
+    }
+
+    fn none(_: &[u8]) -> Vec<DownstreamError> {
+        Vec::new()
+    }
+
+    async fn vendor(answers: &[ResponseTemplate], verb: &str) -> MockServer {
+        let server = MockServer::start().await;
+        for (i, answer) in answers.iter().enumerate() {
+            let last = i + 1 == answers.len();
+            let mock = Mock::given(method(verb))
+                .and(path("/x"))
+                .respond_with(answer.clone());
+            let mock = if last {
+                mock.expect(1)
+            } else {
+                mock.up_to_n_times(1).expect(1)
+            };
+            server.register(mock).await;
+        }
+        server
+    }
+
+    fn url(server: &MockServer) -> Url {
+        Url::parse(&format!("{}/x", server.uri())).unwrap()
+    }
+
+    #[tokio::test]
+    async fn transient_failures_of_repeatable_calls_are_retried_with_backoff() {
+        let server = vendor(
+            &[
+                ResponseTemplate::new(503),
+                ResponseTemplate::new(502),
+                ResponseTemplate::new(200),
+            ],
+            "GET",
+        )
+        .await;
+        let (client, waits) = client();
+        let response = client
+            .send(VendorRequest::new(Method::GET, url(&server)), none)
+            .await
+            .unwrap();
+        assert_eq!(response.status, StatusCode::OK);
+        let waits = waits.0.lock().unwrap().clone();
+        assert_eq!(waits.len(), 2);
+        assert!(
+            waits[0] <= Duration::from_millis(500) && waits[1] <= Duration::from_secs(1),
+            "{waits:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn retry_after_is_honoured_exactly() {
+        let server = vendor(
+            &[
+                ResponseTemplate::new(429).insert_header("Retry-After", "2"),
+                ResponseTemplate::new(200),
+            ],
+            "GET",
+        )
+        .await;
+        let (client, waits) = client();
+        client
+            .send(VendorRequest::new(Method::GET, url(&server)), none)
+            .await
+            .unwrap();
+        assert_eq!(*waits.0.lock().unwrap(), [Duration::from_secs(2)]);
+    }
+
+    #[tokio::test]
+    async fn a_create_that_reached_the_vendor_is_never_repeated() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(503))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let (client, waits) = client();
+        let err = client
+            .send(VendorRequest::new(Method::POST, url(&server)), none)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Unavailable);
+        assert!(waits.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_read_only_post_is_retried() {
+        let server = vendor(
+            &[ResponseTemplate::new(504), ResponseTemplate::new(200)],
+            "POST",
+        )
+        .await;
+        let (client, _) = client();
+        let rq = VendorRequest::new(Method::POST, url(&server)).read_only();
+        assert!(client.send(rq, none).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_failed_connection_is_retried_even_for_a_create() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let (client, waits) = client();
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/x")).unwrap();
+        let err = client
+            .send(VendorRequest::new(Method::POST, url), none)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Unavailable);
+        assert_eq!(waits.0.lock().unwrap().len(), 2, "three attempts in all");
+    }
+
+    #[tokio::test]
+    async fn server_errors_that_are_not_transient_are_not_retried() {
+        let server = vendor(&[ResponseTemplate::new(500)], "GET").await;
+        let (client, waits) = client();
+        let err = client
+            .send(VendorRequest::new(Method::GET, url(&server)), none)
+            .await
+            .unwrap_err();
+        assert_eq!(err.vendor_status, Some(500));
+        assert!(waits.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_wait_past_the_deadline_fails_fast_with_the_vendors_retry_after() {
+        let server = vendor(
+            &[ResponseTemplate::new(429).insert_header("Retry-After", "120")],
+            "GET",
+        )
+        .await;
+        let (client, waits) = client();
+        let client = client.with_deadline(Instant::now() + Duration::from_secs(10));
+        let err = client
+            .send(VendorRequest::new(Method::GET, url(&server)), none)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::RateLimited);
+        assert_eq!(err.retry_after, Some(Duration::from_secs(120)));
+        assert!(waits.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_oversized_body_is_refused_while_it_streams() {
+        let server = vendor(
+            &[ResponseTemplate::new(200).set_body_string("x".repeat(2048))],
+            "GET",
+        )
+        .await;
+        let client = OutboundClient::new(HttpConfig {
+            max_body_bytes: 1024,
+            ..HttpConfig::default()
+        });
+        let err = client
+            .send(VendorRequest::new(Method::GET, url(&server)), none)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::BadResponse);
+        assert!(
+            err.message.contains("larger than 1024 bytes"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_and_http_dates() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        let later = std::time::SystemTime::now() + Duration::from_secs(90);
+        headers.insert(
+            header::RETRY_AFTER,
+            httpdate::fmt_http_date(later).parse().unwrap(),
+        );
+        let wait = retry_after(&headers).unwrap();
+        assert!(
+            wait > Duration::from_secs(85) && wait <= Duration::from_secs(90),
+            "{wait:?}"
+        );
+        headers.insert(header::RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&headers), None);
     }
 }

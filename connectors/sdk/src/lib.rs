@@ -11,7 +11,7 @@ mod operation;
 mod settings;
 
 pub use error::{ConnectorError, DownstreamError, ErrorKind, Origin};
-pub use http::{HttpConfig, OutboundClient, VendorRequest, VendorResponse};
+pub use http::{HttpConfig, OutboundClient, Pause, VendorRequest, VendorResponse};
 pub use operation::{
     CallContext, DeleteRequest, GetRequest, ListRequest, Operation, Page, ReadFields, Resource,
     SortDirection, VendorFilter, VendorSort, WriteRequest,
