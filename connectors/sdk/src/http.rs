@@ -206,7 +206,8 @@ impl OutboundClient {
                 Err(failure) => failure,
             };
             let transient = matches!(err.vendor_status, Some(429 | 502 | 503 | 504)) || !reached;
-            if attempt >= self.config.max_attempts || !transient || !(rq.repeatable || !reached) {
+            let may_repeat = rq.repeatable || !reached;
+            if attempt >= self.config.max_attempts || !transient || !may_repeat {
                 return Err(err);
             }
             let wait = err.retry_after.unwrap_or_else(|| self.backoff(attempt));
