@@ -188,6 +188,9 @@ async fn serve(
         database_url,
         mappings,
         api_key,
+        redis_url: std::env::var(server::REDIS_URL_ENV)
+            .ok()
+            .filter(|u| !u.is_empty()),
         encryption_key,
         http: Default::default(),
     })

@@ -5,14 +5,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use crmgate_connector_sdk::{HttpConfig, OutboundClient};
+use crmgate_connector_sdk::{HttpConfig, LocalLimiter, OutboundClient, RateLimiter};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
 use crate::api::{self, ApiKeys, AppState, CursorCodec};
 use crate::mapping::{MappingSet, PathCache};
 use crate::registry;
-use crate::store::Sealer;
+use crate::store::{RedisLimiter, Sealer};
 
 /// Environment variable holding the gateway's API key.
 pub const API_KEY_ENV: &str = "CRMGATE_API_KEY";
@@ -23,6 +23,9 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://crmgate.db";
 /// Where `crmgate serve` listens when told nothing: loopback only, so a fresh install is not
 /// reachable from the network by accident.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// Environment variable naming the Redis that shares rate budgets between processes.
+pub const REDIS_URL_ENV: &str = "CRMGATE_REDIS_URL";
 
 /// Environment variable holding the credential sealing keys (base64, newest first).
 pub const ENCRYPTION_KEY_ENV: &str = "CRMGATE_ENCRYPTION_KEY";
@@ -36,6 +39,8 @@ pub struct ServeOptions {
     /// A folder of mapping tables; the built-in copies when `None`.
     pub mappings: Option<PathBuf>,
     pub api_key: Option<SecretString>,
+    /// Redis for rate budgets shared by several processes; budgets are per process without.
+    pub redis_url: Option<String>,
     /// Base64 keys for sealing credentials, newest first; a key file beside a SQLite database
     /// when `None`.
     pub encryption_key: Option<SecretString>,
@@ -82,6 +87,19 @@ impl Gateway {
                 "the encryption key does not open this database's credentials ({e}); start with the key the database was created with, or list it after a new one to rotate (see `crmgate keys rotate --help`)"
             )
         })?;
+        let limiter: Arc<dyn RateLimiter> = match &options.redis_url {
+            Some(url) => match RedisLimiter::connect(url).await {
+                Ok(limiter) => {
+                    tracing::info!("Rate budgets are shared through Redis.");
+                    limiter
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "Redis cannot be reached; rate budgets are per process until it can.");
+                    Arc::new(LocalLimiter::default())
+                }
+            },
+            None => Arc::new(LocalLimiter::default()),
+        };
         let state = AppState {
             store,
             connectors: connectors.into(),
@@ -91,6 +109,7 @@ impl Gateway {
             cursors: Arc::new(cursors),
             paths: Arc::new(PathCache::default()),
             sealer: Arc::new(sealer),
+            limiter,
         };
         Ok(Self { state, key_source })
     }
@@ -258,6 +277,7 @@ mod tests {
             database_url: url.to_owned(),
             mappings: None,
             api_key: Some(SecretString::from("k")),
+            redis_url: None,
             encryption_key: key.cloned(),
             http: HttpConfig::default(),
         }

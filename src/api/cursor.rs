@@ -5,7 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::error::{Error, Result};
 use crate::store::{Store, Tenant};
@@ -110,16 +110,7 @@ impl CursorCodec {
 
 /// A short fingerprint of the tenant and the list's parameters that a cursor must match.
 pub fn fingerprint(tenant: &Tenant, list_params: &str) -> String {
-    let mut h = Sha256::new();
-    for part in [
-        tenant.app_id.as_str(),
-        tenant.consumer_id.as_str(),
-        list_params,
-    ] {
-        h.update((part.len() as u64).to_be_bytes());
-        h.update(part.as_bytes());
-    }
-    URL_SAFE_NO_PAD.encode(&h.finalize()[..12])
+    URL_SAFE_NO_PAD.encode(&tenant.digest(&[list_params])[..12])
 }
 
 #[cfg(test)]

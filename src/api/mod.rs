@@ -19,7 +19,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::get;
-use crmgate_connector_sdk::OutboundClient;
+use crmgate_connector_sdk::{OutboundClient, RateLimiter};
 use secrecy::SecretString;
 
 pub use auth::ApiKeys;
@@ -43,6 +43,8 @@ pub struct AppState {
     pub paths: Arc<PathCache>,
     /// Seals and opens connection settings.
     pub sealer: Arc<Sealer>,
+    /// Where connections' vendor budgets are kept.
+    pub limiter: Arc<dyn RateLimiter>,
 }
 
 impl AppState {

@@ -130,7 +130,7 @@ impl FromRequestParts<AppState> for Connection {
                 ))
             })?;
         let settings = state.open_settings(&tenant, &record)?;
-        let cx = call_context(state, &entry, settings)?;
+        let cx = call_context(state, &entry, &tenant, settings)?;
         Ok(Self { tenant, entry, cx })
     }
 }
@@ -185,6 +185,7 @@ async fn select(
 fn call_context(
     state: &AppState,
     entry: &ConnectorEntry,
+    tenant: &Tenant,
     settings: BTreeMap<String, SecretString>,
 ) -> Result<CallContext> {
     let connector = &entry.connector;
@@ -204,11 +205,23 @@ fn call_context(
         .get("base_url")
         .unwrap_or(connector.default_base_url());
     let base_url = Url::parse(base).map_err(|_| Error::connection_settings("base_url"))?;
-    Ok(CallContext {
-        http: state
-            .http
-            .with_auth(auth)
-            .with_deadline(tokio::time::Instant::now() + REQUEST_DEADLINE),
-        base_url,
-    })
+    let mut http = state
+        .http
+        .with_auth(auth)
+        .with_deadline(tokio::time::Instant::now() + REQUEST_DEADLINE);
+    if let Some(budget) = connector.rate_budget() {
+        http = http.with_budget(
+            state.limiter.clone(),
+            &budget_key(tenant, connector.id()),
+            budget,
+        );
+    }
+    Ok(CallContext { http, base_url })
+}
+
+/// A connection's budget key: a hash, so tenant ids do not spread into Redis key names.
+fn budget_key(tenant: &Tenant, service: &str) -> String {
+    let digest = tenant.digest(&[service]);
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{service}:{hex}")
 }

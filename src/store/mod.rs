@@ -2,11 +2,13 @@
 //! query is scoped by application and consumer, so no code path loads a connection by service
 //! alone.
 
+mod budget;
 mod seal;
 mod sql;
 
 use async_trait::async_trait;
 
+pub use budget::RedisLimiter;
 pub use seal::{SealError, Sealer};
 pub use sql::SqlStore;
 
@@ -18,6 +20,24 @@ use crate::error::Result;
 pub struct Tenant {
     pub app_id: String,
     pub consumer_id: String,
+}
+
+impl Tenant {
+    /// A digest of the tenant and further parts, each length-prefixed so that no two
+    /// different lists of parts collide (`"ab","c"` ≠ `"a","bc"`). Used wherever a tenant must
+    /// be named without spelling out its ids (cursor fingerprints, budget keys).
+    pub fn digest(&self, parts: &[&str]) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for part in [self.app_id.as_str(), self.consumer_id.as_str()]
+            .iter()
+            .chain(parts)
+        {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part.as_bytes());
+        }
+        h.finalize().into()
+    }
 }
 
 /// A stored connection: a consumer's settings for one connector.

@@ -1,12 +1,19 @@
 //! HubSpot's connection settings and fixed facts.
 
-use crmgate_connector_sdk::SettingSpec;
+use crmgate_connector_sdk::{RateBudget, SettingSpec};
 
 /// HubSpot's public API root.
 pub const DEFAULT_BASE_URL: &str = "https://api.hubapi.com";
 
 /// The list endpoint serves at most 100 deals per call.
 pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// HubSpot's burst limit for private apps on the free and starter tiers, the lowest it
+/// documents (higher tiers allow 190 per 10 seconds); all apps of a portal share it.
+pub const RATE_BUDGET: RateBudget = RateBudget {
+    requests: 100,
+    per: std::time::Duration::from_secs(10),
+};
 
 /// The associations read with every deal, so contact and company ids map without extra calls.
 pub const ASSOCIATIONS: &str = "contacts,companies";

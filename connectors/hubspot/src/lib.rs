@@ -12,7 +12,7 @@ mod model;
 use async_trait::async_trait;
 use crmgate_connector_sdk::{
     CallContext, ConnectionSettings, Connector, ConnectorError, DeleteRequest, ErrorKind,
-    GetRequest, ListRequest, Page, Result, SettingSpec, WriteHook, WriteRequest,
+    GetRequest, ListRequest, Page, RateBudget, Result, SettingSpec, WriteHook, WriteRequest,
 };
 use http::{HeaderMap, HeaderValue, header};
 use secrecy::ExposeSecret;
@@ -38,6 +38,10 @@ impl Connector for HubSpot {
 
     fn default_base_url(&self) -> &'static str {
         config::DEFAULT_BASE_URL
+    }
+
+    fn rate_budget(&self) -> Option<RateBudget> {
+        Some(config::RATE_BUDGET)
     }
 
     fn max_page_size(&self) -> u32 {

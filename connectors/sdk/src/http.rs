@@ -11,7 +11,7 @@ use http::{Method, StatusCode, header};
 use serde_json::Value;
 use url::Url;
 
-use crate::{ConnectorError, DownstreamError, ErrorKind, Result};
+use crate::{ConnectorError, DownstreamError, ErrorKind, RateBudget, RateLimiter, Result};
 
 /// Timeouts, retries and limits of the outbound client.
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +67,8 @@ pub struct OutboundClient {
     pause: Arc<dyn Pause>,
     /// When the client's request must be answered; retries and waits never run past it.
     deadline: Option<Instant>,
+    /// The connection's budget, its key and where it is kept.
+    budget: Option<(Arc<dyn RateLimiter>, Arc<str>, RateBudget)>,
 }
 
 /// One vendor call before it is sent.
@@ -146,6 +148,7 @@ impl OutboundClient {
             config,
             pause: Arc::new(TokioPause),
             deadline: None,
+            budget: None,
         }
     }
 
@@ -172,6 +175,45 @@ impl OutboundClient {
         Self {
             deadline: Some(deadline),
             ..self.clone()
+        }
+    }
+
+    /// The same client holding every call to a connection's budget.
+    #[must_use]
+    pub fn with_budget(
+        &self,
+        limiter: Arc<dyn RateLimiter>,
+        key: &str,
+        budget: RateBudget,
+    ) -> Self {
+        Self {
+            budget: Some((limiter, key.into(), budget)),
+            ..self.clone()
+        }
+    }
+
+    /// Waits for a slot in the connection's budget; a wait past the deadline is answered as a
+    /// rate limit with the time to wait, so the client can come back then.
+    async fn take_slot(&self) -> Result<()> {
+        let Some((limiter, key, budget)) = &self.budget else {
+            return Ok(());
+        };
+        loop {
+            let Err(wait) = limiter.try_acquire(key, *budget).await else {
+                return Ok(());
+            };
+            if self.deadline.is_some_and(|d| Instant::now() + wait >= d) {
+                return Err(ConnectorError::new(
+                    ErrorKind::RateLimited,
+                    "The connection's request budget at the CRM is used up for now.",
+                )
+                .with_retry_after(Some(wait)));
+            }
+            tracing::debug!(
+                wait_ms = wait.as_millis() as u64,
+                "Waiting for the connection's rate budget."
+            );
+            self.pause.pause(wait).await;
         }
     }
 
@@ -250,6 +292,8 @@ impl OutboundClient {
         body: Option<Bytes>,
         downstream: fn(&[u8]) -> Vec<DownstreamError>,
     ) -> std::result::Result<VendorResponse, (ConnectorError, bool)> {
+        // Waiting already happened inside: an exhausted budget is final for this call.
+        self.take_slot().await.map_err(|e| (e, true))?;
         let started = Instant::now();
         let mut builder = self
             .client

@@ -7,11 +7,13 @@
 
 mod error;
 mod http;
+mod limit;
 mod operation;
 mod settings;
 
 pub use error::{ConnectorError, DownstreamError, ErrorKind, Origin};
 pub use http::{HttpConfig, OutboundClient, Pause, VendorRequest, VendorResponse};
+pub use limit::{LocalLimiter, RateBudget, RateLimiter};
 pub use operation::{
     CallContext, DeleteRequest, GetRequest, ListRequest, Operation, Page, ReadFields, Resource,
     SortDirection, VendorFilter, VendorSort, WriteRequest,
@@ -53,6 +55,12 @@ pub trait Connector: Send + Sync {
 
     /// The vendor's public API root, used unless the connection or the config overrides it.
     fn default_base_url(&self) -> &'static str;
+
+    /// The vendor's documented request budget per connection, enforced before calls are sent;
+    /// `None` when the vendor publishes none.
+    fn rate_budget(&self) -> Option<RateBudget> {
+        None
+    }
 
     /// The largest page the vendor serves in one call; the gateway fetches several vendor pages
     /// when a client asks for more.
