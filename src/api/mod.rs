@@ -8,6 +8,7 @@ mod cursor;
 mod envelope;
 mod error;
 mod health;
+mod idempotency;
 mod request_id;
 mod tenant;
 pub mod vault;

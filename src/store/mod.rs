@@ -105,6 +105,19 @@ pub struct ConsumerRecord {
     pub updated_at: i64,
 }
 
+/// What the store knows of an idempotency key when a request claims it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyClaim {
+    /// The key is new (or its earlier use expired): this request owns it.
+    Claimed,
+    /// An earlier request with the same body finished with this answer.
+    Done { status: u16, body: Vec<u8> },
+    /// An earlier request with the same body is still running.
+    InFlight,
+    /// The key was used with another request body.
+    Mismatch,
+}
+
 /// The persistence crmgate needs. One implementation per database.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -178,6 +191,30 @@ pub trait Store: Send + Sync {
     /// Deletes a consumer with its connections and custom mappings, in one transaction;
     /// answers whether it existed.
     async fn delete_consumer(&self, app_id: &str, consumer_id: &str) -> Result<bool>;
+
+    /// Claims an idempotency key for a request whose body hashes to `request_hash`; a use
+    /// older than `expired_before` (epoch ms) no longer counts.
+    async fn claim_idempotency(
+        &self,
+        tenant: &Tenant,
+        key: &str,
+        request_hash: &str,
+        now: i64,
+        expired_before: i64,
+    ) -> Result<IdempotencyClaim>;
+
+    /// Records the answer of the request that claimed the key.
+    async fn complete_idempotency(
+        &self,
+        tenant: &Tenant,
+        key: &str,
+        status: u16,
+        body: &[u8],
+    ) -> Result<()>;
+
+    /// Gives a claimed key up (the request failed before anything reached the vendor), so the
+    /// client may try again with it.
+    async fn release_idempotency(&self, tenant: &Tenant, key: &str) -> Result<()>;
 
     /// Whether the database answers.
     async fn ping(&self) -> Result<()>;

@@ -13,8 +13,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Pool, Postgres, Row, Sqlite};
 
 use super::{
-    ApiKeyRecord, Application, ConnectionRecord, ConsumerRecord, CustomMappingRecord, MappingScope,
-    Store, Tenant,
+    ApiKeyRecord, Application, ConnectionRecord, ConsumerRecord, CustomMappingRecord,
+    IdempotencyClaim, MappingScope, Store, Tenant,
 };
 use crate::error::{Error, Result};
 
@@ -441,6 +441,93 @@ macro_rules! impl_store {
                     .await?;
                 tx.commit().await?;
                 Ok(done.rows_affected() > 0)
+            }
+
+            async fn claim_idempotency(
+                &self,
+                tenant: &Tenant,
+                key: &str,
+                request_hash: &str,
+                now: i64,
+                expired_before: i64,
+            ) -> Result<IdempotencyClaim> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "DELETE FROM idempotency_keys
+                     WHERE app_id = $1 AND consumer_id = $2 AND key = $3 AND created_at < $4",
+                )
+                .bind(&tenant.app_id)
+                .bind(&tenant.consumer_id)
+                .bind(key)
+                .bind(expired_before)
+                .execute(&mut *tx)
+                .await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO idempotency_keys (app_id, consumer_id, key, request_hash, created_at)
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (app_id, consumer_id, key) DO NOTHING",
+                )
+                .bind(&tenant.app_id)
+                .bind(&tenant.consumer_id)
+                .bind(key)
+                .bind(request_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    > 0;
+                let claim = if inserted {
+                    IdempotencyClaim::Claimed
+                } else {
+                    let row = sqlx::query(
+                        "SELECT request_hash, status, body FROM idempotency_keys
+                         WHERE app_id = $1 AND consumer_id = $2 AND key = $3",
+                    )
+                    .bind(&tenant.app_id)
+                    .bind(&tenant.consumer_id)
+                    .bind(key)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let hash: String = row.try_get("request_hash")?;
+                    let status: Option<i32> = row.try_get("status")?;
+                    match (hash == request_hash, status) {
+                        (false, _) => IdempotencyClaim::Mismatch,
+                        (true, None) => IdempotencyClaim::InFlight,
+                        (true, Some(status)) => IdempotencyClaim::Done {
+                            status: u16::try_from(status).map_err(Error::internal)?,
+                            body: row.try_get("body")?,
+                        },
+                    }
+                };
+                tx.commit().await?;
+                Ok(claim)
+            }
+
+            async fn complete_idempotency(&self, tenant: &Tenant, key: &str, status: u16, body: &[u8]) -> Result<()> {
+                sqlx::query(
+                    "UPDATE idempotency_keys SET status = $4, body = $5
+                     WHERE app_id = $1 AND consumer_id = $2 AND key = $3",
+                )
+                .bind(&tenant.app_id)
+                .bind(&tenant.consumer_id)
+                .bind(key)
+                .bind(i32::from(status))
+                .bind(body)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn release_idempotency(&self, tenant: &Tenant, key: &str) -> Result<()> {
+                sqlx::query(
+                    "DELETE FROM idempotency_keys
+                     WHERE app_id = $1 AND consumer_id = $2 AND key = $3 AND status IS NULL",
+                )
+                .bind(&tenant.app_id)
+                .bind(&tenant.consumer_id)
+                .bind(key)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
             }
 
             async fn ping(&self) -> Result<()> {

@@ -320,3 +320,55 @@ async fn deleting_a_consumer_deletes_its_connections_and_mappings_only() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_idempotency_key_is_claimed_once_per_body_until_it_expires() {
+    on_every_store(|store| async move {
+        let a = tenant("app1", "c1");
+        let claim = |hash: &'static str, now: i64| {
+            let store = store.clone();
+            let a = a.clone();
+            async move {
+                store
+                    .claim_idempotency(&a, "k1", hash, now, now - 100)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(claim("h1", 1000).await, IdempotencyClaim::Claimed);
+        assert_eq!(claim("h1", 1001).await, IdempotencyClaim::InFlight);
+        assert_eq!(claim("h2", 1001).await, IdempotencyClaim::Mismatch);
+        store
+            .complete_idempotency(&a, "k1", 201, b"{\"id\":\"1\"}")
+            .await
+            .unwrap();
+        assert_eq!(
+            claim("h1", 1002).await,
+            IdempotencyClaim::Done {
+                status: 201,
+                body: b"{\"id\":\"1\"}".to_vec()
+            }
+        );
+        let other = tenant("app1", "c2");
+        assert_eq!(
+            store
+                .claim_idempotency(&other, "k1", "h9", 1002, 0)
+                .await
+                .unwrap(),
+            IdempotencyClaim::Claimed,
+            "keys are per consumer"
+        );
+        assert_eq!(
+            claim("h3", 5000).await,
+            IdempotencyClaim::Claimed,
+            "an expired use no longer counts"
+        );
+        store.release_idempotency(&a, "k1").await.unwrap();
+        assert_eq!(
+            claim("h4", 5001).await,
+            IdempotencyClaim::Claimed,
+            "a released key is free again"
+        );
+    })
+    .await;
+}

@@ -14,6 +14,7 @@ use super::{Body, CrmQuery, DEFAULT_LIMIT, QueryShape};
 use crate::api::AppState;
 use crate::api::cursor::{CursorState, fingerprint};
 use crate::api::envelope::{Envelope, Extras, unified_id};
+use crate::api::idempotency;
 use crate::api::tenant::Connection;
 use crate::error::{Error, Result};
 use crate::mapping::{
@@ -270,14 +271,34 @@ fn written_id(conn: &Connection, record: &Value, fallback: Option<&str>) -> Resu
 }
 
 /// `POST /crm/opportunities`: HTTP 201 with `data.id`.
+///
+/// With an `Idempotency-Key` the same key and body within 24 hours is answered with the first
+/// answer and no second vendor call, from any process; the same key with another body is a 422.
 pub async fn create(
     State(state): State<AppState>,
     conn: Connection,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
     Body(body): Body,
 ) -> Result<Response> {
-    let q = CrmQuery::parse(query.as_deref(), QueryShape::Write, OPPORTUNITY_FIELDS)?;
-    let (vendor, unmapped) = vendor_body(&state, &conn, &body, Operation::Create).await?;
+    let Some(key) = idempotency::key(&headers)? else {
+        return create_once(&state, &conn, query.as_deref(), &body).await;
+    };
+    let fingerprint = idempotency::fingerprint(conn.service(), query.as_deref(), &body);
+    idempotency::run(&state, &conn.tenant, &key, &fingerprint, || {
+        create_once(&state, &conn, query.as_deref(), &body)
+    })
+    .await
+}
+
+async fn create_once(
+    state: &AppState,
+    conn: &Connection,
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<Response> {
+    let q = CrmQuery::parse(query, QueryShape::Write, OPPORTUNITY_FIELDS)?;
+    let (vendor, unmapped) = vendor_body(state, conn, body, Operation::Create).await?;
     let record = conn
         .entry
         .connector
@@ -291,9 +312,9 @@ pub async fn create(
         )
         .await
         .map_err(|e| Error::from_connector(e, conn.service()))?;
-    let id = written_id(&conn, &record, None)?;
+    let id = written_id(conn, &record, None)?;
     Ok(
-        envelope(&conn, StatusCode::CREATED, Operation::Create).respond(
+        envelope(conn, StatusCode::CREATED, Operation::Create).respond(
             &unified_id(&id),
             Extras {
                 meta: warnings(conn.service(), Operation::Create, &unmapped),
