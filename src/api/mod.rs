@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod crm;
 mod cursor;
+mod downstream;
 mod envelope;
 mod error;
 mod health;
@@ -127,6 +128,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(downstream::rate_limit_headers))
         .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }

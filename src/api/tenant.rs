@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use crmgate_connector_sdk::{CallContext, ConnectionSettings};
+use crmgate_connector_sdk::{CallContext, ConnectionSettings, RateLimitSlot};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -130,7 +130,12 @@ impl FromRequestParts<AppState> for Connection {
                 ))
             })?;
         let settings = state.open_settings(&tenant, &record)?;
-        let cx = call_context(state, &entry, &tenant, settings)?;
+        let slot = parts
+            .extensions
+            .get::<RateLimitSlot>()
+            .cloned()
+            .unwrap_or_default();
+        let cx = call_context(state, &entry, &tenant, settings, slot)?;
         Ok(Self { tenant, entry, cx })
     }
 }
@@ -187,6 +192,7 @@ fn call_context(
     entry: &ConnectorEntry,
     tenant: &Tenant,
     settings: BTreeMap<String, SecretString>,
+    rate_slot: RateLimitSlot,
 ) -> Result<CallContext> {
     let connector = &entry.connector;
     if let Some(missing) = connector.settings().iter().find(|s| {
@@ -209,6 +215,9 @@ fn call_context(
         .http
         .with_auth(auth)
         .with_deadline(tokio::time::Instant::now() + REQUEST_DEADLINE);
+    if let Some(read) = connector.rate_limit_status() {
+        http = http.with_rate_headers(read, rate_slot);
+    }
     if let Some(budget) = connector.rate_budget() {
         http = http.with_budget(
             state.limiter.clone(),

@@ -12,7 +12,8 @@ mod model;
 use async_trait::async_trait;
 use crmgate_connector_sdk::{
     CallContext, ConnectionSettings, Connector, ConnectorError, DeleteRequest, ErrorKind,
-    GetRequest, ListRequest, Page, RateBudget, Result, SettingSpec, WriteHook, WriteRequest,
+    GetRequest, ListRequest, Page, RateBudget, RateLimitStatus, Result, SettingSpec, WriteHook,
+    WriteRequest,
 };
 use http::{HeaderMap, HeaderValue, header};
 use secrecy::ExposeSecret;
@@ -42,6 +43,10 @@ impl Connector for HubSpot {
 
     fn rate_budget(&self) -> Option<RateBudget> {
         Some(config::RATE_BUDGET)
+    }
+
+    fn rate_limit_status(&self) -> Option<fn(&HeaderMap) -> Option<RateLimitStatus>> {
+        Some(model::rate_limit_status)
     }
 
     fn max_page_size(&self) -> u32 {

@@ -69,6 +69,22 @@ pub struct OutboundClient {
     deadline: Option<Instant>,
     /// The connection's budget, its key and where it is kept.
     budget: Option<(Arc<dyn RateLimiter>, Arc<str>, RateBudget)>,
+    /// Reads the vendor's rate-limit headers, and the last reading of this request's calls.
+    rate_headers: Option<fn(&HeaderMap) -> Option<RateLimitStatus>>,
+    last_rate: RateLimitSlot,
+}
+
+/// Where one request's latest vendor rate-limit reading is kept.
+pub type RateLimitSlot = Arc<std::sync::Mutex<Option<RateLimitStatus>>>;
+
+/// The vendor's own account of its rate limit after a call, passed to clients as Apideck's
+/// `x-downstream-ratelimit-*` headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitStatus {
+    pub limit: u64,
+    pub remaining: u64,
+    /// When the window resets, as Unix seconds.
+    pub reset: u64,
 }
 
 /// One vendor call before it is sent.
@@ -149,6 +165,8 @@ impl OutboundClient {
             pause: Arc::new(TokioPause),
             deadline: None,
             budget: None,
+            rate_headers: None,
+            last_rate: Arc::default(),
         }
     }
 
@@ -214,6 +232,21 @@ impl OutboundClient {
                 "Waiting for the connection's rate budget."
             );
             self.pause.pause(wait).await;
+        }
+    }
+
+    /// The same client reading the vendor's rate-limit headers with `read` into `slot`, where
+    /// the gateway picks the latest reading up for the client's response.
+    #[must_use]
+    pub fn with_rate_headers(
+        &self,
+        read: fn(&HeaderMap) -> Option<RateLimitStatus>,
+        slot: RateLimitSlot,
+    ) -> Self {
+        Self {
+            rate_headers: Some(read),
+            last_rate: slot,
+            ..self.clone()
         }
     }
 
@@ -324,6 +357,9 @@ impl OutboundClient {
         })?;
         let status = response.status();
         let headers = response.headers().clone();
+        if let Some(status) = self.rate_headers.and_then(|read| read(&headers)) {
+            *self.last_rate.lock().unwrap_or_else(|p| p.into_inner()) = Some(status);
+        }
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()

@@ -12,7 +12,10 @@ mod operation;
 mod settings;
 
 pub use error::{ConnectorError, DownstreamError, ErrorKind, Origin};
-pub use http::{HttpConfig, OutboundClient, Pause, VendorRequest, VendorResponse};
+pub use http::{
+    HttpConfig, OutboundClient, Pause, RateLimitSlot, RateLimitStatus, VendorRequest,
+    VendorResponse,
+};
 pub use limit::{LocalLimiter, RateBudget, RateLimiter};
 pub use operation::{
     CallContext, DeleteRequest, GetRequest, ListRequest, Operation, Page, ReadFields, Resource,
@@ -59,6 +62,11 @@ pub trait Connector: Send + Sync {
     /// The vendor's documented request budget per connection, enforced before calls are sent;
     /// `None` when the vendor publishes none.
     fn rate_budget(&self) -> Option<RateBudget> {
+        None
+    }
+
+    /// Reads the vendor's rate-limit headers from a response, for clients' benefit.
+    fn rate_limit_status(&self) -> Option<fn(&http::HeaderMap) -> Option<RateLimitStatus>> {
         None
     }
 
