@@ -212,7 +212,13 @@ async fn serve(
     }
     let listener = server::bind(listen).await?;
     tracing::info!(address = %listener.local_addr()?, "crmgate is listening.");
-    server::serve(listener, gateway.state, shutdown_signal()).await?;
+    server::serve(
+        listener,
+        gateway.state,
+        shutdown_signal(),
+        server::SHUTDOWN_GRACE,
+    )
+    .await?;
     tracing::info!("crmgate stopped.");
     Ok(())
 }

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use crmgate_connector_sdk::{HttpConfig, LocalLimiter, OutboundClient, RateLimiter};
@@ -116,14 +117,34 @@ impl Gateway {
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+/// How long requests in flight may run on after a shutdown signal before the process exits
+/// anyway.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Serves until `shutdown` resolves; then stops accepting and lets requests in flight finish,
+/// for at most `grace`.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    grace: Duration,
 ) -> std::io::Result<()> {
-    axum::serve(listener, api::router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let signalled = Arc::new(tokio::sync::Notify::new());
+    let notify = signalled.clone();
+    let server = axum::serve(listener, api::router(state)).with_graceful_shutdown(async move {
+        shutdown.await;
+        notify.notify_one();
+    });
+    tokio::select! {
+        result = server => result,
+        () = async {
+            signalled.notified().await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(grace_secs = grace.as_secs(), "Requests still running after the grace period are cut off.");
+            Ok(())
+        }
+    }
 }
 
 /// Binds the listen address with a message that names it on failure.

@@ -16,10 +16,14 @@ pub mod vault;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::extract::Request;
 use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use crmgate_connector_sdk::{OutboundClient, RateLimiter};
 use secrecy::SecretString;
@@ -73,6 +77,10 @@ impl AppState {
             .find(|c| c.connector.id() == service_id)
     }
 }
+
+/// How long a request may take in all, vendor retries and waits included; a vendor's
+/// `Retry-After` beyond it is handed to the client instead of waited out.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Largest request body accepted; write bodies are small, so anything larger is a 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -128,9 +136,31 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(deadline))
         .layer(axum::middleware::from_fn(downstream::rate_limit_headers))
         .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
+}
+
+/// Ends a request that outlives its deadline with a 504; the vendor calls inside stop at the
+/// same deadline, so this only catches what is slow on crmgate's side (a stalled database).
+async fn deadline(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_DEADLINE + Duration::from_secs(1), next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => Error::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            ErrorType::ConnectorExecutionError,
+            "Request timed out",
+        )
+        .with_detail(
+            format!(
+                "The request did not finish within {} seconds",
+                REQUEST_DEADLINE.as_secs()
+            )
+            .into(),
+        )
+        .into_response(),
+    }
 }
 
 async fn not_found() -> Error {

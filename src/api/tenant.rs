@@ -9,8 +9,8 @@ use crmgate_connector_sdk::{CallContext, ConnectionSettings, RateLimitSlot};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use super::AppState;
 use super::auth::KeyScope;
+use super::{AppState, REQUEST_DEADLINE};
 use crate::error::{Error, ErrorType, Result};
 use crate::registry::ConnectorEntry;
 use crate::store::{ConnectionRecord, Tenant};
@@ -18,10 +18,6 @@ use crate::store::{ConnectionRecord, Tenant};
 pub const APP_ID: &str = "x-apideck-app-id";
 pub const CONSUMER_ID: &str = "x-apideck-consumer-id";
 pub const SERVICE_ID: &str = "x-apideck-service-id";
-
-/// How long a CRM call may take in all, retries and waits for the vendor included; a
-/// `Retry-After` beyond it is passed to the client instead of waited out.
-pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Longest id accepted in a tenant header; bounds what reaches the database.
 const MAX_HEADER_ID: usize = 255;
