@@ -1,1 +1,7 @@
+//! The integration tests: one binary, a gateway per test on a free port with its own database,
+//! and wiremock standing in for the vendor with `.expect(n)` on every call that must (or must
+//! not) happen.
 
+mod app;
+mod crm;
+mod hubspot;

@@ -1,0 +1,115 @@
+//! `spawn_app()`: a gateway on a free loopback port with a fresh SQLite database, and one
+//! wiremock server standing in for HubSpot.
+
+use std::time::Duration;
+
+use crmgate::api::AppState;
+use crmgate::server::{self, Gateway, ServeOptions};
+use reqwest::{Method, RequestBuilder};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use wiremock::MockServer;
+
+pub const API_KEY: &str = "test-key";
+pub const APP_ID: &str = "app-1";
+pub const CONSUMER_ID: &str = "consumer-1";
+pub const HUBSPOT_TOKEN: &str = "hs-token-123";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub hubspot: MockServer,
+    pub state: AppState,
+    pub database_url: String,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}", dir.path().join("crmgate.db").display());
+    spawn_on(database_url, dir).await
+}
+
+/// A gateway on the given database (tests that need two gateways share one).
+pub async fn spawn_on(database_url: String, dir: tempfile::TempDir) -> TestApp {
+    let gateway = Gateway::build(options(&database_url)).await.expect("the gateway builds");
+    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let state = gateway.state.clone();
+    tokio::spawn(server::serve(listener, gateway.state, std::future::pending(), Duration::from_secs(1)));
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        hubspot: MockServer::start().await,
+        state,
+        database_url,
+        _dir: dir,
+    }
+}
+
+pub fn options(database_url: &str) -> ServeOptions {
+    ServeOptions {
+        database_url: database_url.to_owned(),
+        mappings: None,
+        api_key: Some(SecretString::from(API_KEY)),
+        redis_url: None,
+        encryption_key: Some(SecretString::from("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")),
+        http: Default::default(),
+    }
+}
+
+impl TestApp {
+    /// A request with the operator key and the default tenant's headers.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.address))
+            .bearer_auth(API_KEY)
+            .header("x-apideck-app-id", APP_ID)
+            .header("x-apideck-consumer-id", CONSUMER_ID)
+    }
+
+    pub fn get(&self, path: &str) -> RequestBuilder {
+        self.request(Method::GET, path)
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> RequestBuilder {
+        self.request(Method::POST, path).json(body)
+    }
+
+    pub fn patch(&self, path: &str, body: &Value) -> RequestBuilder {
+        self.request(Method::PATCH, path).json(body)
+    }
+
+    pub fn delete(&self, path: &str) -> RequestBuilder {
+        self.request(Method::DELETE, path)
+    }
+
+    /// Connects the default consumer to the HubSpot mock.
+    pub async fn connect_hubspot(&self) {
+        let body = json!({ "settings": { "api_key": HUBSPOT_TOKEN, "base_url": self.hubspot.uri() } });
+        let response = self.patch("/vault/connections/crm/hubspot", &body).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+}
+
+/// Sends a request and answers its status and JSON body.
+pub async fn call(rq: RequestBuilder) -> (u16, Value) {
+    let response = rq.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    (status, body)
+}
+
+/// Checks an Apideck error answer's status and type.
+pub fn assert_error(answer: &(u16, Value), status: u16, type_name: &str) {
+    assert_eq!(answer.0, status, "{}", answer.1);
+    assert_eq!(answer.1["type_name"], type_name, "{}", answer.1);
+    assert_eq!(answer.1["status_code"], status);
+    assert!(answer.1["ref"].as_str().unwrap().ends_with(&type_name.to_lowercase()));
+}
+
+/// Parses JSON text with exact numbers (`json!` would turn 1500.50 into 1500.5).
+pub fn exact(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}

@@ -1,0 +1,81 @@
+//! HubSpot as the tests see it: recorded-shape deals and the exact requests crmgate must send.
+
+use serde_json::{Value, json};
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockBuilder, ResponseTemplate};
+
+use crate::app::HUBSPOT_TOKEN;
+
+/// The `properties=` list the built-in mapping table asks for, in its order.
+pub const PROPERTIES: &str = "dealname,description,dealtype,amount,deal_currency_code,hs_deal_stage_probability,hs_projected_amount,closedate,closed_lost_reason,closed_won_reason,pipeline,dealstage,hs_analytics_source,hubspot_owner_id,hs_priority,hs_is_closed_won,hs_is_closed_lost,num_notes,hs_v2_date_entered_current_stage,notes_last_updated,notes_last_contacted,hs_updated_by_user_id,hs_created_by_user_id,hs_lastmodifieddate,createdate";
+
+/// A deal as HubSpot's list and read endpoints return it.
+pub fn deal(id: u32) -> Value {
+    serde_json::from_str(&format!(
+        r#"{{
+        "id": "{id}",
+        "properties": {{
+            "dealname": "Deal {id}", "description": "", "dealtype": "newbusiness",
+            "amount": "1500.50", "deal_currency_code": "EUR", "hs_deal_stage_probability": "0.4",
+            "hs_projected_amount": "600.20", "closedate": "2026-12-31T15:00:00Z",
+            "pipeline": "default", "dealstage": "qualifiedtobuy", "hubspot_owner_id": "910901",
+            "hs_priority": "medium", "hs_is_closed_won": "false", "hs_is_closed_lost": "false",
+            "num_notes": "2", "hs_created_by_user_id": "77",
+            "createdate": "2026-01-02T03:04:05Z", "hs_lastmodifieddate": "2026-02-03T04:05:06.789Z",
+            "hs_object_id": "{id}"
+        }},
+        "associations": {{
+            "contacts": {{"results": [{{"id": "501", "type": "deal_to_contact"}}]}},
+            "companies": {{"results": [{{"id": "901", "type": "deal_to_company"}}]}}
+        }},
+        "createdAt": "2026-01-02T03:04:05Z", "updatedAt": "2026-02-03T04:05:06.789Z", "archived": false
+    }}"#
+    ))
+    .unwrap()
+}
+
+/// The unified opportunity [`deal`] maps to.
+pub fn opportunity(id: u32) -> Value {
+    serde_json::from_str(&format!(
+        r#"{{
+        "id": "{id}", "title": "Deal {id}", "primary_contact_id": "501", "description": null,
+        "type": "newbusiness", "monetary_amount": 1500.50, "currency": "EUR", "win_probability": 40,
+        "expected_revenue": 600.20, "close_date": "2026-12-31", "loss_reason": null,
+        "won_reason": null, "pipeline_id": "default", "pipeline_stage_id": "qualifiedtobuy",
+        "lead_source": null, "contact_id": "501", "contact_ids": ["501"], "company_id": "901",
+        "owner_id": "910901", "priority": "Medium", "status": "Open", "interaction_count": 2,
+        "stage_last_changed_at": null, "last_activity_at": null, "deleted": false,
+        "date_stage_changed": null, "date_last_contacted": null, "updated_by": null,
+        "created_by": "77", "updated_at": "2026-02-03T04:05:06.789Z",
+        "created_at": "2026-01-02T03:04:05Z"
+    }}"#
+    ))
+    .unwrap()
+}
+
+/// A request to HubSpot with the connection's bearer token.
+pub fn expect(verb: &str, route: &str) -> MockBuilder {
+    Mock::given(method(verb))
+        .and(path(route))
+        .and(header("authorization", format!("Bearer {HUBSPOT_TOKEN}").as_str()))
+}
+
+/// A read of deals with the full property list and associations.
+pub fn expect_read(verb: &str, route: &str) -> MockBuilder {
+    expect(verb, route)
+        .and(query_param("properties", PROPERTIES))
+        .and(query_param("associations", "contacts,companies"))
+}
+
+/// HubSpot's JSON answer.
+pub fn answer(status: u16, body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(body)
+}
+
+/// HubSpot's error body.
+pub fn error_body(message: &str, category: &str) -> Value {
+    json!({
+        "status": "error", "message": message, "correlationId": "c0ffee",
+        "category": category, "errors": [{ "message": message, "code": "INVALID" }]
+    })
+}
