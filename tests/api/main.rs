@@ -4,4 +4,5 @@
 
 mod app;
 mod crm;
+mod errors;
 mod hubspot;
