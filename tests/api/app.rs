@@ -61,11 +61,16 @@ pub fn options(database_url: &str) -> ServeOptions {
 impl TestApp {
     /// A request with the operator key and the default tenant's headers.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.request_for(method, path, CONSUMER_ID)
+    }
+
+    /// A request with the operator key for another consumer of the default application.
+    pub fn request_for(&self, method: Method, path: &str, consumer: &str) -> RequestBuilder {
         self.client
             .request(method, format!("{}{path}", self.address))
             .bearer_auth(API_KEY)
             .header("x-apideck-app-id", APP_ID)
-            .header("x-apideck-consumer-id", CONSUMER_ID)
+            .header("x-apideck-consumer-id", consumer)
     }
 
     pub fn get(&self, path: &str) -> RequestBuilder {

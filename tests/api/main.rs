@@ -6,3 +6,4 @@ mod app;
 mod crm;
 mod errors;
 mod hubspot;
+mod vault;
