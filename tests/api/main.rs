@@ -6,4 +6,5 @@ mod app;
 mod crm;
 mod errors;
 mod hubspot;
+mod mappings;
 mod vault;

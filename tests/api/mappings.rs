@@ -1,0 +1,184 @@
+//! The mapping engine seen from outside: pass-through patches, filters and sorts on HubSpot's
+//! search, and `crmgate mappings check`.
+
+use std::process::Command;
+
+use serde_json::json;
+use wiremock::matchers::{body_json, query_param};
+
+use crate::app::{assert_error, call, exact, spawn_app};
+use crate::hubspot::{PROPERTIES, answer, deal, expect};
+
+#[tokio::test]
+async fn pass_through_patches_the_body_hubspot_receives_and_only_for_hubspot() {
+    let app = spawn_app().await;
+    app.connect_hubspot().await;
+    expect("POST", "/crm/v3/objects/deals")
+        .and(body_json(exact(
+            r#"{"properties": {"dealname": "Rocket", "my_custom": "x"},
+               "associations": [{"to": {"id": "501"}, "types": [{"associationCategory": "USER_DEFINED", "associationTypeId": 77}]}],
+               "nested": {"property": {"a": 1}}}"#,
+        )))
+        .respond_with(answer(201, deal(1)))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    let body = json!({
+        "title": "Rocket",
+        "contact_ids": ["501"],
+        "pass_through": [
+            { "service_id": "hubspot",
+              "extend_object": { "properties": { "my_custom": "x" } },
+              "extend_paths": [
+                  { "path": "$.associations[*].types[0].associationTypeId", "value": 77 },
+                  { "path": "$.associations[*].types[0].associationCategory", "value": "USER_DEFINED" },
+                  { "path": "$.nested.property", "value": { "a": 1 } }
+              ] },
+            { "service_id": "pipedrive", "extend_object": { "ignored": true } }
+        ]
+    });
+    let (status, answer) = call(app.post("/crm/opportunities", &body)).await;
+    assert_eq!(status, 201, "{answer}");
+
+    let bad = json!({ "title": "x", "pass_through": [{ "service_id": "hubspot", "extend_paths": [{ "path": "$.properties.dealname.deeper", "value": 1 }] }] });
+    let answer = call(app.post("/crm/opportunities", &bad)).await;
+    assert_error(&answer, 400, "RequestValidationError");
+    assert!(answer.1["message"].as_str().unwrap().contains("$.properties.dealname.deeper"));
+}
+
+#[tokio::test]
+async fn pass_through_query_parameters_reach_hubspot() {
+    let app = spawn_app().await;
+    app.connect_hubspot().await;
+    expect("GET", "/crm/v3/objects/deals")
+        .and(query_param("archived", "true"))
+        .and(query_param("properties", PROPERTIES))
+        .respond_with(answer(200, json!({ "results": [deal(1)] })))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    let (status, body) = call(app.get("/crm/opportunities?pass_through[archived]=true")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"][0]["id"], "1");
+}
+
+fn search_body(filters: serde_json::Value, sorts: serde_json::Value, limit: u32) -> serde_json::Value {
+    let properties: Vec<&str> = PROPERTIES.split(',').collect();
+    json!({ "limit": limit, "properties": properties, "sorts": sorts, "filterGroups": [{ "filters": filters }] })
+}
+
+fn association_batch(ids: &[&str], to: &str, type_id: u32) -> serde_json::Value {
+    json!({ "status": "COMPLETE", "results": ids.iter().map(|id| json!({
+        "from": { "id": id },
+        "to": [{ "toObjectId": to.parse::<u64>().unwrap(), "associationTypes": [{ "category": "HUBSPOT_DEFINED", "typeId": type_id, "label": null }] }]
+    })).collect::<Vec<_>>() })
+}
+
+/// A search hit as HubSpot returns it: no associations.
+fn hit(id: u32) -> serde_json::Value {
+    let mut d = deal(id);
+    d.as_object_mut().unwrap().remove("associations");
+    d
+}
+
+#[tokio::test]
+async fn filters_run_on_hubspot_search_and_page_by_id_past_its_window() {
+    let app = spawn_app().await;
+    app.connect_hubspot().await;
+    let filters = json!([
+        { "propertyName": "hs_is_closed_won", "operator": "EQ", "value": "true" },
+        { "propertyName": "associations.company", "operator": "EQ", "value": "901" }
+    ]);
+    let by_id = json!([{ "propertyName": "hs_object_id", "direction": "ASCENDING" }]);
+    expect("POST", "/crm/v3/objects/deals/search")
+        .and(body_json(search_body(filters.clone(), by_id.clone(), 2)))
+        .respond_with(answer(200, json!({ "total": 3, "results": [hit(11), hit(12)], "paging": { "next": { "after": "2" } } })))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    let mut narrowed = filters.as_array().unwrap().clone();
+    narrowed.push(json!({ "propertyName": "hs_object_id", "operator": "GT", "value": "12" }));
+    expect("POST", "/crm/v3/objects/deals/search")
+        .and(body_json(search_body(json!(narrowed), by_id, 2)))
+        .respond_with(answer(200, json!({ "total": 3, "results": [hit(13)] })))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    expect("POST", "/crm/v4/associations/deals/contacts/batch/read")
+        .respond_with(answer(200, association_batch(&["11", "12", "13"], "501", 3)))
+        .expect(2)
+        .mount(&app.hubspot)
+        .await;
+    expect("POST", "/crm/v4/associations/deals/companies/batch/read")
+        .and(body_json(json!({ "inputs": [{ "id": "11" }, { "id": "12" }] })))
+        .respond_with(answer(200, association_batch(&["11", "12"], "901", 5)))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    expect("POST", "/crm/v4/associations/deals/companies/batch/read")
+        .and(body_json(json!({ "inputs": [{ "id": "13" }] })))
+        .respond_with(answer(200, association_batch(&["13"], "901", 5)))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+
+    let (status, first) = call(app.get("/crm/opportunities?limit=2&filter[status]=Won&filter[company_id]=901")).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["data"][0]["id"], "11");
+    assert_eq!(first["data"][0]["company_id"], "901", "search hits get their associations");
+    assert_eq!(first["data"][1]["contact_ids"], json!(["501"]));
+    let next = first["meta"]["cursors"]["next"].as_str().unwrap().to_owned();
+    let (_, second) = call(app.get(&format!("/crm/opportunities?limit=2&filter[status]=Won&filter[company_id]=901&cursor={next}"))).await;
+    assert_eq!(second["data"][0]["id"], "13");
+    assert_eq!(second["meta"]["cursors"]["next"], json!(null));
+
+    let other_filter = call(app.get(&format!("/crm/opportunities?limit=2&filter[status]=Lost&cursor={next}"))).await;
+    assert_error(&other_filter, 400, "InvalidCursorError");
+}
+
+#[tokio::test]
+async fn a_sort_becomes_hubspots_sort() {
+    let app = spawn_app().await;
+    app.connect_hubspot().await;
+    expect("POST", "/crm/v3/objects/deals/search")
+        .and(body_json(search_body(json!([]), json!([{ "propertyName": "amount", "direction": "DESCENDING" }]), 20)))
+        .respond_with(answer(200, json!({ "total": 1, "results": [hit(5)] })))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    expect("POST", "/crm/v4/associations/deals/contacts/batch/read")
+        .respond_with(answer(200, json!({ "results": [] })))
+        .mount(&app.hubspot)
+        .await;
+    expect("POST", "/crm/v4/associations/deals/companies/batch/read")
+        .respond_with(answer(200, json!({ "results": [] })))
+        .mount(&app.hubspot)
+        .await;
+    let (status, body) = call(app.get("/crm/opportunities?sort[by]=monetary_amount&sort[direction]=desc")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"][0]["id"], "5");
+    assert_eq!(body["data"][0]["contact_ids"], json!(null));
+}
+
+#[test]
+fn mappings_check_names_the_file_and_line_of_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("hubspot")).unwrap();
+    let file = dir.path().join("hubspot/opportunities.yaml");
+    std::fs::write(&file, "fields:\n  title:\n    read: { from: $.properties.dealname }\n  description:\n    read: { from: \"$.properties[\" }\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_crmgate"))
+        .args(["mappings", "check", "--mappings"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains(&format!("{}:5:", file.display())), "{stderr}");
+    assert!(stderr.contains("invalid JSONPath"), "{stderr}");
+
+    let ok = Command::new(env!("CARGO_BIN_EXE_crmgate"))
+        .args(["mappings", "check", "--mappings", concat!(env!("CARGO_MANIFEST_DIR"), "/mappings")])
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+}
