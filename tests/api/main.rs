@@ -7,4 +7,5 @@ mod crm;
 mod errors;
 mod hubspot;
 mod mappings;
+mod tenancy;
 mod vault;
