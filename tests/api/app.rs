@@ -32,11 +32,18 @@ pub async fn spawn_app() -> TestApp {
 
 /// A gateway on the given database (tests that need two gateways share one).
 pub async fn spawn_on(database_url: String, dir: tempfile::TempDir) -> TestApp {
-    let gateway = Gateway::build(options(&database_url)).await.expect("the gateway builds");
+    let gateway = Gateway::build(options(&database_url))
+        .await
+        .expect("the gateway builds");
     let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     let state = gateway.state.clone();
-    tokio::spawn(server::serve(listener, gateway.state, std::future::pending(), Duration::from_secs(1)));
+    tokio::spawn(server::serve(
+        listener,
+        gateway.state,
+        std::future::pending(),
+        Duration::from_secs(1),
+    ));
     TestApp {
         address,
         client: reqwest::Client::new(),
@@ -53,7 +60,9 @@ pub fn options(database_url: &str) -> ServeOptions {
         mappings: None,
         api_key: Some(SecretString::from(API_KEY)),
         redis_url: None,
-        encryption_key: Some(SecretString::from("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")),
+        encryption_key: Some(SecretString::from(
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        )),
         http: Default::default(),
     }
 }
@@ -91,8 +100,13 @@ impl TestApp {
 
     /// Connects the default consumer to the HubSpot mock.
     pub async fn connect_hubspot(&self) {
-        let body = json!({ "settings": { "api_key": HUBSPOT_TOKEN, "base_url": self.hubspot.uri() } });
-        let response = self.patch("/vault/connections/crm/hubspot", &body).send().await.unwrap();
+        let body =
+            json!({ "settings": { "api_key": HUBSPOT_TOKEN, "base_url": self.hubspot.uri() } });
+        let response = self
+            .patch("/vault/connections/crm/hubspot", &body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     }
 }
@@ -102,7 +116,11 @@ pub async fn call(rq: RequestBuilder) -> (u16, Value) {
     let response = rq.send().await.unwrap();
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
-    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
     (status, body)
 }
 
@@ -111,7 +129,12 @@ pub fn assert_error(answer: &(u16, Value), status: u16, type_name: &str) {
     assert_eq!(answer.0, status, "{}", answer.1);
     assert_eq!(answer.1["type_name"], type_name, "{}", answer.1);
     assert_eq!(answer.1["status_code"], status);
-    assert!(answer.1["ref"].as_str().unwrap().ends_with(&type_name.to_lowercase()));
+    assert!(
+        answer.1["ref"]
+            .as_str()
+            .unwrap()
+            .ends_with(&type_name.to_lowercase())
+    );
 }
 
 /// Parses JSON text with exact numbers (`json!` would turn 1500.50 into 1500.5).

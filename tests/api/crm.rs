@@ -62,11 +62,18 @@ async fn get_asks_for_every_mapped_property_and_maps_the_deal() {
     assert_eq!(body, envelope(200, "OK", "one", opportunity(1001)));
 
     let (_, raw) = call(app.get("/crm/opportunities/1001?raw=true")).await;
-    assert_eq!(raw["_raw"], deal(1001), "raw=true carries the HubSpot record");
+    assert_eq!(
+        raw["_raw"],
+        deal(1001),
+        "raw=true carries the HubSpot record"
+    );
     assert_eq!(raw["data"], opportunity(1001));
 
     let (_, sparse) = call(app.get("/crm/opportunities/1001?fields=id,close_date")).await;
-    assert_eq!(sparse["data"], json!({ "id": "1001", "title": "Deal 1001", "close_date": "2026-12-31" }));
+    assert_eq!(
+        sparse["data"],
+        json!({ "id": "1001", "title": "Deal 1001", "close_date": "2026-12-31" })
+    );
 }
 
 #[tokio::test]
@@ -74,7 +81,9 @@ async fn update_patches_only_the_sent_properties() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
     expect("PATCH", "/crm/v3/objects/deals/1001")
-        .and(body_json(exact(r#"{"properties": {"dealname": "Renamed", "amount": "80000.25", "description": ""}}"#)))
+        .and(body_json(exact(
+            r#"{"properties": {"dealname": "Renamed", "amount": "80000.25", "description": ""}}"#,
+        )))
         .respond_with(answer(200, deal(1001)))
         .expect(1)
         .mount(&app.hubspot)
@@ -82,11 +91,23 @@ async fn update_patches_only_the_sent_properties() {
     let body = exact(r#"{"title": "Renamed", "monetary_amount": 80000.25, "description": null}"#);
     let (status, answer) = call(app.patch("/crm/opportunities/1001", &body)).await;
     assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer, envelope(200, "OK", "update", json!({ "id": "1001" })));
+    assert_eq!(
+        answer,
+        envelope(200, "OK", "update", json!({ "id": "1001" }))
+    );
 
-    let refused = call(app.patch("/crm/opportunities/1001", &json!({ "title": "x", "contact_ids": ["1"] }))).await;
+    let refused = call(app.patch(
+        "/crm/opportunities/1001",
+        &json!({ "title": "x", "contact_ids": ["1"] }),
+    ))
+    .await;
     assert_error(&refused, 400, "RequestValidationError");
-    assert!(refused.1["message"].as_str().unwrap().contains("contact_ids"));
+    assert!(
+        refused.1["message"]
+            .as_str()
+            .unwrap()
+            .contains("contact_ids")
+    );
 }
 
 #[tokio::test]
@@ -116,14 +137,21 @@ fn page(ids: std::ops::Range<u32>, next: Option<&str>) -> Value {
 async fn every_record_of_a_three_page_list_is_reached_once_through_cursors() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    let routes = [(None, page(1..3, Some("p2"))), (Some("p2"), page(3..5, Some("p3"))), (Some("p3"), page(5..6, None))];
+    let routes = [
+        (None, page(1..3, Some("p2"))),
+        (Some("p2"), page(3..5, Some("p3"))),
+        (Some("p3"), page(5..6, None)),
+    ];
     for (after, body) in routes {
         let mock = expect_read("GET", "/crm/v3/objects/deals").and(query_param("limit", "2"));
         let mock = match after {
             Some(after) => mock.and(query_param("after", after)),
             None => mock.and(query_param_is_missing("after")),
         };
-        mock.respond_with(answer(200, body)).expect(1).mount(&app.hubspot).await;
+        mock.respond_with(answer(200, body))
+            .expect(1)
+            .mount(&app.hubspot)
+            .await;
     }
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
@@ -138,7 +166,10 @@ async fn every_record_of_a_three_page_list_is_reached_once_through_cursors() {
             assert!(record["id"].is_string() && record["title"].is_string());
             seen.push(record["id"].as_str().unwrap().to_owned());
         }
-        assert_eq!(body["meta"]["items_on_page"], body["data"].as_array().unwrap().len());
+        assert_eq!(
+            body["meta"]["items_on_page"],
+            body["data"].as_array().unwrap().len()
+        );
         assert_eq!(body["meta"]["cursors"]["current"], json!(cursor));
         cursor = body["meta"]["cursors"]["next"].as_str().map(str::to_owned);
         assert_eq!(body["links"]["next"].is_string(), cursor.is_some());
@@ -167,9 +198,17 @@ async fn a_limit_above_hubspots_page_size_is_filled_from_two_vendor_pages() {
         .await;
     let (status, body) = call(app.get("/crm/opportunities?limit=150")).await;
     assert_eq!(status, 200);
-    let ids: Vec<u32> = body["data"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().parse().unwrap()).collect();
+    let ids: Vec<u32> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().parse().unwrap())
+        .collect();
     assert_eq!(ids, (1..151).collect::<Vec<_>>());
-    assert!(body["meta"]["cursors"]["next"].is_string(), "p3 is still ahead");
+    assert!(
+        body["meta"]["cursors"]["next"].is_string(),
+        "p3 is still ahead"
+    );
 }
 
 #[tokio::test]
@@ -196,7 +235,11 @@ async fn cursors_that_crmgate_did_not_issue_are_refused_before_any_call() {
 async fn an_id_that_cannot_be_a_hubspot_id_is_not_found_without_a_call() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect("GET", "/crm/v3/objects/deals/abc").respond_with(answer(200, deal(1))).expect(0).mount(&app.hubspot).await;
+    expect("GET", "/crm/v3/objects/deals/abc")
+        .respond_with(answer(200, deal(1)))
+        .expect(0)
+        .mount(&app.hubspot)
+        .await;
     let answer = call(app.get("/crm/opportunities/abc")).await;
     assert_error(&answer, 404, "EntityNotFoundError");
 }

@@ -55,9 +55,10 @@ pub fn opportunity(id: u32) -> Value {
 
 /// A request to HubSpot with the connection's bearer token.
 pub fn expect(verb: &str, route: &str) -> MockBuilder {
-    Mock::given(method(verb))
-        .and(path(route))
-        .and(header("authorization", format!("Bearer {HUBSPOT_TOKEN}").as_str()))
+    Mock::given(method(verb)).and(path(route)).and(header(
+        "authorization",
+        format!("Bearer {HUBSPOT_TOKEN}").as_str(),
+    ))
 }
 
 /// A read of deals with the full property list and associations.

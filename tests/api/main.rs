@@ -5,6 +5,7 @@
 mod app;
 mod crm;
 mod errors;
+mod faults;
 mod hubspot;
 mod mappings;
 mod tenancy;

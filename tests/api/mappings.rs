@@ -43,7 +43,12 @@ async fn pass_through_patches_the_body_hubspot_receives_and_only_for_hubspot() {
     let bad = json!({ "title": "x", "pass_through": [{ "service_id": "hubspot", "extend_paths": [{ "path": "$.properties.dealname.deeper", "value": 1 }] }] });
     let answer = call(app.post("/crm/opportunities", &bad)).await;
     assert_error(&answer, 400, "RequestValidationError");
-    assert!(answer.1["message"].as_str().unwrap().contains("$.properties.dealname.deeper"));
+    assert!(
+        answer.1["message"]
+            .as_str()
+            .unwrap()
+            .contains("$.properties.dealname.deeper")
+    );
 }
 
 #[tokio::test]
@@ -62,7 +67,11 @@ async fn pass_through_query_parameters_reach_hubspot() {
     assert_eq!(body["data"][0]["id"], "1");
 }
 
-fn search_body(filters: serde_json::Value, sorts: serde_json::Value, limit: u32) -> serde_json::Value {
+fn search_body(
+    filters: serde_json::Value,
+    sorts: serde_json::Value,
+    limit: u32,
+) -> serde_json::Value {
     let properties: Vec<&str> = PROPERTIES.split(',').collect();
     json!({ "limit": limit, "properties": properties, "sorts": sorts, "filterGroups": [{ "filters": filters }] })
 }
@@ -105,12 +114,17 @@ async fn filters_run_on_hubspot_search_and_page_by_id_past_its_window() {
         .mount(&app.hubspot)
         .await;
     expect("POST", "/crm/v4/associations/deals/contacts/batch/read")
-        .respond_with(answer(200, association_batch(&["11", "12", "13"], "501", 3)))
+        .respond_with(answer(
+            200,
+            association_batch(&["11", "12", "13"], "501", 3),
+        ))
         .expect(2)
         .mount(&app.hubspot)
         .await;
     expect("POST", "/crm/v4/associations/deals/companies/batch/read")
-        .and(body_json(json!({ "inputs": [{ "id": "11" }, { "id": "12" }] })))
+        .and(body_json(
+            json!({ "inputs": [{ "id": "11" }, { "id": "12" }] }),
+        ))
         .respond_with(answer(200, association_batch(&["11", "12"], "901", 5)))
         .expect(1)
         .mount(&app.hubspot)
@@ -122,17 +136,30 @@ async fn filters_run_on_hubspot_search_and_page_by_id_past_its_window() {
         .mount(&app.hubspot)
         .await;
 
-    let (status, first) = call(app.get("/crm/opportunities?limit=2&filter[status]=Won&filter[company_id]=901")).await;
+    let (status, first) =
+        call(app.get("/crm/opportunities?limit=2&filter[status]=Won&filter[company_id]=901")).await;
     assert_eq!(status, 200, "{first}");
     assert_eq!(first["data"][0]["id"], "11");
-    assert_eq!(first["data"][0]["company_id"], "901", "search hits get their associations");
+    assert_eq!(
+        first["data"][0]["company_id"], "901",
+        "search hits get their associations"
+    );
     assert_eq!(first["data"][1]["contact_ids"], json!(["501"]));
-    let next = first["meta"]["cursors"]["next"].as_str().unwrap().to_owned();
-    let (_, second) = call(app.get(&format!("/crm/opportunities?limit=2&filter[status]=Won&filter[company_id]=901&cursor={next}"))).await;
+    let next = first["meta"]["cursors"]["next"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, second) = call(app.get(&format!(
+        "/crm/opportunities?limit=2&filter[status]=Won&filter[company_id]=901&cursor={next}"
+    )))
+    .await;
     assert_eq!(second["data"][0]["id"], "13");
     assert_eq!(second["meta"]["cursors"]["next"], json!(null));
 
-    let other_filter = call(app.get(&format!("/crm/opportunities?limit=2&filter[status]=Lost&cursor={next}"))).await;
+    let other_filter = call(app.get(&format!(
+        "/crm/opportunities?limit=2&filter[status]=Lost&cursor={next}"
+    )))
+    .await;
     assert_error(&other_filter, 400, "InvalidCursorError");
 }
 
@@ -141,7 +168,11 @@ async fn a_sort_becomes_hubspots_sort() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
     expect("POST", "/crm/v3/objects/deals/search")
-        .and(body_json(search_body(json!([]), json!([{ "propertyName": "amount", "direction": "DESCENDING" }]), 20)))
+        .and(body_json(search_body(
+            json!([]),
+            json!([{ "propertyName": "amount", "direction": "DESCENDING" }]),
+            20,
+        )))
         .respond_with(answer(200, json!({ "total": 1, "results": [hit(5)] })))
         .expect(1)
         .mount(&app.hubspot)
@@ -154,7 +185,8 @@ async fn a_sort_becomes_hubspots_sort() {
         .respond_with(answer(200, json!({ "results": [] })))
         .mount(&app.hubspot)
         .await;
-    let (status, body) = call(app.get("/crm/opportunities?sort[by]=monetary_amount&sort[direction]=desc")).await;
+    let (status, body) =
+        call(app.get("/crm/opportunities?sort[by]=monetary_amount&sort[direction]=desc")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"][0]["id"], "5");
     assert_eq!(body["data"][0]["contact_ids"], json!(null));
@@ -173,12 +205,24 @@ fn mappings_check_names_the_file_and_line_of_an_error() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.contains(&format!("{}:5:", file.display())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:5:", file.display())),
+        "{stderr}"
+    );
     assert!(stderr.contains("invalid JSONPath"), "{stderr}");
 
     let ok = Command::new(env!("CARGO_BIN_EXE_crmgate"))
-        .args(["mappings", "check", "--mappings", concat!(env!("CARGO_MANIFEST_DIR"), "/mappings")])
+        .args([
+            "mappings",
+            "check",
+            "--mappings",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/mappings"),
+        ])
         .output()
         .unwrap();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
 }

@@ -16,8 +16,12 @@ use crate::hubspot::{answer, deal, error_body, expect_read};
 async fn an_application_key_acts_only_for_its_application_and_tenants_never_meet() {
     let app = spawn_app().await;
     let store = app.state.store.clone();
-    let (a, _, key_a) = auth::create_application(store.as_ref(), Some("app-a".into()), "A", 1).await.unwrap();
-    let (b, _, key_b) = auth::create_application(store.as_ref(), Some("app-b".into()), "B", 1).await.unwrap();
+    let (a, _, key_a) = auth::create_application(store.as_ref(), Some("app-a".into()), "A", 1)
+        .await
+        .unwrap();
+    let (b, _, key_b) = auth::create_application(store.as_ref(), Some("app-b".into()), "B", 1)
+        .await
+        .unwrap();
     let as_tenant = |method: Method, path: &str, key: &str, app_id: &str, consumer: &str| {
         app.client
             .request(method, format!("{}{path}", app.address))
@@ -25,41 +29,120 @@ async fn an_application_key_acts_only_for_its_application_and_tenants_never_meet
             .header("x-apideck-app-id", app_id)
             .header("x-apideck-consumer-id", consumer)
     };
-    let settings = json!({ "settings": { "api_key": HUBSPOT_TOKEN, "base_url": app.hubspot.uri() } });
-    let owner = as_tenant(Method::PATCH, "/vault/connections/crm/hubspot", key_a.expose_secret(), &a.id, "a1").json(&settings);
+    let settings =
+        json!({ "settings": { "api_key": HUBSPOT_TOKEN, "base_url": app.hubspot.uri() } });
+    let owner = as_tenant(
+        Method::PATCH,
+        "/vault/connections/crm/hubspot",
+        key_a.expose_secret(),
+        &a.id,
+        "a1",
+    )
+    .json(&settings);
     assert_eq!(call(owner).await.0, 200);
     // Exactly one HubSpot call: the owner's.
-    expect_read("GET", "/crm/v3/objects/deals/1").respond_with(answer(200, deal(1))).expect(1).mount(&app.hubspot).await;
+    expect_read("GET", "/crm/v3/objects/deals/1")
+        .respond_with(answer(200, deal(1)))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
 
-    let (status, _) = call(as_tenant(Method::GET, "/crm/opportunities/1", key_a.expose_secret(), &a.id, "a1")).await;
+    let (status, _) = call(as_tenant(
+        Method::GET,
+        "/crm/opportunities/1",
+        key_a.expose_secret(),
+        &a.id,
+        "a1",
+    ))
+    .await;
     assert_eq!(status, 200);
     let cases = [
-        (key_a.expose_secret(), b.id.as_str(), "a1", 401, "UnauthorizedError"),
-        (key_b.expose_secret(), a.id.as_str(), "a1", 401, "UnauthorizedError"),
-        (key_b.expose_secret(), b.id.as_str(), "a1", 404, "ConnectionNotFoundError"),
-        (key_a.expose_secret(), a.id.as_str(), "a2", 404, "ConnectionNotFoundError"),
-        (crate::app::API_KEY, b.id.as_str(), "a1", 404, "ConnectionNotFoundError"),
+        (
+            key_a.expose_secret(),
+            b.id.as_str(),
+            "a1",
+            401,
+            "UnauthorizedError",
+        ),
+        (
+            key_b.expose_secret(),
+            a.id.as_str(),
+            "a1",
+            401,
+            "UnauthorizedError",
+        ),
+        (
+            key_b.expose_secret(),
+            b.id.as_str(),
+            "a1",
+            404,
+            "ConnectionNotFoundError",
+        ),
+        (
+            key_a.expose_secret(),
+            a.id.as_str(),
+            "a2",
+            404,
+            "ConnectionNotFoundError",
+        ),
+        (
+            crate::app::API_KEY,
+            b.id.as_str(),
+            "a1",
+            404,
+            "ConnectionNotFoundError",
+        ),
     ];
     for (key, app_id, consumer, status, type_name) in cases {
-        let answer = call(as_tenant(Method::GET, "/crm/opportunities/1", key, app_id, consumer)).await;
+        let answer = call(as_tenant(
+            Method::GET,
+            "/crm/opportunities/1",
+            key,
+            app_id,
+            consumer,
+        ))
+        .await;
         assert_error(&answer, status, type_name);
-        let vault = call(as_tenant(Method::GET, "/vault/connections/crm/hubspot", key, app_id, consumer)).await;
-        assert!(vault.0 == 401 || vault.1["data"]["state"] == "available", "{app_id}/{consumer}: {}", vault.1);
+        let vault = call(as_tenant(
+            Method::GET,
+            "/vault/connections/crm/hubspot",
+            key,
+            app_id,
+            consumer,
+        ))
+        .await;
+        assert!(
+            vault.0 == 401 || vault.1["data"]["state"] == "available",
+            "{app_id}/{consumer}: {}",
+            vault.1
+        );
     }
     let revoked_key = store.api_keys(&a.id).await.unwrap()[0].id.clone();
     assert!(store.revoke_api_key(&revoked_key, 2).await.unwrap());
-    let revoked = call(as_tenant(Method::GET, "/crm/opportunities/1", key_a.expose_secret(), &a.id, "a1")).await;
+    let revoked = call(as_tenant(
+        Method::GET,
+        "/crm/opportunities/1",
+        key_a.expose_secret(),
+        &a.id,
+        "a1",
+    ))
+    .await;
     assert_error(&revoked, 401, "UnauthorizedError");
 }
 
 #[tokio::test]
 async fn two_gateways_on_one_postgres_share_connections() {
-    let Ok(url) = std::env::var("CRMGATE_TEST_POSTGRES_URL") else { return };
+    let Ok(url) = std::env::var("CRMGATE_TEST_POSTGRES_URL") else {
+        return;
+    };
     let mut raw = [0u8; 8];
     getrandom::fill(&mut raw).unwrap();
     let schema = format!("crmgate_it_{}", u64::from_le_bytes(raw));
     let admin = sqlx::PgPool::connect(&url).await.unwrap();
-    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.unwrap();
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .unwrap();
     let scoped = format!("{url}?options=-c%20search_path%3D{schema}");
     let (one, two) = tokio::join!(
         spawn_on(scoped.clone(), tempfile::tempdir().unwrap()),
@@ -67,25 +150,49 @@ async fn two_gateways_on_one_postgres_share_connections() {
     );
     one.connect_hubspot().await;
     // The connection saved through `one` points at `one`'s mock; `two` must use it.
-    expect_read("GET", "/crm/v3/objects/deals/1").respond_with(answer(200, deal(1))).expect(1).mount(&one.hubspot).await;
+    expect_read("GET", "/crm/v3/objects/deals/1")
+        .respond_with(answer(200, deal(1)))
+        .expect(1)
+        .mount(&one.hubspot)
+        .await;
     let (status, body) = call(two.get("/crm/opportunities/1")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["id"], "1");
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&admin).await.unwrap();
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&admin)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn a_tampered_credential_is_a_422_never_a_panic() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    let tenant = crmgate::store::Tenant { app_id: crate::app::APP_ID.into(), consumer_id: crate::app::CONSUMER_ID.into() };
-    let mut record = app.state.store.connection(&tenant, "hubspot").await.unwrap().unwrap();
+    let tenant = crmgate::store::Tenant {
+        app_id: crate::app::APP_ID.into(),
+        consumer_id: crate::app::CONSUMER_ID.into(),
+    };
+    let mut record = app
+        .state
+        .store
+        .connection(&tenant, "hubspot")
+        .await
+        .unwrap()
+        .unwrap();
     let mut bytes = record.settings.into_bytes();
     let last = bytes.len() - 1;
     bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
     record.settings = String::from_utf8(bytes).unwrap();
-    app.state.store.save_connection(&tenant, &record).await.unwrap();
-    assert_error(&call(app.get("/crm/opportunities/1")).await, 422, "ConnectionSettingsError");
+    app.state
+        .store
+        .save_connection(&tenant, &record)
+        .await
+        .unwrap();
+    assert_error(
+        &call(app.get("/crm/opportunities/1")).await,
+        422,
+        "ConnectionSettingsError",
+    );
     let (_, vault) = call(app.get("/vault/connections/crm/hubspot")).await;
     assert_eq!(vault["data"]["state"], "invalid");
 }
@@ -133,10 +240,17 @@ async fn no_secret_reaches_a_log_line_an_answer_or_the_database_file() {
         .mount(&app.hubspot)
         .await;
     let mut answers = Vec::new();
-    for path in ["/crm/opportunities/1", "/crm/opportunities/2", "/vault/connections", "/vault/connections/crm/hubspot"] {
+    for path in [
+        "/crm/opportunities/1",
+        "/crm/opportunities/2",
+        "/vault/connections",
+        "/vault/connections/crm/hubspot",
+    ] {
         answers.push(call(app.get(path)).await.1.to_string());
     }
-    let (app_row, _, app_key) = auth::create_application(app.state.store.as_ref(), None, "X", 1).await.unwrap();
+    let (app_row, _, app_key) = auth::create_application(app.state.store.as_ref(), None, "X", 1)
+        .await
+        .unwrap();
     let bad_app = app
         .client
         .get(format!("{}/crm/opportunities/1", app.address))
@@ -149,15 +263,24 @@ async fn no_secret_reaches_a_log_line_an_answer_or_the_database_file() {
     for secret in [HUBSPOT_TOKEN, crate::app::API_KEY, app_key.expose_secret()] {
         assert!(!logged.contains(secret), "a log line holds {secret}");
         for answer in &answers {
-            assert!(!answer.contains(secret), "an answer holds {secret}: {answer}");
+            assert!(
+                !answer.contains(secret),
+                "an answer holds {secret}: {answer}"
+            );
         }
     }
     let db = app.database_url.trim_start_matches("sqlite://");
     for file in [db.to_owned(), format!("{db}-wal")] {
         if let Ok(bytes) = std::fs::read(&file) {
             let text = String::from_utf8_lossy(&bytes);
-            assert!(!text.contains(HUBSPOT_TOKEN), "{file} holds the token in the clear");
-            assert!(!text.contains(app_key.expose_secret()), "{file} holds an API key");
+            assert!(
+                !text.contains(HUBSPOT_TOKEN),
+                "{file} holds the token in the clear"
+            );
+            assert!(
+                !text.contains(app_key.expose_secret()),
+                "{file} holds an API key"
+            );
         }
     }
     assert!(!app_row.id.is_empty());

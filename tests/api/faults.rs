@@ -1,0 +1,212 @@
+//! Resilience: what crmgate retries and what it never repeats, idempotent creates, request ids,
+//! health, and shutdown with requests in flight.
+
+use std::time::Duration;
+
+use serde_json::json;
+use wiremock::ResponseTemplate;
+
+use crate::app::{assert_error, call, spawn_app};
+use crate::hubspot::{answer, deal, expect, expect_read};
+
+#[tokio::test]
+async fn a_read_is_retried_after_a_503_and_a_create_never_is() {
+    let app = spawn_app().await;
+    app.connect_hubspot().await;
+    expect_read("GET", "/crm/v3/objects/deals/1")
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    expect_read("GET", "/crm/v3/objects/deals/1")
+        .respond_with(answer(200, deal(1)))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    let (status, _) = call(app.get("/crm/opportunities/1")).await;
+    assert_eq!(status, 200);
+
+    expect("POST", "/crm/v3/objects/deals")
+        .respond_with(ResponseTemplate::new(503))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    let answer = call(app.post("/crm/opportunities", &json!({ "title": "Once" }))).await;
+    assert_error(&answer, 502, "ConnectorExecutionError");
+}
+
+#[tokio::test]
+async fn concurrent_creates_with_one_key_make_one_vendor_call_and_one_answer() {
+    let app = spawn_app().await;
+    app.connect_hubspot().await;
+    expect("POST", "/crm/v3/objects/deals")
+        .respond_with(answer(201, deal(77)).set_delay(Duration::from_millis(200)))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    let body = json!({ "title": "Exactly once" });
+    let send = || {
+        app.post("/crm/opportunities", &body)
+            .header("Idempotency-Key", "key-1")
+            .send()
+    };
+    let (first, second) = tokio::join!(send(), send());
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (201, 201)
+    );
+    let replayed = [&first, &second]
+        .iter()
+        .filter(|r| r.headers().contains_key("idempotent-replayed"))
+        .count();
+    assert_eq!(replayed, 1);
+    let (a, b) = (first.text().await.unwrap(), second.text().await.unwrap());
+    assert_eq!(a, b);
+    assert!(a.contains(r#""data":{"id":"77"}"#), "{a}");
+
+    let other = app
+        .post("/crm/opportunities", &json!({ "title": "Different" }))
+        .header("Idempotency-Key", "key-1");
+    assert_error(&call(other).await, 422, "RequestValidationError");
+}
+
+#[tokio::test]
+async fn a_create_refused_by_the_vendor_releases_its_key() {
+    let app = spawn_app().await;
+    app.connect_hubspot().await;
+    expect("POST", "/crm/v3/objects/deals")
+        .respond_with(answer(
+            400,
+            json!({ "message": "dealstage is required", "category": "VALIDATION_ERROR" }),
+        ))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    expect("POST", "/crm/v3/objects/deals")
+        .respond_with(answer(201, deal(5)))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    let body = json!({ "title": "Retry me" });
+    let first = call(
+        app.post("/crm/opportunities", &body)
+            .header("Idempotency-Key", "k"),
+    )
+    .await;
+    assert_eq!(first.0, 400);
+    let second = call(
+        app.post("/crm/opportunities", &body)
+            .header("Idempotency-Key", "k"),
+    )
+    .await;
+    assert_eq!(
+        second.0, 201,
+        "nothing was created the first time, so the key was free"
+    );
+}
+
+#[tokio::test]
+async fn request_ids_round_trip_and_health_needs_no_key() {
+    let app = spawn_app().await;
+    let response = app
+        .get("/vault/connections")
+        .header("x-request-id", "trace-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "trace-42");
+    assert_eq!(response.headers()["request-id"], "trace-42");
+    let generated = app.get("/vault/connections").send().await.unwrap();
+    assert_eq!(generated.headers()["x-request-id"].len(), 32);
+
+    let live = app
+        .client
+        .get(format!("{}/health/live", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 200);
+    let (status, ready) = call(app.client.get(format!("{}/health/ready", app.address))).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        ready,
+        json!({ "status": "ok", "checks": { "database": "ok", "mappings": "ok" } })
+    );
+}
+
+#[tokio::test]
+async fn hubspot_rate_limit_headers_reach_the_client() {
+    let app = spawn_app().await;
+    app.connect_hubspot().await;
+    expect_read("GET", "/crm/v3/objects/deals/1")
+        .respond_with(
+            answer(200, deal(1))
+                .insert_header("X-HubSpot-RateLimit-Max", "100")
+                .insert_header("X-HubSpot-RateLimit-Remaining", "42")
+                .insert_header("X-HubSpot-RateLimit-Interval-Milliseconds", "10000"),
+        )
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    let response = app.get("/crm/opportunities/1").send().await.unwrap();
+    assert_eq!(response.headers()["x-downstream-ratelimit-limit"], "100");
+    assert_eq!(response.headers()["x-downstream-ratelimit-remaining"], "42");
+    let reset: u64 = response.headers()["x-downstream-ratelimit-reset"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(reset > 1_700_000_000);
+}
+
+#[tokio::test]
+async fn a_request_in_flight_when_shutdown_starts_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("g.db").display());
+    let gateway = crmgate::server::Gateway::build(crate::app::options(&url))
+        .await
+        .unwrap();
+    let listener = crmgate::server::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crmgate::server::serve(
+        listener,
+        gateway.state,
+        async move {
+            let _ = stopped.await;
+        },
+        Duration::from_secs(10),
+    ));
+    let hubspot = wiremock::MockServer::start().await;
+    let client = reqwest::Client::new();
+    let tenant = |rq: reqwest::RequestBuilder| {
+        rq.bearer_auth(crate::app::API_KEY)
+            .header("x-apideck-app-id", crate::app::APP_ID)
+            .header("x-apideck-consumer-id", crate::app::CONSUMER_ID)
+    };
+    let settings =
+        json!({ "settings": { "api_key": crate::app::HUBSPOT_TOKEN, "base_url": hubspot.uri() } });
+    let saved = tenant(client.patch(format!("{address}/vault/connections/crm/hubspot")))
+        .json(&settings)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
+    expect_read("GET", "/crm/v3/objects/deals/1")
+        .respond_with(answer(200, deal(1)).set_delay(Duration::from_millis(300)))
+        .expect(1)
+        .mount(&hubspot)
+        .await;
+    let in_flight =
+        tokio::spawn(tenant(client.get(format!("{address}/crm/opportunities/1"))).send());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.send(()).unwrap();
+    let response = in_flight.await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    server.await.unwrap().unwrap();
+}
