@@ -4,6 +4,7 @@
 //! (unified JSON → vendor JSON) → a connector (HTTP to the vendor) and back the same way.
 
 pub mod api;
+pub mod config;
 pub mod error;
 pub mod mapping;
 pub mod registry;

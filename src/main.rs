@@ -1,17 +1,20 @@
-//! The `crmgate` command: `serve` runs the gateway, `mappings check` validates mapping tables.
+//! The `crmgate` command: `serve` runs the gateway; `mappings`, `apps`, `keys` and `config`
+//! are the operator's tools.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use crmgate::api::auth::{self, KeySource};
+use crmgate::config::{LogFormat, Settings};
 use crmgate::mapping::MappingSet;
 use crmgate::server::{self, Gateway, ServeOptions};
 use secrecy::{ExposeSecret, SecretString};
 use tracing_subscriber::EnvFilter;
 
-/// The folder of mapping tables read when `--mappings` is not given and it exists.
+/// The folder of mapping tables read when none is configured and it exists.
 const DEFAULT_MAPPINGS: &str = "mappings";
 
 #[derive(Parser)]
@@ -21,6 +24,15 @@ const DEFAULT_MAPPINGS: &str = "mappings";
     about = "Self-hosted unified CRM API gateway (Apideck Unified CRM API compatible)"
 )]
 struct Cli {
+    /// Configuration file (TOML); see crmgate.example.toml.
+    #[arg(long, global = true, env = "CRMGATE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database URL (`sqlite://PATH` or `postgres://...`); overrides the configuration.
+    #[arg(long, global = true, env = server::DATABASE_URL_ENV)]
+    database_url: Option<String>,
+    /// Log lines as `human` text or `json`; overrides the configuration.
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -29,12 +41,9 @@ struct Cli {
 enum Command {
     /// Run the gateway.
     Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = server::DEFAULT_LISTEN)]
-        listen: SocketAddr,
-        /// Database URL (`sqlite://PATH`).
-        #[arg(long, env = server::DATABASE_URL_ENV, default_value = server::DEFAULT_DATABASE_URL)]
-        database_url: String,
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
         /// Folder of mapping tables (default: ./mappings if it exists, else the built-in tables).
         #[arg(long)]
         mappings: Option<PathBuf>,
@@ -46,9 +55,6 @@ enum Command {
     },
     /// Manage applications and their API keys.
     Apps {
-        /// Database URL (`sqlite://PATH` or `postgres://...`).
-        #[arg(long, env = server::DATABASE_URL_ENV, default_value = server::DEFAULT_DATABASE_URL, global = true)]
-        database_url: String,
         #[command(subcommand)]
         command: AppsCommand,
     },
@@ -57,6 +63,23 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Show the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MappingsCommand {
+    /// Load and validate every mapping table; print each error with file, line and column.
+    Check {
+        /// Folder of mapping tables.
+        #[arg(long, default_value = DEFAULT_MAPPINGS)]
+        mappings: PathBuf,
+    },
+    /// Print the JSON Schema of mapping files (what `mappings/schema.json` holds).
+    Schema,
 }
 
 #[derive(Subcommand)]
@@ -86,57 +109,82 @@ enum KeysCommand {
     /// (`new,old`), start every gateway process with that list, run this, then drop the old key.
     /// With the key file beside a SQLite database: a new key is generated and written to the
     /// file; restart the gateway afterwards.
-    Rotate {
-        /// Database URL (`sqlite://PATH`).
-        #[arg(long, env = server::DATABASE_URL_ENV, default_value = server::DEFAULT_DATABASE_URL)]
-        database_url: String,
-    },
+    Rotate,
 }
 
 #[derive(Subcommand)]
-enum MappingsCommand {
-    /// Load and validate every mapping table; print each error with file, line and column.
-    Check {
-        /// Folder of mapping tables.
-        #[arg(long, default_value = DEFAULT_MAPPINGS)]
-        mappings: PathBuf,
-    },
-    /// Print the JSON Schema of mapping files (what `mappings/schema.json` holds).
-    Schema,
+enum ConfigCommand {
+    /// Print the effective configuration, secrets masked.
+    Print,
 }
 
-fn mappings_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
-    flag.or_else(|| {
-        Path::new(DEFAULT_MAPPINGS)
-            .is_dir()
-            .then(|| PathBuf::from(DEFAULT_MAPPINGS))
-    })
+/// Shorthand environment variables, kept because they are what people type first; each wins
+/// over its `CRMGATE__SECTION__KEY` form.
+fn apply_shorthands(settings: &mut Settings) {
+    if let Some(key) = env_secret(server::API_KEY_ENV) {
+        settings.auth.api_key = Some(key);
+    }
+    if let Some(keys) = env_secret(server::ENCRYPTION_KEY_ENV) {
+        settings.crypto.encryption_key = Some(keys);
+    }
+    if let Ok(url) = std::env::var(server::REDIS_URL_ENV)
+        && !url.is_empty()
+    {
+        settings.redis.url = Some(url);
+    }
+}
+
+fn env_secret(name: &str) -> Option<SecretString> {
+    std::env::var(name)
+        .ok()
+        .filter(|k| !k.is_empty())
+        .map(SecretString::from)
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
+    }
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
     let cli = Cli::parse();
+    let mut settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("crmgate: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    apply_shorthands(&mut settings);
+    if let Some(url) = cli.database_url {
+        settings.database.url = url;
+    }
+    if let Some(format) = cli.log_format {
+        settings.server.log_format = format;
+    }
+    init_logging(settings.server.log_format);
     let result = match cli.command {
-        Command::Serve {
-            listen,
-            database_url,
-            mappings,
-        } => serve(listen, database_url, mappings_dir(mappings)).await,
+        Command::Serve { listen, mappings } => {
+            if let Some(listen) = listen {
+                settings.server.listen = listen;
+            }
+            if let Some(dir) = mappings {
+                settings.mappings.dir = Some(dir);
+            }
+            serve(settings).await
+        }
         Command::Mappings {
             command: MappingsCommand::Check { mappings },
         } => return check(&mappings),
-        Command::Keys {
-            command: KeysCommand::Rotate { database_url },
-        } => rotate(&database_url).await,
-        Command::Apps {
-            database_url,
-            command,
-        } => apps(&database_url, command).await,
         Command::Mappings {
             command: MappingsCommand::Schema,
         } => {
@@ -145,6 +193,16 @@ async fn main() -> ExitCode {
                 "{}",
                 serde_json::to_string_pretty(&schema).expect("a schema serialises")
             );
+            return ExitCode::SUCCESS;
+        }
+        Command::Apps { command } => apps(&settings.database.url, command).await,
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => rotate(&settings).await,
+        Command::Config {
+            command: ConfigCommand::Print,
+        } => {
+            print!("{}", settings.to_masked_toml());
             return ExitCode::SUCCESS;
         }
     };
@@ -173,30 +231,21 @@ fn check(dir: &Path) -> ExitCode {
     }
 }
 
-async fn serve(
-    listen: SocketAddr,
-    database_url: String,
-    mappings: Option<PathBuf>,
-) -> anyhow::Result<()> {
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let mappings = settings.mappings.dir.clone().or_else(|| {
+        Path::new(DEFAULT_MAPPINGS)
+            .is_dir()
+            .then(|| PathBuf::from(DEFAULT_MAPPINGS))
+    });
     match &mappings {
         Some(dir) => tracing::info!(dir = %dir.display(), "Loading mapping tables from a folder."),
         None => tracing::info!("Loading the built-in mapping tables."),
     }
-    let api_key = env_secret(server::API_KEY_ENV);
-    let encryption_key = env_secret(server::ENCRYPTION_KEY_ENV);
-    let gateway = Gateway::build(ServeOptions {
-        database_url,
-        mappings,
-        api_key,
-        redis_url: std::env::var(server::REDIS_URL_ENV)
-            .ok()
-            .filter(|u| !u.is_empty()),
-        encryption_key,
-        http: Default::default(),
-    })
-    .await?;
+    let listen = settings.server.listen;
+    let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
+    let gateway = Gateway::build(ServeOptions::from_settings(settings, mappings)?).await?;
     match &gateway.key_source {
-        KeySource::Environment => tracing::info!("Using the API key from {}.", server::API_KEY_ENV),
+        KeySource::Environment => tracing::info!("Using the configured API key."),
         KeySource::Generated(key) => {
             // Printed once, on the terminal only: the database keeps just its hash.
             println!(
@@ -212,49 +261,9 @@ async fn serve(
     }
     let listener = server::bind(listen).await?;
     tracing::info!(address = %listener.local_addr()?, "crmgate is listening.");
-    server::serve(
-        listener,
-        gateway.state,
-        shutdown_signal(),
-        server::SHUTDOWN_GRACE,
-    )
-    .await?;
+    server::serve(listener, gateway.state, shutdown_signal(), grace).await?;
     tracing::info!("crmgate stopped.");
     Ok(())
-}
-
-async fn rotate(database_url: &str) -> anyhow::Result<()> {
-    let rotation =
-        server::rotate_keys(database_url, env_secret(server::ENCRYPTION_KEY_ENV)).await?;
-    println!(
-        "Re-sealed {} connection(s) under key {}.",
-        rotation.resealed, rotation.key_id
-    );
-    for failure in &rotation.unreadable {
-        eprintln!("Left unchanged, does not open with any configured key: {failure}");
-    }
-    match (&rotation.key_file, rotation.unreadable.is_empty()) {
-        (Some(file), true) => println!(
-            "{} now holds only the new key; restart the gateway.",
-            file.display()
-        ),
-        (Some(file), false) => println!(
-            "{} keeps the old key too, for the connections above.",
-            file.display()
-        ),
-        (None, _) => println!(
-            "Remove the older keys from {} once every process runs with the new list.",
-            server::ENCRYPTION_KEY_ENV
-        ),
-    }
-    if rotation.unreadable.is_empty() {
-        Ok(())
-    } else {
-        anyhow::bail!(
-            "{} connection(s) could not be re-sealed",
-            rotation.unreadable.len()
-        )
-    }
 }
 
 async fn apps(database_url: &str, command: AppsCommand) -> anyhow::Result<()> {
@@ -303,11 +312,41 @@ async fn apps(database_url: &str, command: AppsCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn env_secret(name: &str) -> Option<SecretString> {
-    std::env::var(name)
-        .ok()
-        .filter(|k| !k.is_empty())
-        .map(SecretString::from)
+async fn rotate(settings: &Settings) -> anyhow::Result<()> {
+    let rotation = server::rotate_keys(
+        &settings.database.url,
+        settings.crypto.encryption_key.clone(),
+    )
+    .await?;
+    println!(
+        "Re-sealed {} connection(s) under key {}.",
+        rotation.resealed, rotation.key_id
+    );
+    for failure in &rotation.unreadable {
+        eprintln!("Left unchanged, does not open with any configured key: {failure}");
+    }
+    match (&rotation.key_file, rotation.unreadable.is_empty()) {
+        (Some(file), true) => println!(
+            "{} now holds only the new key; restart the gateway.",
+            file.display()
+        ),
+        (Some(file), false) => println!(
+            "{} keeps the old key too, for the connections above.",
+            file.display()
+        ),
+        (None, _) => println!(
+            "Remove the older keys from {} once every process runs with the new list.",
+            server::ENCRYPTION_KEY_ENV
+        ),
+    }
+    if rotation.unreadable.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "{} connection(s) could not be re-sealed",
+            rotation.unreadable.len()
+        )
+    }
 }
 
 async fn shutdown_signal() {

@@ -1,5 +1,6 @@
 //! Building the gateway from its options and serving it.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
 use crate::api::{self, ApiKeys, AppState, CursorCodec};
+use crate::config::{ConnectorSettings, Settings};
 use crate::mapping::{MappingSet, PathCache};
 use crate::registry;
 use crate::store::{RedisLimiter, Sealer};
@@ -19,11 +21,6 @@ use crate::store::{RedisLimiter, Sealer};
 pub const API_KEY_ENV: &str = "CRMGATE_API_KEY";
 /// Environment variable naming the database.
 pub const DATABASE_URL_ENV: &str = "CRMGATE_DATABASE_URL";
-/// Where `crmgate serve` keeps its data when told nothing.
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://crmgate.db";
-/// Where `crmgate serve` listens when told nothing: loopback only, so a fresh install is not
-/// reachable from the network by accident.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 /// Environment variable naming the Redis that shares rate budgets between processes.
 pub const REDIS_URL_ENV: &str = "CRMGATE_REDIS_URL";
@@ -46,6 +43,28 @@ pub struct ServeOptions {
     /// when `None`.
     pub encryption_key: Option<SecretString>,
     pub http: HttpConfig,
+    /// Per-connector overrides (base URL, timeout, rate budget), by service id.
+    pub connectors: BTreeMap<String, ConnectorSettings>,
+}
+
+impl ServeOptions {
+    /// The options a loaded configuration describes; `mappings` is the folder already chosen.
+    pub fn from_settings(settings: Settings, mappings: Option<PathBuf>) -> anyhow::Result<Self> {
+        let known: Vec<&str> = registry::connectors()
+            .iter()
+            .map(|e| e.connector.id())
+            .collect();
+        settings.check_connectors(&known)?;
+        Ok(Self {
+            database_url: settings.database.url,
+            mappings,
+            api_key: settings.auth.api_key,
+            redis_url: settings.redis.url,
+            encryption_key: settings.crypto.encryption_key,
+            http: HttpConfig::default(),
+            connectors: settings.connectors,
+        })
+    }
 }
 
 /// The state of a started gateway and how its API key came about.
@@ -68,7 +87,7 @@ impl Gateway {
             .with_context(|| {
                 format!(
                     "cannot open the database {}",
-                    redact_url(&options.database_url)
+                    crate::config::redact_password(&options.database_url)
                 )
             })?;
         let (keys, key_source) =
@@ -111,6 +130,7 @@ impl Gateway {
             paths: Arc::new(PathCache::default()),
             sealer: Arc::new(sealer),
             limiter,
+            overrides: Arc::new(options.connectors),
         };
         Ok(Self { state, key_source })
     }
@@ -275,17 +295,6 @@ fn write_private(file: &std::path::Path, text: &str) -> std::io::Result<()> {
     options.open(file)?.write_all(text.as_bytes())
 }
 
-/// A database URL without its password, for messages.
-fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("****"));
-            u.to_string()
-        }
-        _ => url.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -301,6 +310,7 @@ mod tests {
             redis_url: None,
             encryption_key: key.cloned(),
             http: HttpConfig::default(),
+            connectors: BTreeMap::new(),
         }
     }
 

@@ -31,6 +31,7 @@ use secrecy::SecretString;
 pub use auth::ApiKeys;
 pub use cursor::CursorCodec;
 
+use crate::config::ConnectorSettings;
 use crate::error::{Error, ErrorType};
 use crate::mapping::{MappingSet, PathCache};
 use crate::registry::ConnectorEntry;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub sealer: Arc<Sealer>,
     /// Where connections' vendor budgets are kept.
     pub limiter: Arc<dyn RateLimiter>,
+    /// Operators' per-connector overrides, by service id.
+    pub overrides: Arc<BTreeMap<String, ConnectorSettings>>,
 }
 
 impl AppState {

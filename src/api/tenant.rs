@@ -203,10 +203,15 @@ fn call_context(
     let auth = connector
         .auth_headers(&settings)
         .map_err(|e| Error::from_connector(e, connector.id()))?;
-    let base = settings
-        .get("base_url")
-        .unwrap_or(connector.default_base_url());
-    let base_url = Url::parse(base).map_err(|_| Error::connection_settings("base_url"))?;
+    let overrides = state.overrides.get(connector.id());
+    let base_url = match (
+        settings.get("base_url"),
+        overrides.and_then(|o| o.base_url.as_ref()),
+    ) {
+        (Some(own), _) => Url::parse(own).map_err(|_| Error::connection_settings("base_url"))?,
+        (None, Some(configured)) => configured.clone(),
+        (None, None) => Url::parse(connector.default_base_url()).map_err(Error::internal)?,
+    };
     let mut http = state
         .http
         .with_auth(auth)
@@ -214,7 +219,14 @@ fn call_context(
     if let Some(read) = connector.rate_limit_status() {
         http = http.with_rate_headers(read, rate_slot);
     }
-    if let Some(budget) = connector.rate_budget() {
+    if let Some(ms) = overrides.and_then(|o| o.timeout_ms) {
+        http = http.with_timeout(std::time::Duration::from_millis(ms));
+    }
+    let budget = overrides
+        .and_then(|o| o.rate_limit)
+        .map(|r| r.budget())
+        .or_else(|| connector.rate_budget());
+    if let Some(budget) = budget {
         http = http.with_budget(
             state.limiter.clone(),
             &budget_key(tenant, connector.id()),

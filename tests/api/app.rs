@@ -25,16 +25,26 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A gateway whose options the test adjusts (per-connector overrides, say).
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut ServeOptions)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}", dir.path().join("crmgate.db").display());
-    spawn_on(database_url, dir).await
+    let mut options = options(&database_url);
+    adjust(&mut options);
+    start(options, dir).await
 }
 
 /// A gateway on the given database (tests that need two gateways share one).
 pub async fn spawn_on(database_url: String, dir: tempfile::TempDir) -> TestApp {
-    let gateway = Gateway::build(options(&database_url))
-        .await
-        .expect("the gateway builds");
+    start(options(&database_url), dir).await
+}
+
+async fn start(options: ServeOptions, dir: tempfile::TempDir) -> TestApp {
+    let database_url = options.database_url.clone();
+    let gateway = Gateway::build(options).await.expect("the gateway builds");
     let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     let state = gateway.state.clone();
@@ -64,6 +74,7 @@ pub fn options(database_url: &str) -> ServeOptions {
             "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
         )),
         http: Default::default(),
+        connectors: Default::default(),
     }
 }
 

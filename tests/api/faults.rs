@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use wiremock::ResponseTemplate;
 
-use crate::app::{assert_error, call, spawn_app};
+use crate::app::{assert_error, call, spawn_app, spawn_app_with};
 use crate::hubspot::{answer, deal, expect, expect_read};
 
 #[tokio::test]
@@ -34,6 +34,58 @@ async fn a_read_is_retried_after_a_503_and_a_create_never_is() {
         .await;
     let answer = call(app.post("/crm/opportunities", &json!({ "title": "Once" }))).await;
     assert_error(&answer, 502, "ConnectorExecutionError");
+}
+
+#[tokio::test]
+async fn a_create_that_times_out_is_sent_exactly_once_and_answers_504() {
+    let app = spawn_app_with(|options| {
+        let hubspot = crmgate::config::ConnectorSettings {
+            timeout_ms: Some(200),
+            ..Default::default()
+        };
+        options.connectors.insert("hubspot".to_owned(), hubspot);
+    })
+    .await;
+    app.connect_hubspot().await;
+    expect("POST", "/crm/v3/objects/deals")
+        .respond_with(answer(201, deal(1)).set_delay(Duration::from_secs(2)))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    let answer = call(app.post("/crm/opportunities", &json!({ "title": "Slow" }))).await;
+    assert_error(&answer, 504, "ConnectorExecutionError");
+}
+
+#[tokio::test]
+async fn a_configured_budget_holds_calls_back_and_answers_429_past_the_deadline() {
+    let app = spawn_app_with(|options| {
+        let limit = crmgate::config::RateLimitSettings {
+            requests: 1,
+            per_secs: 3600,
+        };
+        let hubspot = crmgate::config::ConnectorSettings {
+            rate_limit: Some(limit),
+            ..Default::default()
+        };
+        options.connectors.insert("hubspot".to_owned(), hubspot);
+    })
+    .await;
+    app.connect_hubspot().await;
+    expect_read("GET", "/crm/v3/objects/deals/1")
+        .respond_with(answer(200, deal(1)))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    assert_eq!(call(app.get("/crm/opportunities/1")).await.0, 200);
+    let response = app.get("/crm/opportunities/1").send().await.unwrap();
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after > 3000 && retry_after <= 3600, "{retry_after}");
+    let answer = (response.status().as_u16(), response.json().await.unwrap());
+    assert_error(&answer, 429, "ConnectorRateLimitError");
 }
 
 #[tokio::test]

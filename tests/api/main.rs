@@ -3,6 +3,7 @@
 //! not) happen.
 
 mod app;
+mod cli;
 mod crm;
 mod errors;
 mod faults;

@@ -187,6 +187,18 @@ impl OutboundClient {
         }
     }
 
+    /// The same client with another limit on a single call (per-connector configuration).
+    #[must_use]
+    pub fn with_timeout(&self, timeout: Duration) -> Self {
+        Self {
+            config: HttpConfig {
+                request_timeout: timeout,
+                ..self.config
+            },
+            ..self.clone()
+        }
+    }
+
     /// The same client bound to a request's deadline.
     #[must_use]
     pub fn with_deadline(&self, deadline: Instant) -> Self {
@@ -333,6 +345,7 @@ impl OutboundClient {
             .request(rq.method.clone(), rq.url.clone())
             .headers((*self.auth).clone())
             .header(header::ACCEPT, "application/json");
+        let mut timeout = self.config.request_timeout;
         if let Some(deadline) = self.deadline {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -344,8 +357,9 @@ impl OutboundClient {
                     false,
                 ));
             }
-            builder = builder.timeout(left.min(self.config.request_timeout));
+            timeout = timeout.min(left);
         }
+        builder = builder.timeout(timeout);
         if let Some(body) = body {
             builder = builder
                 .header(header::CONTENT_TYPE, "application/json")

@@ -1,0 +1,382 @@
+//! Typed settings: built-in defaults, then `crmgate.toml` (`--config`), then
+//! `CRMGATE__SECTION__KEY` environment variables, then command-line flags. Every section
+//! refuses unknown keys, so a typo is an error that names the key instead of a setting that
+//! silently does nothing.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crmgate_connector_sdk::RateBudget;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Prefix of the environment variables that override the file (`CRMGATE__SERVER__LISTEN`).
+pub const ENV_PREFIX: &str = "CRMGATE";
+/// Separator of sections in those variables.
+pub const ENV_SEPARATOR: &str = "__";
+
+/// Everything crmgate can be configured with.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub mappings: MappingsSettings,
+    pub auth: AuthSettings,
+    pub crypto: CryptoSettings,
+    pub redis: RedisSettings,
+    /// Per connector, by service id (`[connectors.hubspot]`).
+    pub connectors: BTreeMap<String, ConnectorSettings>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    /// How long requests in flight may finish after a shutdown signal.
+    pub shutdown_grace_secs: u64,
+    pub log_format: LogFormat,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".parse().expect("a valid address"),
+            shutdown_grace_secs: 30,
+            log_format: LogFormat::Human,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` (embedded default) or `postgres://...` (scale-out).
+    pub url: String,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://crmgate.db".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MappingsSettings {
+    /// A folder of mapping tables; `./mappings` if it exists, else the built-in tables.
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// The operator key; generated on the first start when unset.
+    pub api_key: Option<SecretString>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CryptoSettings {
+    /// Base64 keys sealing stored credentials, newest first, comma-separated; a key file
+    /// beside a SQLite database when unset.
+    pub encryption_key: Option<SecretString>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisSettings {
+    /// Shares rate budgets between processes; budgets are per process without it.
+    pub url: Option<String>,
+}
+
+/// Overrides for one connector.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectorSettings {
+    /// The vendor API root for every connection that sets none of its own.
+    pub base_url: Option<url::Url>,
+    /// Longest single vendor call.
+    pub timeout_ms: Option<u64>,
+    /// The connection budget, replacing the vendor's documented default.
+    pub rate_limit: Option<RateLimitSettings>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    pub requests: u32,
+    pub per_secs: u64,
+}
+
+impl RateLimitSettings {
+    pub fn budget(self) -> RateBudget {
+        RateBudget {
+            requests: self.requests,
+            per: Duration::from_secs(self.per_secs),
+        }
+    }
+}
+
+/// A configuration that cannot be used, with where and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{source_name}: {message}")]
+pub struct ConfigError {
+    pub source_name: String,
+    pub message: String,
+}
+
+impl Settings {
+    /// Loads defaults, then the file (when given), then the `CRMGATE__` environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with_env(file, std::env::vars())
+    }
+
+    /// As [`Self::load`], with the environment given (tests pass their own).
+    pub fn load_with_env(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let source_name =
+            file.map_or_else(|| "configuration".to_owned(), |f| f.display().to_string());
+        let mut builder = config::Config::builder();
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(ConfigError {
+                    source_name,
+                    message: "the file does not exist".to_owned(),
+                });
+            }
+            builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
+        }
+        let prefix = format!("{ENV_PREFIX}{ENV_SEPARATOR}");
+        let overrides: config::Map<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator(ENV_SEPARATOR)
+                .separator(ENV_SEPARATOR)
+                .try_parsing(true)
+                .source(Some(overrides)),
+        );
+        let merged = builder.build().map_err(|e| ConfigError {
+            source_name: source_name.clone(),
+            message: e.to_string(),
+        })?;
+        merged.try_deserialize().map_err(|e| ConfigError {
+            source_name,
+            message: e.to_string(),
+        })
+    }
+
+    /// Checks what types alone cannot: every connector section names a registered connector.
+    pub fn check_connectors(&self, known: &[&str]) -> Result<(), ConfigError> {
+        for name in self.connectors.keys() {
+            if !known.contains(&name.as_str()) {
+                return Err(ConfigError {
+                    source_name: "configuration".to_owned(),
+                    message: format!(
+                        "[connectors.{name}] names no connector; known: {}",
+                        known.join(", ")
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, secrets masked, for `crmgate config print`.
+    pub fn to_masked_toml(&self) -> String {
+        let mask = |s: &Option<SecretString>| {
+            if s.is_some() {
+                "\"********\""
+            } else {
+                "# unset"
+            }
+        };
+        let opt = |s: Option<String>| s.map_or_else(|| "# unset".to_owned(), |v| format!("{v:?}"));
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "[server]\nlisten = \"{}\"\nshutdown_grace_secs = {}",
+            self.server.listen, self.server.shutdown_grace_secs
+        );
+        let format = match self.server.log_format {
+            LogFormat::Human => "human",
+            LogFormat::Json => "json",
+        };
+        let _ = writeln!(out, "log_format = \"{format}\"\n");
+        let _ = writeln!(
+            out,
+            "[database]\nurl = {:?}\n",
+            redact_password(&self.database.url)
+        );
+        let _ = writeln!(
+            out,
+            "[mappings]\ndir = {}\n",
+            opt(self.mappings.dir.as_ref().map(|d| d.display().to_string()))
+        );
+        let _ = writeln!(out, "[auth]\napi_key = {}\n", mask(&self.auth.api_key));
+        let _ = writeln!(
+            out,
+            "[crypto]\nencryption_key = {}\n",
+            mask(&self.crypto.encryption_key)
+        );
+        let _ = writeln!(
+            out,
+            "[redis]\nurl = {}",
+            opt(self.redis.url.as_deref().map(redact_password))
+        );
+        for (name, c) in &self.connectors {
+            let _ = writeln!(out, "\n[connectors.{name}]");
+            let _ = writeln!(
+                out,
+                "base_url = {}",
+                opt(c.base_url.as_ref().map(ToString::to_string))
+            );
+            let _ = writeln!(
+                out,
+                "timeout_ms = {}",
+                c.timeout_ms
+                    .map_or_else(|| "# default".to_owned(), |t| t.to_string())
+            );
+            match c.rate_limit {
+                Some(r) => {
+                    let _ = writeln!(
+                        out,
+                        "rate_limit = {{ requests = {}, per_secs = {} }}",
+                        r.requests, r.per_secs
+                    );
+                }
+                None => {
+                    let _ = writeln!(out, "rate_limit = # the vendor's documented default");
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A URL without its password, for messages and printing.
+pub fn redact_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("****"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        std::io::Write::write_all(&mut f, text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn defaults_without_a_file() {
+        let s = Settings::load_with_env(None, []).unwrap();
+        assert_eq!(s.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database.url, "sqlite://crmgate.db");
+        assert!(s.connectors.is_empty());
+    }
+
+    #[test]
+    fn a_typo_names_the_key_and_the_file() {
+        let f = file("[server]\nlisen = \"0.0.0.0:1\"\n");
+        let err = Settings::load_with_env(Some(f.path()), []).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("lisen"), "{text}");
+        assert!(text.contains(&f.path().display().to_string()), "{text}");
+        let f = file("[connectors.hubspot]\ntimeout = 5\n");
+        assert!(
+            Settings::load_with_env(Some(f.path()), [])
+                .unwrap_err()
+                .to_string()
+                .contains("timeout")
+        );
+    }
+
+    #[test]
+    fn the_environment_beats_the_file() {
+        let f =
+            file("[server]\nlisten = \"127.0.0.1:1000\"\n[connectors.hubspot]\ntimeout_ms = 100\n");
+        let env = [
+            (
+                "CRMGATE__SERVER__LISTEN".to_owned(),
+                "127.0.0.1:2000".to_owned(),
+            ),
+            ("CRMGATE__AUTH__API_KEY".to_owned(), "from-env".to_owned()),
+            (
+                "CRMGATE_API_KEY".to_owned(),
+                "single underscore is not this layer".to_owned(),
+            ),
+        ];
+        let s = Settings::load_with_env(Some(f.path()), env).unwrap();
+        assert_eq!(s.server.listen.to_string(), "127.0.0.1:2000");
+        assert_eq!(s.auth.api_key.unwrap().expose_secret(), "from-env");
+        assert_eq!(s.connectors["hubspot"].timeout_ms, Some(100));
+    }
+
+    #[test]
+    fn unknown_connectors_are_refused() {
+        let f = file("[connectors.hubspto]\ntimeout_ms = 1\n");
+        let s = Settings::load_with_env(Some(f.path()), []).unwrap();
+        assert!(
+            s.check_connectors(&["hubspot"])
+                .unwrap_err()
+                .to_string()
+                .contains("hubspto")
+        );
+    }
+
+    #[test]
+    fn printing_masks_secrets() {
+        let env = [
+            (
+                "CRMGATE__AUTH__API_KEY".to_owned(),
+                "very-secret".to_owned(),
+            ),
+            (
+                "CRMGATE__DATABASE__URL".to_owned(),
+                "postgres://u:pw123@db/x".to_owned(),
+            ),
+        ];
+        let printed = Settings::load_with_env(None, env).unwrap().to_masked_toml();
+        assert!(
+            !printed.contains("very-secret") && !printed.contains("pw123"),
+            "{printed}"
+        );
+        assert!(printed.contains("api_key = \"********\""));
+    }
+
+    #[test]
+    fn the_example_file_is_valid() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("crmgate.example.toml");
+        let s = Settings::load_with_env(Some(&example), []).unwrap();
+        s.check_connectors(&["hubspot"]).unwrap();
+    }
+}
