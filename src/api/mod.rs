@@ -29,7 +29,7 @@ use crmgate_connector_sdk::{OutboundClient, RateLimiter};
 use secrecy::SecretString;
 
 pub use auth::ApiKeys;
-pub use cursor::CursorCodec;
+pub use cursor::{CursorCodec, CursorState};
 
 use crate::config::ConnectorSettings;
 use crate::error::{Error, ErrorType};
