@@ -35,7 +35,10 @@ fn hubspot_page(c: &mut Criterion) {
     let table = set.table("hubspot", Resource::Opportunities).unwrap();
     let tenant = TenantMappings::build(
         &OPPORTUNITIES,
-        [("source", "$.properties.hs_analytics_source"), ("region", "$.properties.region")],
+        [
+            ("source", "$.properties.hs_analytics_source"),
+            ("region", "$.properties.region"),
+        ],
         &PathCache::default(),
     );
     let mut group = c.benchmark_group("hubspot_page_100");
@@ -60,7 +63,11 @@ fn hubspot_page(c: &mut Criterion) {
         })
     });
     group.bench_function("crmgate parse + map + write, 2 custom mappings", |b| {
-        let view = RecordView { fields: None, tenant: Some(&tenant), raw: false };
+        let view = RecordView {
+            fields: None,
+            tenant: Some(&tenant),
+            raw: false,
+        };
         b.iter(|| {
             let page: DealPage = serde_json::from_slice(black_box(PAGE)).unwrap();
             let mut out = Vec::with_capacity(64 * 1024);
@@ -72,7 +79,12 @@ fn hubspot_page(c: &mut Criterion) {
     group.bench_function("crmgate map + write only", |b| {
         b.iter(|| {
             let mut out = Vec::with_capacity(64 * 1024);
-            write_records(&table, black_box(&page.results), &RecordView::default(), &mut out);
+            write_records(
+                &table,
+                black_box(&page.results),
+                &RecordView::default(),
+                &mut out,
+            );
             out
         })
     });
@@ -91,8 +103,11 @@ fn create_body(c: &mut Criterion) {
     });
     group.bench_function("crmgate validate + map + write", |b| {
         b.iter(|| {
-            let input = OpportunityWrite::from_body(black_box(CREATE_BODY.as_bytes()), true).unwrap();
-            let body = table.to_vendor(&input.fields, WriteOperation::Create, None).unwrap();
+            let input =
+                OpportunityWrite::from_body(black_box(CREATE_BODY.as_bytes()), true).unwrap();
+            let body = table
+                .to_vendor(&input.fields, WriteOperation::Create, None)
+                .unwrap();
             serde_json::to_vec(&body.body).unwrap()
         })
     });
@@ -103,7 +118,10 @@ fn extend_paths(c: &mut Criterion) {
     let set = MappingSet::load(None, &crmgate::registry::connectors()).unwrap();
     let table = set.table("hubspot", Resource::Opportunities).unwrap();
     let input = OpportunityWrite::from_body(CREATE_BODY.as_bytes(), true).unwrap();
-    let body = table.to_vendor(&input.fields, WriteOperation::Create, None).unwrap().body;
+    let body = table
+        .to_vendor(&input.fields, WriteOperation::Create, None)
+        .unwrap()
+        .body;
     let items: Vec<PassThrough> = serde_json::from_value(json!([{
         "service_id": "hubspot",
         "extend_paths": [
@@ -140,9 +158,15 @@ fn cursor(c: &mut Criterion) {
         fingerprint: "Zm9vYmFyYmF6cXV4".into(),
     };
     let encoded = codec.encode(&state);
-    c.bench_function("cursor encode", |b| b.iter(|| codec.encode(black_box(&state))));
+    c.bench_function("cursor encode", |b| {
+        b.iter(|| codec.encode(black_box(&state)))
+    });
     c.bench_function("cursor decode", |b| {
-        b.iter(|| codec.decode(black_box(&encoded), "hubspot", "Zm9vYmFyYmF6cXV4").unwrap())
+        b.iter(|| {
+            codec
+                .decode(black_box(&encoded), "hubspot", "Zm9vYmFyYmF6cXV4")
+                .unwrap()
+        })
     });
 }
 

@@ -48,6 +48,10 @@ pub struct ServerSettings {
     /// How long requests in flight may finish after a shutdown signal.
     pub shutdown_grace_secs: u64,
     pub log_format: LogFormat,
+    /// How long a request may take in all, vendor retries and waits included.
+    pub request_deadline_secs: u64,
+    /// Largest request body accepted; larger ones are answered 413.
+    pub max_request_body_bytes: usize,
 }
 
 impl Default for ServerSettings {
@@ -56,6 +60,8 @@ impl Default for ServerSettings {
             listen: "127.0.0.1:8080".parse().expect("a valid address"),
             shutdown_grace_secs: 30,
             log_format: LogFormat::Human,
+            request_deadline_secs: 30,
+            max_request_body_bytes: 1024 * 1024,
         }
     }
 }
@@ -110,8 +116,12 @@ pub struct RedisSettings {
 pub struct ConnectorSettings {
     /// The vendor API root for every connection that sets none of its own.
     pub base_url: Option<url::Url>,
+    /// Longest wait for a connection to the vendor.
+    pub connect_timeout_ms: Option<u64>,
     /// Longest single vendor call.
     pub timeout_ms: Option<u64>,
+    /// Largest vendor answer read; a larger one is refused while it streams in.
+    pub max_response_bytes: Option<usize>,
     /// The connection budget, replacing the vendor's documented default.
     pub rate_limit: Option<RateLimitSettings>,
 }
@@ -121,6 +131,23 @@ pub struct ConnectorSettings {
 pub struct RateLimitSettings {
     pub requests: u32,
     pub per_secs: u64,
+}
+
+impl ConnectorSettings {
+    /// The outbound client's settings for this connector: the defaults with these overrides.
+    pub fn http_config(&self) -> crmgate_connector_sdk::HttpConfig {
+        let mut config = crmgate_connector_sdk::HttpConfig::default();
+        if let Some(ms) = self.connect_timeout_ms {
+            config.connect_timeout = Duration::from_millis(ms);
+        }
+        if let Some(ms) = self.timeout_ms {
+            config.request_timeout = Duration::from_millis(ms);
+        }
+        if let Some(bytes) = self.max_response_bytes {
+            config.max_body_bytes = bytes;
+        }
+        config
+    }
 }
 
 impl RateLimitSettings {
@@ -221,7 +248,12 @@ impl Settings {
             LogFormat::Human => "human",
             LogFormat::Json => "json",
         };
-        let _ = writeln!(out, "log_format = \"{format}\"\n");
+        let _ = writeln!(out, "log_format = \"{format}\"");
+        let _ = writeln!(
+            out,
+            "request_deadline_secs = {}\nmax_request_body_bytes = {}\n",
+            self.server.request_deadline_secs, self.server.max_request_body_bytes
+        );
         let _ = writeln!(
             out,
             "[database]\nurl = {:?}\n",

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use crmgate_connector_sdk::{HttpConfig, LocalLimiter, OutboundClient, RateLimiter};
+use crmgate_connector_sdk::{LocalLimiter, OutboundClient, RateLimiter};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
@@ -42,7 +42,10 @@ pub struct ServeOptions {
     /// Base64 keys for sealing credentials, newest first; a key file beside a SQLite database
     /// when `None`.
     pub encryption_key: Option<SecretString>,
-    pub http: HttpConfig,
+    /// How long a request may take in all.
+    pub request_deadline: Duration,
+    /// Largest request body accepted.
+    pub max_request_body_bytes: usize,
     /// Per-connector overrides (base URL, timeout, rate budget), by service id.
     pub connectors: BTreeMap<String, ConnectorSettings>,
 }
@@ -61,7 +64,8 @@ impl ServeOptions {
             api_key: settings.auth.api_key,
             redis_url: settings.redis.url,
             encryption_key: settings.crypto.encryption_key,
-            http: HttpConfig::default(),
+            request_deadline: Duration::from_secs(settings.server.request_deadline_secs),
+            max_request_body_bytes: settings.server.max_request_body_bytes,
             connectors: settings.connectors,
         })
     }
@@ -120,11 +124,26 @@ impl Gateway {
             },
             None => Arc::new(LocalLimiter::default()),
         };
+        // One outbound client per connector, so each can have its own timeouts and caps.
+        let clients = connectors
+            .iter()
+            .map(|entry| {
+                let id = entry.connector.id();
+                let config = options
+                    .connectors
+                    .get(id)
+                    .map(ConnectorSettings::http_config)
+                    .unwrap_or_default();
+                (id, OutboundClient::new(config))
+            })
+            .collect();
         let state = AppState {
             store,
             connectors: connectors.into(),
             mappings: Arc::new(mappings),
-            http: OutboundClient::new(options.http),
+            clients: Arc::new(clients),
+            request_deadline: options.request_deadline,
+            max_request_body_bytes: options.max_request_body_bytes,
             keys: Arc::new(keys),
             cursors: Arc::new(cursors),
             paths: Arc::new(PathCache::default()),
@@ -309,7 +328,8 @@ mod tests {
             api_key: Some(SecretString::from("k")),
             redis_url: None,
             encryption_key: key.cloned(),
-            http: HttpConfig::default(),
+            request_deadline: Duration::from_secs(30),
+            max_request_body_bytes: 1024 * 1024,
             connectors: BTreeMap::new(),
         }
     }

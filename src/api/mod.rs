@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -43,7 +43,13 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub connectors: Arc<[ConnectorEntry]>,
     pub mappings: Arc<MappingSet>,
-    pub http: OutboundClient,
+    /// The outbound client of each connector, by service id.
+    pub clients: Arc<BTreeMap<&'static str, OutboundClient>>,
+    /// How long a request may take in all, vendor retries and waits included; a vendor's
+    /// `Retry-After` beyond it is handed to the client instead of waited out.
+    pub request_deadline: Duration,
+    /// Largest request body accepted; larger ones are answered 413.
+    pub max_request_body_bytes: usize,
     pub keys: Arc<ApiKeys>,
     pub cursors: Arc<CursorCodec>,
     /// Tenants' mapping paths, compiled once per distinct text.
@@ -80,13 +86,6 @@ impl AppState {
             .find(|c| c.connector.id() == service_id)
     }
 }
-
-/// How long a request may take in all, vendor retries and waits included; a vendor's
-/// `Retry-After` beyond it is handed to the client instead of waited out.
-pub const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
-
-/// Largest request body accepted; write bodies are small, so anything larger is a 413.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The router with every route crmgate serves.
 pub fn router(state: AppState) -> Router {
@@ -138,8 +137,11 @@ pub fn router(state: AppState) -> Router {
         .route("/health/ready", get(health::ready))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(deadline))
+        .layer(DefaultBodyLimit::max(state.max_request_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            deadline,
+        ))
         .layer(axum::middleware::from_fn(downstream::rate_limit_headers))
         .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
@@ -147,8 +149,9 @@ pub fn router(state: AppState) -> Router {
 
 /// Ends a request that outlives its deadline with a 504; the vendor calls inside stop at the
 /// same deadline, so this only catches what is slow on crmgate's side (a stalled database).
-async fn deadline(request: Request, next: Next) -> Response {
-    match tokio::time::timeout(REQUEST_DEADLINE + Duration::from_secs(1), next.run(request)).await {
+async fn deadline(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = state.request_deadline;
+    match tokio::time::timeout(limit + Duration::from_secs(1), next.run(request)).await {
         Ok(response) => response,
         Err(_) => Error::new(
             StatusCode::GATEWAY_TIMEOUT,
@@ -158,7 +161,7 @@ async fn deadline(request: Request, next: Next) -> Response {
         .with_detail(
             format!(
                 "The request did not finish within {} seconds",
-                REQUEST_DEADLINE.as_secs()
+                limit.as_secs()
             )
             .into(),
         )

@@ -9,8 +9,8 @@ use crmgate_connector_sdk::{CallContext, ConnectionSettings, RateLimitSlot};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+use super::AppState;
 use super::auth::KeyScope;
-use super::{AppState, REQUEST_DEADLINE};
 use crate::error::{Error, ErrorType, Result};
 use crate::registry::ConnectorEntry;
 use crate::store::{ConnectionRecord, Tenant};
@@ -212,15 +212,11 @@ fn call_context(
         (None, Some(configured)) => configured.clone(),
         (None, None) => Url::parse(connector.default_base_url()).map_err(Error::internal)?,
     };
-    let mut http = state
-        .http
+    let mut http = state.clients[connector.id()]
         .with_auth(auth)
-        .with_deadline(tokio::time::Instant::now() + REQUEST_DEADLINE);
+        .with_deadline(tokio::time::Instant::now() + state.request_deadline);
     if let Some(read) = connector.rate_limit_status() {
         http = http.with_rate_headers(read, rate_slot);
-    }
-    if let Some(ms) = overrides.and_then(|o| o.timeout_ms) {
-        http = http.with_timeout(std::time::Duration::from_millis(ms));
     }
     let budget = overrides
         .and_then(|o| o.rate_limit)

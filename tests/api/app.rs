@@ -73,7 +73,8 @@ pub fn options(database_url: &str) -> ServeOptions {
         encryption_key: Some(SecretString::from(
             "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
         )),
-        http: Default::default(),
+        request_deadline: Duration::from_secs(30),
+        max_request_body_bytes: 1024 * 1024,
         connectors: Default::default(),
     }
 }

@@ -57,7 +57,11 @@ async fn an_application_key_acts_only_for_its_application_and_tenants_never_meet
     .await;
     assert_eq!(status, 200);
     // Every combination of key, application, consumer and service that is not the owner's.
-    let keys = [("key A", key_a.expose_secret()), ("key B", key_b.expose_secret()), ("operator", crate::app::API_KEY)];
+    let keys = [
+        ("key A", key_a.expose_secret()),
+        ("key B", key_b.expose_secret()),
+        ("operator", crate::app::API_KEY),
+    ];
     let consumers = ["a1", "a2", "b1", "b2"];
     for (key_name, key) in keys {
         for app_id in [a.id.as_str(), b.id.as_str()] {
@@ -67,16 +71,36 @@ async fn an_application_key_acts_only_for_its_application_and_tenants_never_meet
                     if owner {
                         continue;
                     }
-                    let mut rq = as_tenant(Method::GET, "/crm/opportunities/1", key, app_id, consumer);
+                    let mut rq =
+                        as_tenant(Method::GET, "/crm/opportunities/1", key, app_id, consumer);
                     if let Some(service) = service {
                         rq = rq.header("x-apideck-service-id", service);
                     }
                     let (status, body) = call(rq).await;
-                    assert!(status == 401 || status == 404, "{key_name} {app_id}/{consumer}/{service:?}: {status} {body}");
-                    let key_mismatch = (key_name == "key A" && app_id != a.id) || (key_name == "key B" && app_id != b.id);
-                    assert_eq!(status == 401, key_mismatch, "{key_name} {app_id}/{consumer}");
-                    let vault = call(as_tenant(Method::GET, "/vault/connections/crm/hubspot", key, app_id, consumer)).await;
-                    assert!(vault.0 == 401 || vault.1["data"]["state"] == "available", "{app_id}/{consumer}: {}", vault.1);
+                    assert!(
+                        status == 401 || status == 404,
+                        "{key_name} {app_id}/{consumer}/{service:?}: {status} {body}"
+                    );
+                    let key_mismatch = (key_name == "key A" && app_id != a.id)
+                        || (key_name == "key B" && app_id != b.id);
+                    assert_eq!(
+                        status == 401,
+                        key_mismatch,
+                        "{key_name} {app_id}/{consumer}"
+                    );
+                    let vault = call(as_tenant(
+                        Method::GET,
+                        "/vault/connections/crm/hubspot",
+                        key,
+                        app_id,
+                        consumer,
+                    ))
+                    .await;
+                    assert!(
+                        vault.0 == 401 || vault.1["data"]["state"] == "available",
+                        "{app_id}/{consumer}: {}",
+                        vault.1
+                    );
                 }
             }
         }

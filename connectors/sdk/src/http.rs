@@ -187,18 +187,6 @@ impl OutboundClient {
         }
     }
 
-    /// The same client with another limit on a single call (per-connector configuration).
-    #[must_use]
-    pub fn with_timeout(&self, timeout: Duration) -> Self {
-        Self {
-            config: HttpConfig {
-                request_timeout: timeout,
-                ..self.config
-            },
-            ..self.clone()
-        }
-    }
-
     /// The same client bound to a request's deadline.
     #[must_use]
     pub fn with_deadline(&self, deadline: Instant) -> Self {
