@@ -262,3 +262,238 @@ async fn a_request_in_flight_when_shutdown_starts_completes() {
     assert_eq!(response.status(), 200);
     server.await.unwrap().unwrap();
 }
+
+/// One unified operation and the HubSpot call it makes.
+struct Op {
+    name: &'static str,
+    method: reqwest::Method,
+    path: &'static str,
+    vendor_method: &'static str,
+    vendor_path: &'static str,
+    repeatable: bool,
+}
+
+fn operations() -> Vec<Op> {
+    use reqwest::Method;
+    let op = |name, method, path, vendor_method, vendor_path, repeatable| Op {
+        name,
+        method,
+        path,
+        vendor_method,
+        vendor_path,
+        repeatable,
+    };
+    vec![
+        op(
+            "list",
+            Method::GET,
+            "/crm/opportunities",
+            "GET",
+            "/crm/v3/objects/deals",
+            true,
+        ),
+        op(
+            "get",
+            Method::GET,
+            "/crm/opportunities/1",
+            "GET",
+            "/crm/v3/objects/deals/1",
+            true,
+        ),
+        op(
+            "create",
+            Method::POST,
+            "/crm/opportunities",
+            "POST",
+            "/crm/v3/objects/deals",
+            false,
+        ),
+        op(
+            "update",
+            Method::PATCH,
+            "/crm/opportunities/1",
+            "PATCH",
+            "/crm/v3/objects/deals/1",
+            true,
+        ),
+        op(
+            "delete",
+            Method::DELETE,
+            "/crm/opportunities/1",
+            "DELETE",
+            "/crm/v3/objects/deals/1",
+            true,
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn the_fault_matrix() {
+    let app = spawn_app_with(|options| {
+        let hubspot = crmgate::config::ConnectorSettings {
+            timeout_ms: Some(300),
+            ..Default::default()
+        };
+        options.connectors.insert("hubspot".to_owned(), hubspot);
+    })
+    .await;
+    app.connect_hubspot().await;
+    // (fault, its answer, calls when repeatable, calls otherwise, status, type, Retry-After)
+    let faults: Vec<(&str, ResponseTemplate, u64, u64, u16, &str, Option<&str>)> = vec![
+        (
+            "429",
+            ResponseTemplate::new(429).insert_header("Retry-After", "0"),
+            3,
+            1,
+            429,
+            "ConnectorRateLimitError",
+            Some("1"),
+        ),
+        (
+            "502",
+            ResponseTemplate::new(502),
+            3,
+            1,
+            502,
+            "ConnectorExecutionError",
+            None,
+        ),
+        (
+            "500",
+            ResponseTemplate::new(500),
+            1,
+            1,
+            502,
+            "ConnectorExecutionError",
+            None,
+        ),
+        (
+            "html",
+            ResponseTemplate::new(200).set_body_string("<html>down</html>"),
+            1,
+            1,
+            502,
+            "ConnectorExecutionError",
+            None,
+        ),
+        (
+            "timeout",
+            answer(200, deal(1)).set_delay(Duration::from_secs(3)),
+            1,
+            1,
+            504,
+            "ConnectorExecutionError",
+            None,
+        ),
+    ];
+    for (fault, template, repeated, once, status, type_name, retry_after) in faults {
+        for op in operations() {
+            app.hubspot.reset().await;
+            let calls = if op.repeatable { repeated } else { once };
+            wiremock::Mock::given(wiremock::matchers::method(op.vendor_method))
+                .and(wiremock::matchers::path(op.vendor_path))
+                .respond_with(template.clone())
+                .expect(calls)
+                .mount(&app.hubspot)
+                .await;
+            let body = json!({ "title": "Fault" });
+            let mut rq = app.request(op.method.clone(), op.path);
+            if op.method != reqwest::Method::GET && op.method != reqwest::Method::DELETE {
+                rq = rq.json(&body);
+            }
+            let response = rq.send().await.unwrap();
+            let header = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let (got, answer): (u16, serde_json::Value) =
+                (response.status().as_u16(), response.json().await.unwrap());
+            let case = format!("{fault} on {}", op.name);
+            if fault == "html" && op.name == "delete" {
+                // A delete reads no body: the vendor's 200 is success, whatever it says.
+                assert_eq!(got, 200, "{case}: {answer}");
+            } else {
+                assert_eq!(got, status, "{case}: {answer}");
+                assert_eq!(answer["type_name"], type_name, "{case}");
+                assert_eq!(header.as_deref(), retry_after, "{case}");
+            }
+            app.hubspot.verify().await;
+        }
+    }
+}
+
+/// Answers HubSpot's list and stamps when each call arrived.
+struct Stamped(std::sync::Arc<std::sync::Mutex<Vec<tokio::time::Instant>>>);
+
+impl wiremock::Respond for Stamped {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        self.0.lock().unwrap().push(tokio::time::Instant::now());
+        answer(200, deal(1))
+    }
+}
+
+#[tokio::test]
+async fn two_gateways_on_one_redis_keep_one_budget_at_the_vendor() {
+    let Ok(redis) = std::env::var("CRMGATE_TEST_REDIS_URL") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}", dir.path().join("shared.db").display());
+    let mut raw = [0u8; 8];
+    getrandom::fill(&mut raw).unwrap();
+    // A fresh consumer, so earlier runs' budgets in Redis do not count.
+    let consumer = format!("budget-{}", u64::from_le_bytes(raw));
+    let configure = |options: &mut crmgate::server::ServeOptions| {
+        options.database_url = database_url.clone();
+        options.redis_url = Some(redis.clone());
+        let limit = crmgate::config::RateLimitSettings {
+            requests: 10,
+            per_secs: 2,
+        };
+        let hubspot = crmgate::config::ConnectorSettings {
+            rate_limit: Some(limit),
+            ..Default::default()
+        };
+        options.connectors.insert("hubspot".to_owned(), hubspot);
+    };
+    let one = spawn_app_with(configure).await;
+    let two = spawn_app_with(configure).await;
+    let settings = json!({ "settings": { "api_key": crate::app::HUBSPOT_TOKEN, "base_url": one.hubspot.uri() } });
+    let saved = one
+        .request_for(
+            reqwest::Method::PATCH,
+            "/vault/connections/crm/hubspot",
+            &consumer,
+        )
+        .json(&settings);
+    assert_eq!(call(saved).await.0, 200);
+    let stamps = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    expect_read("GET", "/crm/v3/objects/deals/1")
+        .respond_with(Stamped(stamps.clone()))
+        .expect(30)
+        .mount(&one.hubspot)
+        .await;
+    let mut requests = Vec::new();
+    for i in 0..30 {
+        let app = if i % 2 == 0 { &one } else { &two };
+        let rq = app.request_for(reqwest::Method::GET, "/crm/opportunities/1", &consumer);
+        requests.push(tokio::spawn(rq.send()));
+    }
+    for request in requests {
+        assert_eq!(request.await.unwrap().unwrap().status(), 200);
+    }
+    let mut stamps = stamps.lock().unwrap().clone();
+    stamps.sort();
+    // Stamped at the vendor after crossing loopback; a small allowance covers that.
+    let window = Duration::from_millis(1950);
+    for (i, t) in stamps.iter().enumerate() {
+        let in_window = stamps[i..]
+            .iter()
+            .take_while(|u| u.duration_since(*t) < window)
+            .count();
+        assert!(
+            in_window <= 10,
+            "{in_window} vendor calls within one window from call {i}"
+        );
+    }
+}

@@ -285,7 +285,10 @@ impl OutboundClient {
             if attempt >= self.config.max_attempts || !transient || !may_repeat {
                 return Err(err);
             }
-            let wait = err.retry_after.unwrap_or_else(|| self.backoff(attempt));
+            let wait = err
+                .retry_after
+                .or_else(|| self.window_reset())
+                .unwrap_or_else(|| self.backoff(attempt));
             if self.deadline.is_some_and(|d| Instant::now() + wait >= d) {
                 tracing::debug!(
                     wait_ms = wait.as_millis() as u64,
@@ -304,6 +307,21 @@ impl OutboundClient {
             self.pause.pause(wait).await;
             attempt += 1;
         }
+    }
+
+    /// When the vendor's own rate-limit headers say its window is used up, the time until it
+    /// resets: a better wait than a guessed backoff when a 429 carries no `Retry-After`.
+    fn window_reset(&self) -> Option<Duration> {
+        self.rate_headers?;
+        let status = (*self.last_rate.lock().unwrap_or_else(|p| p.into_inner()))?;
+        if status.remaining > 0 {
+            return None;
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs();
+        Some(Duration::from_secs(status.reset.saturating_sub(now).max(1)))
     }
 
     /// Full-jitter exponential backoff for the given (1-based) retry.
@@ -736,6 +754,43 @@ mod retries {
             err.message.contains("larger than 1024 bytes"),
             "{}",
             err.message
+        );
+    }
+
+    fn exhausted_window(headers: &HeaderMap) -> Option<RateLimitStatus> {
+        headers.get("x-window-remaining")?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        Some(RateLimitStatus {
+            limit: 10,
+            remaining: 0,
+            reset: now + 5,
+        })
+    }
+
+    #[tokio::test]
+    async fn a_429_without_retry_after_waits_for_the_vendors_window() {
+        let server = vendor(
+            &[
+                ResponseTemplate::new(429).insert_header("x-window-remaining", "0"),
+                ResponseTemplate::new(200),
+            ],
+            "GET",
+        )
+        .await;
+        let (client, waits) = client();
+        let client = client.with_rate_headers(exhausted_window, RateLimitSlot::default());
+        client
+            .send(VendorRequest::new(Method::GET, url(&server)), none)
+            .await
+            .unwrap();
+        let waits = waits.0.lock().unwrap().clone();
+        assert_eq!(waits.len(), 1);
+        assert!(
+            waits[0] > Duration::from_secs(3) && waits[0] <= Duration::from_secs(5),
+            "{waits:?}"
         );
     }
 
