@@ -339,7 +339,16 @@ async fn the_fault_matrix() {
     .await;
     app.connect_hubspot().await;
     // (fault, its answer, calls when repeatable, calls otherwise, status, type, Retry-After)
-    let faults: Vec<(&str, ResponseTemplate, u64, u64, u16, &str, Option<&str>)> = vec![
+    type Fault = (
+        &'static str,
+        ResponseTemplate,
+        u64,
+        u64,
+        u16,
+        &'static str,
+        Option<&'static str>,
+    );
+    let faults: Vec<Fault> = vec![
         (
             "429",
             ResponseTemplate::new(429).insert_header("Retry-After", "0"),
