@@ -1,10 +1,14 @@
 //! JSONPaths compiled once at load time. The common shapes (`$.a.b`, `$.a[0].b`,
-//! `$.a[*].b`) become direct lookups; anything else (filters, slices, descendants) keeps the
-//! parsed RFC 9535 query and runs through the general evaluator.
+//! `$.a[*].b`, and equality filters such as `$.a[?@.type == 'x'].id`) become direct lookups;
+//! anything else (other filters, slices, descendants) keeps the parsed RFC 9535 query and runs
+//! through the general evaluator.
 
 use std::fmt;
 
-use jsonpath_rust::parser::model::{JpQuery, Segment, Selector};
+use jsonpath_rust::parser::model::{
+    Comparable, Comparison, Filter, FilterAtom, JpQuery, Literal, Segment, Selector, SingularQuery,
+    SingularQuerySegment,
+};
 use jsonpath_rust::parser::parse_json_path;
 use jsonpath_rust::query::js_path_process;
 use serde_json::Value;
@@ -13,11 +17,13 @@ use serde_json::Value;
 pub const MAX_PATH_LEN: usize = 1024;
 
 /// One step of a direct path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     Name(Box<str>),
     Index(usize),
     Wildcard,
+    /// The children whose value at the relative path equals the literal (`[?@.a.b == 'x']`).
+    Equals(Box<[Step]>, Value),
 }
 
 #[derive(Debug, Clone)]
@@ -85,7 +91,7 @@ impl CompiledPath {
     /// The steps of a path that names exactly one location (names and indices only).
     pub fn singular_steps(&self) -> Option<&[Step]> {
         match &self.plan {
-            Plan::Direct(steps) if !steps.contains(&Step::Wildcard) => Some(steps),
+            Plan::Direct(steps) if steps.iter().all(Step::is_singular) => Some(steps),
             _ => None,
         }
     }
@@ -124,7 +130,7 @@ impl CompiledPath {
     pub fn find<'a>(&self, doc: &'a Value) -> Found<'a> {
         match &self.plan {
             Plan::Direct(steps) => {
-                if steps.contains(&Step::Wildcard) {
+                if !steps.iter().all(Step::is_singular) {
                     let mut out = Vec::new();
                     collect(doc, steps, &mut out);
                     Found::Many(out)
@@ -187,16 +193,64 @@ fn direct_steps(query: &JpQuery) -> Option<Vec<Step>> {
             Segment::Selector(Selector::Name(n)) => Some(Step::Name(n.as_str().into())),
             Segment::Selector(Selector::Index(i)) => usize::try_from(*i).ok().map(Step::Index),
             Segment::Selector(Selector::Wildcard) => Some(Step::Wildcard),
+            Segment::Selector(Selector::Filter(filter)) => equality_filter(filter),
             _ => None,
         })
         .collect()
+}
+
+/// `@.a.b == literal` (either way round) with a string, boolean or null literal, whose RFC 9535
+/// meaning is plain JSON equality. Numbers are left to the general evaluator, which compares
+/// them numerically (`1 == 1.0`).
+fn equality_filter(filter: &Filter) -> Option<Step> {
+    let Filter::Atom(FilterAtom::Comparison(comparison)) = filter else {
+        return None;
+    };
+    let Comparison::Eq(left, right) = comparison.as_ref() else {
+        return None;
+    };
+    let (query, literal) = match (left, right) {
+        (Comparable::SingularQuery(SingularQuery::Current(q)), Comparable::Literal(l))
+        | (Comparable::Literal(l), Comparable::SingularQuery(SingularQuery::Current(q))) => (q, l),
+        _ => return None,
+    };
+    let value = match literal {
+        Literal::String(s) => Value::String(s.clone()),
+        Literal::Bool(b) => Value::Bool(*b),
+        Literal::Null => Value::Null,
+        Literal::Int(_) | Literal::Float(_) => return None,
+    };
+    let relative = query
+        .iter()
+        .map(|segment| match segment {
+            SingularQuerySegment::Name(n) => Some(Step::Name(n.as_str().into())),
+            SingularQuerySegment::Index(i) => usize::try_from(*i).ok().map(Step::Index),
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Step::Equals(relative.into_boxed_slice(), value))
+}
+
+impl Step {
+    /// Whether the step names at most one location.
+    fn is_singular(&self) -> bool {
+        matches!(self, Step::Name(_) | Step::Index(_))
+    }
+}
+
+/// The children of a node, with the step that names each.
+fn children(doc: &Value) -> Box<dyn Iterator<Item = (Step, &Value)> + '_> {
+    match doc {
+        Value::Array(items) => Box::new(items.iter().enumerate().map(|(i, v)| (Step::Index(i), v))),
+        Value::Object(map) => Box::new(map.iter().map(|(k, v)| (Step::Name(k.as_str().into()), v))),
+        _ => Box::new(std::iter::empty()),
+    }
 }
 
 /// Parses a normalized path as the general evaluator reports it (`$['a'][0]`).
 fn normalized_steps(path: &str) -> Option<Vec<Step>> {
     let query = parse_json_path(path).ok()?;
     let steps = direct_steps(&query)?;
-    (!steps.contains(&Step::Wildcard)).then_some(steps)
+    steps.iter().all(Step::is_singular).then_some(steps)
 }
 
 fn lookup<'a>(mut doc: &'a Value, steps: &[Step]) -> Option<&'a Value> {
@@ -226,8 +280,10 @@ fn collect<'a>(doc: &'a Value, steps: &[Step], out: &mut Vec<&'a Value>) {
                 collect(v, rest, out);
             }
         }
-        (Step::Wildcard, Value::Array(items)) => items.iter().for_each(|v| collect(v, rest, out)),
-        (Step::Wildcard, Value::Object(map)) => map.values().for_each(|v| collect(v, rest, out)),
+        (Step::Wildcard, _) => children(doc).for_each(|(_, v)| collect(v, rest, out)),
+        (Step::Equals(relative, value), _) => children(doc)
+            .filter(|(_, v)| lookup(v, relative) == Some(value))
+            .for_each(|(_, v)| collect(v, rest, out)),
         _ => {}
     }
 }
@@ -253,14 +309,16 @@ fn expand(doc: &Value, steps: &[Step], prefix: &mut Vec<Step>, out: &mut Vec<Vec
                 descend(v, step.clone(), prefix);
             }
         }
-        (Step::Wildcard, Value::Array(items)) => {
-            for (i, v) in items.iter().enumerate() {
-                descend(v, Step::Index(i), prefix);
+        (Step::Wildcard, _) => {
+            for (step, v) in children(doc) {
+                descend(v, step, prefix);
             }
         }
-        (Step::Wildcard, Value::Object(map)) => {
-            for (k, v) in map {
-                descend(v, Step::Name(k.as_str().into()), prefix);
+        (Step::Equals(relative, value), _) => {
+            for (step, v) in children(doc) {
+                if lookup(v, relative) == Some(value) {
+                    descend(v, step, prefix);
+                }
             }
         }
         _ => {}
@@ -291,9 +349,20 @@ mod tests {
     }
 
     #[test]
-    fn filters_use_the_general_evaluator() {
-        let doc = json!({"r": [{"t": "x", "id": "1"}, {"t": "y", "id": "2"}]});
+    fn equality_filters_are_direct_and_others_general() {
+        let doc = json!({"r": [{"t": "x", "id": "1", "n": 1}, {"t": "y", "id": "2", "n": 2.0}]});
         let p = CompiledPath::parse("$.r[?@.t == 'y'].id").unwrap();
+        assert!(matches!(p.plan, Plan::Direct(_)));
+        let reversed = CompiledPath::parse("$.r[?'x' == @.t].id").unwrap();
+        assert_eq!(reversed.find(&doc), Found::Many(vec![&json!("1")]));
+        let numeric = CompiledPath::parse("$.r[?@.n == 2].id").unwrap();
+        assert!(
+            matches!(numeric.plan, Plan::General(_)),
+            "numbers compare numerically"
+        );
+        assert_eq!(numeric.find(&doc), Found::Many(vec![&json!("2")]));
+        let other = CompiledPath::parse("$.r[?@.n > 1].id").unwrap();
+        assert!(matches!(other.plan, Plan::General(_)));
         assert!(!p.is_singular());
         assert_eq!(p.find(&doc), Found::Many(vec![&json!("2")]));
         assert_eq!(

@@ -185,6 +185,9 @@ fn coerce<'a>(def: crate::unified::FieldDef, value: Cow<'a, Value>) -> Cow<'a, V
             if parse_date(s).is_some() {
                 return value;
             }
+            if is_utc_timestamp(s) {
+                return Cow::Owned(Value::String(s[..10].to_owned()));
+            }
             match DateTime::parse_from_rfc3339(s) {
                 Ok(dt) => Cow::Owned(Value::String(
                     dt.with_timezone(&Utc).date_naive().to_string(),
@@ -192,6 +195,7 @@ fn coerce<'a>(def: crate::unified::FieldDef, value: Cow<'a, Value>) -> Cow<'a, V
                 Err(_) => misfit(&value),
             }
         }
+        (FieldKind::DateTime, Value::String(s)) if is_utc_timestamp(s) => value,
         (FieldKind::DateTime, Value::String(s)) => match DateTime::parse_from_rfc3339(s) {
             Ok(dt) if dt.offset().local_minus_utc() == 0 && s.ends_with('Z') => value,
             Ok(dt) => Cow::Owned(Value::String(
@@ -235,6 +239,29 @@ fn coerce<'a>(def: crate::unified::FieldDef, value: Cow<'a, Value>) -> Cow<'a, V
     }
 }
 
+/// `YYYY-MM-DDTHH:MM:SS[.fraction]Z` with every field in range: the shape vendors send most,
+/// recognised without a full RFC 3339 parse because it is already what the contract wants.
+fn is_utc_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[b.len() - 1] != b'Z' || parse_date(&s[..10]).is_none() {
+        return false;
+    }
+    let two = |i: usize| -> Option<u8> {
+        let (h, l) = (b[i], b[i + 1]);
+        (h.is_ascii_digit() && l.is_ascii_digit()).then(|| (h - b'0') * 10 + (l - b'0'))
+    };
+    let time_ok = b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && two(11).is_some_and(|h| h < 24)
+        && two(14).is_some_and(|m| m < 60)
+        && two(17).is_some_and(|sec| sec < 61);
+    let rest = &b[19..b.len() - 1];
+    let fraction_ok = rest.is_empty()
+        || (rest[0] == b'.' && rest.len() > 1 && rest[1..].iter().all(u8::is_ascii_digit));
+    time_ok && fraction_ok
+}
+
 fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -246,13 +273,20 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// Writes `"name":`. Names are unified field names or validated custom mapping keys
+/// (letters, digits, `_`, `-`), which need no escaping.
 fn key(out: &mut Vec<u8>, first: &mut bool, name: &str) {
+    debug_assert!(
+        name.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    );
     if !*first {
         out.push(b',');
     }
     *first = false;
-    serde_json::to_writer(&mut *out, name).expect("writing to a Vec cannot fail");
-    out.push(b':');
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
 }
 
 fn write_value(out: &mut Vec<u8>, value: &Value) {
@@ -274,4 +308,30 @@ pub fn write_records(
         table.write_record(record, view, out);
     }
     out.push(b']');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_utc_timestamp;
+
+    #[test]
+    fn utc_timestamps_are_recognised_by_shape_and_range() {
+        for ok in [
+            "2019-12-07T16:50:06.678Z",
+            "2019-12-07T16:50:06Z",
+            "2020-02-29T23:59:60Z",
+        ] {
+            assert!(is_utc_timestamp(ok), "{ok}");
+        }
+        for bad in [
+            "2019-12-07T16:50:06+02:00",
+            "2019-13-07T16:50:06Z",
+            "2019-12-07T24:00:00Z",
+            "2019-12-07T16:50:06.Z",
+            "2019-12-07 16:50:06Z",
+            "2019-02-30T10:00:00Z",
+        ] {
+            assert!(!is_utc_timestamp(bad), "{bad}");
+        }
+    }
 }
