@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
-use super::respond;
+use super::{object_body, respond};
 use crate::api::AppState;
 use crate::api::crm::Body;
 use crate::api::tenant::Caller;
@@ -365,16 +365,7 @@ impl ConnectionPatch {
                 json!({ "invalid": [{ name: problem }] }),
             )
         };
-        let body: Map<String, Value> = serde_json::from_slice(body).map_err(|e| {
-            if e.is_data() {
-                Error::validation(
-                    "The body must be a JSON object",
-                    json!({ "body": "expected an object" }),
-                )
-            } else {
-                Error::malformed_body(&e)
-            }
-        })?;
+        let body = object_body(body)?;
         let mut patch = ConnectionPatch {
             enabled: None,
             settings: Vec::new(),

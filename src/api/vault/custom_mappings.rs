@@ -7,10 +7,10 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::connections::known_connector;
-use super::respond;
+use super::{object_body, respond};
 use crate::api::AppState;
 use crate::api::crm::Body;
 use crate::api::tenant::Caller;
@@ -175,14 +175,19 @@ fn not_found(id: &str) -> Error {
     .with_detail(format!("No custom mapping {id} in this layer").into())
 }
 
+/// The resource and key a target field id names, under a known connector.
+fn locate(state: &AppState, api: &str, service: &str, id: &str) -> Result<(Resource, String)> {
+    known_connector(state, api, service)?;
+    target(id)
+}
+
 /// `GET /vault/custom-mappings/crm/{service_id}/{target_field_id}`.
 pub async fn one(
     State(state): State<AppState>,
     caller: Caller,
     Path((api, service, id)): Path<(String, String, String)>,
 ) -> Result<Response> {
-    known_connector(&state, &api, &service)?;
-    let (resource, key) = target(&id)?;
+    let (resource, key) = locate(&state, &api, &service, &id)?;
     let rows = state
         .store
         .custom_mappings(&scope(&caller, &service, resource))
@@ -221,8 +226,7 @@ async fn save(
     Body(body): Body,
     create: bool,
 ) -> Result<Response> {
-    known_connector(&state, &api, &service)?;
-    let (resource, key) = target(&id)?;
+    let (resource, key) = locate(&state, &api, &service, &id)?;
     let value = mapping_value(&body)?;
     validate_custom_mapping(resource_def(resource), &key, &value, &state.paths)?;
     let scope = scope(&caller, &service, resource);
@@ -270,8 +274,7 @@ pub async fn delete(
     caller: Caller,
     Path((api, service, id)): Path<(String, String, String)>,
 ) -> Result<Response> {
-    known_connector(&state, &api, &service)?;
-    let (resource, key) = target(&id)?;
+    let (resource, key) = locate(&state, &api, &service, &id)?;
     if !state
         .store
         .delete_custom_mapping(&scope(&caller, &service, resource), &key)
@@ -284,16 +287,7 @@ pub async fn delete(
 
 /// The `value` of a create or update body (`{"value": "$.path"}`).
 fn mapping_value(body: &[u8]) -> Result<String> {
-    let map: Map<String, Value> = serde_json::from_slice(body).map_err(|e| {
-        if e.is_data() {
-            Error::validation(
-                "The body must be a JSON object",
-                json!({ "body": "expected an object" }),
-            )
-        } else {
-            Error::malformed_body(&e)
-        }
-    })?;
+    let map = object_body(body)?;
     let mut value = None;
     for (key, v) in map {
         match (key.as_str(), v) {
