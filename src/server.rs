@@ -134,7 +134,7 @@ impl Gateway {
                     .get(id)
                     .map(ConnectorSettings::http_config)
                     .unwrap_or_default();
-                (id, OutboundClient::new(config))
+                (id, OutboundClient::for_connector(config, id))
             })
             .collect();
         let state = AppState {

@@ -10,6 +10,7 @@ mod envelope;
 mod error;
 mod health;
 mod idempotency;
+mod metrics;
 mod request_id;
 mod tenant;
 pub mod vault;
@@ -89,6 +90,7 @@ impl AppState {
 
 /// The router with every route crmgate serves.
 pub fn router(state: AppState) -> Router {
+    metrics::install();
     Router::new()
         .route(
             "/crm/opportunities",
@@ -133,6 +135,8 @@ pub fn router(state: AppState) -> Router {
                 .patch(vault::custom_mappings::update)
                 .delete(vault::custom_mappings::delete),
         )
+        .route_layer(axum::middleware::from_fn(metrics::record))
+        .route("/metrics", get(metrics::render))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .fallback(not_found)

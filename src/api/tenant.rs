@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use crmgate_connector_sdk::{CallContext, ConnectionSettings, RateLimitSlot};
@@ -131,8 +131,25 @@ impl FromRequestParts<AppState> for Connection {
             .get::<RateLimitSlot>()
             .cloned()
             .unwrap_or_default();
-        let cx = call_context(state, &entry, &tenant, settings, slot)?;
+        let mut cx = call_context(state, &entry, &tenant, settings, slot)?;
+        cx.http = cx.http.with_operation(operation_of(parts));
         Ok(Self { tenant, entry, cx })
+    }
+}
+
+/// The unified operation a CRM request asks for, as a metric label.
+fn operation_of(parts: &Parts) -> &'static str {
+    let item = parts
+        .extensions
+        .get::<MatchedPath>()
+        .is_some_and(|p| p.as_str().ends_with("{id}"));
+    match (parts.method.as_str(), item) {
+        ("GET", false) => "list",
+        ("GET", true) => "get",
+        ("POST", _) => "create",
+        ("PATCH", _) => "update",
+        ("DELETE", _) => "delete",
+        _ => "other",
     }
 }
 

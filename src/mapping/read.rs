@@ -105,6 +105,8 @@ impl MappingTable {
             match transform.apply(value.into_owned()) {
                 Ok(v) => value = Cow::Owned(v),
                 Err(reason) => {
+                    metrics::counter!("crmgate_mapping_errors_total", "field" => field.def.name)
+                        .increment(1);
                     tracing::warn!(
                         field = field.def.name,
                         reason,
@@ -161,6 +163,7 @@ fn loosely_equal(found: &Value, expected: &Value) -> bool {
 /// and written as null rather than breaking the client's deserialiser.
 fn coerce<'a>(def: crate::unified::FieldDef, value: Cow<'a, Value>) -> Cow<'a, Value> {
     let misfit = |value: &Value| {
+        metrics::counter!("crmgate_mapping_errors_total", "field" => def.name).increment(1);
         tracing::warn!(field = def.name, kind = ?def.kind, value_type = type_name(value), "A vendor value does not fit the unified field; it reads as null.");
         Cow::Owned(Value::Null)
     };

@@ -506,3 +506,45 @@ async fn two_gateways_on_one_redis_keep_one_budget_at_the_vendor() {
         );
     }
 }
+
+/// The value of one sample in Prometheus's text format, 0 when absent.
+fn sample(metrics: &str, name_and_labels: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name_and_labels)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn metrics_count_each_vendor_call_once() {
+    let app = spawn_app().await;
+    app.connect_hubspot().await;
+    expect_read("GET", "/crm/v3/objects/deals/42")
+        .respond_with(answer(200, deal(42)))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    let scrape = || async {
+        app.client
+            .get(format!("{}/metrics", app.address))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let calls = r#"crmgate_vendor_calls_total{connector="hubspot",operation="get",status="200"}"#;
+    let before = sample(&scrape().await, calls);
+    assert_eq!(call(app.get("/crm/opportunities/42")).await.0, 200);
+    let after = scrape().await;
+    assert_eq!(sample(&after, calls), before + 1.0, "{after}");
+    assert!(
+        sample(
+            &after,
+            r#"crmgate_http_requests_total{route="/crm/opportunities/{id}",method="GET",status="200"}"#
+        ) >= 1.0,
+        "{after}"
+    );
+    assert!(!after.contains(crate::app::CONSUMER_ID) && !after.contains(crate::app::HUBSPOT_TOKEN));
+}

@@ -72,6 +72,9 @@ pub struct OutboundClient {
     /// Reads the vendor's rate-limit headers, and the last reading of this request's calls.
     rate_headers: Option<fn(&HeaderMap) -> Option<RateLimitStatus>>,
     last_rate: RateLimitSlot,
+    /// Metric labels: which connector, and which unified operation the calls serve.
+    connector: &'static str,
+    operation: &'static str,
 }
 
 /// Where one request's latest vendor rate-limit reading is kept.
@@ -167,6 +170,25 @@ impl OutboundClient {
             budget: None,
             rate_headers: None,
             last_rate: Arc::default(),
+            connector: "unknown",
+            operation: "unknown",
+        }
+    }
+
+    /// A client whose metrics are labelled with the connector's id.
+    pub fn for_connector(config: HttpConfig, connector: &'static str) -> Self {
+        Self {
+            connector,
+            ..Self::new(config)
+        }
+    }
+
+    /// The same client labelling its metrics with the unified operation it serves.
+    #[must_use]
+    pub fn with_operation(&self, operation: &'static str) -> Self {
+        Self {
+            operation,
+            ..self.clone()
         }
     }
 
@@ -231,6 +253,10 @@ impl OutboundClient {
                 wait_ms = wait.as_millis() as u64,
                 "Waiting for the connection's rate budget."
             );
+            metrics::counter!("crmgate_rate_limit_waits_total", "connector" => self.connector)
+                .increment(1);
+            metrics::histogram!("crmgate_rate_limit_wait_seconds", "connector" => self.connector)
+                .record(wait.as_secs_f64());
             self.pause.pause(wait).await;
         }
     }
@@ -304,6 +330,8 @@ impl OutboundClient {
                 wait_ms = wait.as_millis() as u64,
                 "Retrying a vendor call."
             );
+            metrics::counter!("crmgate_vendor_retries_total", "connector" => self.connector)
+                .increment(1);
             self.pause.pause(wait).await;
             attempt += 1;
         }
@@ -373,6 +401,7 @@ impl OutboundClient {
         }
         let mut response = builder.send().await.map_err(|e| {
             let reached = !e.is_connect();
+            self.count_call("unanswered", started);
             (transport_error(e), reached)
         })?;
         let status = response.status();
@@ -405,6 +434,7 @@ impl OutboundClient {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "Vendor answered."
         );
+        self.count_call(status.as_str(), started);
         if status.is_success() {
             return Ok(VendorResponse {
                 status,
@@ -415,6 +445,18 @@ impl OutboundClient {
         let mut err = status_error(status, &headers, &body, downstream);
         self.scrub(&mut err.downstream);
         Err((err, true))
+    }
+
+    /// Counts a vendor call and its latency, by connector, unified operation and status.
+    fn count_call(&self, status: &str, started: Instant) {
+        let labels = [
+            ("connector", self.connector.to_owned()),
+            ("operation", self.operation.to_owned()),
+            ("status", status.to_owned()),
+        ];
+        metrics::counter!("crmgate_vendor_calls_total", &labels).increment(1);
+        metrics::histogram!("crmgate_vendor_call_duration_seconds", &labels[..2])
+            .record(started.elapsed().as_secs_f64());
     }
 
     /// Vendors sometimes echo the credential they rejected; it is cut out of every message
