@@ -216,7 +216,7 @@ pub trait Store: Send + Sync {
     /// client may try again with it.
     async fn release_idempotency(&self, tenant: &Tenant, key: &str) -> Result<()>;
 
-    /// Whether the database answers.
+    /// Whether the database answers and holds crmgate's tables.
     async fn ping(&self) -> Result<()>;
 }
 

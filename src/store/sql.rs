@@ -531,7 +531,9 @@ macro_rules! impl_store {
             }
 
             async fn ping(&self) -> Result<()> {
-                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                sqlx::query("SELECT 1 FROM gateway_meta LIMIT 1")
+                    .execute(&self.pool)
+                    .await?;
                 Ok(())
             }
         }

@@ -5,6 +5,7 @@
 mod app;
 mod cli;
 mod crm;
+mod deploy;
 mod errors;
 mod faults;
 mod hubspot;

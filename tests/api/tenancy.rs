@@ -273,3 +273,39 @@ async fn no_secret_reaches_a_log_line_an_answer_or_the_database_file() {
     }
     assert!(!app_row.id.is_empty());
 }
+
+#[tokio::test]
+async fn readiness_turns_false_when_the_database_is_gone() {
+    let Ok(url) = std::env::var("CRMGATE_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let mut raw = [0u8; 8];
+    getrandom::fill(&mut raw).unwrap();
+    let schema = format!("crmgate_ready_{}", u64::from_le_bytes(raw));
+    let admin = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let app = spawn_on(
+        format!("{url}?options=-c%20search_path%3D{schema}"),
+        tempfile::tempdir().unwrap(),
+    )
+    .await;
+    let ready = || app.client.get(format!("{}/health/ready", app.address));
+    assert_eq!(call(ready()).await.0, 200);
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let (status, body) = call(ready()).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["checks"]["database"], "unavailable");
+    let live = app
+        .client
+        .get(format!("{}/health/live", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 200, "the process itself is still alive");
+}

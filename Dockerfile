@@ -1,0 +1,25 @@
+# crmgate: a static-ish binary on a slim runtime, running as a non-root user.
+# The mapping tables are compiled into the binary; mount a folder and set
+# CRMGATE__MAPPINGS__DIR to use your own.
+
+FROM rust:1.95-slim-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked --bin crmgate
+
+FROM debian:bookworm-slim
+# Vendor APIs are HTTPS; rustls verifies them against the system's root certificates.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /data crmgate \
+ && mkdir /data && chown crmgate /data
+COPY --from=build /src/target/release/crmgate /usr/local/bin/crmgate
+USER crmgate
+WORKDIR /data
+# Inside a container the gateway must listen beyond loopback to be reachable at all.
+ENV CRMGATE__SERVER__LISTEN=0.0.0.0:8080 \
+    CRMGATE__SERVER__LOG_FORMAT=json
+EXPOSE 8080
+ENTRYPOINT ["crmgate"]
+CMD ["serve"]
