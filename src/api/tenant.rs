@@ -229,7 +229,10 @@ fn call_context(
         (None, Some(configured)) => configured.clone(),
         (None, None) => Url::parse(connector.default_base_url()).map_err(Error::internal)?,
     };
-    let mut http = state.clients[connector.id()]
+    let mut http = state
+        .clients
+        .get(connector.id())
+        .ok_or_else(|| Error::internal(format_args!("no outbound client for {}", connector.id())))?
         .with_auth(auth)
         .with_deadline(tokio::time::Instant::now() + state.request_deadline);
     if let Some(read) = connector.rate_limit_status() {
