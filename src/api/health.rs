@@ -9,11 +9,13 @@ use serde_json::{Value, json};
 use super::AppState;
 
 /// `GET /health/live`: the process answers.
+#[utoipa::path(get, path = "/health/live", operation_id = "healthLive", tag = "Meta", responses((status = 200, description = "The process answers")))]
 pub async fn live() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
 /// `GET /health/ready`: the database answers and the mapping tables are loaded.
+#[utoipa::path(get, path = "/health/ready", operation_id = "healthReady", tag = "Meta", responses((status = 200, description = "Ready"), (status = 503, description = "The database or the mapping tables are not available")))]
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database = state.store.ping().await.is_ok();
     let mappings = state.connectors.iter().all(|entry| {

@@ -32,6 +32,7 @@ pub fn install() {
 }
 
 /// `GET /metrics`, in Prometheus's text format.
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "Meta", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn render() -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

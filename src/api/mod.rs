@@ -11,6 +11,7 @@ mod error;
 mod health;
 mod idempotency;
 mod metrics;
+pub mod openapi;
 mod request_id;
 mod tenant;
 pub mod vault;
@@ -25,9 +26,10 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use crmgate_connector_sdk::{OutboundClient, RateLimiter};
 use secrecy::SecretString;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use auth::ApiKeys;
 pub use cursor::{CursorCodec, CursorState};
@@ -88,57 +90,13 @@ impl AppState {
     }
 }
 
-/// The router with every route crmgate serves.
+/// The router with every route crmgate serves, and the OpenAPI document of the same routes:
+/// both are built from the handlers' annotations, so neither can list a route the other lacks.
 pub fn router(state: AppState) -> Router {
     metrics::install();
-    Router::new()
-        .route(
-            "/crm/opportunities",
-            get(crm::opportunities::list).post(crm::opportunities::create),
-        )
-        .route(
-            "/crm/opportunities/{id}",
-            get(crm::opportunities::one)
-                .patch(crm::opportunities::update)
-                .delete(crm::opportunities::delete),
-        )
-        .route("/vault/connections", get(vault::connections::list))
-        .route(
-            "/vault/consumers",
-            get(vault::consumers::list).post(vault::consumers::add),
-        )
-        .route(
-            "/vault/consumers/{consumer_id}",
-            get(vault::consumers::one)
-                .patch(vault::consumers::update)
-                .delete(vault::consumers::delete),
-        )
-        .route(
-            "/vault/connections/{unified_api}/{service_id}",
-            get(vault::connections::one)
-                .patch(vault::connections::update)
-                .post(vault::connections::add)
-                .delete(vault::connections::delete),
-        )
-        .route(
-            "/vault/connections/{unified_api}/{service_id}/{resource}/custom-mappings",
-            get(vault::custom_mappings::for_connection),
-        )
-        .route(
-            "/vault/custom-mappings/{unified_api}/{service_id}",
-            get(vault::custom_mappings::list),
-        )
-        .route(
-            "/vault/custom-mappings/{unified_api}/{service_id}/{target_field_id}",
-            get(vault::custom_mappings::one)
-                .post(vault::custom_mappings::add)
-                .patch(vault::custom_mappings::update)
-                .delete(vault::custom_mappings::delete),
-        )
-        .route_layer(axum::middleware::from_fn(metrics::record))
-        .route("/metrics", get(metrics::render))
-        .route("/health/live", get(health::live))
-        .route("/health/ready", get(health::ready))
+    let (router, document) = routes().split_for_parts();
+    openapi::publish(&document);
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.max_request_body_bytes))
@@ -149,6 +107,46 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(downstream::rate_limit_headers))
         .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
+}
+
+/// Every route with its documentation.
+pub fn routes() -> OpenApiRouter<AppState> {
+    use crm::opportunities;
+    use vault::{connections, consumers, custom_mappings};
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(opportunities::list, opportunities::create))
+        .routes(routes!(
+            opportunities::one,
+            opportunities::update,
+            opportunities::delete
+        ))
+        .routes(routes!(connections::list))
+        .routes(routes!(
+            connections::one,
+            connections::update,
+            connections::add,
+            connections::delete
+        ))
+        .routes(routes!(custom_mappings::for_connection))
+        .routes(routes!(custom_mappings::list))
+        .routes(routes!(
+            custom_mappings::one,
+            custom_mappings::add,
+            custom_mappings::update,
+            custom_mappings::delete
+        ))
+        .routes(routes!(consumers::list, consumers::add))
+        .routes(routes!(
+            consumers::one,
+            consumers::update,
+            consumers::delete
+        ))
+        .route_layer(axum::middleware::from_fn(metrics::record))
+        .routes(routes!(metrics::render))
+        .routes(routes!(health::live))
+        .routes(routes!(health::ready))
+        .routes(routes!(openapi::document))
+        .routes(routes!(openapi::page))
 }
 
 /// Ends a request that outlives its deadline with a 504; the vendor calls inside stop at the

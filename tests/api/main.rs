@@ -10,5 +10,6 @@ mod errors;
 mod faults;
 mod hubspot;
 mod mappings;
+mod openapi;
 mod tenancy;
 mod vault;

@@ -78,6 +78,7 @@ fn envelope(conn: &Connection, status: StatusCode, op: Operation) -> Envelope<'s
 }
 
 /// `GET /crm/opportunities`: one unified page, filled from as many vendor pages as it takes.
+#[utoipa::path(get, path = "/crm/opportunities", operation_id = "opportunitiesAll", tag = "Opportunities", params(crate::api::openapi::TenantHeaders, crate::api::openapi::ListQuery), responses((status = 200, description = "A page of opportunities", body = crate::api::openapi::GetOpportunitiesResponse), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody), (status = 429, description = "The CRM's rate limit", body = crate::api::openapi::ErrorBody), (status = 502, description = "The CRM failed", body = crate::api::openapi::ErrorBody), (status = 504, description = "The CRM did not answer in time", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     conn: Connection,
@@ -182,6 +183,7 @@ fn link(headers: &HeaderMap, uri: &Uri, cursor: Option<&str>) -> String {
 }
 
 /// `GET /crm/opportunities/{id}`.
+#[utoipa::path(get, path = "/crm/opportunities/{id}", operation_id = "opportunitiesOne", tag = "Opportunities", params(("id" = String, Path), crate::api::openapi::TenantHeaders, crate::api::openapi::RecordQuery), responses((status = 200, description = "One opportunity", body = crate::api::openapi::GetOpportunityResponse), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody), (status = 429, description = "The CRM's rate limit", body = crate::api::openapi::ErrorBody), (status = 502, description = "The CRM failed", body = crate::api::openapi::ErrorBody), (status = 504, description = "The CRM did not answer in time", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn one(
     State(state): State<AppState>,
     conn: Connection,
@@ -274,6 +276,7 @@ fn written_id(conn: &Connection, record: &Value, fallback: Option<&str>) -> Resu
 ///
 /// With an `Idempotency-Key` the same key and body within 24 hours is answered with the first
 /// answer and no second vendor call, from any process; the same key with another body is a 422.
+#[utoipa::path(post, path = "/crm/opportunities", operation_id = "opportunitiesAdd", tag = "Opportunities", request_body = crate::api::openapi::Opportunity, params(crate::api::openapi::TenantHeaders, ("Idempotency-Key" = Option<String>, Header, description = "Answers a repeated create with the first answer"), ("raw" = Option<bool>, Query)), responses((status = 201, description = "Created", body = crate::api::openapi::UnifiedIdResponse), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody), (status = 429, description = "The CRM's rate limit", body = crate::api::openapi::ErrorBody), (status = 502, description = "The CRM failed", body = crate::api::openapi::ErrorBody), (status = 504, description = "The CRM did not answer in time", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     conn: Connection,
@@ -326,6 +329,7 @@ async fn create_once(
 }
 
 /// `PATCH /crm/opportunities/{id}`: only the properties in the body change.
+#[utoipa::path(patch, path = "/crm/opportunities/{id}", operation_id = "opportunitiesUpdate", tag = "Opportunities", request_body = crate::api::openapi::Opportunity, params(("id" = String, Path), crate::api::openapi::TenantHeaders, ("raw" = Option<bool>, Query)), responses((status = 200, description = "Updated", body = crate::api::openapi::UnifiedIdResponse), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody), (status = 429, description = "The CRM's rate limit", body = crate::api::openapi::ErrorBody), (status = 502, description = "The CRM failed", body = crate::api::openapi::ErrorBody), (status = 504, description = "The CRM did not answer in time", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn update(
     State(state): State<AppState>,
     conn: Connection,
@@ -361,6 +365,7 @@ pub async fn update(
 
 /// `DELETE /crm/opportunities/{id}`: HTTP 200 with `data.id` (Apideck answers an envelope, not
 /// 204).
+#[utoipa::path(delete, path = "/crm/opportunities/{id}", operation_id = "opportunitiesDelete", tag = "Opportunities", params(("id" = String, Path), crate::api::openapi::TenantHeaders), responses((status = 200, description = "Deleted", body = crate::api::openapi::UnifiedIdResponse), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody), (status = 429, description = "The CRM's rate limit", body = crate::api::openapi::ErrorBody), (status = 502, description = "The CRM failed", body = crate::api::openapi::ErrorBody), (status = 504, description = "The CRM did not answer in time", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn delete(
     conn: Connection,
     Path(id): Path<String>,

@@ -179,6 +179,7 @@ fn connection_json(entry: &ConnectorEntry, opened: Option<&Opened<'_>>) -> Value
 }
 
 /// `GET /vault/connections`: one entry per connector; `api` and `configured` filter the list.
+#[utoipa::path(get, path = "/vault/connections", operation_id = "connectionsAll", tag = "Connections", params(("x-apideck-app-id" = String, Header), ("x-apideck-consumer-id" = Option<String>, Header), ("api" = Option<String>, Query), ("configured" = Option<bool>, Query)), responses((status = 200, description = "One connection per connector", body = crate::api::openapi::VaultResponse), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -236,6 +237,7 @@ pub async fn list(
 }
 
 /// `GET /vault/connections/crm/{service_id}`.
+#[utoipa::path(get, path = "/vault/connections/{unified_api}/{service_id}", operation_id = "connectionsOne", tag = "Connections", params(("unified_api" = String, Path, description = "crm"), ("service_id" = String, Path, description = "A connector, e.g. hubspot"), crate::api::openapi::TenantHeaders), responses((status = 200, description = "The connection", body = crate::api::openapi::VaultResponse), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn one(
     State(state): State<AppState>,
     caller: Caller,
@@ -253,6 +255,7 @@ pub async fn one(
 
 /// `PATCH /vault/connections/crm/{service_id}`: saves settings, creating the connection on the
 /// first call (Apideck's SDKs have no separate create). `null` removes a setting.
+#[utoipa::path(patch, path = "/vault/connections/{unified_api}/{service_id}", operation_id = "connectionsUpdate", tag = "Connections", request_body = crate::api::openapi::ConnectionInput, params(("unified_api" = String, Path, description = "crm"), ("service_id" = String, Path, description = "A connector, e.g. hubspot"), crate::api::openapi::TenantHeaders), responses((status = 200, description = "Saved (created on the first call)", body = crate::api::openapi::VaultResponse), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn update(
     state: State<AppState>,
     caller: Caller,
@@ -263,6 +266,7 @@ pub async fn update(
 }
 
 /// `POST /vault/connections/crm/{service_id}`: creates the connection; it must not exist yet.
+#[utoipa::path(post, path = "/vault/connections/{unified_api}/{service_id}", operation_id = "connectionsAdd", tag = "Connections", request_body = crate::api::openapi::ConnectionInput, params(("unified_api" = String, Path, description = "crm"), ("service_id" = String, Path, description = "A connector, e.g. hubspot"), crate::api::openapi::TenantHeaders), responses((status = 200, description = "Created", body = crate::api::openapi::VaultResponse), (status = 409, description = "It exists", body = crate::api::openapi::ErrorBody), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn add(
     state: State<AppState>,
     caller: Caller,
@@ -335,6 +339,7 @@ async fn save(
 }
 
 /// `DELETE /vault/connections/crm/{service_id}`: HTTP 204.
+#[utoipa::path(delete, path = "/vault/connections/{unified_api}/{service_id}", operation_id = "connectionsDelete", tag = "Connections", params(("unified_api" = String, Path, description = "crm"), ("service_id" = String, Path, description = "A connector, e.g. hubspot"), crate::api::openapi::TenantHeaders), responses((status = 204, description = "Deleted"), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,

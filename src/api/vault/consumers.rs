@@ -65,6 +65,7 @@ fn not_found(consumer_id: &str) -> Error {
 }
 
 /// `GET /vault/consumers`, paged with `limit` and an opaque `cursor`.
+#[utoipa::path(get, path = "/vault/consumers", operation_id = "consumersAll", tag = "Consumers", params(("x-apideck-app-id" = String, Header), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, description = "A page of consumers", body = crate::api::openapi::VaultResponse), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -153,6 +154,7 @@ fn parse_body(body: &[u8]) -> Result<ConsumerBody> {
 }
 
 /// `POST /vault/consumers`.
+#[utoipa::path(post, path = "/vault/consumers", operation_id = "consumersAdd", tag = "Consumers", request_body = crate::api::openapi::ConsumerInput, params(("x-apideck-app-id" = String, Header)), responses((status = 200, description = "Created", body = crate::api::openapi::VaultResponse), (status = 409, description = "It exists", body = crate::api::openapi::ErrorBody), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn add(
     State(state): State<AppState>,
     caller: Caller,
@@ -196,6 +198,7 @@ pub async fn add(
 }
 
 /// `GET /vault/consumers/{consumer_id}`.
+#[utoipa::path(get, path = "/vault/consumers/{consumer_id}", operation_id = "consumersOne", tag = "Consumers", params(("consumer_id" = String, Path), ("x-apideck-app-id" = String, Header)), responses((status = 200, description = "The consumer", body = crate::api::openapi::VaultResponse), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn one(
     State(state): State<AppState>,
     caller: Caller,
@@ -213,6 +216,7 @@ pub async fn one(
 }
 
 /// `PATCH /vault/consumers/{consumer_id}`: replaces the metadata.
+#[utoipa::path(patch, path = "/vault/consumers/{consumer_id}", operation_id = "consumersUpdate", tag = "Consumers", request_body = crate::api::openapi::ConsumerInput, params(("consumer_id" = String, Path), ("x-apideck-app-id" = String, Header)), responses((status = 200, description = "Updated", body = crate::api::openapi::VaultResponse), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -247,6 +251,7 @@ pub async fn update(
 }
 
 /// `DELETE /vault/consumers/{consumer_id}`: with its connections and custom mappings.
+#[utoipa::path(delete, path = "/vault/consumers/{consumer_id}", operation_id = "consumersDelete", tag = "Consumers", params(("consumer_id" = String, Path), ("x-apideck-app-id" = String, Header)), responses((status = 200, description = "Deleted with its connections and mappings", body = crate::api::openapi::VaultResponse), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,

@@ -105,6 +105,7 @@ fn effective(rows: Vec<CustomMappingRecord>) -> Vec<CustomMappingRecord> {
 }
 
 /// `GET /vault/custom-mappings/crm/{service_id}`: the effective mappings of every resource.
+#[utoipa::path(get, path = "/vault/custom-mappings/{unified_api}/{service_id}", operation_id = "customMappingsAll", tag = "Custom mappings", params(("unified_api" = String, Path, description = "crm"), ("service_id" = String, Path, description = "A connector, e.g. hubspot"), ("x-apideck-app-id" = String, Header), ("x-apideck-consumer-id" = Option<String>, Header, description = "The consumer layer; the application layer without it")), responses((status = 200, description = "The effective mappings", body = crate::api::openapi::VaultResponse), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -124,6 +125,7 @@ pub async fn list(
 
 /// `GET /vault/connections/crm/{service_id}/{resource}/custom-mappings`: what applies to the
 /// consumer's connection.
+#[utoipa::path(get, path = "/vault/connections/{unified_api}/{service_id}/{resource}/custom-mappings", operation_id = "connectionCustomMappingsAll", tag = "Custom mappings", params(("unified_api" = String, Path, description = "crm"), ("service_id" = String, Path, description = "A connector, e.g. hubspot"), ("resource" = String, Path), crate::api::openapi::TenantHeaders), responses((status = 200, description = "What applies to the connection", body = crate::api::openapi::VaultResponse), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn for_connection(
     State(state): State<AppState>,
     tenant: Tenant,
@@ -182,6 +184,7 @@ fn locate(state: &AppState, api: &str, service: &str, id: &str) -> Result<(Resou
 }
 
 /// `GET /vault/custom-mappings/crm/{service_id}/{target_field_id}`.
+#[utoipa::path(get, path = "/vault/custom-mappings/{unified_api}/{service_id}/{target_field_id}", operation_id = "customMappingsOne", tag = "Custom mappings", params(("unified_api" = String, Path, description = "crm"), ("service_id" = String, Path, description = "A connector, e.g. hubspot"), ("target_field_id" = String, Path, description = "crm+<resource>+<key>"), ("x-apideck-app-id" = String, Header), ("x-apideck-consumer-id" = Option<String>, Header, description = "The consumer layer; the application layer without it")), responses((status = 200, description = "The mapping", body = crate::api::openapi::VaultResponse), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn one(
     State(state): State<AppState>,
     caller: Caller,
@@ -200,6 +203,7 @@ pub async fn one(
 }
 
 /// `POST .../{target_field_id}`: creates a mapping in the caller's layer.
+#[utoipa::path(post, path = "/vault/custom-mappings/{unified_api}/{service_id}/{target_field_id}", operation_id = "customMappingsAdd", tag = "Custom mappings", request_body = crate::api::openapi::CustomMappingInput, params(("unified_api" = String, Path, description = "crm"), ("service_id" = String, Path, description = "A connector, e.g. hubspot"), ("target_field_id" = String, Path, description = "crm+<resource>+<key>"), ("x-apideck-app-id" = String, Header), ("x-apideck-consumer-id" = Option<String>, Header, description = "The consumer layer; the application layer without it")), responses((status = 200, description = "Created", body = crate::api::openapi::VaultResponse), (status = 409, description = "It exists in this layer", body = crate::api::openapi::ErrorBody), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn add(
     state: State<AppState>,
     caller: Caller,
@@ -210,6 +214,7 @@ pub async fn add(
 }
 
 /// `PATCH .../{target_field_id}`: changes a mapping of the caller's layer.
+#[utoipa::path(patch, path = "/vault/custom-mappings/{unified_api}/{service_id}/{target_field_id}", operation_id = "customMappingsUpdate", tag = "Custom mappings", request_body = crate::api::openapi::CustomMappingInput, params(("unified_api" = String, Path, description = "crm"), ("service_id" = String, Path, description = "A connector, e.g. hubspot"), ("target_field_id" = String, Path, description = "crm+<resource>+<key>"), ("x-apideck-app-id" = String, Header), ("x-apideck-consumer-id" = Option<String>, Header, description = "The consumer layer; the application layer without it")), responses((status = 200, description = "Updated", body = crate::api::openapi::VaultResponse), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn update(
     state: State<AppState>,
     caller: Caller,
@@ -269,6 +274,7 @@ async fn save(
 }
 
 /// `DELETE .../{target_field_id}`: HTTP 204.
+#[utoipa::path(delete, path = "/vault/custom-mappings/{unified_api}/{service_id}/{target_field_id}", operation_id = "customMappingsDelete", tag = "Custom mappings", params(("unified_api" = String, Path, description = "crm"), ("service_id" = String, Path, description = "A connector, e.g. hubspot"), ("target_field_id" = String, Path, description = "crm+<resource>+<key>"), ("x-apideck-app-id" = String, Header), ("x-apideck-consumer-id" = Option<String>, Header, description = "The consumer layer; the application layer without it")), responses((status = 204, description = "Deleted"), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,

@@ -1,0 +1,175 @@
+//! The OpenAPI document describes exactly the routes the router serves, with Apideck's
+//! operation ids, and the reference page renders it.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::app::{call, spawn_app};
+
+const EXPECTED: &[(&str, &str, &str)] = &[
+    ("GET", "/crm/opportunities", "opportunitiesAll"),
+    ("POST", "/crm/opportunities", "opportunitiesAdd"),
+    ("GET", "/crm/opportunities/{id}", "opportunitiesOne"),
+    ("PATCH", "/crm/opportunities/{id}", "opportunitiesUpdate"),
+    ("DELETE", "/crm/opportunities/{id}", "opportunitiesDelete"),
+    ("GET", "/vault/connections", "connectionsAll"),
+    (
+        "GET",
+        "/vault/connections/{unified_api}/{service_id}",
+        "connectionsOne",
+    ),
+    (
+        "POST",
+        "/vault/connections/{unified_api}/{service_id}",
+        "connectionsAdd",
+    ),
+    (
+        "PATCH",
+        "/vault/connections/{unified_api}/{service_id}",
+        "connectionsUpdate",
+    ),
+    (
+        "DELETE",
+        "/vault/connections/{unified_api}/{service_id}",
+        "connectionsDelete",
+    ),
+    (
+        "GET",
+        "/vault/connections/{unified_api}/{service_id}/{resource}/custom-mappings",
+        "connectionCustomMappingsAll",
+    ),
+    (
+        "GET",
+        "/vault/custom-mappings/{unified_api}/{service_id}",
+        "customMappingsAll",
+    ),
+    (
+        "GET",
+        "/vault/custom-mappings/{unified_api}/{service_id}/{target_field_id}",
+        "customMappingsOne",
+    ),
+    (
+        "POST",
+        "/vault/custom-mappings/{unified_api}/{service_id}/{target_field_id}",
+        "customMappingsAdd",
+    ),
+    (
+        "PATCH",
+        "/vault/custom-mappings/{unified_api}/{service_id}/{target_field_id}",
+        "customMappingsUpdate",
+    ),
+    (
+        "DELETE",
+        "/vault/custom-mappings/{unified_api}/{service_id}/{target_field_id}",
+        "customMappingsDelete",
+    ),
+    ("GET", "/vault/consumers", "consumersAll"),
+    ("POST", "/vault/consumers", "consumersAdd"),
+    ("GET", "/vault/consumers/{consumer_id}", "consumersOne"),
+    ("PATCH", "/vault/consumers/{consumer_id}", "consumersUpdate"),
+    (
+        "DELETE",
+        "/vault/consumers/{consumer_id}",
+        "consumersDelete",
+    ),
+    ("GET", "/health/live", "healthLive"),
+    ("GET", "/health/ready", "healthReady"),
+    ("GET", "/metrics", "metrics"),
+    ("GET", "/openapi.json", "openapiDocument"),
+    ("GET", "/docs", "referencePage"),
+];
+
+fn documented(doc: &Value) -> BTreeSet<(String, String, String)> {
+    let mut out = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            out.insert((
+                method.to_uppercase(),
+                path.clone(),
+                op["operationId"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_document_lists_exactly_the_served_routes_with_apideck_ids() {
+    let app = spawn_app().await;
+    let (status, doc) = call(app.client.get(format!("{}/openapi.json", app.address))).await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let expected: BTreeSet<_> = EXPECTED
+        .iter()
+        .map(|(m, p, o)| (m.to_string(), p.to_string(), o.to_string()))
+        .collect();
+    assert_eq!(documented(&doc), expected);
+
+    // Every documented operation reaches a handler: not the router's fallback or 405.
+    for (method, path, operation) in EXPECTED {
+        let concrete = path
+            .replace("{id}", "1")
+            .replace("{unified_api}", "crm")
+            .replace("{service_id}", "hubspot")
+            .replace("{resource}", "opportunities")
+            .replace("{target_field_id}", "crm+opportunities+x")
+            .replace("{consumer_id}", "consumer-1");
+        let (status, body) =
+            call(app.request(Method::from_bytes(method.as_bytes()).unwrap(), &concrete)).await;
+        assert_ne!(status, 405, "{operation}");
+        assert!(
+            body.get("message").is_none_or(|m| m != "Unknown route"),
+            "{operation}: {body}"
+        );
+    }
+    // And a path the document does not have is not served.
+    let (status, body) = call(app.get("/crm/leads")).await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (404, Some("Unknown route"))
+    );
+}
+
+#[tokio::test]
+async fn the_opportunity_schema_has_every_unified_field() {
+    let app = spawn_app().await;
+    let (_, doc) = call(app.client.get(format!("{}/openapi.json", app.address))).await;
+    let properties: BTreeSet<String> = doc["components"]["schemas"]["Opportunity"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let mut fields: BTreeSet<String> = crmgate::unified::OPPORTUNITY_FIELDS
+        .iter()
+        .map(|f| f.name.to_owned())
+        .collect();
+    fields.insert("pass_through".to_owned());
+    assert_eq!(properties, fields);
+}
+
+#[tokio::test]
+async fn the_reference_page_is_html_that_loads_nothing_from_elsewhere() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(format!("{}/docs", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let page = response.text().await.unwrap();
+    assert!(page.contains("/openapi.json"));
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "no external resource"
+    );
+}
