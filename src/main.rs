@@ -11,8 +11,13 @@ use crmgate::api::auth::{self, KeySource};
 use crmgate::config::{LogFormat, Settings};
 use crmgate::mapping::MappingSet;
 use crmgate::server::{self, Gateway, ServeOptions};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use secrecy::{ExposeSecret, SecretString};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// The folder of mapping tables read when none is configured and it exists.
 const DEFAULT_MAPPINGS: &str = "mappings";
@@ -141,17 +146,55 @@ fn env_secret(name: &str) -> Option<SecretString> {
         .map(SecretString::from)
 }
 
-fn init_logging(format: LogFormat) {
+/// Environment variable that switches OTLP trace export on (the exporter reads it, and its
+/// `OTEL_EXPORTER_OTLP_*` siblings, itself).
+const OTLP_ENDPOINT_ENV: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+/// Logs to stderr as human text or JSON; with `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans are also
+/// exported over OTLP/HTTP. Answers the trace provider, which must be shut down to flush.
+fn init_logging(format: LogFormat) -> anyhow::Result<Option<SdkTracerProvider>> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    match format {
-        LogFormat::Human => builder.init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .init(),
+    let provider = match std::env::var(OTLP_ENDPOINT_ENV) {
+        Ok(endpoint) if !endpoint.is_empty() => {
+            // The exporter's HTTP client shares crmgate's TLS stack, which needs its provider.
+            crmgate_connector_sdk::install_crypto_provider();
+            let exporter = opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .build()?;
+            Some(
+                SdkTracerProvider::builder()
+                    .with_batch_exporter(exporter)
+                    .with_resource(Resource::builder().with_service_name("crmgate").build())
+                    .build(),
+            )
+        }
+        _ => None,
+    };
+    let traces = provider
+        .as_ref()
+        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("crmgate")));
+    let (human, json) = match format {
+        LogFormat::Human => (Some(tracing_subscriber::fmt::layer()), None),
+        LogFormat::Json => (
+            None,
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true),
+            ),
+        ),
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(human)
+        .with(json)
+        .with(traces)
+        .init();
+    if provider.is_some() {
+        tracing::info!("Exporting traces over OTLP.");
     }
+    Ok(provider)
 }
 
 #[tokio::main]
@@ -171,7 +214,13 @@ async fn main() -> ExitCode {
     if let Some(format) = cli.log_format {
         settings.server.log_format = format;
     }
-    init_logging(settings.server.log_format);
+    let traces = match init_logging(settings.server.log_format) {
+        Ok(traces) => traces,
+        Err(e) => {
+            eprintln!("crmgate: cannot set up trace export: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = match cli.command {
         Command::Serve { listen, mappings } => {
             if let Some(listen) = listen {
@@ -206,6 +255,11 @@ async fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
     };
+    if let Some(provider) = traces
+        && let Err(e) = provider.shutdown()
+    {
+        eprintln!("crmgate: traces could not be flushed: {e}");
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

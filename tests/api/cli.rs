@@ -61,3 +61,97 @@ fn a_typo_in_the_file_stops_the_command_naming_the_key() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn the_request_id_is_in_every_log_line_of_the_request_and_traces_reach_an_otlp_collector() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let collector = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/traces"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1..)
+        .mount(&collector)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = crmgate()
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--log-format",
+            "json",
+        ])
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", dir.path().join("g.db").display()))
+        .env("CRMGATE_API_KEY", crate::app::API_KEY)
+        .env(
+            "CRMGATE_ENCRYPTION_KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        )
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.uri())
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    crmgate_connector_sdk::install_crypto_provider();
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if client
+            .get(format!("{base}/health/live"))
+            .send()
+            .await
+            .is_ok()
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "the gateway starts");
+    let saved = client
+        .patch(format!("{base}/vault/connections/crm/hubspot"))
+        .bearer_auth(crate::app::API_KEY)
+        .header("x-apideck-app-id", crate::app::APP_ID)
+        .header("x-apideck-consumer-id", crate::app::CONSUMER_ID)
+        .header("x-request-id", "rid-abc-123")
+        .json(&serde_json::json!({ "settings": { "api_key": "tok" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
+    assert_eq!(saved.headers()["x-request-id"], "rid-abc-123");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "SIGTERM is a clean stop: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let logs = String::from_utf8(output.stdout).unwrap();
+    let saved_line = logs
+        .lines()
+        .find(|l| l.contains("Connection saved."))
+        .unwrap_or_else(|| panic!("no log line of the request in:\n{logs}"));
+    let line: serde_json::Value = serde_json::from_str(saved_line).unwrap();
+    assert_eq!(line["span"]["request_id"], "rid-abc-123", "{saved_line}");
+    assert!(!logs.contains("\"tok\""), "the credential is not logged");
+    collector.verify().await;
+}

@@ -148,13 +148,19 @@ impl VendorResponse {
 
 static CRYPTO_PROVIDER: Once = Once::new();
 
+/// Installs the process's TLS crypto provider (ring), once; every HTTPS client of the process,
+/// crmgate's or a test's, needs it first.
+pub fn install_crypto_provider() {
+    CRYPTO_PROVIDER.call_once(|| {
+        // Another part of the process may have installed one already; either is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 impl OutboundClient {
     /// A client shared by all connections; cheap to clone per call with [`Self::with_auth`].
     pub fn new(config: HttpConfig) -> Self {
-        CRYPTO_PROVIDER.call_once(|| {
-            // Another part of the process may have installed one already; either is fine.
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        });
+        install_crypto_provider();
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)

@@ -14,7 +14,7 @@ mod settings;
 pub use error::{ConnectorError, DownstreamError, ErrorKind, Origin};
 pub use http::{
     HttpConfig, OutboundClient, Pause, RateLimitSlot, RateLimitStatus, VendorRequest,
-    VendorResponse,
+    VendorResponse, install_crypto_provider,
 };
 pub use limit::{LocalLimiter, RateBudget, RateLimiter};
 pub use operation::{
