@@ -152,7 +152,7 @@ fn sparse_fieldsets_custom_mappings_and_raw() {
         .collect();
     assert_eq!(
         keys,
-        ["id", "title", "monetary_amount", "_raw"],
+        ["_raw", "id", "monetary_amount", "title"],
         "title always, custom_mappings not selected"
     );
     assert_eq!(unified["_raw"], deal);
@@ -549,12 +549,13 @@ fn a_tenant_override_repoints_one_field_in_both_directions() {
         unified["monetary_amount"],
         serde_json::from_str::<Value>("1500.50").unwrap()
     );
-    let keys: Vec<&String> = unified.as_object().unwrap().keys().collect();
-    let source_at = keys.iter().position(|k| *k == "source_id").unwrap();
-    assert_eq!(
-        keys[source_at - 1],
-        "pipeline_stage_id",
-        "contract order is kept"
+    let mut out = Vec::new();
+    table.write_record(&deal, &view, &mut out);
+    let text = String::from_utf8(out).unwrap();
+    let at = |key: &str| text.find(&format!("\"{key}\":")).unwrap();
+    assert!(
+        at("pipeline_stage_id") < at("source_id") && at("source_id") < at("lead_source"),
+        "contract order is kept: {text}"
     );
 
     let input = OpportunityWrite::from_body(
@@ -593,4 +594,31 @@ fn the_committed_schema_matches_the_types() {
             .unwrap()
             .contains(&json!("close_date"))
     );
+}
+
+#[test]
+fn the_load_benchmark_page_maps_without_error() {
+    let page: Value = serde_json::from_slice(include_bytes!(
+        "../../bench/fixtures/hubspot_deals_page.json"
+    ))
+    .unwrap();
+    let records = page["results"].as_array().unwrap();
+    assert_eq!(records.len(), 100);
+    let table = compile(HUBSPOT).unwrap();
+    let mut out = Vec::new();
+    write_records(&table, records, &RecordView::default(), &mut out);
+    let unified: Vec<Value> = serde_json::from_slice(&out).unwrap();
+    assert_eq!(unified.len(), 100);
+    for record in &unified {
+        assert!(
+            record["id"].is_string() && record["title"].is_string(),
+            "{record}"
+        );
+        let date = record["close_date"].as_str().unwrap();
+        assert!(crate::unified::parse_date(date).is_some(), "{date}");
+        assert!(matches!(
+            record["status"].as_str(),
+            Some("Open" | "Won" | "Lost")
+        ));
+    }
 }

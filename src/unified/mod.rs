@@ -154,11 +154,18 @@ impl<'de> Deserialize<'de> for UnifiedDateTime {
     }
 }
 
-/// Parses exactly `YYYY-MM-DD` (chrono alone would also take `2020-1-5`).
+/// Parses exactly `YYYY-MM-DD` (chrono's format parser would also take `2020-1-5`, and
+/// re-reads its format string on every call, which shows on the read path).
 pub fn parse_date(v: &str) -> Option<NaiveDate> {
     let b = v.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |n, d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let year = i32::try_from(number(0..4)?).ok()?;
+    NaiveDate::from_ymd_opt(year, number(5..7)?, number(8..10)?)
 }

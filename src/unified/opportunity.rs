@@ -288,7 +288,7 @@ mod tests {
         let w = check(r#"{"title":"Deal","id":"9","created_at":"x","description":null}"#).unwrap();
         assert_eq!(
             w.fields.keys().collect::<Vec<_>>(),
-            ["title", "description"],
+            ["description", "title"],
             "read-only fields dropped, explicit null kept"
         );
     }

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Load benchmark: one recorded 100-deal HubSpot list page, served three ways and measured with
+# the same load generator in the same run:
+#   direct   nginx serving the page as a static file (the "vendor")
+#   nginx    nginx proxy_pass in front of it
+#   crmgate  GET /crm/opportunities?limit=100 with the HubSpot connector pointed at it
+# For each: throughput at saturation, then p50/p99 latency at a fixed rate of half nginx's
+# saturation throughput; every measurement repeated, medians reported. Then crmgate's resident
+# memory idle and at its peak under 512 concurrent clients.
+#
+# Loopback only; every run is bounded by DURATION. Installs nginx (Debian) and oha (crates)
+# when missing. Usage: bench/load.sh   (DURATION=10 REPEATS=3 CONCURRENCY=64 to change)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION="${DURATION:-10}"
+REPEATS="${REPEATS:-3}"
+CONCURRENCY="${CONCURRENCY:-64}"
+PEAK_CLIENTS=512
+UPSTREAM_PORT=18101
+PROXY_PORT=18102
+GATEWAY_PORT=18103
+KEY="load-bench-key"
+
+if ! command -v nginx >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light
+fi
+if ! command -v oha >/dev/null 2>&1; then
+    cargo install oha --locked
+fi
+cargo build --release --bin crmgate
+
+WORK="$(mktemp -d)"
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+FIXTURES="$(pwd)/bench/fixtures"
+cat > "$WORK/nginx.conf" <<EOF
+worker_processes 2;
+daemon off;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    upstream hubspot { server 127.0.0.1:$UPSTREAM_PORT; keepalive 256; }
+    server {
+        listen 127.0.0.1:$UPSTREAM_PORT;
+        root $FIXTURES;
+        location /crm/v3/objects/deals {
+            default_type application/json;
+            try_files /hubspot_deals_page.json =404;
+        }
+    }
+    server {
+        listen 127.0.0.1:$PROXY_PORT;
+        location / {
+            proxy_pass http://hubspot;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+nginx -c "$WORK/nginx.conf" -p "$WORK" &
+PIDS+=($!)
+
+# The load is the point here, so HubSpot's default budget (100 calls per 10 s) is lifted.
+CRMGATE_API_KEY="$KEY" \
+CRMGATE_ENCRYPTION_KEY="$(head -c 32 /dev/urandom | base64)" \
+CRMGATE__CONNECTORS__HUBSPOT__RATE_LIMIT__REQUESTS=1000000000 \
+CRMGATE__CONNECTORS__HUBSPOT__RATE_LIMIT__PER_SECS=1 \
+RUST_LOG=warn \
+    target/release/crmgate serve --listen "127.0.0.1:$GATEWAY_PORT" --database-url "sqlite://$WORK/crmgate.db" &
+GATEWAY_PID=$!
+PIDS+=("$GATEWAY_PID")
+
+for _ in $(seq 100); do
+    if curl -fs "http://127.0.0.1:$GATEWAY_PORT/health/ready" >/dev/null && curl -fs "http://127.0.0.1:$UPSTREAM_PORT/crm/v3/objects/deals" >/dev/null; then
+        break
+    fi
+    sleep 0.1
+done
+TENANT=(-H "Authorization: Bearer $KEY" -H "x-apideck-app-id: bench" -H "x-apideck-consumer-id: bench")
+curl -fs -X PATCH "http://127.0.0.1:$GATEWAY_PORT/vault/connections/crm/hubspot" "${TENANT[@]}" \
+    -H 'Content-Type: application/json' \
+    -d "{\"settings\": {\"api_key\": \"bench\", \"base_url\": \"http://127.0.0.1:$UPSTREAM_PORT\"}}" >/dev/null
+curl -fs "http://127.0.0.1:$GATEWAY_PORT/crm/opportunities?limit=100" "${TENANT[@]}" \
+    | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["data"]) == 100, d'
+
+rss_kb() { awk "/^$1:/ {print \$2}" "/proc/$GATEWAY_PID/status"; }
+IDLE_RSS_KB="$(rss_kb VmRSS)"
+
+declare -A URL=(
+    [direct]="http://127.0.0.1:$UPSTREAM_PORT/crm/v3/objects/deals?limit=100"
+    [nginx]="http://127.0.0.1:$PROXY_PORT/crm/v3/objects/deals?limit=100"
+    [crmgate]="http://127.0.0.1:$GATEWAY_PORT/crm/opportunities?limit=100"
+)
+load() { # name, extra oha flags...
+    local name="$1"; shift
+    local headers=()
+    if [ "$name" = crmgate ]; then
+        headers=(-H "Authorization: Bearer $KEY" -H "x-apideck-app-id: bench" -H "x-apideck-consumer-id: bench")
+    fi
+    oha --no-tui --output-format json -z "${DURATION}s" "${headers[@]}" "$@" "${URL[$name]}"
+}
+
+RESULTS="$WORK/results.jsonl"
+for mode in saturation; do
+    for run in $(seq "$REPEATS"); do
+        for name in direct nginx crmgate; do
+            load "$name" -c "$CONCURRENCY" | python3 -c "import json,sys; d=json.load(sys.stdin); print(json.dumps({'mode':'$mode','name':'$name','run':$run,'rps':d['summary']['requestsPerSec'],'success':d['summary']['successRate']}))" >> "$RESULTS"
+        done
+    done
+done
+NGINX_RPS="$(python3 -c "
+import json,statistics
+rows=[json.loads(l) for l in open('$RESULTS')]
+print(statistics.median(r['rps'] for r in rows if r['name']=='nginx'))")"
+RATE="$(python3 -c "print(max(1, int($NGINX_RPS / 2)))")"
+for run in $(seq "$REPEATS"); do
+    for name in direct nginx crmgate; do
+        load "$name" -c "$CONCURRENCY" -q "$RATE" --latency-correction | python3 -c "import json,sys; d=json.load(sys.stdin); p=d['latencyPercentiles']; print(json.dumps({'mode':'rate','name':'$name','run':$run,'p50':p['p50'],'p99':p['p99'],'rps':d['summary']['requestsPerSec'],'success':d['summary']['successRate']}))" >> "$RESULTS"
+    done
+done
+
+load crmgate -c "$PEAK_CLIENTS" >/dev/null
+PEAK_RSS_KB="$(rss_kb VmHWM)"
+
+python3 - "$RESULTS" "$RATE" "$IDLE_RSS_KB" "$PEAK_RSS_KB" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+rate, idle, peak = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+med = lambda mode, name, key: statistics.median(r[key] for r in rows if r["mode"] == mode and r["name"] == name)
+print(f"| path | throughput at saturation (req/s) | p50 at {rate} req/s (ms) | p99 at {rate} req/s (ms) | success |")
+print("|---|---|---|---|---|")
+for name in ["direct", "nginx", "crmgate"]:
+    success = min(r["success"] for r in rows if r["name"] == name)
+    print(f"| {name} | {med('saturation', name, 'rps'):.0f} | {med('rate', name, 'p50') * 1000:.2f} | {med('rate', name, 'p99') * 1000:.2f} | {success:.3f} |")
+nginx_rps, gate_rps = med("saturation", "nginx", "rps"), med("saturation", "crmgate", "rps")
+added = lambda name: med("rate", name, "p99") - med("rate", "direct", "p99")
+print()
+print(f"crmgate / nginx throughput: {gate_rps / nginx_rps:.2f} (target >= 0.7)")
+print(f"p99 added over direct: crmgate {added('crmgate') * 1000:.2f} ms, nginx {added('nginx') * 1000:.2f} ms"
+      f" (ratio {added('crmgate') / added('nginx') if added('nginx') > 0 else float('inf'):.2f}, target <= 2)")
+print(f"crmgate RSS idle: {idle / 1024:.1f} MiB (target <= 30), peak at 512 clients: {peak / 1024:.1f} MiB (target <= 100)")
+PY
