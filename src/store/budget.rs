@@ -138,8 +138,9 @@ mod tests {
             granted.push(task.await.unwrap());
         }
         granted.sort();
-        // Grants are stamped here after Redis answered; a small allowance covers that delay.
-        let window = budget.per - Duration::from_millis(50);
+        // Grants are stamped here after Redis answered; half a second of allowance covers
+        // scheduling jitter, while two unshared budgets would still show 20 in a window.
+        let window = budget.per - Duration::from_millis(500);
         for (i, t) in granted.iter().enumerate() {
             let in_window = granted[i..]
                 .iter()
