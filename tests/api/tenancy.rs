@@ -120,18 +120,10 @@ async fn an_application_key_acts_only_for_its_application_and_tenants_never_meet
 
 #[tokio::test]
 async fn two_gateways_on_one_postgres_share_connections() {
-    let Ok(url) = std::env::var("CRMGATE_TEST_POSTGRES_URL") else {
+    let Some(db) = PostgresSchema::create().await else {
         return;
     };
-    let mut raw = [0u8; 8];
-    getrandom::fill(&mut raw).unwrap();
-    let schema = format!("crmgate_it_{}", u64::from_le_bytes(raw));
-    let admin = sqlx::PgPool::connect(&url).await.unwrap();
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let scoped = format!("{url}?options=-c%20search_path%3D{schema}");
+    let scoped = db.url.clone();
     let (one, two) = tokio::join!(
         spawn_on(scoped.clone(), tempfile::tempdir().unwrap()),
         spawn_on(scoped, tempfile::tempdir().unwrap())
@@ -146,10 +138,7 @@ async fn two_gateways_on_one_postgres_share_connections() {
     let (status, body) = call(two.get("/crm/opportunities/1")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["id"], "1");
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&admin)
-        .await
-        .unwrap();
+    db.drop_schema().await;
 }
 
 #[tokio::test]
@@ -276,28 +265,13 @@ async fn no_secret_reaches_a_log_line_an_answer_or_the_database_file() {
 
 #[tokio::test]
 async fn readiness_turns_false_when_the_database_is_gone() {
-    let Ok(url) = std::env::var("CRMGATE_TEST_POSTGRES_URL") else {
+    let Some(db) = PostgresSchema::create().await else {
         return;
     };
-    let mut raw = [0u8; 8];
-    getrandom::fill(&mut raw).unwrap();
-    let schema = format!("crmgate_ready_{}", u64::from_le_bytes(raw));
-    let admin = sqlx::PgPool::connect(&url).await.unwrap();
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let app = spawn_on(
-        format!("{url}?options=-c%20search_path%3D{schema}"),
-        tempfile::tempdir().unwrap(),
-    )
-    .await;
+    let app = spawn_on(db.url.clone(), tempfile::tempdir().unwrap()).await;
     let ready = || app.client.get(format!("{}/health/ready", app.address));
     assert_eq!(call(ready()).await.0, 200);
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&admin)
-        .await
-        .unwrap();
+    db.drop_schema().await;
     let (status, body) = call(ready()).await;
     assert_eq!(status, 503);
     assert_eq!(body["checks"]["database"], "unavailable");
@@ -308,4 +282,37 @@ async fn readiness_turns_false_when_the_database_is_gone() {
         .await
         .unwrap();
     assert_eq!(live.status(), 200, "the process itself is still alive");
+}
+
+/// A fresh schema on the test PostgreSQL (`CRMGATE_TEST_POSTGRES_URL`), and a URL that puts
+/// crmgate in it; `None` when no server is configured.
+struct PostgresSchema {
+    url: String,
+    name: String,
+    admin: sqlx::PgPool,
+}
+
+impl PostgresSchema {
+    async fn create() -> Option<Self> {
+        let base = std::env::var("CRMGATE_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.is_empty())?;
+        let mut raw = [0u8; 8];
+        getrandom::fill(&mut raw).unwrap();
+        let name = format!("crmgate_it_{}", u64::from_le_bytes(raw));
+        let admin = sqlx::PgPool::connect(&base).await.unwrap();
+        sqlx::query(&format!("CREATE SCHEMA {name}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        let url = format!("{base}?options=-c%20search_path%3D{name}");
+        Some(Self { url, name, admin })
+    }
+
+    async fn drop_schema(&self) {
+        sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.name))
+            .execute(&self.admin)
+            .await
+            .unwrap();
+    }
 }
