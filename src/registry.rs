@@ -25,5 +25,13 @@ pub fn connectors() -> Vec<ConnectorEntry> {
                 include_str!("../mappings/hubspot/opportunities.yaml"),
             )],
         },
+        #[cfg(feature = "pipedrive")]
+        ConnectorEntry {
+            connector: Arc::new(crmgate_pipedrive::Pipedrive),
+            mappings: &[(
+                Resource::Opportunities,
+                include_str!("../mappings/pipedrive/opportunities.yaml"),
+            )],
+        },
     ]
 }

@@ -11,5 +11,6 @@ mod faults;
 mod hubspot;
 mod mappings;
 mod openapi;
+mod pipedrive;
 mod tenancy;
 mod vault;

@@ -1,0 +1,216 @@
+//! Pipedrive (API v2) through the same unified calls: the exact requests and answers, paging
+//! by cursor, filters, and choosing between two connections.
+
+use serde_json::{Value, json};
+use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
+
+use crate::app::{TestApp, assert_error, call, exact, spawn_app};
+
+const TOKEN: &str = "pd-token-456";
+
+fn expect(verb: &str, route: &str) -> MockBuilder {
+    Mock::given(method(verb))
+        .and(path(route))
+        .and(header("x-api-token", TOKEN))
+}
+
+fn deal(id: u64) -> Value {
+    serde_json::from_str(&format!(
+        r#"{{"id": {id}, "title": "Deal {id}", "value": 1500.50, "currency": "EUR", "probability": 40,
+            "expected_close_date": "2026-12-31", "lost_reason": null, "pipeline_id": 1, "stage_id": 3,
+            "channel": null, "origin": "API", "person_id": 501, "org_id": 901, "owner_id": 77,
+            "status": "open", "label_ids": [5, 6], "stage_change_time": "2026-03-01T10:00:00Z",
+            "creator_user_id": 77, "is_deleted": false, "add_time": "2026-01-02T03:04:05Z",
+            "update_time": "2026-02-03T04:05:06Z", "custom_fields": {{}}}}"#
+    ))
+    .unwrap()
+}
+
+fn envelope(data: Value, next: Option<&str>) -> Value {
+    json!({ "success": true, "data": data, "additional_data": { "next_cursor": next } })
+}
+
+async fn connect(app: &TestApp, server: &MockServer) {
+    let body = json!({ "settings": { "api_key": TOKEN, "base_url": server.uri() } });
+    assert_eq!(
+        call(app.patch("/vault/connections/crm/pipedrive", &body))
+            .await
+            .0,
+        200
+    );
+}
+
+fn pipedrive(rq: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    rq.header("x-apideck-service-id", "pipedrive")
+}
+
+#[tokio::test]
+async fn the_five_operations_over_pipedrive() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    connect(&app, &server).await;
+    expect("POST", "/api/v2/deals")
+        .and(body_json(exact(
+            r#"{"title": "Rocket", "value": 75000.0, "currency": "USD", "expected_close_date": "2020-10-30",
+                "stage_id": 3, "person_id": 501, "org_id": 901, "owner_id": 77, "status": "open"}"#,
+        )))
+        .respond_with(ResponseTemplate::new(201).set_body_json(envelope(deal(42), None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let body = exact(
+        r#"{"title": "Rocket", "monetary_amount": 75000.0, "currency": "USD", "close_date": "2020-10-30",
+            "pipeline_stage_id": "3", "primary_contact_id": "501", "company_id": "901", "owner_id": "77",
+            "status": "Open"}"#,
+    );
+    let (status, created) = call(pipedrive(app.post("/crm/opportunities", &body))).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["data"], json!({ "id": "42" }));
+    assert_eq!(created["service"], "pipedrive");
+
+    expect("GET", "/api/v2/deals/42")
+        .respond_with(ResponseTemplate::new(200).set_body_json(envelope(deal(42), None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (_, one) = call(pipedrive(app.get("/crm/opportunities/42"))).await;
+    assert_eq!(
+        one["data"],
+        exact(
+            r#"{"id": "42", "title": "Deal 42", "monetary_amount": 1500.50, "currency": "EUR",
+                "win_probability": 40, "close_date": "2026-12-31", "loss_reason": null,
+                "pipeline_id": "1", "pipeline_stage_id": "3", "source_id": null, "lead_source": "API",
+                "lead_id": null, "primary_contact_id": "501", "contact_id": "501", "company_id": "901",
+                "owner_id": "77", "status": "Open", "tags": ["5", "6"],
+                "stage_last_changed_at": "2026-03-01T10:00:00Z", "date_stage_changed": "2026-03-01T10:00:00Z",
+                "created_by": "77", "deleted": false, "updated_at": "2026-02-03T04:05:06Z",
+                "created_at": "2026-01-02T03:04:05Z"}"#
+        )
+    );
+
+    expect("PATCH", "/api/v2/deals/42")
+        .and(body_json(json!({ "title": "Renamed", "status": "won" })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(envelope(deal(42), None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (status, _) = call(pipedrive(app.patch(
+        "/crm/opportunities/42",
+        &json!({ "title": "Renamed", "status": "Won" }),
+    )))
+    .await;
+    assert_eq!(status, 200);
+
+    expect("DELETE", "/api/v2/deals/42")
+        .respond_with(ResponseTemplate::new(200).set_body_json(envelope(json!({ "id": 42 }), None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (status, deleted) = call(pipedrive(app.delete("/crm/opportunities/42"))).await;
+    assert_eq!((status, &deleted["data"]), (200, &json!({ "id": "42" })));
+
+    expect("GET", "/api/v2/deals/abc")
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    assert_error(
+        &call(pipedrive(app.get("/crm/opportunities/abc"))).await,
+        404,
+        "EntityNotFoundError",
+    );
+
+    expect("GET", "/api/v2/deals/7")
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({ "success": false, "error": "Entity was not found", "error_info": "Please check developers.pipedrive.com" })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert_error(
+        &call(pipedrive(app.get("/crm/opportunities/7"))).await,
+        404,
+        "EntityNotFoundError",
+    );
+}
+
+#[tokio::test]
+async fn a_250_deal_account_is_read_once_through_cursors() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    connect(&app, &server).await;
+    let pages = [
+        (None, 1..101, Some("c2")),
+        (Some("c2"), 101..201, Some("c3")),
+        (Some("c3"), 201..251, None),
+    ];
+    for (cursor, ids, next) in pages {
+        let mock = expect("GET", "/api/v2/deals").and(query_param("limit", "100"));
+        let mock = match cursor {
+            Some(c) => mock.and(query_param("cursor", c)),
+            None => mock.and(query_param_is_missing("cursor")),
+        };
+        let data: Vec<Value> = ids.map(deal).collect();
+        mock.respond_with(ResponseTemplate::new(200).set_body_json(envelope(json!(data), next)))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/crm/opportunities?limit=100&cursor={c}"),
+            None => "/crm/opportunities?limit=100".to_owned(),
+        };
+        let (status, body) = call(pipedrive(app.get(&path))).await;
+        assert_eq!(status, 200, "{body}");
+        seen.extend(
+            body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().parse::<u64>().unwrap()),
+        );
+        match body["meta"]["cursors"]["next"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (1..251).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn filters_and_sort_become_pipedrive_query_parameters() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    connect(&app, &server).await;
+    expect("GET", "/api/v2/deals")
+        .and(query_param("status", "won"))
+        .and(query_param("org_id", "901"))
+        .and(query_param("sort_by", "add_time"))
+        .and(query_param("sort_direction", "desc"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(envelope(json!([deal(3)]), None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (status, body) = call(pipedrive(app.get(
+        "/crm/opportunities?filter[status]=Won&filter[company_id]=901&sort[by]=created_at&sort[direction]=desc",
+    )))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"][0]["id"], "3");
+    let title = call(pipedrive(app.get("/crm/opportunities?filter[title]=x"))).await;
+    assert_error(&title, 400, "UnsupportedFiltersError");
+}
+
+#[tokio::test]
+async fn with_two_connections_the_service_must_be_named() {
+    let app = spawn_app().await;
+    app.connect_hubspot().await;
+    let server = MockServer::start().await;
+    connect(&app, &server).await;
+    let answer = call(app.get("/crm/opportunities/1")).await;
+    assert_error(&answer, 400, "RequestHeadersValidationError");
+    let detail = answer.1["detail"].as_str().unwrap();
+    assert!(detail.contains("hubspot, pipedrive"), "{detail}");
+}
