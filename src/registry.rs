@@ -33,5 +33,13 @@ pub fn connectors() -> Vec<ConnectorEntry> {
                 include_str!("../mappings/pipedrive/opportunities.yaml"),
             )],
         },
+        #[cfg(feature = "copper")]
+        ConnectorEntry {
+            connector: Arc::new(crmgate_copper::Copper),
+            mappings: &[(
+                Resource::Opportunities,
+                include_str!("../mappings/copper/opportunities.yaml"),
+            )],
+        },
     ]
 }

@@ -4,6 +4,7 @@
 
 mod app;
 mod cli;
+mod copper;
 mod crm;
 mod deploy;
 mod errors;

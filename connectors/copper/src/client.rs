@@ -1,0 +1,116 @@
+//! Copper's opportunity endpoints (`/developer_api/v1/opportunities`).
+
+use crmgate_connector_sdk::{
+    CallContext, ConnectorError, ErrorKind, GetRequest, ListRequest, Page, Result, SortDirection,
+    VendorRequest, VendorResponse,
+};
+use http::Method;
+use serde_json::{Map, Value, json};
+use url::Url;
+
+use crate::model::downstream_errors;
+
+const OPPORTUNITIES: &str = "/developer_api/v1/opportunities";
+
+/// Copper ids are integers; anything else cannot name an opportunity, so it is answered as not
+/// found without a call.
+pub fn check_id(id: &str) -> Result<()> {
+    if !id.is_empty() && id.len() <= 19 && id.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(ConnectorError::not_found(id))
+    }
+}
+
+fn record_url(cx: &CallContext, id: &str) -> Url {
+    cx.url(&format!("{OPPORTUNITIES}/{id}"))
+}
+
+async fn send(cx: &CallContext, rq: VendorRequest) -> Result<VendorResponse> {
+    cx.http.send(rq, downstream_errors).await
+}
+
+/// Where a list continues: a page number and the page size it was counted with. The size
+/// stays that of the first page, so a client changing `limit` midway skips nothing.
+fn parse_cursor(cursor: Option<&str>, limit: u32) -> Result<(u64, u32)> {
+    let Some(cursor) = cursor else {
+        return Ok((1, limit));
+    };
+    cursor
+        .split_once(':')
+        .and_then(|(page, size)| Some((page.parse().ok()?, size.parse().ok()?)))
+        .filter(|(page, size)| *page >= 1 && (1..=200).contains(size))
+        .ok_or_else(|| {
+            ConnectorError::new(
+                ErrorKind::Unsupported,
+                "The cursor does not belong to a Copper list.",
+            )
+        })
+}
+
+/// Lists through `POST /opportunities/search`, sorted by creation then id so pages are stable;
+/// the end of the list is a page shorter than the page size.
+pub async fn list(cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
+    let (page, size) = parse_cursor(rq.cursor, rq.limit)?;
+    let mut body = Map::new();
+    body.insert("page_number".to_owned(), json!(page));
+    body.insert("page_size".to_owned(), json!(size));
+    let (sort_by, direction) = match rq.sort {
+        Some(sort) => (sort.field.as_str(), sort.direction),
+        None => ("date_created", SortDirection::Ascending),
+    };
+    body.insert("sort_by".to_owned(), json!(sort_by));
+    let direction = match direction {
+        SortDirection::Ascending => "asc",
+        SortDirection::Descending => "desc",
+    };
+    body.insert("sort_direction".to_owned(), json!(direction));
+    for filter in rq.filters {
+        body.insert(filter.field.clone(), filter.value.clone());
+    }
+    let mut url = cx.url(&format!("{OPPORTUNITIES}/search"));
+    for (k, v) in rq.query {
+        url.query_pairs_mut().append_pair(k, v);
+    }
+    let rq = VendorRequest::new(Method::POST, url)
+        .json(Value::Object(body))
+        .read_only();
+    let response = send(cx, rq).await?;
+    let records: Vec<Value> = serde_json::from_slice(&response.body)
+        .map_err(|e| ConnectorError::bad_response(response.status.as_u16(), e))?;
+    let next = (records.len() as u64 >= u64::from(size)).then(|| format!("{}:{size}", page + 1));
+    Ok(Page { records, next })
+}
+
+pub async fn get(cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {
+    check_id(rq.id)?;
+    send(cx, VendorRequest::new(Method::GET, record_url(cx, rq.id)))
+        .await?
+        .json()
+}
+
+pub async fn create(cx: &CallContext, body: Value) -> Result<Value> {
+    send(
+        cx,
+        VendorRequest::new(Method::POST, cx.url(OPPORTUNITIES)).json(body),
+    )
+    .await?
+    .json()
+}
+
+/// Copper's PUT changes only the fields sent.
+pub async fn update(cx: &CallContext, id: &str, body: Value) -> Result<Value> {
+    check_id(id)?;
+    send(
+        cx,
+        VendorRequest::new(Method::PUT, record_url(cx, id)).json(body),
+    )
+    .await?
+    .json()
+}
+
+pub async fn delete(cx: &CallContext, id: &str) -> Result<()> {
+    check_id(id)?;
+    send(cx, VendorRequest::new(Method::DELETE, record_url(cx, id))).await?;
+    Ok(())
+}

@@ -1,0 +1,227 @@
+//! Copper through the same unified calls: its three auth headers, M/D/YYYY and unix-second
+//! dates, search paging by page number, and its error body.
+
+use serde_json::{Value, json};
+use wiremock::matchers::{body_json, header, method, path};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
+
+use crate::app::{TestApp, assert_error, call, exact, spawn_app};
+
+const TOKEN: &str = "cu-key-789";
+const EMAIL: &str = "ops@acme.test";
+
+fn expect(verb: &str, route: &str) -> MockBuilder {
+    Mock::given(method(verb))
+        .and(path(route))
+        .and(header("x-pw-accesstoken", TOKEN))
+        .and(header("x-pw-application", "developer_api"))
+        .and(header("x-pw-useremail", EMAIL))
+}
+
+fn opportunity(id: u64) -> Value {
+    serde_json::from_str(&format!(
+        r#"{{"id": {id}, "name": "Office chairs {id}", "assignee_id": 2, "close_date": "10/30/2020",
+            "company_id": 3, "company_name": "Dunder Mifflin", "customer_source_id": 6,
+            "details": "Sample", "loss_reason_id": null, "pipeline_id": 3, "pipeline_stage_id": 13,
+            "primary_contact_id": 5, "priority": "None", "status": "Open", "tags": ["chairs"],
+            "interaction_count": 0, "monetary_unit": "USD", "monetary_value": 75000,
+            "win_probability": 40, "date_stage_changed": 1515434869, "date_last_contacted": null,
+            "leads_converted_from": [], "date_lead_created": null, "date_created": 1515434869,
+            "date_modified": 1601452800, "custom_fields": []}}"#
+    ))
+    .unwrap()
+}
+
+async fn connect(app: &TestApp, server: &MockServer) {
+    let body =
+        json!({ "settings": { "api_key": TOKEN, "user_email": EMAIL, "base_url": server.uri() } });
+    assert_eq!(
+        call(app.patch("/vault/connections/crm/copper", &body))
+            .await
+            .0,
+        200
+    );
+}
+
+fn copper(rq: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    rq.header("x-apideck-service-id", "copper")
+}
+
+#[tokio::test]
+async fn dates_round_trip_and_the_five_operations_reach_copper() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    connect(&app, &server).await;
+    expect("POST", "/developer_api/v1/opportunities")
+        .and(body_json(json!({
+            "name": "Office chairs", "close_date": "10/30/2020", "primary_contact_id": 5,
+            "status": "Open", "priority": "High", "tags": ["chairs"], "monetary_value": 75000
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(opportunity(4)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let body = exact(
+        r#"{"title": "Office chairs", "close_date": "2020-10-30", "primary_contact_id": "5",
+            "status": "Open", "priority": "High", "tags": ["chairs"], "monetary_amount": 75000}"#,
+    );
+    let (status, created) = call(copper(app.post("/crm/opportunities", &body))).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["data"], json!({ "id": "4" }));
+
+    expect("GET", "/developer_api/v1/opportunities/4")
+        .respond_with(ResponseTemplate::new(200).set_body_json(opportunity(4)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (_, one) = call(copper(app.get("/crm/opportunities/4"))).await;
+    assert_eq!(
+        one["data"],
+        exact(
+            r#"{"id": "4", "title": "Office chairs 4", "primary_contact_id": "5", "description": "Sample",
+                "monetary_amount": 75000, "currency": "USD", "win_probability": 40, "close_date": "2020-10-30",
+                "loss_reason_id": null, "pipeline_id": "3", "pipeline_stage_id": "13", "source_id": "6",
+                "lead_id": null, "contact_id": "5", "company_id": "3", "company_name": "Dunder Mifflin",
+                "owner_id": "2", "priority": "None", "status": "Open", "tags": ["chairs"],
+                "interaction_count": 0, "stage_last_changed_at": "2018-01-08T18:07:49Z",
+                "last_activity_at": null, "date_stage_changed": "2018-01-08T18:07:49Z",
+                "date_last_contacted": null, "date_lead_created": null,
+                "updated_at": "2020-09-30T08:00:00Z", "created_at": "2018-01-08T18:07:49Z"}"#
+        )
+    );
+
+    expect("PUT", "/developer_api/v1/opportunities/4")
+        .and(body_json(
+            json!({ "status": "Won", "close_date": "1/5/2021" }),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(opportunity(4)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let update = json!({ "status": "Won", "close_date": "2021-01-05" });
+    assert_eq!(
+        call(copper(app.patch("/crm/opportunities/4", &update)))
+            .await
+            .0,
+        200
+    );
+
+    expect("DELETE", "/developer_api/v1/opportunities/4")
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({ "id": 4, "is_deleted": true })),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert_eq!(
+        call(copper(app.delete("/crm/opportunities/4"))).await.1["data"],
+        json!({ "id": "4" })
+    );
+
+    expect("GET", "/developer_api/v1/opportunities/x")
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    assert_error(
+        &call(copper(app.get("/crm/opportunities/x"))).await,
+        404,
+        "EntityNotFoundError",
+    );
+
+    expect("POST", "/developer_api/v1/opportunities")
+        .and(body_json(json!({ "name": "Bad", "company_id": 999 })))
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({ "success": false, "status": 422, "message": "Invalid input: Validation errors: Company Id" })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let bad = call(copper(app.post(
+        "/crm/opportunities",
+        &json!({ "title": "Bad", "company_id": "999" }),
+    )))
+    .await;
+    assert_error(&bad, 422, "ConnectorExecutionError");
+    assert_eq!(
+        bad.1["downstream_errors"][0]["message"],
+        "Invalid input: Validation errors: Company Id"
+    );
+}
+
+#[tokio::test]
+async fn a_450_opportunity_account_is_read_once_by_page_number() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    connect(&app, &server).await;
+    for (page, ids) in [(1, 1..201), (2, 201..401), (3, 401..451)] {
+        expect("POST", "/developer_api/v1/opportunities/search")
+            .and(body_json(json!({ "page_number": page, "page_size": 200, "sort_by": "date_created", "sort_direction": "asc" })))
+            .respond_with(ResponseTemplate::new(200).set_body_json(Value::Array(ids.map(opportunity).collect())))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/crm/opportunities?limit=200&cursor={c}"),
+            None => "/crm/opportunities?limit=200".to_owned(),
+        };
+        let (status, body) = call(copper(app.get(&path))).await;
+        assert_eq!(status, 200, "{body}");
+        seen.extend(
+            body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().parse::<u64>().unwrap()),
+        );
+        match body["meta"]["cursors"]["next"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (1..451).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_status_filter_becomes_copper_status_ids() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    connect(&app, &server).await;
+    expect("POST", "/developer_api/v1/opportunities/search")
+        .and(body_json(json!({ "page_number": 1, "page_size": 20, "sort_by": "name", "sort_direction": "desc", "status_ids": [1] })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([opportunity(9)])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (status, body) = call(copper(
+        app.get("/crm/opportunities?filter[status]=Won&sort[by]=title&sort[direction]=desc"),
+    ))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"][0]["id"], "9");
+    assert_eq!(
+        body["meta"]["cursors"]["next"],
+        Value::Null,
+        "a short page is the end"
+    );
+}
+
+#[tokio::test]
+async fn a_copper_connection_needs_the_user_email() {
+    let app = spawn_app().await;
+    let body = json!({ "settings": { "api_key": TOKEN } });
+    assert_eq!(
+        call(app.patch("/vault/connections/crm/copper", &body))
+            .await
+            .0,
+        200
+    );
+    let answer = call(copper(app.get("/crm/opportunities"))).await;
+    assert_error(&answer, 422, "ConnectionSettingsError");
+    assert_eq!(
+        answer.1["detail"],
+        json!({ "missing": [{ "user_email": "required" }] })
+    );
+}
