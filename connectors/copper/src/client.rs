@@ -12,16 +12,6 @@ use crate::model::downstream_errors;
 
 const OPPORTUNITIES: &str = "/developer_api/v1/opportunities";
 
-/// Copper ids are integers; anything else cannot name an opportunity, so it is answered as not
-/// found without a call.
-pub fn check_id(id: &str) -> Result<()> {
-    if !id.is_empty() && id.len() <= 19 && id.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(ConnectorError::not_found(id))
-    }
-}
-
 fn record_url(cx: &CallContext, id: &str) -> Url {
     cx.url(&format!("{OPPORTUNITIES}/{id}"))
 }
@@ -83,7 +73,7 @@ pub async fn list(cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
 }
 
 pub async fn get(cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {
-    check_id(rq.id)?;
+    ConnectorError::check_integer_id(rq.id)?;
     send(cx, VendorRequest::new(Method::GET, record_url(cx, rq.id)))
         .await?
         .json()
@@ -100,7 +90,7 @@ pub async fn create(cx: &CallContext, body: Value) -> Result<Value> {
 
 /// Copper's PUT changes only the fields sent.
 pub async fn update(cx: &CallContext, id: &str, body: Value) -> Result<Value> {
-    check_id(id)?;
+    ConnectorError::check_integer_id(id)?;
     send(
         cx,
         VendorRequest::new(Method::PUT, record_url(cx, id)).json(body),
@@ -110,7 +100,7 @@ pub async fn update(cx: &CallContext, id: &str, body: Value) -> Result<Value> {
 }
 
 pub async fn delete(cx: &CallContext, id: &str) -> Result<()> {
-    check_id(id)?;
+    ConnectorError::check_integer_id(id)?;
     send(cx, VendorRequest::new(Method::DELETE, record_url(cx, id))).await?;
     Ok(())
 }

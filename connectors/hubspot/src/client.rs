@@ -14,16 +14,6 @@ use crate::model::{AssociationBatch, AssociationType, DealPage, SearchPage, down
 
 const DEALS: &str = "/crm/v3/objects/deals";
 
-/// HubSpot ids are decimal digits; anything else cannot name a deal, so it is answered as not
-/// found without a call (and cannot smuggle a path or query into the URL).
-pub fn check_id(id: &str) -> Result<()> {
-    if !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(ConnectorError::not_found(id))
-    }
-}
-
 fn deal_url(cx: &CallContext, id: &str) -> Url {
     cx.url(&format!("{DEALS}/{id}"))
 }
@@ -85,7 +75,7 @@ impl SearchCursor {
             )
         };
         match cursor.split_once(':') {
-            Some(("id", id)) => check_id(id)
+            Some(("id", id)) => ConnectorError::check_integer_id(id)
                 .map(|()| SearchCursor::AfterId(id.to_owned()))
                 .map_err(|_| bad()),
             Some(("offset", n)) => n.parse().map(SearchCursor::Offset).map_err(|_| bad()),
@@ -231,7 +221,7 @@ fn association_label(object: &str, types: &[AssociationType]) -> &'static str {
 }
 
 pub async fn get(cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {
-    check_id(rq.id)?;
+    ConnectorError::check_integer_id(rq.id)?;
     let mut url = deal_url(cx, rq.id);
     read_query(&mut url, rq.fields);
     send(cx, VendorRequest::new(Method::GET, url)).await?.json()
@@ -243,13 +233,13 @@ pub async fn create(cx: &CallContext, body: Value) -> Result<Value> {
 }
 
 pub async fn update(cx: &CallContext, id: &str, body: Value) -> Result<Value> {
-    check_id(id)?;
+    ConnectorError::check_integer_id(id)?;
     let rq = VendorRequest::new(Method::PATCH, deal_url(cx, id)).json(body);
     send(cx, rq).await?.json()
 }
 
 pub async fn delete(cx: &CallContext, id: &str) -> Result<()> {
-    check_id(id)?;
+    ConnectorError::check_integer_id(id)?;
     send(cx, VendorRequest::new(Method::DELETE, deal_url(cx, id))).await?;
     Ok(())
 }

@@ -12,16 +12,6 @@ use crate::model::{DealPage, Envelope, downstream_errors};
 
 const DEALS: &str = "/api/v2/deals";
 
-/// Pipedrive ids are integers; anything else cannot name a deal, so it is answered as not found
-/// without a call (and cannot smuggle a path or query into the URL).
-pub fn check_id(id: &str) -> Result<()> {
-    if !id.is_empty() && id.len() <= 19 && id.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(ConnectorError::not_found(id))
-    }
-}
-
 fn deal_url(cx: &CallContext, id: &str) -> Url {
     cx.url(&format!("{DEALS}/{id}"))
 }
@@ -77,7 +67,7 @@ pub async fn list(cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
 }
 
 pub async fn get(cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {
-    check_id(rq.id)?;
+    ConnectorError::check_integer_id(rq.id)?;
     record(&send(cx, VendorRequest::new(Method::GET, deal_url(cx, rq.id))).await?)
 }
 
@@ -87,13 +77,13 @@ pub async fn create(cx: &CallContext, body: Value) -> Result<Value> {
 }
 
 pub async fn update(cx: &CallContext, id: &str, body: Value) -> Result<Value> {
-    check_id(id)?;
+    ConnectorError::check_integer_id(id)?;
     let rq = VendorRequest::new(Method::PATCH, deal_url(cx, id)).json(body);
     record(&send(cx, rq).await?)
 }
 
 pub async fn delete(cx: &CallContext, id: &str) -> Result<()> {
-    check_id(id)?;
+    ConnectorError::check_integer_id(id)?;
     send(cx, VendorRequest::new(Method::DELETE, deal_url(cx, id))).await?;
     Ok(())
 }

@@ -90,6 +90,17 @@ impl ConnectorError {
         Self::new(ErrorKind::NotFound, format!("No record with id {id:?}."))
     }
 
+    /// Checks an id for vendors whose ids are integers: anything else cannot name a record, so
+    /// it is answered as not found without a call (and cannot smuggle a path or query into a
+    /// URL).
+    pub fn check_integer_id(id: &str) -> Result<(), Self> {
+        if !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(())
+        } else {
+            Err(Self::not_found(id))
+        }
+    }
+
     /// A vendor answer that cannot be parsed as the documented JSON.
     pub fn bad_response(status: u16, reason: impl fmt::Display) -> Self {
         let mut err = Self::new(
@@ -133,3 +144,17 @@ impl fmt::Display for ConnectorError {
 }
 
 impl std::error::Error for ConnectorError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_digits_can_be_an_integer_id() {
+        assert!(ConnectorError::check_integer_id("12345").is_ok());
+        for bad in ["", "abc", "12a", "1/2", "../x", "1?x=y", &"9".repeat(21)] {
+            let err = ConnectorError::check_integer_id(bad).unwrap_err();
+            assert_eq!(err.kind, ErrorKind::NotFound, "{bad}");
+        }
+    }
+}
