@@ -35,7 +35,7 @@ pub fn connectors() -> Vec<ConnectorEntry> {
         },
         #[cfg(feature = "copper")]
         ConnectorEntry {
-            connector: Arc::new(crmgate_copper::Copper),
+            connector: Arc::new(crmgate_copper::Copper::default()),
             mappings: &[(
                 Resource::Opportunities,
                 include_str!("../mappings/copper/opportunities.yaml"),

@@ -242,17 +242,19 @@ fn call_context(
         .and_then(|o| o.rate_limit)
         .map(|r| r.budget())
         .or_else(|| connector.rate_budget());
+    let connection = budget_key(tenant, connector.id());
     if let Some(budget) = budget {
-        http = http.with_budget(
-            state.limiter.clone(),
-            &budget_key(tenant, connector.id()),
-            budget,
-        );
+        http = http.with_budget(state.limiter.clone(), &connection, budget);
     }
-    Ok(CallContext { http, base_url })
+    Ok(CallContext {
+        http,
+        base_url,
+        connection,
+    })
 }
 
-/// A connection's budget key: a hash, so tenant ids do not spread into Redis key names.
+/// A connection's name for budgets and caches: a hash, so tenant ids do not spread into Redis
+/// key names.
 fn budget_key(tenant: &Tenant, service: &str) -> String {
     let digest = tenant.digest(&[service]);
     let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();

@@ -83,7 +83,7 @@ async fn dates_round_trip_and_the_five_operations_reach_copper() {
                 "loss_reason_id": null, "pipeline_id": "3", "pipeline_stage_id": "13", "source_id": "6",
                 "lead_id": null, "contact_id": "5", "company_id": "3", "company_name": "Dunder Mifflin",
                 "owner_id": "2", "priority": "None", "status": "Open", "tags": ["chairs"],
-                "interaction_count": 0, "stage_last_changed_at": "2018-01-08T18:07:49Z",
+                "interaction_count": 0, "custom_fields": [], "stage_last_changed_at": "2018-01-08T18:07:49Z",
                 "last_activity_at": null, "date_stage_changed": "2018-01-08T18:07:49Z",
                 "date_last_contacted": null, "date_lead_created": null,
                 "updated_at": "2020-09-30T08:00:00Z", "created_at": "2018-01-08T18:07:49Z"}"#
@@ -223,5 +223,57 @@ async fn a_copper_connection_needs_the_user_email() {
     assert_eq!(
         answer.1["detail"],
         json!({ "missing": [{ "user_email": "required" }] })
+    );
+}
+
+#[tokio::test]
+async fn custom_fields_are_named_on_read_and_found_by_name_on_write() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    connect(&app, &server).await;
+    // Read twice: once for the first record, not for the update (cached), and once more for
+    // the unknown name (a miss reads the definitions again, in case the field is new).
+    expect("GET", "/developer_api/v1/custom_field_definitions")
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            { "id": 8, "name": "Region", "data_type": "String" },
+            { "id": 9, "name": "Seats", "data_type": "Float" }
+        ])))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let mut record = opportunity(4);
+    record["custom_fields"] = json!([{ "custom_field_definition_id": 8, "value": "EMEA" }, { "custom_field_definition_id": 9, "value": 25 }]);
+    expect("GET", "/developer_api/v1/opportunities/4")
+        .respond_with(ResponseTemplate::new(200).set_body_json(record.clone()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (_, one) = call(copper(app.get("/crm/opportunities/4"))).await;
+    assert_eq!(
+        one["data"]["custom_fields"],
+        json!([{ "id": "8", "name": "Region", "value": "EMEA" }, { "id": "9", "name": "Seats", "value": 25 }])
+    );
+
+    expect("PUT", "/developer_api/v1/opportunities/4")
+        .and(body_json(json!({ "custom_fields": [
+            { "custom_field_definition_id": 8, "value": "APAC" },
+            { "custom_field_definition_id": 9, "value": 30 }
+        ] })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(record))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let update = json!({ "custom_fields": [{ "name": "Region", "value": "APAC" }, { "id": "9", "value": 30 }] });
+    let (status, body) = call(copper(app.patch("/crm/opportunities/4", &update))).await;
+    assert_eq!(status, 200, "{body}");
+
+    let unknown = json!({ "custom_fields": [{ "name": "Nope", "value": 1 }] });
+    let answer = call(copper(app.patch("/crm/opportunities/4", &unknown))).await;
+    assert_eq!(answer.0, 400, "{}", answer.1);
+    assert!(
+        answer.1["detail"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Nope")
     );
 }

@@ -18,9 +18,11 @@ use http::{HeaderMap, HeaderValue};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-/// The Copper connector.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Copper;
+/// The Copper connector, with its per-connection cache of custom field definitions.
+#[derive(Debug, Default)]
+pub struct Copper {
+    definitions: hooks::DefinitionCache,
+}
 
 fn header_value(setting: &'static str, value: &str) -> Result<HeaderValue> {
     HeaderValue::from_str(value).map_err(|_| {
@@ -86,19 +88,26 @@ impl Connector for Copper {
     }
 
     async fn list(&self, cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
-        client::list(cx, rq).await
+        let mut page = client::list(cx, rq).await?;
+        self.definitions.name_fields(cx, &mut page.records).await?;
+        Ok(page)
     }
 
     async fn get(&self, cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {
-        client::get(cx, rq).await
+        let mut record = [client::get(cx, rq).await?];
+        self.definitions.name_fields(cx, &mut record).await?;
+        let [record] = record;
+        Ok(record)
     }
 
-    async fn create(&self, cx: &CallContext, rq: WriteRequest<'_>) -> Result<Value> {
+    async fn create(&self, cx: &CallContext, mut rq: WriteRequest<'_>) -> Result<Value> {
+        self.definitions.id_fields(cx, &mut rq.body).await?;
         client::create(cx, rq.body).await
     }
 
-    async fn update(&self, cx: &CallContext, rq: WriteRequest<'_>) -> Result<Value> {
+    async fn update(&self, cx: &CallContext, mut rq: WriteRequest<'_>) -> Result<Value> {
         let id = rq.id.ok_or_else(|| ConnectorError::not_found(""))?;
+        self.definitions.id_fields(cx, &mut rq.body).await?;
         client::update(cx, id, rq.body).await
     }
 

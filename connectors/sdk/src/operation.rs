@@ -47,6 +47,9 @@ impl Operation {
 pub struct CallContext {
     pub http: OutboundClient,
     pub base_url: Url,
+    /// A stable, opaque name of the connection (no tenant ids in it), for connectors that cache
+    /// per-connection facts such as custom field definitions.
+    pub connection: String,
 }
 
 impl CallContext {
@@ -165,6 +168,7 @@ mod tests {
         let cx = CallContext {
             http: OutboundClient::for_tests(),
             base_url: Url::parse("http://127.0.0.1:1234/mock/").unwrap(),
+            connection: "test".to_owned(),
         };
         assert_eq!(
             cx.url("/crm/v3/objects/deals").as_str(),
