@@ -27,7 +27,7 @@ pub fn connectors() -> Vec<ConnectorEntry> {
         },
         #[cfg(feature = "pipedrive")]
         ConnectorEntry {
-            connector: Arc::new(crmgate_pipedrive::Pipedrive),
+            connector: Arc::new(crmgate_pipedrive::Pipedrive::default()),
             mappings: &[(
                 Resource::Opportunities,
                 include_str!("../mappings/pipedrive/opportunities.yaml"),

@@ -82,7 +82,7 @@ async fn the_five_operations_over_pipedrive() {
                 "win_probability": 40, "close_date": "2026-12-31", "loss_reason": null,
                 "pipeline_id": "1", "pipeline_stage_id": "3", "source_id": null, "lead_source": "API",
                 "lead_id": null, "primary_contact_id": "501", "contact_id": "501", "company_id": "901",
-                "owner_id": "77", "status": "Open", "tags": ["5", "6"],
+                "owner_id": "77", "status": "Open", "tags": ["5", "6"], "custom_fields": [],
                 "stage_last_changed_at": "2026-03-01T10:00:00Z", "date_stage_changed": "2026-03-01T10:00:00Z",
                 "created_by": "77", "deleted": false, "updated_at": "2026-02-03T04:05:06Z",
                 "created_at": "2026-01-02T03:04:05Z"}"#
@@ -213,4 +213,43 @@ async fn with_two_connections_the_service_must_be_named() {
     assert_error(&answer, 400, "RequestHeadersValidationError");
     let detail = answer.1["detail"].as_str().unwrap();
     assert!(detail.contains("hubspot, pipedrive"), "{detail}");
+}
+
+#[tokio::test]
+async fn custom_fields_are_named_on_read_and_found_by_name_on_write() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    connect(&app, &server).await;
+    let hash = "8d5a3f0e2c1b4a6d9e7f0a1b2c3d4e5f6a7b8c9d";
+    expect("GET", "/api/v2/dealFields")
+        .and(query_param("limit", "500"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(envelope(
+            json!([{ "field_code": "title", "field_name": "Title" }, { "field_code": hash, "field_name": "Region" }]),
+            None,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut record = deal(42);
+    record["custom_fields"] = json!({ hash: "EMEA" });
+    expect("GET", "/api/v2/deals/42")
+        .respond_with(ResponseTemplate::new(200).set_body_json(envelope(record.clone(), None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (_, one) = call(pipedrive(app.get("/crm/opportunities/42"))).await;
+    assert_eq!(
+        one["data"]["custom_fields"],
+        json!([{ "id": hash, "name": "Region", "value": "EMEA" }])
+    );
+
+    expect("PATCH", "/api/v2/deals/42")
+        .and(body_json(json!({ "custom_fields": { hash: "APAC" } })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(envelope(record, None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let update = json!({ "custom_fields": [{ "name": "Region", "value": "APAC" }] });
+    let (status, body) = call(pipedrive(app.patch("/crm/opportunities/42", &update))).await;
+    assert_eq!(status, 200, "{body}");
 }

@@ -12,7 +12,8 @@ mod model;
 use async_trait::async_trait;
 use crmgate_connector_sdk::{
     CallContext, ConnectionSettings, Connector, ConnectorError, DeleteRequest, ErrorKind,
-    GetRequest, ListRequest, Page, RateBudget, Result, SettingSpec, WriteHook, WriteRequest,
+    FieldCatalog, GetRequest, ListRequest, Page, RateBudget, Result, SettingSpec, WriteHook,
+    WriteRequest,
 };
 use http::{HeaderMap, HeaderValue};
 use secrecy::ExposeSecret;
@@ -21,7 +22,7 @@ use serde_json::Value;
 /// The Copper connector, with its per-connection cache of custom field definitions.
 #[derive(Debug, Default)]
 pub struct Copper {
-    definitions: hooks::DefinitionCache,
+    definitions: FieldCatalog,
 }
 
 fn header_value(setting: &'static str, value: &str) -> Result<HeaderValue> {
@@ -89,25 +90,25 @@ impl Connector for Copper {
 
     async fn list(&self, cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
         let mut page = client::list(cx, rq).await?;
-        self.definitions.name_fields(cx, &mut page.records).await?;
+        hooks::name_fields(&self.definitions, cx, &mut page.records).await?;
         Ok(page)
     }
 
     async fn get(&self, cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {
         let mut record = [client::get(cx, rq).await?];
-        self.definitions.name_fields(cx, &mut record).await?;
+        hooks::name_fields(&self.definitions, cx, &mut record).await?;
         let [record] = record;
         Ok(record)
     }
 
     async fn create(&self, cx: &CallContext, mut rq: WriteRequest<'_>) -> Result<Value> {
-        self.definitions.id_fields(cx, &mut rq.body).await?;
+        hooks::id_fields(&self.definitions, cx, &mut rq.body).await?;
         client::create(cx, rq.body).await
     }
 
     async fn update(&self, cx: &CallContext, mut rq: WriteRequest<'_>) -> Result<Value> {
         let id = rq.id.ok_or_else(|| ConnectorError::not_found(""))?;
-        self.definitions.id_fields(cx, &mut rq.body).await?;
+        hooks::id_fields(&self.definitions, cx, &mut rq.body).await?;
         client::update(cx, id, rq.body).await
     }
 

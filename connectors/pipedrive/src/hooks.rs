@@ -1,8 +1,115 @@
-//! What Pipedrive needs that no mapping table can express: nothing yet. Pipedrive's deal fields
-//! map one to one; custom fields (40-character keys named in `dealFields`) are the next thing
-//! that will need a hook.
+//! What Pipedrive needs that no mapping table can express: custom fields. Pipedrive keys them by
+//! 40-character hashes (`custom_fields: {<hash>: value}`); the unified model shows
+//! `[{id, name, value}]` with the name from `dealFields` and takes either on writes.
 
-use crmgate_connector_sdk::WriteHook;
+use crmgate_connector_sdk::{
+    CallContext, ConnectorError, FieldCatalog, FieldNames, Result, VendorRequest, WriteHook,
+    field_id,
+};
+use http::Method;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::model::{Envelope, downstream_errors};
 
 /// The hooks Pipedrive's mapping tables may name.
 pub const WRITE_HOOKS: &[WriteHook] = &[];
+
+/// Pages of `dealFields` read at most; an account has far fewer fields than this covers.
+const MAX_FIELD_PAGES: usize = 10;
+
+/// One field of `GET /api/v2/dealFields`.
+#[derive(Debug, Deserialize)]
+struct DealField {
+    field_code: String,
+    field_name: String,
+}
+
+async fn deal_fields(cx: &CallContext) -> Result<FieldNames> {
+    let mut names = FieldNames::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..MAX_FIELD_PAGES {
+        let mut url = cx.url("/api/v2/dealFields");
+        url.query_pairs_mut().append_pair("limit", "500");
+        if let Some(c) = &cursor {
+            url.query_pairs_mut().append_pair("cursor", c);
+        }
+        let response = cx
+            .http
+            .send(VendorRequest::new(Method::GET, url), downstream_errors)
+            .await?;
+        let page: Envelope<Vec<DealField>> = serde_json::from_slice(&response.body)
+            .map_err(|e| ConnectorError::bad_response(response.status.as_u16(), e))?;
+        names.extend(page.data.into_iter().map(|f| (f.field_code, f.field_name)));
+        cursor = page.additional_data.and_then(|a| a.next_cursor);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    Ok(names)
+}
+
+/// Turns each record's `custom_fields` object into the unified `[{id, name, value}]`.
+pub async fn name_fields(
+    catalog: &FieldCatalog,
+    cx: &CallContext,
+    records: &mut [Value],
+) -> Result<()> {
+    let codes: Vec<String> = records
+        .iter()
+        .filter_map(|r| r.get("custom_fields")?.as_object())
+        .flat_map(|fields| fields.keys().cloned())
+        .collect();
+    let names = if codes.is_empty() {
+        None
+    } else {
+        Some(catalog.covering(cx, &codes, || deal_fields(cx)).await?)
+    };
+    for record in records {
+        let Some(slot) = record.get_mut("custom_fields").filter(|v| v.is_object()) else {
+            continue;
+        };
+        let Value::Object(fields) = slot.take() else {
+            continue;
+        };
+        let list: Vec<Value> = fields
+            .into_iter()
+            .map(|(code, value)| {
+                let name = names.as_ref().and_then(|n| n.get(&code).cloned());
+                json!({ "id": code, "name": name, "value": value })
+            })
+            .collect();
+        record["custom_fields"] = Value::Array(list);
+    }
+    Ok(())
+}
+
+/// Turns unified custom fields (`{id}` or `{name}`, and `value`) in a write body into
+/// Pipedrive's `custom_fields: {<hash>: value}`; a name Pipedrive does not know is a 400.
+pub async fn id_fields(catalog: &FieldCatalog, cx: &CallContext, body: &mut Value) -> Result<()> {
+    let Some(Value::Array(fields)) = body.get("custom_fields") else {
+        return Ok(());
+    };
+    let wanted: Vec<String> = fields
+        .iter()
+        .filter_map(|f| {
+            f.get("id")
+                .and_then(Value::as_str)
+                .or_else(|| f.get("name")?.as_str())
+        })
+        .map(str::to_owned)
+        .collect();
+    let names = catalog.covering(cx, &wanted, || deal_fields(cx)).await?;
+    let mut out = Map::new();
+    for field in fields {
+        let code = field_id(
+            &names,
+            field.get("id").and_then(Value::as_str),
+            field.get("name").and_then(Value::as_str),
+            "Pipedrive",
+        )?;
+        out.insert(code, field.get("value").cloned().unwrap_or(Value::Null));
+    }
+    body["custom_fields"] = Value::Object(out);
+    Ok(())
+}

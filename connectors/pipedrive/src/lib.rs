@@ -13,15 +13,18 @@ mod model;
 use async_trait::async_trait;
 use crmgate_connector_sdk::{
     CallContext, ConnectionSettings, Connector, ConnectorError, DeleteRequest, ErrorKind,
-    GetRequest, ListRequest, Page, RateBudget, Result, SettingSpec, WriteHook, WriteRequest,
+    FieldCatalog, GetRequest, ListRequest, Page, RateBudget, Result, SettingSpec, WriteHook,
+    WriteRequest,
 };
 use http::{HeaderMap, HeaderValue};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-/// The Pipedrive connector.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Pipedrive;
+/// The Pipedrive connector, with its per-connection cache of custom field names.
+#[derive(Debug, Default)]
+pub struct Pipedrive {
+    fields: FieldCatalog,
+}
 
 #[async_trait]
 impl Connector for Pipedrive {
@@ -67,19 +70,26 @@ impl Connector for Pipedrive {
     }
 
     async fn list(&self, cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
-        client::list(cx, rq).await
+        let mut page = client::list(cx, rq).await?;
+        hooks::name_fields(&self.fields, cx, &mut page.records).await?;
+        Ok(page)
     }
 
     async fn get(&self, cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {
-        client::get(cx, rq).await
+        let mut record = [client::get(cx, rq).await?];
+        hooks::name_fields(&self.fields, cx, &mut record).await?;
+        let [record] = record;
+        Ok(record)
     }
 
-    async fn create(&self, cx: &CallContext, rq: WriteRequest<'_>) -> Result<Value> {
+    async fn create(&self, cx: &CallContext, mut rq: WriteRequest<'_>) -> Result<Value> {
+        hooks::id_fields(&self.fields, cx, &mut rq.body).await?;
         client::create(cx, rq.body).await
     }
 
-    async fn update(&self, cx: &CallContext, rq: WriteRequest<'_>) -> Result<Value> {
+    async fn update(&self, cx: &CallContext, mut rq: WriteRequest<'_>) -> Result<Value> {
         let id = rq.id.ok_or_else(|| ConnectorError::not_found(""))?;
+        hooks::id_fields(&self.fields, cx, &mut rq.body).await?;
         client::update(cx, id, rq.body).await
     }
 

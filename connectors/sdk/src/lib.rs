@@ -5,12 +5,14 @@
 //! between the gateway and its connectors so that a connector crate depends on nothing else of
 //! crmgate.
 
+mod catalog;
 mod error;
 mod http;
 mod limit;
 mod operation;
 mod settings;
 
+pub use catalog::{FieldCatalog, FieldNames, field_id};
 pub use error::{ConnectorError, DownstreamError, ErrorKind, Origin};
 pub use http::{
     HttpConfig, OutboundClient, Pause, RateLimitSlot, RateLimitStatus, VendorRequest,

@@ -1,0 +1,124 @@
+//! Names of a connection's custom fields, for vendors that key custom fields by opaque ids
+//! (Pipedrive's 40-character hashes, Copper's definition ids). Kept per connection and read
+//! again from the vendor when an id or a name is missing, so a field added at the vendor shows
+//! up without a restart.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use crate::{CallContext, ConnectorError, ErrorKind, Result};
+
+/// Field id → field name, for one connection.
+pub type FieldNames = HashMap<String, String>;
+
+/// Custom field names by connection.
+#[derive(Debug, Default)]
+pub struct FieldCatalog {
+    by_connection: Mutex<HashMap<String, Arc<FieldNames>>>,
+}
+
+impl FieldCatalog {
+    /// The connection's names, read again with `fetch` unless every id or name in `wanted` is
+    /// already known.
+    pub async fn covering<F, Fut>(
+        &self,
+        cx: &CallContext,
+        wanted: &[String],
+        fetch: F,
+    ) -> Result<Arc<FieldNames>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<FieldNames>>,
+    {
+        let cached = self
+            .by_connection
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&cx.connection)
+            .cloned();
+        if let Some(cached) = cached
+            && wanted
+                .iter()
+                .all(|w| cached.contains_key(w) || cached.values().any(|n| n == w))
+        {
+            return Ok(cached);
+        }
+        let fresh = Arc::new(fetch().await?);
+        self.by_connection
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(cx.connection.clone(), fresh.clone());
+        Ok(fresh)
+    }
+}
+
+/// The id of a field given by id or by name; an unknown name is the client's error.
+pub fn field_id(
+    names: &FieldNames,
+    id: Option<&str>,
+    name: Option<&str>,
+    vendor: &str,
+) -> Result<String> {
+    match (id, name) {
+        (Some(id), _) => Ok(id.to_owned()),
+        (None, Some(name)) => names
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(id, _)| id.clone())
+            .ok_or_else(|| {
+                ConnectorError::new(
+                    ErrorKind::Unsupported,
+                    format!("{vendor} has no custom field named {name:?}."),
+                )
+            }),
+        (None, None) => Err(ConnectorError::new(
+            ErrorKind::Unsupported,
+            "A custom field needs an id or a name.",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use url::Url;
+
+    use super::*;
+    use crate::OutboundClient;
+
+    #[tokio::test]
+    async fn names_are_read_once_and_again_on_a_miss() {
+        let cx = CallContext {
+            http: OutboundClient::for_tests(),
+            base_url: Url::parse("http://127.0.0.1:9").unwrap(),
+            connection: "c1".into(),
+        };
+        let catalog = FieldCatalog::default();
+        let reads = AtomicU32::new(0);
+        let fetch = || async {
+            reads.fetch_add(1, Ordering::SeqCst);
+            Ok(FieldNames::from([("8".to_owned(), "Region".to_owned())]))
+        };
+        let names = catalog.covering(&cx, &["8".into()], fetch).await.unwrap();
+        assert_eq!(names["8"], "Region");
+        catalog
+            .covering(&cx, &["Region".into()], fetch)
+            .await
+            .unwrap();
+        assert_eq!(reads.load(Ordering::SeqCst), 1, "cached by id and by name");
+        catalog
+            .covering(&cx, &["Seats".into()], fetch)
+            .await
+            .unwrap();
+        assert_eq!(reads.load(Ordering::SeqCst), 2, "a miss reads again");
+        assert_eq!(field_id(&names, None, Some("Region"), "X").unwrap(), "8");
+        assert!(
+            field_id(&names, None, Some("Nope"), "X")
+                .unwrap_err()
+                .message
+                .contains("Nope")
+        );
+    }
+}
