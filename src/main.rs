@@ -85,6 +85,8 @@ enum MappingsCommand {
     },
     /// Print the JSON Schema of mapping files (what `mappings/schema.json` holds).
     Schema,
+    /// Print the field coverage matrix of the built-in tables (what docs/connectors.md holds).
+    Coverage,
 }
 
 #[derive(Subcommand)]
@@ -241,6 +243,21 @@ async fn main() -> ExitCode {
             println!(
                 "{}",
                 serde_json::to_string_pretty(&schema).expect("a schema serialises")
+            );
+            return ExitCode::SUCCESS;
+        }
+        Command::Mappings {
+            command: MappingsCommand::Coverage,
+        } => {
+            let connectors = crmgate::registry::connectors();
+            let set = MappingSet::load(None, &connectors).expect("the built-in tables compile");
+            print!(
+                "{}",
+                crmgate::mapping::coverage_matrix(
+                    crmgate_connector_sdk::Resource::Opportunities,
+                    &set,
+                    &connectors
+                )
             );
             return ExitCode::SUCCESS;
         }

@@ -19,7 +19,7 @@ pub fn connectors() -> Vec<ConnectorEntry> {
     vec![
         #[cfg(feature = "hubspot")]
         ConnectorEntry {
-            connector: Arc::new(crmgate_hubspot::HubSpot),
+            connector: Arc::new(crmgate_hubspot::HubSpot::default()),
             mappings: &[(
                 Resource::Opportunities,
                 include_str!("../mappings/hubspot/opportunities.yaml"),

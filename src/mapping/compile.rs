@@ -196,6 +196,50 @@ impl MappingTable {
     pub fn read_paths(&self) -> &[Vec<String>] {
         &self.read_paths
     }
+
+    /// How each unified field is served, in the contract's order: the cells of the field
+    /// coverage matrix, and what the conformance suite expects a create to carry.
+    pub fn coverage(&self) -> impl Iterator<Item = (&'static str, Coverage)> + '_ {
+        self.fields.iter().map(|f| {
+            let write = f.write.as_ref().map(|w| match w.on.as_deref() {
+                Some(ops) if !ops.contains(&WriteOperation::Update) => WriteScope::CreateOnly,
+                _ => WriteScope::Always,
+            });
+            let coverage = Coverage {
+                read: f.read.is_some(),
+                write,
+            };
+            (f.def.name, coverage)
+        })
+    }
+}
+
+/// What a table does with one unified field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Coverage {
+    pub read: bool,
+    pub write: Option<WriteScope>,
+}
+
+/// Which writes carry a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteScope {
+    Always,
+    CreateOnly,
+}
+
+impl Coverage {
+    /// The cell of the coverage matrix.
+    pub fn cell(self) -> &'static str {
+        match (self.read, self.write) {
+            (false, None) => "—",
+            (true, None) => "read",
+            (true, Some(WriteScope::Always)) => "read, write",
+            (true, Some(WriteScope::CreateOnly)) => "read, write on create",
+            (false, Some(WriteScope::Always)) => "write",
+            (false, Some(WriteScope::CreateOnly)) => "write on create",
+        }
+    }
 }
 
 type Located = (Option<Location>, String);

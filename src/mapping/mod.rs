@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use crmgate_connector_sdk::Resource;
 
-pub use compile::{LoadError, MappingTable};
+pub use compile::{Coverage, LoadError, MappingTable, WriteScope};
 pub use path::{CompiledPath, PathError};
 pub use read::{RecordView, write_records};
 pub use table::WriteOperation;
@@ -58,6 +58,39 @@ pub fn mapping_file_schema(resource: &ResourceDef) -> serde_json::Value {
         names(resource.filters.iter().map(|(k, _)| *k).collect());
     schema["properties"]["sort"]["propertyNames"] = names(resource.sorts.to_vec());
     schema
+}
+
+/// The field coverage matrix of a resource as a Markdown table: one row per unified field, one
+/// column per connector, each cell what the connector's table reads and writes.
+/// `docs/connectors.md` holds this for opportunities; a test keeps it in sync.
+pub fn coverage_matrix(
+    resource: Resource,
+    set: &MappingSet,
+    connectors: &[ConnectorEntry],
+) -> String {
+    let tables: Vec<(&str, Option<Arc<MappingTable>>)> = connectors
+        .iter()
+        .map(|e| (e.connector.name(), set.table(e.connector.id(), resource)))
+        .collect();
+    let mut out = String::from("| field |");
+    for (name, _) in &tables {
+        out.push_str(&format!(" {name} |"));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(tables.len()));
+    out.push('\n');
+    for def in resource_def(resource).fields {
+        out.push_str(&format!("| `{}` |", def.name));
+        for (_, table) in &tables {
+            let cell = table
+                .as_ref()
+                .and_then(|t| t.coverage().find(|(n, _)| *n == def.name))
+                .map_or("—", |(_, c)| c.cell());
+            out.push_str(&format!(" {cell} |"));
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// Every compiled table, by connector and resource.

@@ -148,20 +148,15 @@ impl Transform {
                     .ok_or_else(|| format!("{s:?} is not a decimal number")),
                 other => Err(format!("{other} is not a decimal number")),
             },
-            Transform::ToInteger => {
-                let text = match &value {
-                    Value::String(s) => s.as_str(),
-                    Value::Number(n) => return Ok(Value::Number(n.clone())),
-                    other => return Err(format!("{other} is not an integer id")),
-                };
-                if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-                    text.parse::<u64>()
-                        .map(|n| Value::Number(n.into()))
-                        .map_err(|_| format!("{text:?} is too large for an integer id"))
-                } else {
-                    Err(format!("{text:?} is not an integer id"))
-                }
-            }
+            // A list of ids (label ids, say) becomes a list of integers.
+            Transform::ToInteger => match value {
+                Value::Array(items) => items
+                    .into_iter()
+                    .map(to_integer)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Value::Array),
+                other => to_integer(other),
+            },
             Transform::Scale(factor) => {
                 let d = to_decimal(&value)?;
                 let scaled = d
@@ -306,6 +301,21 @@ pub fn decimal_number(text: &str) -> Option<Number> {
     serde_json::from_str::<Number>(text).ok()
 }
 
+fn to_integer(value: Value) -> Result<Value, String> {
+    let text = match &value {
+        Value::String(s) => s.as_str(),
+        Value::Number(_) => return Ok(value),
+        other => return Err(format!("{other} is not an integer id")),
+    };
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        text.parse::<u64>()
+            .map(|n| Value::Number(n.into()))
+            .map_err(|_| format!("{text:?} is too large for an integer id"))
+    } else {
+        Err(format!("{text:?} is not an integer id"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -447,6 +457,8 @@ mod tests {
         let int = t(TransformSpec::ToInteger);
         assert_eq!(int.apply(json!("42")).unwrap(), json!(42));
         assert!(int.apply(json!("4x2")).is_err());
+        assert_eq!(int.apply(json!(["5", 6])).unwrap(), json!([5, 6]));
+        assert!(int.apply(json!(["5", "x"])).is_err());
         assert_eq!(
             t(TransformSpec::Constant { value: json!(3) })
                 .apply(Value::Null)

@@ -8,7 +8,8 @@ use crmgate::server::{self, Gateway, ServeOptions};
 use reqwest::{Method, RequestBuilder};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use wiremock::MockServer;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub const API_KEY: &str = "test-key";
 pub const APP_ID: &str = "app-1";
@@ -54,14 +55,26 @@ async fn start(options: ServeOptions, dir: tempfile::TempDir) -> TestApp {
         std::future::pending(),
         Duration::from_secs(1),
     ));
+    let hubspot = MockServer::start().await;
+    hubspot_without_custom_properties(&hubspot).await;
     TestApp {
         address,
         client: reqwest::Client::new(),
-        hubspot: MockServer::start().await,
+        hubspot,
         state,
         database_url,
         _dir: dir,
     }
+}
+
+/// A HubSpot account without custom deal properties: the connector reads them once per
+/// connection before its first read, so every HubSpot mock answers it.
+pub async fn hubspot_without_custom_properties(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/crm/v3/properties/deals"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "results": [] })))
+        .mount(server)
+        .await;
 }
 
 pub fn options(database_url: &str) -> ServeOptions {

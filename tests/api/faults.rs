@@ -59,8 +59,9 @@ async fn a_create_that_times_out_is_sent_exactly_once_and_answers_504() {
 #[tokio::test]
 async fn a_configured_budget_holds_calls_back_and_answers_429_past_the_deadline() {
     let app = spawn_app_with(|options| {
+        // Two calls: the first read also reads the account's custom deal properties.
         let limit = crmgate::config::RateLimitSettings {
-            requests: 1,
+            requests: 2,
             per_secs: 3600,
         };
         let hubspot = crmgate::config::ConnectorSettings {
@@ -235,6 +236,7 @@ async fn a_request_in_flight_when_shutdown_starts_completes() {
         Duration::from_secs(10),
     ));
     let hubspot = wiremock::MockServer::start().await;
+    crate::app::hubspot_without_custom_properties(&hubspot).await;
     let client = reqwest::Client::new();
     let tenant = |rq: reqwest::RequestBuilder| {
         rq.bearer_auth(crate::app::API_KEY)
@@ -409,6 +411,7 @@ async fn the_fault_matrix() {
     for (fault, template, repeated, once, status, type_name, retry_after) in faults {
         for op in operations() {
             app.hubspot.reset().await;
+            crate::app::hubspot_without_custom_properties(&app.hubspot).await;
             let calls = if op.repeatable { repeated } else { once };
             wiremock::Mock::given(wiremock::matchers::method(op.vendor_method))
                 .and(wiremock::matchers::path(op.vendor_path))
@@ -533,9 +536,11 @@ async fn metrics_count_each_vendor_call_once() {
     app.connect_hubspot().await;
     expect_read("GET", "/crm/v3/objects/deals/42")
         .respond_with(answer(200, deal(42)))
-        .expect(1)
+        .expect(2)
         .mount(&app.hubspot)
         .await;
+    // The first read also reads the account's custom properties; the second is one call.
+    assert_eq!(call(app.get("/crm/opportunities/42")).await.0, 200);
     let scrape = || async {
         app.client
             .get(format!("{}/metrics", app.address))

@@ -34,25 +34,6 @@ pub fn deal(id: u32) -> Value {
     .unwrap()
 }
 
-/// The unified opportunity [`deal`] maps to.
-pub fn opportunity(id: u32) -> Value {
-    serde_json::from_str(&format!(
-        r#"{{
-        "id": "{id}", "title": "Deal {id}", "primary_contact_id": "501", "description": null,
-        "type": "newbusiness", "monetary_amount": 1500.50, "currency": "EUR", "win_probability": 40,
-        "expected_revenue": 600.20, "close_date": "2026-12-31", "loss_reason": null,
-        "won_reason": null, "pipeline_id": "default", "pipeline_stage_id": "qualifiedtobuy",
-        "lead_source": null, "contact_id": "501", "contact_ids": ["501"], "company_id": "901",
-        "owner_id": "910901", "priority": "Medium", "status": "Open", "interaction_count": 2,
-        "stage_last_changed_at": null, "last_activity_at": null, "deleted": false,
-        "date_stage_changed": null, "date_last_contacted": null, "updated_by": null,
-        "created_by": "77", "updated_at": "2026-02-03T04:05:06.789Z",
-        "created_at": "2026-01-02T03:04:05Z"
-    }}"#
-    ))
-    .unwrap()
-}
-
 /// A request to HubSpot with the connection's bearer token.
 pub fn expect(verb: &str, route: &str) -> MockBuilder {
     Mock::given(method(verb)).and(path(route)).and(header(

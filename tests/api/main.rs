@@ -4,6 +4,7 @@
 
 mod app;
 mod cli;
+mod conformance;
 mod copper;
 mod crm;
 mod deploy;

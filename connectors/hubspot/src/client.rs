@@ -18,9 +18,16 @@ fn deal_url(cx: &CallContext, id: &str) -> Url {
     cx.url(&format!("{DEALS}/{id}"))
 }
 
+/// The properties to ask for: the table's and the account's custom ones (`extra`).
+fn properties<'a>(fields: ReadFields<'a>, extra: &'a [String]) -> Vec<&'a str> {
+    let mut names = fields.under("properties");
+    names.extend(extra.iter().map(String::as_str));
+    names
+}
+
 /// Without an explicit `properties=` HubSpot returns only five properties.
-fn read_query(url: &mut Url, fields: ReadFields<'_>) {
-    let properties = fields.under("properties").join(",");
+fn read_query(url: &mut Url, fields: ReadFields<'_>, extra: &[String]) {
+    let properties = properties(fields, extra).join(",");
     let mut query = url.query_pairs_mut();
     if !properties.is_empty() {
         query.append_pair("properties", &properties);
@@ -32,9 +39,9 @@ async fn send(cx: &CallContext, rq: VendorRequest) -> Result<VendorResponse> {
     cx.http.send(rq, downstream_errors).await
 }
 
-pub async fn list(cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
+pub async fn list(cx: &CallContext, rq: ListRequest<'_>, extra: &[String]) -> Result<Page> {
     if !rq.filters.is_empty() || rq.sort.is_some() {
-        return search(cx, rq).await;
+        return search(cx, rq, extra).await;
     }
     let mut url = cx.url(DEALS);
     url.query_pairs_mut()
@@ -42,7 +49,7 @@ pub async fn list(cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
     if let Some(after) = rq.cursor {
         url.query_pairs_mut().append_pair("after", after);
     }
-    read_query(&mut url, rq.fields);
+    read_query(&mut url, rq.fields, extra);
     for (k, v) in rq.query {
         url.query_pairs_mut().append_pair(k, v);
     }
@@ -84,7 +91,7 @@ impl SearchCursor {
     }
 }
 
-async fn search(cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
+async fn search(cx: &CallContext, rq: ListRequest<'_>, extra: &[String]) -> Result<Page> {
     let cursor = rq.cursor.map(SearchCursor::parse).transpose()?;
     let mut filters: Vec<Value> = rq
         .filters
@@ -93,7 +100,7 @@ async fn search(cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
         .collect();
     let mut body = json!({
         "limit": rq.limit,
-        "properties": rq.fields.under("properties"),
+        "properties": properties(rq.fields, extra),
     });
     match (rq.sort, &cursor) {
         (Some(sort), _) => {
@@ -220,10 +227,9 @@ fn association_label(object: &str, types: &[AssociationType]) -> &'static str {
     }
 }
 
-pub async fn get(cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {
-    ConnectorError::check_integer_id(rq.id)?;
+pub async fn get(cx: &CallContext, rq: GetRequest<'_>, extra: &[String]) -> Result<Value> {
     let mut url = deal_url(cx, rq.id);
-    read_query(&mut url, rq.fields);
+    read_query(&mut url, rq.fields, extra);
     send(cx, VendorRequest::new(Method::GET, url)).await?.json()
 }
 
@@ -233,7 +239,6 @@ pub async fn create(cx: &CallContext, body: Value) -> Result<Value> {
 }
 
 pub async fn update(cx: &CallContext, id: &str, body: Value) -> Result<Value> {
-    ConnectorError::check_integer_id(id)?;
     let rq = VendorRequest::new(Method::PATCH, deal_url(cx, id)).json(body);
     send(cx, rq).await?.json()
 }

@@ -4,9 +4,24 @@
 //! (`primary_contact`, `contact`, `contacts`, `company`); HubSpot's create body wants one object
 //! per associated record with its association type. Default HUBSPOT_DEFINED type ids: deal→contact
 //! 3, deal→company 5 (primary company).
+//!
+//! Custom fields are the account's own deal properties (those HubSpot did not define). A deal
+//! only carries the properties asked for by name, so their names are read from the properties
+//! API (cached per connection), asked for with the mapped ones, and moved into
+//! `custom_fields: [{id, name, value}]` (id: the property name, name: its label). Writes take
+//! either and set the property.
 
-use crmgate_connector_sdk::{Operation, WriteHook};
+use std::sync::Arc;
+
+use crmgate_connector_sdk::{
+    CallContext, ConnectorError, FieldCatalog, FieldNames, Operation, ReadFields, Result,
+    VendorRequest, WriteHook, field_id,
+};
+use http::Method;
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
+
+use crate::model::downstream_errors;
 
 /// The hooks HubSpot's mapping tables may name.
 pub const WRITE_HOOKS: &[WriteHook] = &[WriteHook {
@@ -67,6 +82,113 @@ fn association(id: String, type_id: u32) -> Value {
         "to": to,
         "types": [{ "associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id }]
     })
+}
+
+/// One deal property of `GET /crm/v3/properties/deals`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Property {
+    name: String,
+    label: String,
+    #[serde(default)]
+    hubspot_defined: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct Properties {
+    results: Vec<Property>,
+}
+
+async fn custom_properties(cx: &CallContext) -> Result<FieldNames> {
+    let url = cx.url("/crm/v3/properties/deals");
+    let response = cx
+        .http
+        .send(VendorRequest::new(Method::GET, url), downstream_errors)
+        .await?;
+    let list: Properties = serde_json::from_slice(&response.body)
+        .map_err(|e| ConnectorError::bad_response(response.status.as_u16(), e))?;
+    Ok(list
+        .results
+        .into_iter()
+        .filter(|p| !p.hubspot_defined)
+        .map(|p| (p.name, p.label))
+        .collect())
+}
+
+/// The account's custom deal properties when the table reads `custom_fields`, with their
+/// names sorted so that the request is the same every time.
+pub async fn custom_fields_read(
+    catalog: &FieldCatalog,
+    cx: &CallContext,
+    fields: ReadFields<'_>,
+) -> Result<Option<(Arc<FieldNames>, Vec<String>)>> {
+    if !fields.reads("custom_fields") {
+        return Ok(None);
+    }
+    let names = catalog.covering(cx, &[], || custom_properties(cx)).await?;
+    let mut sorted: Vec<String> = names.keys().cloned().collect();
+    sorted.sort_unstable();
+    Ok(Some((names, sorted)))
+}
+
+/// Moves each record's custom properties into `custom_fields: [{id, name, value}]`.
+pub fn name_fields(names: &FieldNames, sorted: &[String], records: &mut [Value]) {
+    for record in records {
+        let mut list = Vec::new();
+        if let Some(Value::Object(properties)) = record.get_mut("properties") {
+            for id in sorted {
+                if let Some(value) = properties.remove(id) {
+                    list.push(json!({ "id": id, "name": names.get(id), "value": value }));
+                }
+            }
+        }
+        if let Some(map) = record.as_object_mut() {
+            map.insert("custom_fields".to_owned(), Value::Array(list));
+        }
+    }
+}
+
+/// Turns unified custom fields (`{id}` or `{name}`, and `value`) into properties; a label
+/// HubSpot does not know is a 400 before anything is written.
+pub async fn id_fields(catalog: &FieldCatalog, cx: &CallContext, body: &mut Value) -> Result<()> {
+    let Some(Value::Array(fields)) = body.as_object_mut().and_then(|b| b.remove("custom_fields"))
+    else {
+        return Ok(());
+    };
+    let wanted: Vec<String> = fields
+        .iter()
+        .filter_map(|f| {
+            f.get("id")
+                .and_then(Value::as_str)
+                .or_else(|| f.get("name")?.as_str())
+        })
+        .map(str::to_owned)
+        .collect();
+    let names = catalog
+        .covering(cx, &wanted, || custom_properties(cx))
+        .await?;
+    let mut properties = Map::new();
+    for field in &fields {
+        let name = field_id(
+            &names,
+            field.get("id").and_then(Value::as_str),
+            field.get("name").and_then(Value::as_str),
+            "HubSpot",
+        )?;
+        // HubSpot takes every property value as text.
+        let value = match field.get("value") {
+            None | Some(Value::Null) => Value::String(String::new()),
+            Some(Value::String(s)) => Value::String(s.clone()),
+            Some(other) => Value::String(other.to_string()),
+        };
+        properties.insert(name, value);
+    }
+    if let Some(Value::Object(existing)) = body.get_mut("properties") {
+        existing.extend(properties);
+    } else {
+        body["properties"] = Value::Object(properties);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -12,16 +12,18 @@ mod model;
 use async_trait::async_trait;
 use crmgate_connector_sdk::{
     CallContext, ConnectionSettings, Connector, ConnectorError, DeleteRequest, ErrorKind,
-    GetRequest, ListRequest, Page, RateBudget, RateLimitStatus, Result, SettingSpec, WriteHook,
-    WriteRequest,
+    FieldCatalog, GetRequest, ListRequest, Page, RateBudget, RateLimitStatus, Result, SettingSpec,
+    WriteHook, WriteRequest,
 };
 use http::{HeaderMap, HeaderValue, header};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-/// The HubSpot connector.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct HubSpot;
+/// The HubSpot connector, with its per-connection cache of custom property names.
+#[derive(Debug, Default)]
+pub struct HubSpot {
+    fields: FieldCatalog,
+}
 
 #[async_trait]
 impl Connector for HubSpot {
@@ -72,19 +74,36 @@ impl Connector for HubSpot {
     }
 
     async fn list(&self, cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
-        client::list(cx, rq).await
+        let custom = hooks::custom_fields_read(&self.fields, cx, rq.fields).await?;
+        let extra = custom.as_ref().map_or(&[][..], |(_, sorted)| sorted);
+        let mut page = client::list(cx, rq, extra).await?;
+        if let Some((names, sorted)) = &custom {
+            hooks::name_fields(names, sorted, &mut page.records);
+        }
+        Ok(page)
     }
 
     async fn get(&self, cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {
-        client::get(cx, rq).await
+        ConnectorError::check_integer_id(rq.id)?;
+        let custom = hooks::custom_fields_read(&self.fields, cx, rq.fields).await?;
+        let extra = custom.as_ref().map_or(&[][..], |(_, sorted)| sorted);
+        let mut record = [client::get(cx, rq, extra).await?];
+        if let Some((names, sorted)) = &custom {
+            hooks::name_fields(names, sorted, &mut record);
+        }
+        let [record] = record;
+        Ok(record)
     }
 
-    async fn create(&self, cx: &CallContext, rq: WriteRequest<'_>) -> Result<Value> {
+    async fn create(&self, cx: &CallContext, mut rq: WriteRequest<'_>) -> Result<Value> {
+        hooks::id_fields(&self.fields, cx, &mut rq.body).await?;
         client::create(cx, rq.body).await
     }
 
-    async fn update(&self, cx: &CallContext, rq: WriteRequest<'_>) -> Result<Value> {
+    async fn update(&self, cx: &CallContext, mut rq: WriteRequest<'_>) -> Result<Value> {
         let id = rq.id.ok_or_else(|| ConnectorError::not_found(""))?;
+        ConnectorError::check_integer_id(id)?;
+        hooks::id_fields(&self.fields, cx, &mut rq.body).await?;
         client::update(cx, id, rq.body).await
     }
 

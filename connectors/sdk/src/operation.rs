@@ -76,6 +76,15 @@ impl<'a> ReadFields<'a> {
         Self { table, tenant }
     }
 
+    /// Whether any path starts at the top-level field `name` (`custom_fields`, say), for
+    /// connectors that only do extra work when the table reads what it produces.
+    pub fn reads(&self, name: &str) -> bool {
+        self.table
+            .iter()
+            .chain(self.tenant)
+            .any(|path| path.first().is_some_and(|first| first == name))
+    }
+
     /// The names directly under `parent` (`under("properties")` → `amount`, `dealname`, ...),
     /// without duplicates, in first-seen order.
     pub fn under(&self, parent: &str) -> Vec<&'a str> {
@@ -191,5 +200,8 @@ mod tests {
             ReadFields::new(&paths, &tenant).under("properties"),
             ["amount", "dealname"]
         );
+        let fields = ReadFields::new(&paths, &tenant);
+        assert!(fields.reads("id") && fields.reads("properties"));
+        assert!(!fields.reads("custom_fields") && !fields.reads("amount"));
     }
 }
