@@ -3,6 +3,10 @@
 # CRMGATE__MAPPINGS__DIR to use your own.
 
 FROM rust:1.95-slim-bookworm AS build
+# jemalloc, the gateway's allocator, is C built with make.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends make \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked --bin crmgate

@@ -57,6 +57,11 @@ http {
             default_type application/json;
             try_files /hubspot_deals_page.json =404;
         }
+        # Read once per connection, for the account's custom deal properties (it has none).
+        location /crm/v3/properties/deals {
+            default_type application/json;
+            try_files /hubspot_deal_properties.json =404;
+        }
     }
     server {
         listen 127.0.0.1:$PROXY_PORT;

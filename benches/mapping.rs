@@ -1,7 +1,8 @@
 //! What translation costs, beside what parsing and writing the same JSON costs.
 //!
-//! `cargo bench --bench mapping`. The page is a recorded-shape 100-deal HubSpot list
-//! (bench/fixtures/hubspot_deals_page.json, made by make_hubspot_page.py beside it).
+//! `cargo bench --bench mapping`. The pages are recorded-shape 100-record lists of each
+//! connector (bench/fixtures/, made by make_pages.py beside them); the create bodies are the
+//! conformance suite's (tests/fixtures/<connector>/create.json).
 
 use std::hint::black_box;
 
@@ -12,27 +13,110 @@ use crmgate::mapping::{
     WriteOperation, write_records,
 };
 use crmgate::unified::{OpportunityWrite, PassThrough};
-use crmgate_connector_sdk::Resource;
+use crmgate_connector_sdk::{FieldNames, Resource};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-const PAGE: &[u8] = include_bytes!("../bench/fixtures/hubspot_deals_page.json");
+/// A connector's recorded 100-record page, how its connector reads it, and the custom field
+/// names it would have cached for the connection.
+struct Connector {
+    id: &'static str,
+    page: &'static [u8],
+    parse: fn(&[u8]) -> Vec<Value>,
+    name: fn(&FieldNames, &mut [Value]),
+    custom: &'static [(&'static str, &'static str)],
+    /// The conformance suite's create request, which carries every field the table writes.
+    create: &'static str,
+}
 
-/// The list page as the HubSpot connector reads it.
 #[derive(Deserialize)]
-struct DealPage {
+struct Results {
     results: Vec<Value>,
 }
 
-const CREATE_BODY: &str = r#"{"title": "Rocket launch", "description": "Follow up after the demo",
-  "type": "newbusiness", "monetary_amount": 75000.50, "currency": "USD", "close_date": "2026-12-31",
-  "loss_reason": null, "won_reason": null, "pipeline_id": "default", "pipeline_stage_id": "qualifiedtobuy",
-  "primary_contact_id": "501", "contact_ids": ["501", "502"], "company_id": "901",
-  "owner_id": "910901", "priority": "High"}"#;
+#[derive(Deserialize)]
+struct Data {
+    data: Vec<Value>,
+}
 
+const CONNECTORS: &[Connector] = &[
+    Connector {
+        id: "hubspot",
+        page: include_bytes!("../bench/fixtures/hubspot_deals_page.json"),
+        parse: |bytes| serde_json::from_slice::<Results>(bytes).unwrap().results,
+        name: crmgate_hubspot::name_custom_fields,
+        custom: &[],
+        create: include_str!("../tests/fixtures/hubspot/create.json"),
+    },
+    Connector {
+        id: "pipedrive",
+        page: include_bytes!("../bench/fixtures/pipedrive_deals_page.json"),
+        parse: |bytes| serde_json::from_slice::<Data>(bytes).unwrap().data,
+        name: crmgate_pipedrive::name_custom_fields,
+        custom: &[
+            ("8f4b27fa0a5d4e0b9c1f0e2d3c4b5a6978695a4b", "Region"),
+            ("1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d", "Seats"),
+            ("d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5", "Support plan"),
+        ],
+        create: include_str!("../tests/fixtures/pipedrive/create.json"),
+    },
+    Connector {
+        id: "copper",
+        page: include_bytes!("../bench/fixtures/copper_opportunities.json"),
+        parse: |bytes| serde_json::from_slice::<Vec<Value>>(bytes).unwrap(),
+        name: crmgate_copper::name_custom_fields,
+        custom: &[("11", "Region"), ("12", "Seats")],
+        create: include_str!("../tests/fixtures/copper/create.json"),
+    },
+];
+
+impl Connector {
+    fn names(&self) -> FieldNames {
+        self.custom
+            .iter()
+            .map(|(id, name)| (id.to_string(), name.to_string()))
+            .collect()
+    }
+
+    fn create_body(&self) -> String {
+        let fixture: Value = serde_json::from_str(self.create).unwrap();
+        fixture["steps"][0]["request"]["body"].to_string()
+    }
+}
+
+/// What a list request costs in translation: parse the vendor page, name custom fields, map
+/// and write the unified records; beside a plain parse and write of the same bytes.
+fn pages(c: &mut Criterion) {
+    let set = MappingSet::load(None, &crmgate::registry::connectors()).unwrap();
+    for connector in CONNECTORS {
+        let table = set.table(connector.id, Resource::Opportunities).unwrap();
+        let names = connector.names();
+        let mut group = c.benchmark_group(format!("page_100/{}", connector.id));
+        group.bench_function("serde_json round trip", |b| {
+            b.iter(|| {
+                let value: Value = serde_json::from_slice(black_box(connector.page)).unwrap();
+                serde_json::to_vec(&value).unwrap()
+            })
+        });
+        group.bench_function("crmgate parse + map + write", |b| {
+            b.iter(|| {
+                let mut records = (connector.parse)(black_box(connector.page));
+                (connector.name)(&names, &mut records);
+                let mut out = Vec::with_capacity(64 * 1024);
+                write_records(&table, &records, &RecordView::default(), &mut out);
+                out
+            })
+        });
+        group.finish();
+    }
+}
+
+/// The HubSpot page in more detail: a faster parser's round trip for scale, tenant custom
+/// mappings, and the mapping alone.
 fn hubspot_page(c: &mut Criterion) {
     let set = MappingSet::load(None, &crmgate::registry::connectors()).unwrap();
     let table = set.table("hubspot", Resource::Opportunities).unwrap();
+    let page = CONNECTORS[0].page;
     let tenant = TenantMappings::build(
         &OPPORTUNITIES,
         [
@@ -41,25 +125,11 @@ fn hubspot_page(c: &mut Criterion) {
         ],
         &PathCache::default(),
     );
-    let mut group = c.benchmark_group("hubspot_page_100");
-    group.bench_function("serde_json round trip", |b| {
-        b.iter(|| {
-            let value: Value = serde_json::from_slice(black_box(PAGE)).unwrap();
-            serde_json::to_vec(&value).unwrap()
-        })
-    });
+    let mut group = c.benchmark_group("page_100/hubspot");
     group.bench_function("sonic-rs round trip", |b| {
         b.iter(|| {
-            let value: sonic_rs::Value = sonic_rs::from_slice(black_box(PAGE)).unwrap();
+            let value: sonic_rs::Value = sonic_rs::from_slice(black_box(page)).unwrap();
             sonic_rs::to_vec(&value).unwrap()
-        })
-    });
-    group.bench_function("crmgate parse + map + write", |b| {
-        b.iter(|| {
-            let page: DealPage = serde_json::from_slice(black_box(PAGE)).unwrap();
-            let mut out = Vec::with_capacity(64 * 1024);
-            write_records(&table, &page.results, &RecordView::default(), &mut out);
-            out
         })
     });
     group.bench_function("crmgate parse + map + write, 2 custom mappings", |b| {
@@ -69,19 +139,19 @@ fn hubspot_page(c: &mut Criterion) {
             raw: false,
         };
         b.iter(|| {
-            let page: DealPage = serde_json::from_slice(black_box(PAGE)).unwrap();
+            let records = (CONNECTORS[0].parse)(black_box(page));
             let mut out = Vec::with_capacity(64 * 1024);
-            write_records(&table, &page.results, &view, &mut out);
+            write_records(&table, &records, &view, &mut out);
             out
         })
     });
-    let page: DealPage = serde_json::from_slice(PAGE).unwrap();
+    let records = (CONNECTORS[0].parse)(page);
     group.bench_function("crmgate map + write only", |b| {
         b.iter(|| {
             let mut out = Vec::with_capacity(64 * 1024);
             write_records(
                 &table,
-                black_box(&page.results),
+                black_box(&records),
                 &RecordView::default(),
                 &mut out,
             );
@@ -91,33 +161,38 @@ fn hubspot_page(c: &mut Criterion) {
     group.finish();
 }
 
+/// A create: validate the unified body, map it, write the vendor body; beside a plain parse
+/// and write of the same body.
 fn create_body(c: &mut Criterion) {
     let set = MappingSet::load(None, &crmgate::registry::connectors()).unwrap();
-    let table = set.table("hubspot", Resource::Opportunities).unwrap();
-    let mut group = c.benchmark_group("create_body");
-    group.bench_function("serde_json round trip", |b| {
-        b.iter(|| {
-            let value: Value = serde_json::from_str(black_box(CREATE_BODY)).unwrap();
-            serde_json::to_vec(&value).unwrap()
-        })
-    });
-    group.bench_function("crmgate validate + map + write", |b| {
-        b.iter(|| {
-            let input =
-                OpportunityWrite::from_body(black_box(CREATE_BODY.as_bytes()), true).unwrap();
-            let body = table
-                .to_vendor(&input.fields, WriteOperation::Create, None)
-                .unwrap();
-            serde_json::to_vec(&body.body).unwrap()
-        })
-    });
-    group.finish();
+    for connector in CONNECTORS {
+        let table = set.table(connector.id, Resource::Opportunities).unwrap();
+        let body = connector.create_body();
+        let mut group = c.benchmark_group(format!("create_body/{}", connector.id));
+        group.bench_function("serde_json round trip", |b| {
+            b.iter(|| {
+                let value: Value = serde_json::from_str(black_box(&body)).unwrap();
+                serde_json::to_vec(&value).unwrap()
+            })
+        });
+        group.bench_function("crmgate validate + map + write", |b| {
+            b.iter(|| {
+                let input = OpportunityWrite::from_body(black_box(body.as_bytes()), true).unwrap();
+                let vendor = table
+                    .to_vendor(&input.fields, WriteOperation::Create, None)
+                    .unwrap();
+                serde_json::to_vec(&vendor.body).unwrap()
+            })
+        });
+        group.finish();
+    }
 }
 
 fn extend_paths(c: &mut Criterion) {
     let set = MappingSet::load(None, &crmgate::registry::connectors()).unwrap();
     let table = set.table("hubspot", Resource::Opportunities).unwrap();
-    let input = OpportunityWrite::from_body(CREATE_BODY.as_bytes(), true).unwrap();
+    let create = CONNECTORS[0].create_body();
+    let input = OpportunityWrite::from_body(create.as_bytes(), true).unwrap();
     let body = table
         .to_vendor(&input.fields, WriteOperation::Create, None)
         .unwrap()
@@ -170,5 +245,12 @@ fn cursor(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, hubspot_page, create_body, extend_paths, cursor);
+criterion_group!(
+    benches,
+    pages,
+    hubspot_page,
+    create_body,
+    extend_paths,
+    cursor
+);
 criterion_main!(benches);

@@ -598,29 +598,54 @@ fn the_committed_schema_matches_the_types() {
     );
 }
 
+/// The benchmark pages (bench/fixtures/) map into 100 whole records each: an id, a title,
+/// a close date and a status from the contract, and an exact amount where the vendor gave one.
 #[test]
-fn the_load_benchmark_page_maps_without_error() {
-    let page: Value = serde_json::from_slice(include_bytes!(
-        "../../bench/fixtures/hubspot_deals_page.json"
-    ))
-    .unwrap();
-    let records = page["results"].as_array().unwrap();
-    assert_eq!(records.len(), 100);
-    let table = compile(HUBSPOT).unwrap();
-    let mut out = Vec::new();
-    write_records(&table, records, &RecordView::default(), &mut out);
-    let unified: Vec<Value> = serde_json::from_slice(&out).unwrap();
-    assert_eq!(unified.len(), 100);
-    for record in &unified {
-        assert!(
-            record["id"].is_string() && record["title"].is_string(),
-            "{record}"
-        );
-        let date = record["close_date"].as_str().unwrap();
-        assert!(crate::unified::parse_date(date).is_some(), "{date}");
-        assert!(matches!(
-            record["status"].as_str(),
-            Some("Open" | "Won" | "Lost")
-        ));
+fn the_benchmark_pages_map_without_error() {
+    let pages: [(&str, &[u8], &str); 3] = [
+        (
+            HUBSPOT,
+            include_bytes!("../../bench/fixtures/hubspot_deals_page.json"),
+            "/results",
+        ),
+        (
+            include_str!("../../mappings/pipedrive/opportunities.yaml"),
+            include_bytes!("../../bench/fixtures/pipedrive_deals_page.json"),
+            "/data",
+        ),
+        (
+            include_str!("../../mappings/copper/opportunities.yaml"),
+            include_bytes!("../../bench/fixtures/copper_opportunities.json"),
+            "",
+        ),
+    ];
+    for (text, bytes, records_at) in pages {
+        let page: Value = serde_json::from_slice(bytes).unwrap();
+        let records = page.pointer(records_at).unwrap().as_array().unwrap();
+        assert_eq!(records.len(), 100);
+        let table = compile(text).unwrap();
+        let mut out = Vec::new();
+        write_records(&table, records, &RecordView::default(), &mut out);
+        let unified: Vec<Value> = serde_json::from_slice(&out).unwrap();
+        assert_eq!(unified.len(), 100);
+        for record in &unified {
+            assert!(
+                record["id"].is_string() && record["title"].is_string(),
+                "{record}"
+            );
+            let date = record["close_date"].as_str().unwrap();
+            assert!(crate::unified::parse_date(date).is_some(), "{date}");
+            assert!(
+                matches!(
+                    record["status"].as_str(),
+                    Some("Open" | "Won" | "Lost" | "Abandoned")
+                ),
+                "{record}"
+            );
+            assert!(
+                record["monetary_amount"].is_number() || record["monetary_amount"].is_null(),
+                "{record}"
+            );
+        }
     }
 }

@@ -71,8 +71,8 @@ pub enum Transform {
     Scale(Decimal),
     DateToDatetime,
     DatetimeToDate,
-    FormatDate(String),
-    ParseDate(String),
+    FormatDate(DateFormat),
+    ParseDate(DateFormat),
     UnixToDatetime(UnixUnit),
     DatetimeToUnix(UnixUnit),
     Enum {
@@ -99,14 +99,8 @@ impl Transform {
             ),
             TransformSpec::DateToDatetime => Transform::DateToDatetime,
             TransformSpec::DatetimeToDate => Transform::DatetimeToDate,
-            TransformSpec::FormatDate { format } => {
-                check_date_format(format)?;
-                Transform::FormatDate(format.clone())
-            }
-            TransformSpec::ParseDate { format } => {
-                check_date_format(format)?;
-                Transform::ParseDate(format.clone())
-            }
+            TransformSpec::FormatDate { format } => Transform::FormatDate(DateFormat::new(format)?),
+            TransformSpec::ParseDate { format } => Transform::ParseDate(DateFormat::new(format)?),
             TransformSpec::UnixToDatetime { unit } => Transform::UnixToDatetime(*unit),
             TransformSpec::DatetimeToUnix { unit } => Transform::DatetimeToUnix(*unit),
             TransformSpec::Enum { map, default } => Transform::Enum {
@@ -181,21 +175,30 @@ impl Transform {
             }
             Transform::FormatDate(format) => {
                 let d = as_date(&value)?;
-                Ok(Value::String(d.format(format).to_string()))
+                Ok(Value::String(
+                    d.format_with_items(format.items.iter()).to_string(),
+                ))
             }
             Transform::ParseDate(format) => {
                 let s = as_str(&value)?;
-                NaiveDate::parse_from_str(s, format)
+                let mut parsed = chrono::format::Parsed::new();
+                chrono::format::parse(&mut parsed, s, format.items.iter())
+                    .and_then(|()| parsed.to_naive_date())
                     .map(|d| Value::String(d.to_string()))
-                    .map_err(|_| format!("{s:?} is not a date in the format {format:?}"))
+                    .map_err(|_| format!("{s:?} is not a date in the format {:?}", format.text))
             }
             Transform::UnixToDatetime(unit) => {
-                let n = to_decimal(&value)?;
-                let millis = match unit {
-                    UnixUnit::Seconds => n.checked_mul(Decimal::from(1000)),
-                    UnixUnit::Milliseconds => Some(n),
+                let scale = match unit {
+                    UnixUnit::Seconds => 1000,
+                    UnixUnit::Milliseconds => 1,
+                };
+                // Whole numbers, what vendors send, skip the decimal arithmetic.
+                let millis = match value.as_i64() {
+                    Some(n) => n.checked_mul(scale),
+                    None => to_decimal(&value)?
+                        .checked_mul(Decimal::from(scale))
+                        .and_then(|m| i64::try_from(m.trunc()).ok()),
                 }
-                .and_then(|m| i64::try_from(m.trunc()).ok())
                 .ok_or_else(|| format!("{value} is not a unix timestamp"))?;
                 let dt = Utc
                     .timestamp_millis_opt(millis)
@@ -260,12 +263,23 @@ impl Transform {
     }
 }
 
-fn check_date_format(format: &str) -> Result<(), String> {
-    use chrono::format::{Item, StrftimeItems};
-    if StrftimeItems::new(format).any(|item| matches!(item, Item::Error)) {
-        return Err(format!("{format:?} is not a valid date format"));
+/// A strftime date format, parsed once when the table compiles rather than on every value.
+#[derive(Debug, Clone)]
+pub struct DateFormat {
+    text: String,
+    items: Vec<chrono::format::Item<'static>>,
+}
+
+impl DateFormat {
+    fn new(format: &str) -> Result<Self, String> {
+        chrono::format::StrftimeItems::new(format)
+            .parse_to_owned()
+            .map(|items| Self {
+                text: format.to_owned(),
+                items,
+            })
+            .map_err(|_| format!("{format:?} is not a valid date format"))
     }
-    Ok(())
 }
 
 fn as_str(value: &Value) -> Result<&str, String> {

@@ -57,6 +57,13 @@ pub async fn name_fields(
         return Ok(());
     }
     let names = catalog.covering(cx, &ids, || definitions(cx)).await?;
+    name_custom_fields(&names, records);
+    Ok(())
+}
+
+/// The naming itself, given the names:
+/// `[{custom_field_definition_id, value}]` → `[{id, name, value}]`.
+pub fn name_custom_fields(names: &FieldNames, records: &mut [Value]) {
     for record in records {
         let Some(Value::Array(fields)) = record.get_mut("custom_fields") else {
             continue;
@@ -70,7 +77,6 @@ pub async fn name_fields(
             *field = json!({ "id": id, "name": names.get(&id), "value": value });
         }
     }
-    Ok(())
 }
 
 /// Turns unified custom fields (`{id}` or `{name}`, and `value`) in a write body into Copper's

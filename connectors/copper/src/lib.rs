@@ -19,6 +19,8 @@ use http::{HeaderMap, HeaderValue};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
+pub use hooks::name_custom_fields;
+
 /// The Copper connector, with its per-connection cache of custom field definitions.
 #[derive(Debug, Default)]
 pub struct Copper {

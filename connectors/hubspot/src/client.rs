@@ -19,14 +19,14 @@ fn deal_url(cx: &CallContext, id: &str) -> Url {
 }
 
 /// The properties to ask for: the table's and the account's custom ones (`extra`).
-fn properties<'a>(fields: ReadFields<'a>, extra: &'a [String]) -> Vec<&'a str> {
+fn properties<'a>(fields: ReadFields<'a>, extra: &[&'a str]) -> Vec<&'a str> {
     let mut names = fields.under("properties");
-    names.extend(extra.iter().map(String::as_str));
+    names.extend(extra);
     names
 }
 
 /// Without an explicit `properties=` HubSpot returns only five properties.
-fn read_query(url: &mut Url, fields: ReadFields<'_>, extra: &[String]) {
+fn read_query(url: &mut Url, fields: ReadFields<'_>, extra: &[&str]) {
     let properties = properties(fields, extra).join(",");
     let mut query = url.query_pairs_mut();
     if !properties.is_empty() {
@@ -39,7 +39,7 @@ async fn send(cx: &CallContext, rq: VendorRequest) -> Result<VendorResponse> {
     cx.http.send(rq, downstream_errors).await
 }
 
-pub async fn list(cx: &CallContext, rq: ListRequest<'_>, extra: &[String]) -> Result<Page> {
+pub async fn list(cx: &CallContext, rq: ListRequest<'_>, extra: &[&str]) -> Result<Page> {
     if !rq.filters.is_empty() || rq.sort.is_some() {
         return search(cx, rq, extra).await;
     }
@@ -91,7 +91,7 @@ impl SearchCursor {
     }
 }
 
-async fn search(cx: &CallContext, rq: ListRequest<'_>, extra: &[String]) -> Result<Page> {
+async fn search(cx: &CallContext, rq: ListRequest<'_>, extra: &[&str]) -> Result<Page> {
     let cursor = rq.cursor.map(SearchCursor::parse).transpose()?;
     let mut filters: Vec<Value> = rq
         .filters
@@ -227,7 +227,7 @@ fn association_label(object: &str, types: &[AssociationType]) -> &'static str {
     }
 }
 
-pub async fn get(cx: &CallContext, rq: GetRequest<'_>, extra: &[String]) -> Result<Value> {
+pub async fn get(cx: &CallContext, rq: GetRequest<'_>, extra: &[&str]) -> Result<Value> {
     let mut url = deal_url(cx, rq.id);
     read_query(&mut url, rq.fields, extra);
     send(cx, VendorRequest::new(Method::GET, url)).await?.json()

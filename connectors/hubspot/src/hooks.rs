@@ -115,28 +115,35 @@ async fn custom_properties(cx: &CallContext) -> Result<FieldNames> {
         .collect())
 }
 
-/// The account's custom deal properties when the table reads `custom_fields`, with their
-/// names sorted so that the request is the same every time.
+/// The account's custom deal properties when the table reads `custom_fields`.
 pub async fn custom_fields_read(
     catalog: &FieldCatalog,
     cx: &CallContext,
     fields: ReadFields<'_>,
-) -> Result<Option<(Arc<FieldNames>, Vec<String>)>> {
+) -> Result<Option<Arc<FieldNames>>> {
     if !fields.reads("custom_fields") {
         return Ok(None);
     }
-    let names = catalog.covering(cx, &[], || custom_properties(cx)).await?;
-    let mut sorted: Vec<String> = names.keys().cloned().collect();
+    catalog
+        .covering(cx, &[], || custom_properties(cx))
+        .await
+        .map(Some)
+}
+
+/// The custom property names, sorted so that requests and answers are the same every time.
+pub fn sorted_names(names: &FieldNames) -> Vec<&str> {
+    let mut sorted: Vec<&str> = names.keys().map(String::as_str).collect();
     sorted.sort_unstable();
-    Ok(Some((names, sorted)))
+    sorted
 }
 
 /// Moves each record's custom properties into `custom_fields: [{id, name, value}]`.
-pub fn name_fields(names: &FieldNames, sorted: &[String], records: &mut [Value]) {
+pub fn name_custom_fields(names: &FieldNames, records: &mut [Value]) {
+    let sorted = sorted_names(names);
     for record in records {
         let mut list = Vec::new();
         if let Some(Value::Object(properties)) = record.get_mut("properties") {
-            for id in sorted {
+            for &id in &sorted {
                 if let Some(value) = properties.remove(id) {
                     list.push(json!({ "id": id, "name": names.get(id), "value": value }));
                 }

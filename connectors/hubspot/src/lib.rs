@@ -19,6 +19,8 @@ use http::{HeaderMap, HeaderValue, header};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
+pub use hooks::name_custom_fields;
+
 /// The HubSpot connector, with its per-connection cache of custom property names.
 #[derive(Debug, Default)]
 pub struct HubSpot {
@@ -75,10 +77,13 @@ impl Connector for HubSpot {
 
     async fn list(&self, cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
         let custom = hooks::custom_fields_read(&self.fields, cx, rq.fields).await?;
-        let extra = custom.as_ref().map_or(&[][..], |(_, sorted)| sorted);
-        let mut page = client::list(cx, rq, extra).await?;
-        if let Some((names, sorted)) = &custom {
-            hooks::name_fields(names, sorted, &mut page.records);
+        let extra = custom
+            .as_deref()
+            .map(hooks::sorted_names)
+            .unwrap_or_default();
+        let mut page = client::list(cx, rq, &extra).await?;
+        if let Some(names) = &custom {
+            hooks::name_custom_fields(names, &mut page.records);
         }
         Ok(page)
     }
@@ -86,10 +91,13 @@ impl Connector for HubSpot {
     async fn get(&self, cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {
         ConnectorError::check_integer_id(rq.id)?;
         let custom = hooks::custom_fields_read(&self.fields, cx, rq.fields).await?;
-        let extra = custom.as_ref().map_or(&[][..], |(_, sorted)| sorted);
-        let mut record = [client::get(cx, rq, extra).await?];
-        if let Some((names, sorted)) = &custom {
-            hooks::name_fields(names, sorted, &mut record);
+        let extra = custom
+            .as_deref()
+            .map(hooks::sorted_names)
+            .unwrap_or_default();
+        let mut record = [client::get(cx, rq, &extra).await?];
+        if let Some(names) = &custom {
+            hooks::name_custom_fields(names, &mut record);
         }
         let [record] = record;
         Ok(record)

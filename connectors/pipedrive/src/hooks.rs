@@ -49,22 +49,36 @@ async fn deal_fields(cx: &CallContext) -> Result<FieldNames> {
     Ok(names)
 }
 
-/// Turns each record's `custom_fields` object into the unified `[{id, name, value}]`.
+/// Turns each record's `custom_fields` object into the unified `[{id, name, value}]`, reading
+/// the names again when a record carries a field the cache does not know.
 pub async fn name_fields(
     catalog: &FieldCatalog,
     cx: &CallContext,
     records: &mut [Value],
 ) -> Result<()> {
-    let codes: Vec<String> = records
+    let mut codes: Vec<String> = Vec::new();
+    for fields in records
         .iter()
         .filter_map(|r| r.get("custom_fields")?.as_object())
-        .flat_map(|fields| fields.keys().cloned())
-        .collect();
-    let names = if codes.is_empty() {
-        None
-    } else {
-        Some(catalog.covering(cx, &codes, || deal_fields(cx)).await?)
-    };
+    {
+        for code in fields.keys() {
+            if !codes.contains(code) {
+                codes.push(code.clone());
+            }
+        }
+    }
+    if codes.is_empty() {
+        // An empty `{}` still becomes `[]`, without asking for names.
+        name_custom_fields(&FieldNames::new(), records);
+        return Ok(());
+    }
+    let names = catalog.covering(cx, &codes, || deal_fields(cx)).await?;
+    name_custom_fields(&names, records);
+    Ok(())
+}
+
+/// The naming itself, given the names: `{<hash>: value}` → `[{id, name, value}]`.
+pub fn name_custom_fields(names: &FieldNames, records: &mut [Value]) {
     for record in records {
         let Some(slot) = record.get_mut("custom_fields").filter(|v| v.is_object()) else {
             continue;
@@ -75,13 +89,12 @@ pub async fn name_fields(
         let list: Vec<Value> = fields
             .into_iter()
             .map(|(code, value)| {
-                let name = names.as_ref().and_then(|n| n.get(&code).cloned());
+                let name = names.get(&code);
                 json!({ "id": code, "name": name, "value": value })
             })
             .collect();
-        record["custom_fields"] = Value::Array(list);
+        *slot = Value::Array(list);
     }
-    Ok(())
 }
 
 /// Turns unified custom fields (`{id}` or `{name}`, and `value`) in a write body into

@@ -20,6 +20,8 @@ use http::{HeaderMap, HeaderValue};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
+pub use hooks::name_custom_fields;
+
 /// The Pipedrive connector, with its per-connection cache of custom field names.
 #[derive(Debug, Default)]
 pub struct Pipedrive {
