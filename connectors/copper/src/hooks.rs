@@ -5,7 +5,7 @@
 
 use crmgate_connector_sdk::{
     CallContext, ConnectorError, ErrorKind, FieldCatalog, FieldNames, Result, VendorRequest,
-    WriteHook, field_id,
+    WriteHook, resolve_fields,
 };
 use http::Method;
 use serde::Deserialize;
@@ -85,31 +85,16 @@ pub async fn id_fields(catalog: &FieldCatalog, cx: &CallContext, body: &mut Valu
     let Some(Value::Array(fields)) = body.get("custom_fields") else {
         return Ok(());
     };
-    let wanted: Vec<String> = fields
-        .iter()
-        .filter_map(|f| {
-            f.get("id")
-                .filter(|v| !v.is_null())
-                .or_else(|| f.get("name"))
-                .map(id_text)
-        })
-        .collect();
-    let names = catalog.covering(cx, &wanted, || definitions(cx)).await?;
-    let mut out = Vec::with_capacity(fields.len());
-    for field in fields {
-        let id = field_id(
-            &names,
-            field.get("id").and_then(Value::as_str),
-            field.get("name").and_then(Value::as_str),
-            "Copper",
-        )?;
+    let resolved = resolve_fields(catalog, cx, fields, "Copper", || definitions(cx)).await?;
+    let mut out = Vec::with_capacity(resolved.len());
+    for (id, value) in resolved {
         let numeric: u64 = id.parse().map_err(|_| {
             ConnectorError::new(
                 ErrorKind::Unsupported,
                 format!("{id:?} is not a Copper custom field id."),
             )
         })?;
-        out.push(json!({ "custom_field_definition_id": numeric, "value": field.get("value").cloned().unwrap_or(Value::Null) }));
+        out.push(json!({ "custom_field_definition_id": numeric, "value": value }));
     }
     body["custom_fields"] = Value::Array(out);
     Ok(())

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crmgate_connector_sdk::{
     CallContext, ConnectorError, FieldCatalog, FieldNames, Operation, ReadFields, Result,
-    VendorRequest, WriteHook, field_id,
+    VendorRequest, WriteHook, resolve_fields,
 };
 use http::Method;
 use serde::Deserialize;
@@ -162,38 +162,20 @@ pub async fn id_fields(catalog: &FieldCatalog, cx: &CallContext, body: &mut Valu
     else {
         return Ok(());
     };
-    let wanted: Vec<String> = fields
-        .iter()
-        .filter_map(|f| {
-            f.get("id")
-                .and_then(Value::as_str)
-                .or_else(|| f.get("name")?.as_str())
-        })
-        .map(str::to_owned)
-        .collect();
-    let names = catalog
-        .covering(cx, &wanted, || custom_properties(cx))
-        .await?;
-    let mut properties = Map::new();
-    for field in &fields {
-        let name = field_id(
-            &names,
-            field.get("id").and_then(Value::as_str),
-            field.get("name").and_then(Value::as_str),
-            "HubSpot",
-        )?;
+    let resolved =
+        resolve_fields(catalog, cx, &fields, "HubSpot", || custom_properties(cx)).await?;
+    let properties = resolved.into_iter().map(|(name, value)| {
         // HubSpot takes every property value as text.
-        let value = match field.get("value") {
-            None | Some(Value::Null) => Value::String(String::new()),
-            Some(Value::String(s)) => Value::String(s.clone()),
-            Some(other) => Value::String(other.to_string()),
+        let text = match value {
+            Value::Null => String::new(),
+            Value::String(s) => s,
+            other => other.to_string(),
         };
-        properties.insert(name, value);
-    }
-    if let Some(Value::Object(existing)) = body.get_mut("properties") {
-        existing.extend(properties);
-    } else {
-        body["properties"] = Value::Object(properties);
+        (name, Value::String(text))
+    });
+    match body.get_mut("properties") {
+        Some(Value::Object(existing)) => existing.extend(properties),
+        _ => body["properties"] = Value::Object(properties.collect()),
     }
     Ok(())
 }

@@ -4,11 +4,11 @@
 
 use crmgate_connector_sdk::{
     CallContext, ConnectorError, FieldCatalog, FieldNames, Result, VendorRequest, WriteHook,
-    field_id,
+    resolve_fields,
 };
 use http::Method;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::model::{Envelope, downstream_errors};
 
@@ -103,26 +103,7 @@ pub async fn id_fields(catalog: &FieldCatalog, cx: &CallContext, body: &mut Valu
     let Some(Value::Array(fields)) = body.get("custom_fields") else {
         return Ok(());
     };
-    let wanted: Vec<String> = fields
-        .iter()
-        .filter_map(|f| {
-            f.get("id")
-                .and_then(Value::as_str)
-                .or_else(|| f.get("name")?.as_str())
-        })
-        .map(str::to_owned)
-        .collect();
-    let names = catalog.covering(cx, &wanted, || deal_fields(cx)).await?;
-    let mut out = Map::new();
-    for field in fields {
-        let code = field_id(
-            &names,
-            field.get("id").and_then(Value::as_str),
-            field.get("name").and_then(Value::as_str),
-            "Pipedrive",
-        )?;
-        out.insert(code, field.get("value").cloned().unwrap_or(Value::Null));
-    }
-    body["custom_fields"] = Value::Object(out);
+    let resolved = resolve_fields(catalog, cx, fields, "Pipedrive", || deal_fields(cx)).await?;
+    body["custom_fields"] = Value::Object(resolved.into_iter().collect());
     Ok(())
 }

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
+use serde_json::Value;
+
 use crate::{CallContext, ConnectorError, ErrorKind, Result};
 
 /// Field id → field name, for one connection.
@@ -53,8 +55,43 @@ impl FieldCatalog {
     }
 }
 
+/// The unified custom fields of a write (`{id}` or `{name}`, and `value`) as
+/// `(vendor field id, value)` pairs, in order. The connection's names are read again when the
+/// cache knows neither an id nor a name; a name the vendor does not know is the client's
+/// error, raised before anything is written. Ids may be given as text or as numbers.
+pub async fn resolve_fields<F, Fut>(
+    catalog: &FieldCatalog,
+    cx: &CallContext,
+    fields: &[Value],
+    vendor: &str,
+    fetch: F,
+) -> Result<Vec<(String, Value)>>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<FieldNames>>,
+{
+    let id_of = |f: &Value| match f.get("id") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let name_of = |f: &Value| f.get("name").and_then(Value::as_str).map(str::to_owned);
+    let wanted: Vec<String> = fields
+        .iter()
+        .filter_map(|f| id_of(f).or_else(|| name_of(f)))
+        .collect();
+    let names = catalog.covering(cx, &wanted, fetch).await?;
+    fields
+        .iter()
+        .map(|f| {
+            let id = field_id(&names, id_of(f).as_deref(), name_of(f).as_deref(), vendor)?;
+            Ok((id, f.get("value").cloned().unwrap_or(Value::Null)))
+        })
+        .collect()
+}
+
 /// The id of a field given by id or by name; an unknown name is the client's error.
-pub fn field_id(
+fn field_id(
     names: &FieldNames,
     id: Option<&str>,
     name: Option<&str>,
@@ -113,12 +150,25 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(reads.load(Ordering::SeqCst), 2, "a miss reads again");
-        assert_eq!(field_id(&names, None, Some("Region"), "X").unwrap(), "8");
-        assert!(
-            field_id(&names, None, Some("Nope"), "X")
-                .unwrap_err()
-                .message
-                .contains("Nope")
+        let fields = [
+            serde_json::json!({ "name": "Region", "value": "EMEA" }),
+            serde_json::json!({ "id": 8, "value": 2 }),
+        ];
+        let resolved = resolve_fields(&catalog, &cx, &fields, "X", fetch)
+            .await
+            .unwrap();
+        assert_eq!(
+            resolved,
+            [
+                ("8".to_owned(), serde_json::json!("EMEA")),
+                ("8".to_owned(), serde_json::json!(2))
+            ],
+            "by name, and by an id given as a number"
         );
+        let unknown = [serde_json::json!({ "name": "Nope", "value": 1 })];
+        let err = resolve_fields(&catalog, &cx, &unknown, "X", fetch)
+            .await
+            .unwrap_err();
+        assert!(err.message.contains("Nope"), "{}", err.message);
     }
 }
