@@ -138,7 +138,11 @@ impl TestApp {
 
 /// Sends a request and answers its status and JSON body.
 pub async fn call(rq: RequestBuilder) -> (u16, Value) {
-    let response = rq.send().await.unwrap();
+    answer(rq.send().await.unwrap()).await
+}
+
+/// A response's status and JSON body.
+pub async fn answer(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
     let body = if text.is_empty() {

@@ -47,6 +47,9 @@ struct Step {
     request: UnifiedRequest,
     vendor: Vec<Exchange>,
     status: u16,
+    /// Headers the unified answer must carry with exactly these values (`retry-after`, say).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    response_headers: BTreeMap<String, String>,
     response: Value,
 }
 
@@ -157,7 +160,9 @@ async fn replay(entry: &ConnectorEntry, scenario: &str) -> Outcome {
         if let Some(body) = &step.request.body {
             rq = rq.json(body);
         }
-        let (status, body) = crate::app::call(rq).await;
+        let response = rq.send().await.unwrap();
+        let headers = response.headers().clone();
+        let (status, body) = crate::app::answer(response).await;
         let received = vendor.received_requests().await.unwrap_or_default();
         let calls = &received[seen..];
         seen = received.len();
@@ -171,6 +176,10 @@ async fn replay(entry: &ConnectorEntry, scenario: &str) -> Outcome {
         } else {
             check_calls(&at, calls, &step.vendor, &connection);
             assert_eq!(status, step.status, "{at}: unified status; answer {body}");
+            for (name, value) in &step.response_headers {
+                let got = headers.get(name.as_str()).map(|v| v.to_str().unwrap());
+                assert_eq!(got, Some(value.as_str()), "{at}: answer header {name}");
+            }
             let expected = rewrite(step.response.clone(), &subs, true);
             assert_eq!(
                 body, expected,
@@ -514,6 +523,11 @@ async fn a_vendor_422_is_proxied_with_the_vendors_messages() {
 async fn a_vendor_429_is_a_rate_limit_error() {
     for_every_connector("vendor_429", |at, _, outcome| {
         vendor_error(at, outcome, 429, 429, "ConnectorRateLimitError");
+        let (step, _) = only_step(at, outcome);
+        assert!(
+            step.response_headers.contains_key("retry-after"),
+            "{at}: the vendor's wait is passed on"
+        );
     })
     .await;
 }
