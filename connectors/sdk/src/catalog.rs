@@ -1,11 +1,15 @@
 //! Names of a connection's custom fields, for vendors that key custom fields by opaque ids
-//! (Pipedrive's 40-character hashes, Copper's definition ids). Kept per connection and read
-//! again from the vendor when an id or a name is missing, so a field added at the vendor shows
-//! up without a restart.
+//! (Pipedrive's 40-character hashes, Copper's definition ids) or that only send the fields
+//! asked for by name (HubSpot). Kept per connection and read again from the vendor when an id
+//! or a name is missing or the names are older than [`MAX_AGE`], so a field added at the vendor
+//! shows up without a restart — even where no record can reveal it.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use serde_json::Value;
 
@@ -14,15 +18,18 @@ use crate::{CallContext, ConnectorError, ErrorKind, Result};
 /// Field id → field name, for one connection.
 pub type FieldNames = HashMap<String, String>;
 
-/// Custom field names by connection.
+/// How long a connection's names are trusted without a miss.
+pub const MAX_AGE: Duration = Duration::from_secs(300);
+
+/// Custom field names by connection, with when they were read.
 #[derive(Debug, Default)]
 pub struct FieldCatalog {
-    by_connection: Mutex<HashMap<String, Arc<FieldNames>>>,
+    by_connection: Mutex<HashMap<String, (Instant, Arc<FieldNames>)>>,
 }
 
 impl FieldCatalog {
-    /// The connection's names, read again with `fetch` unless every id or name in `wanted` is
-    /// already known.
+    /// The connection's names, read again with `fetch` unless they are younger than
+    /// [`MAX_AGE`] and every id or name in `wanted` is already known.
     pub async fn covering<F, Fut>(
         &self,
         cx: &CallContext,
@@ -39,7 +46,8 @@ impl FieldCatalog {
             .unwrap_or_else(|p| p.into_inner())
             .get(&cx.connection)
             .cloned();
-        if let Some(cached) = cached
+        if let Some((read_at, cached)) = cached
+            && read_at.elapsed() < MAX_AGE
             && wanted
                 .iter()
                 .all(|w| cached.contains_key(w) || cached.values().any(|n| n == w))
@@ -50,7 +58,7 @@ impl FieldCatalog {
         self.by_connection
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(cx.connection.clone(), fresh.clone());
+            .insert(cx.connection.clone(), (Instant::now(), fresh.clone()));
         Ok(fresh)
     }
 }
@@ -125,8 +133,8 @@ mod tests {
     use super::*;
     use crate::OutboundClient;
 
-    #[tokio::test]
-    async fn names_are_read_once_and_again_on_a_miss() {
+    #[tokio::test(start_paused = true)]
+    async fn names_are_read_once_and_again_on_a_miss_or_when_old() {
         let cx = CallContext {
             http: OutboundClient::for_tests(),
             base_url: Url::parse("http://127.0.0.1:9").unwrap(),
@@ -150,6 +158,15 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(reads.load(Ordering::SeqCst), 2, "a miss reads again");
+        tokio::time::advance(MAX_AGE).await;
+        catalog.covering(&cx, &[], fetch).await.unwrap();
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            3,
+            "old names are read again even without a miss"
+        );
+        catalog.covering(&cx, &[], fetch).await.unwrap();
+        assert_eq!(reads.load(Ordering::SeqCst), 3);
         let fields = [
             serde_json::json!({ "name": "Region", "value": "EMEA" }),
             serde_json::json!({ "id": 8, "value": 2 }),
