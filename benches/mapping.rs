@@ -52,11 +52,20 @@ const CONNECTORS: &[Connector] = &[
         id: "pipedrive",
         page: include_bytes!("../bench/fixtures/pipedrive_deals_page.json"),
         parse: |bytes| serde_json::from_slice::<Data>(bytes).unwrap().data,
-        name: crmgate_pipedrive::name_custom_fields,
+        name: |names, records| {
+            crmgate_pipedrive::name_custom_fields(names, records);
+            crmgate_pipedrive::name_labels_with(names, records);
+        },
+        // Custom field hashes and label ids share one map here; the connector keeps two.
         custom: &[
             ("8f4b27fa0a5d4e0b9c1f0e2d3c4b5a6978695a4b", "Region"),
             ("1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d", "Seats"),
             ("d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5", "Support plan"),
+            ("1", "Hot"),
+            ("2", "Warm"),
+            ("3", "Cold"),
+            ("4", "Renewal"),
+            ("5", "Partner"),
         ],
         create: include_str!("../tests/fixtures/pipedrive/create.json"),
     },

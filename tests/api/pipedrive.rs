@@ -20,7 +20,7 @@ fn deal(id: u64) -> Value {
         r#"{{"id": {id}, "title": "Deal {id}", "value": 1500.50, "currency": "EUR", "probability": 40,
             "expected_close_date": "2026-12-31", "lost_reason": null, "pipeline_id": 1, "stage_id": 3,
             "channel": null, "origin": "API", "person_id": 501, "org_id": 901, "owner_id": 77,
-            "status": "open", "label_ids": [5, 6], "stage_change_time": "2026-03-01T10:00:00Z",
+            "status": "open", "label_ids": [], "stage_change_time": "2026-03-01T10:00:00Z",
             "creator_user_id": 77, "is_deleted": false, "add_time": "2026-01-02T03:04:05Z",
             "update_time": "2026-02-03T04:05:06Z", "custom_fields": {{}}}}"#
     ))
@@ -127,8 +127,10 @@ async fn with_two_connections_the_service_must_be_named() {
     assert!(detail.contains("hubspot, pipedrive"), "{detail}");
 }
 
+/// One `dealFields` read names both custom fields and labels; a write names labels by name
+/// or id, and a label Pipedrive does not have is refused before anything is written.
 #[tokio::test]
-async fn custom_fields_are_named_on_read_and_found_by_name_on_write() {
+async fn labels_and_custom_fields_are_named_from_one_deal_fields_read() {
     let app = spawn_app().await;
     let server = MockServer::start().await;
     connect(&app, &server).await;
@@ -136,7 +138,12 @@ async fn custom_fields_are_named_on_read_and_found_by_name_on_write() {
     expect("GET", "/api/v2/dealFields")
         .and(query_param("limit", "500"))
         .respond_with(ResponseTemplate::new(200).set_body_json(envelope(
-            json!([{ "field_code": "title", "field_name": "Title" }, { "field_code": hash, "field_name": "Region" }]),
+            json!([
+                { "field_code": "title", "field_name": "Title", "is_custom_field": false },
+                { "field_code": "label_ids", "field_name": "Label", "is_custom_field": false,
+                  "options": [{ "id": 5, "label": "Hot" }, { "id": 6, "label": "Warm" }] },
+                { "field_code": hash, "field_name": "Region", "is_custom_field": true }
+            ]),
             None,
         )))
         .expect(1)
@@ -144,6 +151,7 @@ async fn custom_fields_are_named_on_read_and_found_by_name_on_write() {
         .await;
     let mut record = deal(42);
     record["custom_fields"] = json!({ hash: "EMEA" });
+    record["label_ids"] = json!([6, 9]);
     expect("GET", "/api/v2/deals/42")
         .respond_with(ResponseTemplate::new(200).set_body_json(envelope(record.clone(), None)))
         .expect(1)
@@ -154,14 +162,28 @@ async fn custom_fields_are_named_on_read_and_found_by_name_on_write() {
         one["data"]["custom_fields"],
         json!([{ "id": hash, "name": "Region", "value": "EMEA" }])
     );
+    assert_eq!(
+        one["data"]["tags"],
+        json!(["Warm", "9"]),
+        "a label without a name stays its id"
+    );
 
     expect("PATCH", "/api/v2/deals/42")
-        .and(body_json(json!({ "custom_fields": { hash: "APAC" } })))
+        .and(body_json(json!({ "label_ids": [5, 6] })))
         .respond_with(ResponseTemplate::new(200).set_body_json(envelope(record, None)))
         .expect(1)
         .mount(&server)
         .await;
-    let update = json!({ "custom_fields": [{ "name": "Region", "value": "APAC" }] });
+    let update = json!({ "tags": ["Hot", "6"] });
     let (status, body) = call(pipedrive(app.patch("/crm/opportunities/42", &update))).await;
     assert_eq!(status, 200, "{body}");
+
+    let unknown = json!({ "tags": ["Lukewarm"] });
+    let answer = call(pipedrive(app.patch("/crm/opportunities/42", &unknown))).await;
+    assert_error(&answer, 400, "ConnectorOperationUnsupportedError");
+    assert!(
+        answer.1["detail"].to_string().contains("Lukewarm"),
+        "{}",
+        answer.1
+    );
 }

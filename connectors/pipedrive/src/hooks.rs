@@ -1,10 +1,14 @@
-//! What Pipedrive needs that no mapping table can express: custom fields. Pipedrive keys them by
-//! 40-character hashes (`custom_fields: {<hash>: value}`); the unified model shows
-//! `[{id, name, value}]` with the name from `dealFields` and takes either on writes.
+//! What Pipedrive needs that no mapping table can express: names for what it keys by ids.
+//! Custom fields are keyed by 40-character hashes (`custom_fields: {<hash>: value}`); the
+//! unified model shows `[{id, name, value}]` with the name from `dealFields` and takes either on
+//! writes. Labels are `label_ids`; the unified `tags` are their names (the options of the label
+//! field in `dealFields`), and a write may give names or ids. One `dealFields` read fills both.
+
+use std::sync::Arc;
 
 use crmgate_connector_sdk::{
-    CallContext, ConnectorError, FieldCatalog, FieldNames, Result, VendorRequest, WriteHook,
-    resolve_fields,
+    CallContext, ConnectorError, ErrorKind, FieldCatalog, FieldNames, Result, VendorRequest,
+    WriteHook, resolve_fields,
 };
 use http::Method;
 use serde::Deserialize;
@@ -18,15 +22,48 @@ pub const WRITE_HOOKS: &[WriteHook] = &[];
 /// Pages of `dealFields` read at most; an account has far fewer fields than this covers.
 const MAX_FIELD_PAGES: usize = 10;
 
+/// The field codes of deal labels in `dealFields` (v2, and v1's name for it).
+const LABEL_FIELDS: [&str; 2] = ["label_ids", "label"];
+
 /// One field of `GET /api/v2/dealFields`.
 #[derive(Debug, Deserialize)]
 struct DealField {
     field_code: String,
     field_name: String,
+    #[serde(default)]
+    is_custom_field: bool,
+    #[serde(default)]
+    options: Option<Vec<FieldOption>>,
 }
 
-async fn deal_fields(cx: &CallContext) -> Result<FieldNames> {
+#[derive(Debug, Deserialize)]
+struct FieldOption {
+    id: Value,
+    label: String,
+}
+
+/// A connection's custom field names and label names, both read from `dealFields`.
+#[derive(Debug, Default)]
+pub struct Catalogs {
+    fields: FieldCatalog,
+    labels: FieldCatalog,
+}
+
+fn id_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Reads every deal field once and keeps both catalogs; answers the custom field names and
+/// the label names.
+async fn deal_fields(
+    catalogs: &Catalogs,
+    cx: &CallContext,
+) -> Result<(Arc<FieldNames>, Arc<FieldNames>)> {
     let mut names = FieldNames::new();
+    let mut labels = FieldNames::new();
     let mut cursor: Option<String> = None;
     for _ in 0..MAX_FIELD_PAGES {
         let mut url = cx.url("/api/v2/dealFields");
@@ -40,22 +77,130 @@ async fn deal_fields(cx: &CallContext) -> Result<FieldNames> {
             .await?;
         let page: Envelope<Vec<DealField>> = serde_json::from_slice(&response.body)
             .map_err(|e| ConnectorError::bad_response(response.status.as_u16(), e))?;
-        names.extend(page.data.into_iter().map(|f| (f.field_code, f.field_name)));
+        for field in page.data {
+            if LABEL_FIELDS.contains(&field.field_code.as_str()) {
+                let options = field.options.unwrap_or_default();
+                labels.extend(options.into_iter().map(|o| (id_text(&o.id), o.label)));
+            } else if field.is_custom_field {
+                names.insert(field.field_code, field.field_name);
+            }
+        }
         cursor = page.additional_data.and_then(|a| a.next_cursor);
         if cursor.is_none() {
             break;
         }
     }
-    Ok(names)
+    Ok((
+        catalogs.fields.store(cx, names),
+        catalogs.labels.store(cx, labels),
+    ))
+}
+
+impl Catalogs {
+    async fn field_names(&self, cx: &CallContext, wanted: &[String]) -> Result<Arc<FieldNames>> {
+        self.fields
+            .covering(cx, wanted, || async {
+                deal_fields(self, cx)
+                    .await
+                    .map(|(names, _)| (*names).clone())
+            })
+            .await
+    }
+
+    async fn label_names(&self, cx: &CallContext, wanted: &[String]) -> Result<Arc<FieldNames>> {
+        self.labels
+            .covering(cx, wanted, || async {
+                deal_fields(self, cx)
+                    .await
+                    .map(|(_, labels)| (*labels).clone())
+            })
+            .await
+    }
+}
+
+/// Names what each record carries by id: custom fields and labels.
+pub async fn name_records(
+    catalogs: &Catalogs,
+    cx: &CallContext,
+    records: &mut [Value],
+) -> Result<()> {
+    name_fields(catalogs, cx, records).await?;
+    name_labels(catalogs, cx, records).await
+}
+
+/// Sets each record's `tags` to the names of its `label_ids` (an id Pipedrive does not name
+/// stays an id rather than disappearing).
+async fn name_labels(catalogs: &Catalogs, cx: &CallContext, records: &mut [Value]) -> Result<()> {
+    let mut ids: Vec<String> = Vec::new();
+    for id in records
+        .iter()
+        .filter_map(|r| r.get("label_ids")?.as_array())
+        .flatten()
+        .map(id_text)
+    {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    let names = if ids.is_empty() {
+        Arc::new(FieldNames::new())
+    } else {
+        catalogs.label_names(cx, &ids).await?
+    };
+    name_labels_with(&names, records);
+    Ok(())
+}
+
+/// The label naming itself, given the names.
+pub fn name_labels_with(names: &FieldNames, records: &mut [Value]) {
+    for record in records {
+        let tags: Vec<Value> = record
+            .get("label_ids")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|id| {
+                let id = id_text(id);
+                Value::String(names.get(&id).cloned().unwrap_or(id))
+            })
+            .collect();
+        if let Some(map) = record.as_object_mut() {
+            map.insert("tags".to_owned(), Value::Array(tags));
+        }
+    }
+}
+
+/// Turns the unified `tags` of a write (label names, or label ids) into `label_ids`; a name
+/// Pipedrive does not have is a 400 before anything is written.
+pub async fn id_labels(catalogs: &Catalogs, cx: &CallContext, body: &mut Value) -> Result<()> {
+    let Some(Value::Array(tags)) = body.as_object_mut().and_then(|b| b.remove("tags")) else {
+        return Ok(());
+    };
+    let wanted: Vec<String> = tags.iter().map(id_text).collect();
+    let names = catalogs.label_names(cx, &wanted).await?;
+    let mut ids = Vec::with_capacity(wanted.len());
+    for tag in &wanted {
+        let id = names
+            .iter()
+            .find(|(_, name)| *name == tag)
+            .map(|(id, _)| id.as_str())
+            .or_else(|| names.contains_key(tag).then_some(tag.as_str()))
+            .and_then(|id| id.parse::<u64>().ok())
+            .ok_or_else(|| {
+                ConnectorError::new(
+                    ErrorKind::Unsupported,
+                    format!("Pipedrive has no deal label named {tag:?}."),
+                )
+            })?;
+        ids.push(Value::from(id));
+    }
+    body["label_ids"] = Value::Array(ids);
+    Ok(())
 }
 
 /// Turns each record's `custom_fields` object into the unified `[{id, name, value}]`, reading
 /// the names again when a record carries a field the cache does not know.
-pub async fn name_fields(
-    catalog: &FieldCatalog,
-    cx: &CallContext,
-    records: &mut [Value],
-) -> Result<()> {
+async fn name_fields(catalogs: &Catalogs, cx: &CallContext, records: &mut [Value]) -> Result<()> {
     let mut codes: Vec<String> = Vec::new();
     for fields in records
         .iter()
@@ -72,7 +217,7 @@ pub async fn name_fields(
         name_custom_fields(&FieldNames::new(), records);
         return Ok(());
     }
-    let names = catalog.covering(cx, &codes, || deal_fields(cx)).await?;
+    let names = catalogs.field_names(cx, &codes).await?;
     name_custom_fields(&names, records);
     Ok(())
 }
@@ -99,11 +244,16 @@ pub fn name_custom_fields(names: &FieldNames, records: &mut [Value]) {
 
 /// Turns unified custom fields (`{id}` or `{name}`, and `value`) in a write body into
 /// Pipedrive's `custom_fields: {<hash>: value}`; a name Pipedrive does not know is a 400.
-pub async fn id_fields(catalog: &FieldCatalog, cx: &CallContext, body: &mut Value) -> Result<()> {
+pub async fn id_fields(catalogs: &Catalogs, cx: &CallContext, body: &mut Value) -> Result<()> {
     let Some(Value::Array(fields)) = body.get("custom_fields") else {
         return Ok(());
     };
-    let resolved = resolve_fields(catalog, cx, fields, "Pipedrive", || deal_fields(cx)).await?;
+    let resolved = resolve_fields(&catalogs.fields, cx, fields, "Pipedrive", || async {
+        deal_fields(catalogs, cx)
+            .await
+            .map(|(names, _)| (*names).clone())
+    })
+    .await?;
     body["custom_fields"] = Value::Object(resolved.into_iter().collect());
     Ok(())
 }

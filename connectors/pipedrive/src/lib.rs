@@ -13,19 +13,18 @@ mod model;
 use async_trait::async_trait;
 use crmgate_connector_sdk::{
     CallContext, ConnectionSettings, Connector, ConnectorError, DeleteRequest, ErrorKind,
-    FieldCatalog, GetRequest, ListRequest, Page, RateBudget, Result, SettingSpec, WriteHook,
-    WriteRequest,
+    GetRequest, ListRequest, Page, RateBudget, Result, SettingSpec, WriteHook, WriteRequest,
 };
 use http::{HeaderMap, HeaderValue};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-pub use hooks::name_custom_fields;
+pub use hooks::{name_custom_fields, name_labels_with};
 
-/// The Pipedrive connector, with its per-connection cache of custom field names.
+/// The Pipedrive connector, with its per-connection caches of custom field and label names.
 #[derive(Debug, Default)]
 pub struct Pipedrive {
-    fields: FieldCatalog,
+    catalogs: hooks::Catalogs,
 }
 
 #[async_trait]
@@ -73,25 +72,27 @@ impl Connector for Pipedrive {
 
     async fn list(&self, cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
         let mut page = client::list(cx, rq).await?;
-        hooks::name_fields(&self.fields, cx, &mut page.records).await?;
+        hooks::name_records(&self.catalogs, cx, &mut page.records).await?;
         Ok(page)
     }
 
     async fn get(&self, cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {
         let mut record = [client::get(cx, rq).await?];
-        hooks::name_fields(&self.fields, cx, &mut record).await?;
+        hooks::name_records(&self.catalogs, cx, &mut record).await?;
         let [record] = record;
         Ok(record)
     }
 
     async fn create(&self, cx: &CallContext, mut rq: WriteRequest<'_>) -> Result<Value> {
-        hooks::id_fields(&self.fields, cx, &mut rq.body).await?;
+        hooks::id_fields(&self.catalogs, cx, &mut rq.body).await?;
+        hooks::id_labels(&self.catalogs, cx, &mut rq.body).await?;
         client::create(cx, rq.body).await
     }
 
     async fn update(&self, cx: &CallContext, mut rq: WriteRequest<'_>) -> Result<Value> {
         let id = rq.id.ok_or_else(|| ConnectorError::not_found(""))?;
-        hooks::id_fields(&self.fields, cx, &mut rq.body).await?;
+        hooks::id_fields(&self.catalogs, cx, &mut rq.body).await?;
+        hooks::id_labels(&self.catalogs, cx, &mut rq.body).await?;
         client::update(cx, id, rq.body).await
     }
 

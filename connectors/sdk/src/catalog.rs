@@ -21,6 +21,10 @@ pub type FieldNames = HashMap<String, String>;
 /// How long a connection's names are trusted without a miss.
 pub const MAX_AGE: Duration = Duration::from_secs(300);
 
+/// How long a miss is answered from names just read: an id the vendor no longer names (a
+/// deleted label still on old deals) must not cost a read on every request.
+pub const MIN_AGE_TO_REREAD: Duration = Duration::from_secs(30);
+
 /// Custom field names by connection, with when they were read.
 #[derive(Debug, Default)]
 pub struct FieldCatalog {
@@ -29,7 +33,8 @@ pub struct FieldCatalog {
 
 impl FieldCatalog {
     /// The connection's names, read again with `fetch` unless they are younger than
-    /// [`MAX_AGE`] and every id or name in `wanted` is already known.
+    /// [`MAX_AGE`] and every id or name in `wanted` is already known; names younger than
+    /// [`MIN_AGE_TO_REREAD`] are answered even on a miss.
     pub async fn covering<F, Fut>(
         &self,
         cx: &CallContext,
@@ -46,20 +51,29 @@ impl FieldCatalog {
             .unwrap_or_else(|p| p.into_inner())
             .get(&cx.connection)
             .cloned();
-        if let Some((read_at, cached)) = cached
-            && read_at.elapsed() < MAX_AGE
-            && wanted
-                .iter()
-                .all(|w| cached.contains_key(w) || cached.values().any(|n| n == w))
-        {
-            return Ok(cached);
+        if let Some((read_at, cached)) = cached {
+            let age = read_at.elapsed();
+            let covers = || {
+                wanted
+                    .iter()
+                    .all(|w| cached.contains_key(w) || cached.values().any(|n| n == w))
+            };
+            if age < MIN_AGE_TO_REREAD || (age < MAX_AGE && covers()) {
+                return Ok(cached);
+            }
         }
-        let fresh = Arc::new(fetch().await?);
+        let fresh = fetch().await?;
+        Ok(self.store(cx, fresh))
+    }
+
+    /// Keeps names read for the connection, for vendors whose one call answers two catalogs.
+    pub fn store(&self, cx: &CallContext, names: FieldNames) -> Arc<FieldNames> {
+        let names = Arc::new(names);
         self.by_connection
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(cx.connection.clone(), (Instant::now(), fresh.clone()));
-        Ok(fresh)
+            .insert(cx.connection.clone(), (Instant::now(), names.clone()));
+        names
     }
 }
 
@@ -153,6 +167,16 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(reads.load(Ordering::SeqCst), 1, "cached by id and by name");
+        catalog
+            .covering(&cx, &["Seats".into()], fetch)
+            .await
+            .unwrap();
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            1,
+            "names just read answer a miss too"
+        );
+        tokio::time::advance(MIN_AGE_TO_REREAD).await;
         catalog
             .covering(&cx, &["Seats".into()], fetch)
             .await
