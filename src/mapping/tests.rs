@@ -84,7 +84,9 @@ fn hubspot_deal_reads_as_the_unified_opportunity() {
             "priority": "High",
             "status": "Lost",
             "interaction_count": 4,
-            // The connector moves custom properties here; this record has not been through it.
+            // The connector moves tags and custom properties here; this record has not been
+            // through it.
+            "tags": null,
             "custom_fields": null,
             "stage_last_changed_at": "2020-01-01T08:00:00Z",
             "last_activity_at": null,

@@ -6,8 +6,17 @@ use wiremock::{Mock, MockBuilder, ResponseTemplate};
 
 use crate::app::HUBSPOT_TOKEN;
 
-/// The `properties=` list the built-in mapping table asks for, in its order.
+/// The `properties=` list the built-in mapping table asks for, in its order; the connector
+/// adds the tenant's properties after it, then `hs_tag_ids` (the account has no custom ones).
 pub const PROPERTIES: &str = "dealname,description,dealtype,amount,deal_currency_code,hs_deal_stage_probability,hs_projected_amount,closedate,closed_lost_reason,closed_won_reason,pipeline,dealstage,hs_analytics_source,hubspot_owner_id,hs_priority,hs_is_closed_won,hs_is_closed_lost,num_notes,hs_v2_date_entered_current_stage,notes_last_updated,notes_last_contacted,hs_updated_by_user_id,hs_created_by_user_id,hs_lastmodifieddate,createdate";
+
+/// The whole `properties=` list of a read: the table's, the tenant's, then the deal tags.
+pub fn asked(tenant: &[&str]) -> String {
+    let mut names = vec![PROPERTIES];
+    names.extend(tenant);
+    names.push("hs_tag_ids");
+    names.join(",")
+}
 
 /// A deal as HubSpot's list and read endpoints return it.
 pub fn deal(id: u32) -> Value {
@@ -45,7 +54,7 @@ pub fn expect(verb: &str, route: &str) -> MockBuilder {
 /// A read of deals with the full property list and associations.
 pub fn expect_read(verb: &str, route: &str) -> MockBuilder {
     expect(verb, route)
-        .and(query_param("properties", PROPERTIES))
+        .and(query_param("properties", asked(&[]).as_str()))
         .and(query_param("associations", "contacts,companies"))
 }
 

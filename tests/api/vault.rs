@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::app::{APP_ID, HUBSPOT_TOKEN, assert_error, call, spawn_app};
-use crate::hubspot::{PROPERTIES, answer, deal, expect, expect_read};
+use crate::hubspot::{answer, asked, deal, expect, expect_read};
 use reqwest::Method;
 use wiremock::matchers::{body_json, query_param};
 
@@ -194,7 +194,7 @@ async fn a_consumer_override_changes_one_field_both_ways_for_that_consumer_only(
     expect("GET", "/crm/v3/objects/deals/1001")
         .and(query_param(
             "properties",
-            format!("{PROPERTIES},internal_title").as_str(),
+            asked(&["internal_title"]).as_str(),
         ))
         .respond_with(answer(200, record.clone()))
         .expect(1)
@@ -271,10 +271,7 @@ async fn custom_mappings_appear_on_list_and_get_from_either_layer() {
     let mut record = deal(1);
     record["properties"]["hs_analytics_source"] = json!("OFFLINE");
     expect("GET", "/crm/v3/objects/deals")
-        .and(query_param(
-            "properties",
-            format!("{PROPERTIES},region").as_str(),
-        ))
+        .and(query_param("properties", asked(&["region"]).as_str()))
         .respond_with(answer(200, json!({ "results": [record.clone()] })))
         .expect(1)
         .mount(&app.hubspot)

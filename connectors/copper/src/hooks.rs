@@ -85,7 +85,10 @@ pub async fn id_fields(catalog: &FieldCatalog, cx: &CallContext, body: &mut Valu
     let Some(Value::Array(fields)) = body.get("custom_fields") else {
         return Ok(());
     };
-    let resolved = resolve_fields(catalog, cx, fields, "Copper", || definitions(cx)).await?;
+    let names = |wanted: Vec<String>| async move {
+        catalog.covering(cx, &wanted, || definitions(cx)).await
+    };
+    let resolved = resolve_fields(fields, "Copper", names).await?;
     let mut out = Vec::with_capacity(resolved.len());
     for (id, value) in resolved {
         let numeric: u64 = id.parse().map_err(|_| {

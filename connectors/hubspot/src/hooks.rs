@@ -9,13 +9,14 @@
 //! only carries the properties asked for by name, so their names are read from the properties
 //! API (cached per connection), asked for with the mapped ones, and moved into
 //! `custom_fields: [{id, name, value}]` (id: the property name, name: its label). Writes take
-//! either and set the property.
+//! either and set the property. Tags are the "Deal Tags" property (`hs_tag_ids`, option ids
+//! joined with `;`), named by its options from the same read.
 
 use std::sync::Arc;
 
 use crmgate_connector_sdk::{
-    CallContext, ConnectorError, FieldCatalog, FieldNames, Operation, ReadFields, Result,
-    VendorRequest, WriteHook, resolve_fields,
+    CallContext, CatalogPair, ConnectorError, FieldNames, Operation, ReadFields, Result,
+    VendorRequest, WriteHook, option_ids, resolve_fields,
 };
 use http::Method;
 use serde::Deserialize;
@@ -84,6 +85,9 @@ fn association(id: String, type_id: u32) -> Value {
     })
 }
 
+/// HubSpot's "Deal Tags" property: option ids joined with `;`.
+const TAGS: &str = "hs_tag_ids";
+
 /// One deal property of `GET /crm/v3/properties/deals`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -92,6 +96,14 @@ struct Property {
     label: String,
     #[serde(default)]
     hubspot_defined: bool,
+    #[serde(default)]
+    options: Vec<PropertyOption>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PropertyOption {
+    label: String,
+    value: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,7 +111,12 @@ struct Properties {
     results: Vec<Property>,
 }
 
-async fn custom_properties(cx: &CallContext) -> Result<FieldNames> {
+/// A connection's custom property names and deal tag names, both read from the properties API.
+#[derive(Debug, Default)]
+pub struct Catalogs(CatalogPair);
+
+/// The deal properties, read once: the custom property names and the tag names.
+async fn deal_properties(cx: &CallContext) -> Result<(FieldNames, FieldNames)> {
     let url = cx.url("/crm/v3/properties/deals");
     let response = cx
         .http
@@ -107,27 +124,107 @@ async fn custom_properties(cx: &CallContext) -> Result<FieldNames> {
         .await?;
     let list: Properties = serde_json::from_slice(&response.body)
         .map_err(|e| ConnectorError::bad_response(response.status.as_u16(), e))?;
-    Ok(list
-        .results
-        .into_iter()
-        .filter(|p| !p.hubspot_defined)
-        .map(|p| (p.name, p.label))
-        .collect())
+    let mut names = FieldNames::new();
+    let mut tags = FieldNames::new();
+    for property in list.results {
+        if property.name == TAGS {
+            tags.extend(property.options.into_iter().map(|o| (o.value, o.label)));
+        } else if !property.hubspot_defined {
+            names.insert(property.name, property.label);
+        }
+    }
+    Ok((names, tags))
 }
 
-/// The account's custom deal properties when the table reads `custom_fields`.
-pub async fn custom_fields_read(
-    catalog: &FieldCatalog,
-    cx: &CallContext,
-    fields: ReadFields<'_>,
-) -> Result<Option<Arc<FieldNames>>> {
-    if !fields.reads("custom_fields") {
-        return Ok(None);
+/// What a read asks HubSpot for beyond the table's own properties, and how the answer is
+/// named: custom properties when the table reads `custom_fields`, tags when it reads `tags`.
+#[derive(Debug, Default)]
+pub struct ReadPlan {
+    custom: Option<Arc<FieldNames>>,
+    tags: Option<Arc<FieldNames>>,
+}
+
+impl ReadPlan {
+    pub async fn new(
+        catalogs: &Catalogs,
+        cx: &CallContext,
+        fields: ReadFields<'_>,
+    ) -> Result<Self> {
+        let read = || deal_properties(cx);
+        let custom = if fields.reads("custom_fields") {
+            Some(catalogs.0.field_names(cx, &[], read).await?)
+        } else {
+            None
+        };
+        let tags = if fields.reads("tags") {
+            Some(catalogs.0.option_names(cx, &[], read).await?)
+        } else {
+            None
+        };
+        Ok(Self { custom, tags })
     }
-    catalog
-        .covering(cx, &[], || custom_properties(cx))
-        .await
-        .map(Some)
+
+    /// The properties to ask for besides the table's.
+    pub fn extra(&self) -> Vec<&str> {
+        let mut extra = self.custom.as_deref().map(sorted_names).unwrap_or_default();
+        if self.tags.is_some() {
+            extra.push(TAGS);
+        }
+        extra
+    }
+
+    pub fn apply(&self, records: &mut [Value]) {
+        if let Some(names) = &self.custom {
+            name_custom_fields(names, records);
+        }
+        if let Some(names) = &self.tags {
+            name_tags(names, records);
+        }
+    }
+}
+
+/// Moves each record's `hs_tag_ids` (`"101;102"`) into `tags` as names; an id HubSpot does not
+/// name stays an id rather than disappearing.
+pub fn name_tags(names: &FieldNames, records: &mut [Value]) {
+    for record in records {
+        let ids = record
+            .get_mut("properties")
+            .and_then(Value::as_object_mut)
+            .and_then(|p| p.remove(TAGS));
+        let tags: Vec<Value> = ids
+            .as_ref()
+            .and_then(Value::as_str)
+            .into_iter()
+            .flat_map(|s| s.split(';'))
+            .filter(|id| !id.is_empty())
+            .map(|id| Value::String(names.get(id).cloned().unwrap_or_else(|| id.to_owned())))
+            .collect();
+        if let Some(map) = record.as_object_mut() {
+            map.insert("tags".to_owned(), Value::Array(tags));
+        }
+    }
+}
+
+/// Turns the unified `tags` of a write (tag names, or option ids) into `hs_tag_ids`; a name
+/// HubSpot does not have is a 400 before anything is written.
+pub async fn id_tags(catalogs: &Catalogs, cx: &CallContext, body: &mut Value) -> Result<()> {
+    let Some(Value::Array(tags)) = body.as_object_mut().and_then(|b| b.remove("tags")) else {
+        return Ok(());
+    };
+    let wanted: Vec<String> = tags
+        .iter()
+        .map(|t| match t {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect();
+    let names = catalogs
+        .0
+        .option_names(cx, &wanted, || deal_properties(cx))
+        .await?;
+    let ids = option_ids(&names, &wanted, "A HubSpot deal tag")?;
+    body["properties"][TAGS] = Value::String(ids.join(";"));
+    Ok(())
 }
 
 /// The custom property names, sorted so that requests and answers are the same every time.
@@ -157,13 +254,18 @@ pub fn name_custom_fields(names: &FieldNames, records: &mut [Value]) {
 
 /// Turns unified custom fields (`{id}` or `{name}`, and `value`) into properties; a label
 /// HubSpot does not know is a 400 before anything is written.
-pub async fn id_fields(catalog: &FieldCatalog, cx: &CallContext, body: &mut Value) -> Result<()> {
+pub async fn id_fields(catalogs: &Catalogs, cx: &CallContext, body: &mut Value) -> Result<()> {
     let Some(Value::Array(fields)) = body.as_object_mut().and_then(|b| b.remove("custom_fields"))
     else {
         return Ok(());
     };
-    let resolved =
-        resolve_fields(catalog, cx, &fields, "HubSpot", || custom_properties(cx)).await?;
+    let names = |wanted: Vec<String>| async move {
+        catalogs
+            .0
+            .field_names(cx, &wanted, || deal_properties(cx))
+            .await
+    };
+    let resolved = resolve_fields(&fields, "HubSpot", names).await?;
     let properties = resolved.into_iter().map(|(name, value)| {
         // HubSpot takes every property value as text.
         let text = match value {
@@ -201,6 +303,23 @@ mod tests {
                     {"to": {"id": "9"}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 5}]}
                 ]
             })
+        );
+    }
+
+    #[test]
+    fn tag_ids_become_names_and_an_unnamed_id_stays() {
+        let names = FieldNames::from([("101".to_owned(), "Strategic".to_owned())]);
+        let mut records = [
+            json!({"id": "1", "properties": {"dealname": "A", "hs_tag_ids": "101;999"}}),
+            json!({"id": "2", "properties": {"dealname": "B", "hs_tag_ids": null}}),
+        ];
+        name_tags(&names, &mut records);
+        assert_eq!(
+            records,
+            [
+                json!({"id": "1", "properties": {"dealname": "A"}, "tags": ["Strategic", "999"]}),
+                json!({"id": "2", "properties": {"dealname": "B"}, "tags": []}),
+            ]
         );
     }
 

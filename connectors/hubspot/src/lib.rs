@@ -12,8 +12,8 @@ mod model;
 use async_trait::async_trait;
 use crmgate_connector_sdk::{
     CallContext, ConnectionSettings, Connector, ConnectorError, DeleteRequest, ErrorKind,
-    FieldCatalog, GetRequest, ListRequest, Page, RateBudget, RateLimitStatus, Result, SettingSpec,
-    WriteHook, WriteRequest,
+    GetRequest, ListRequest, Page, RateBudget, RateLimitStatus, Result, SettingSpec, WriteHook,
+    WriteRequest,
 };
 use http::{HeaderMap, HeaderValue, header};
 use secrecy::ExposeSecret;
@@ -21,10 +21,10 @@ use serde_json::Value;
 
 pub use hooks::name_custom_fields;
 
-/// The HubSpot connector, with its per-connection cache of custom property names.
+/// The HubSpot connector, with its per-connection caches of custom property and tag names.
 #[derive(Debug, Default)]
 pub struct HubSpot {
-    fields: FieldCatalog,
+    catalogs: hooks::Catalogs,
 }
 
 #[async_trait]
@@ -76,42 +76,32 @@ impl Connector for HubSpot {
     }
 
     async fn list(&self, cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
-        let custom = hooks::custom_fields_read(&self.fields, cx, rq.fields).await?;
-        let extra = custom
-            .as_deref()
-            .map(hooks::sorted_names)
-            .unwrap_or_default();
-        let mut page = client::list(cx, rq, &extra).await?;
-        if let Some(names) = &custom {
-            hooks::name_custom_fields(names, &mut page.records);
-        }
+        let plan = hooks::ReadPlan::new(&self.catalogs, cx, rq.fields).await?;
+        let mut page = client::list(cx, rq, &plan.extra()).await?;
+        plan.apply(&mut page.records);
         Ok(page)
     }
 
     async fn get(&self, cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {
         ConnectorError::check_integer_id(rq.id)?;
-        let custom = hooks::custom_fields_read(&self.fields, cx, rq.fields).await?;
-        let extra = custom
-            .as_deref()
-            .map(hooks::sorted_names)
-            .unwrap_or_default();
-        let mut record = [client::get(cx, rq, &extra).await?];
-        if let Some(names) = &custom {
-            hooks::name_custom_fields(names, &mut record);
-        }
+        let plan = hooks::ReadPlan::new(&self.catalogs, cx, rq.fields).await?;
+        let mut record = [client::get(cx, rq, &plan.extra()).await?];
+        plan.apply(&mut record);
         let [record] = record;
         Ok(record)
     }
 
     async fn create(&self, cx: &CallContext, mut rq: WriteRequest<'_>) -> Result<Value> {
-        hooks::id_fields(&self.fields, cx, &mut rq.body).await?;
+        hooks::id_fields(&self.catalogs, cx, &mut rq.body).await?;
+        hooks::id_tags(&self.catalogs, cx, &mut rq.body).await?;
         client::create(cx, rq.body).await
     }
 
     async fn update(&self, cx: &CallContext, mut rq: WriteRequest<'_>) -> Result<Value> {
         let id = rq.id.ok_or_else(|| ConnectorError::not_found(""))?;
         ConnectorError::check_integer_id(id)?;
-        hooks::id_fields(&self.fields, cx, &mut rq.body).await?;
+        hooks::id_fields(&self.catalogs, cx, &mut rq.body).await?;
+        hooks::id_tags(&self.catalogs, cx, &mut rq.body).await?;
         client::update(cx, id, rq.body).await
     }
 

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use crmgate_connector_sdk::{
-    CallContext, ConnectorError, ErrorKind, FieldCatalog, FieldNames, Result, VendorRequest,
-    WriteHook, resolve_fields,
+    CallContext, CatalogPair, ConnectorError, ErrorKind, FieldNames, Result, VendorRequest,
+    WriteHook, option_ids, resolve_fields,
 };
 use http::Method;
 use serde::Deserialize;
@@ -44,10 +44,7 @@ struct FieldOption {
 
 /// A connection's custom field names and label names, both read from `dealFields`.
 #[derive(Debug, Default)]
-pub struct Catalogs {
-    fields: FieldCatalog,
-    labels: FieldCatalog,
-}
+pub struct Catalogs(CatalogPair);
 
 fn id_text(value: &Value) -> String {
     match value {
@@ -56,12 +53,8 @@ fn id_text(value: &Value) -> String {
     }
 }
 
-/// Reads every deal field once and keeps both catalogs; answers the custom field names and
-/// the label names.
-async fn deal_fields(
-    catalogs: &Catalogs,
-    cx: &CallContext,
-) -> Result<(Arc<FieldNames>, Arc<FieldNames>)> {
+/// Every deal field, read once: the custom field names and the label names.
+async fn deal_fields(cx: &CallContext) -> Result<(FieldNames, FieldNames)> {
     let mut names = FieldNames::new();
     let mut labels = FieldNames::new();
     let mut cursor: Option<String> = None;
@@ -90,32 +83,7 @@ async fn deal_fields(
             break;
         }
     }
-    Ok((
-        catalogs.fields.store(cx, names),
-        catalogs.labels.store(cx, labels),
-    ))
-}
-
-impl Catalogs {
-    async fn field_names(&self, cx: &CallContext, wanted: &[String]) -> Result<Arc<FieldNames>> {
-        self.fields
-            .covering(cx, wanted, || async {
-                deal_fields(self, cx)
-                    .await
-                    .map(|(names, _)| (*names).clone())
-            })
-            .await
-    }
-
-    async fn label_names(&self, cx: &CallContext, wanted: &[String]) -> Result<Arc<FieldNames>> {
-        self.labels
-            .covering(cx, wanted, || async {
-                deal_fields(self, cx)
-                    .await
-                    .map(|(_, labels)| (*labels).clone())
-            })
-            .await
-    }
+    Ok((names, labels))
 }
 
 /// Names what each record carries by id: custom fields and labels.
@@ -145,7 +113,10 @@ async fn name_labels(catalogs: &Catalogs, cx: &CallContext, records: &mut [Value
     let names = if ids.is_empty() {
         Arc::new(FieldNames::new())
     } else {
-        catalogs.label_names(cx, &ids).await?
+        catalogs
+            .0
+            .option_names(cx, &ids, || deal_fields(cx))
+            .await?
     };
     name_labels_with(&names, records);
     Ok(())
@@ -177,23 +148,17 @@ pub async fn id_labels(catalogs: &Catalogs, cx: &CallContext, body: &mut Value) 
         return Ok(());
     };
     let wanted: Vec<String> = tags.iter().map(id_text).collect();
-    let names = catalogs.label_names(cx, &wanted).await?;
-    let mut ids = Vec::with_capacity(wanted.len());
-    for tag in &wanted {
-        let id = names
-            .iter()
-            .find(|(_, name)| *name == tag)
-            .map(|(id, _)| id.as_str())
-            .or_else(|| names.contains_key(tag).then_some(tag.as_str()))
-            .and_then(|id| id.parse::<u64>().ok())
-            .ok_or_else(|| {
-                ConnectorError::new(
-                    ErrorKind::Unsupported,
-                    format!("Pipedrive has no deal label named {tag:?}."),
-                )
-            })?;
-        ids.push(Value::from(id));
-    }
+    let names = catalogs
+        .0
+        .option_names(cx, &wanted, || deal_fields(cx))
+        .await?;
+    let ids = option_ids(&names, &wanted, "A Pipedrive deal label")?
+        .into_iter()
+        .map(|id| id.parse::<u64>().map(Value::from))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| {
+            ConnectorError::new(ErrorKind::Unsupported, "Pipedrive label ids are integers.")
+        })?;
     body["label_ids"] = Value::Array(ids);
     Ok(())
 }
@@ -217,7 +182,10 @@ async fn name_fields(catalogs: &Catalogs, cx: &CallContext, records: &mut [Value
         name_custom_fields(&FieldNames::new(), records);
         return Ok(());
     }
-    let names = catalogs.field_names(cx, &codes).await?;
+    let names = catalogs
+        .0
+        .field_names(cx, &codes, || deal_fields(cx))
+        .await?;
     name_custom_fields(&names, records);
     Ok(())
 }
@@ -248,12 +216,13 @@ pub async fn id_fields(catalogs: &Catalogs, cx: &CallContext, body: &mut Value) 
     let Some(Value::Array(fields)) = body.get("custom_fields") else {
         return Ok(());
     };
-    let resolved = resolve_fields(&catalogs.fields, cx, fields, "Pipedrive", || async {
-        deal_fields(catalogs, cx)
+    let names = |wanted: Vec<String>| async move {
+        catalogs
+            .0
+            .field_names(cx, &wanted, || deal_fields(cx))
             .await
-            .map(|(names, _)| (*names).clone())
-    })
-    .await?;
+    };
+    let resolved = resolve_fields(fields, "Pipedrive", names).await?;
     body["custom_fields"] = Value::Object(resolved.into_iter().collect());
     Ok(())
 }

@@ -77,20 +77,113 @@ impl FieldCatalog {
     }
 }
 
+/// Two catalogs that one vendor read fills: field names, and the names of one field's options
+/// (Pipedrive's `dealFields` names custom fields and deal labels; HubSpot's properties name
+/// custom properties and deal tags). Whichever is read first fills both.
+#[derive(Debug, Default)]
+pub struct CatalogPair {
+    fields: FieldCatalog,
+    options: FieldCatalog,
+}
+
+impl CatalogPair {
+    /// The field names, as [`FieldCatalog::covering`]; `read` answers both maps.
+    pub async fn field_names<F, Fut>(
+        &self,
+        cx: &CallContext,
+        wanted: &[String],
+        read: F,
+    ) -> Result<Arc<FieldNames>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(FieldNames, FieldNames)>>,
+    {
+        self.covering(cx, wanted, read, false).await
+    }
+
+    /// The option names, as [`FieldCatalog::covering`]; `read` answers both maps.
+    pub async fn option_names<F, Fut>(
+        &self,
+        cx: &CallContext,
+        wanted: &[String],
+        read: F,
+    ) -> Result<Arc<FieldNames>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(FieldNames, FieldNames)>>,
+    {
+        self.covering(cx, wanted, read, true).await
+    }
+
+    async fn covering<F, Fut>(
+        &self,
+        cx: &CallContext,
+        wanted: &[String],
+        read: F,
+        options: bool,
+    ) -> Result<Arc<FieldNames>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(FieldNames, FieldNames)>>,
+    {
+        let (asked, other) = if options {
+            (&self.options, &self.fields)
+        } else {
+            (&self.fields, &self.options)
+        };
+        asked
+            .covering(cx, wanted, || async {
+                let (fields, option_names) = read().await?;
+                let (mine, theirs) = if options {
+                    (option_names, fields)
+                } else {
+                    (fields, option_names)
+                };
+                other.store(cx, theirs);
+                Ok(mine)
+            })
+            .await
+    }
+}
+
+/// The ids of options given by name or by id, in order (tags written as names); an option
+/// the vendor does not have is the client's error, raised before anything is written.
+pub fn option_ids<'a>(
+    names: &'a FieldNames,
+    wanted: &'a [String],
+    what: &str,
+) -> Result<Vec<&'a str>> {
+    wanted
+        .iter()
+        .map(|tag| {
+            names
+                .iter()
+                .find(|(_, name)| *name == tag)
+                .map(|(id, _)| id.as_str())
+                .or_else(|| names.contains_key(tag).then_some(tag.as_str()))
+                .ok_or_else(|| {
+                    ConnectorError::new(
+                        ErrorKind::Unsupported,
+                        format!("{what} named {tag:?} does not exist."),
+                    )
+                })
+        })
+        .collect()
+}
+
 /// The unified custom fields of a write (`{id}` or `{name}`, and `value`) as
-/// `(vendor field id, value)` pairs, in order. The connection's names are read again when the
-/// cache knows neither an id nor a name; a name the vendor does not know is the client's
-/// error, raised before anything is written. Ids may be given as text or as numbers.
+/// `(vendor field id, value)` pairs, in order. `names` answers the connection's names covering
+/// the wanted ids and names (a [`FieldCatalog`] reads them again on a miss); a name the vendor
+/// does not know is the client's error, raised before anything is written. Ids may be given
+/// as text or as numbers.
 pub async fn resolve_fields<F, Fut>(
-    catalog: &FieldCatalog,
-    cx: &CallContext,
     fields: &[Value],
     vendor: &str,
-    fetch: F,
+    names: F,
 ) -> Result<Vec<(String, Value)>>
 where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<FieldNames>>,
+    F: FnOnce(Vec<String>) -> Fut,
+    Fut: Future<Output = Result<Arc<FieldNames>>>,
 {
     let id_of = |f: &Value| match f.get("id") {
         Some(Value::String(s)) => Some(s.clone()),
@@ -102,7 +195,7 @@ where
         .iter()
         .filter_map(|f| id_of(f).or_else(|| name_of(f)))
         .collect();
-    let names = catalog.covering(cx, &wanted, fetch).await?;
+    let names = names(wanted).await?;
     fields
         .iter()
         .map(|f| {
@@ -195,9 +288,11 @@ mod tests {
             serde_json::json!({ "name": "Region", "value": "EMEA" }),
             serde_json::json!({ "id": 8, "value": 2 }),
         ];
-        let resolved = resolve_fields(&catalog, &cx, &fields, "X", fetch)
-            .await
-            .unwrap();
+        let names = |wanted: Vec<String>| {
+            let (catalog, cx) = (&catalog, &cx);
+            async move { catalog.covering(cx, &wanted, fetch).await }
+        };
+        let resolved = resolve_fields(&fields, "X", names).await.unwrap();
         assert_eq!(
             resolved,
             [
@@ -207,9 +302,14 @@ mod tests {
             "by name, and by an id given as a number"
         );
         let unknown = [serde_json::json!({ "name": "Nope", "value": 1 })];
-        let err = resolve_fields(&catalog, &cx, &unknown, "X", fetch)
-            .await
-            .unwrap_err();
+        let err = resolve_fields(&unknown, "X", names).await.unwrap_err();
         assert!(err.message.contains("Nope"), "{}", err.message);
+
+        let tags = FieldNames::from([("5".to_owned(), "Hot".to_owned())]);
+        let wanted = ["Hot".to_owned(), "5".to_owned()];
+        assert_eq!(option_ids(&tags, &wanted, "A label").unwrap(), ["5", "5"]);
+        let cold = ["Cold".to_owned()];
+        let err = option_ids(&tags, &cold, "A label").unwrap_err();
+        assert_eq!(err.message, "A label named \"Cold\" does not exist.");
     }
 }
