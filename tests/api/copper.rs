@@ -33,6 +33,22 @@ fn opportunity(id: u64) -> Value {
 }
 
 async fn connect(app: &TestApp, server: &MockServer) {
+    // The names of the source every test opportunity carries, and of the loss reasons.
+    for (path, names) in [
+        (
+            "/developer_api/v1/customer_sources",
+            json!([{ "id": 6, "name": "Referral" }]),
+        ),
+        (
+            "/developer_api/v1/loss_reasons",
+            json!([{ "id": 4, "name": "Price" }]),
+        ),
+    ] {
+        expect("GET", path)
+            .respond_with(ResponseTemplate::new(200).set_body_json(names))
+            .mount(server)
+            .await;
+    }
     let body =
         json!({ "settings": { "api_key": TOKEN, "user_email": EMAIL, "base_url": server.uri() } });
     assert_eq!(
@@ -175,5 +191,34 @@ async fn custom_fields_are_named_on_read_and_found_by_name_on_write() {
             .as_str()
             .unwrap()
             .contains("Nope")
+    );
+}
+
+/// `loss_reason` and `lead_source` are written by name: the name becomes Copper's id, null
+/// clears it, and a name Copper does not have is refused before anything is written.
+#[tokio::test]
+async fn loss_reasons_and_sources_are_written_by_name() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    connect(&app, &server).await;
+    expect("PUT", "/developer_api/v1/opportunities/4")
+        .and(body_json(
+            json!({ "loss_reason_id": 4, "customer_source_id": null }),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(opportunity(4)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let update = json!({ "loss_reason": "Price", "lead_source": null });
+    let (status, body) = call(copper(app.patch("/crm/opportunities/4", &update))).await;
+    assert_eq!(status, 200, "{body}");
+
+    let unknown = json!({ "loss_reason": "Too blue" });
+    let answer = call(copper(app.patch("/crm/opportunities/4", &unknown))).await;
+    assert_error(&answer, 400, "ConnectorOperationUnsupportedError");
+    assert!(
+        answer.1["detail"].to_string().contains("Too blue"),
+        "{}",
+        answer.1
     );
 }

@@ -12,8 +12,7 @@ mod model;
 use async_trait::async_trait;
 use crmgate_connector_sdk::{
     CallContext, ConnectionSettings, Connector, ConnectorError, DeleteRequest, ErrorKind,
-    FieldCatalog, GetRequest, ListRequest, Page, RateBudget, Result, SettingSpec, WriteHook,
-    WriteRequest,
+    GetRequest, ListRequest, Page, RateBudget, Result, SettingSpec, WriteHook, WriteRequest,
 };
 use http::{HeaderMap, HeaderValue};
 use secrecy::ExposeSecret;
@@ -21,10 +20,11 @@ use serde_json::Value;
 
 pub use hooks::name_custom_fields;
 
-/// The Copper connector, with its per-connection cache of custom field definitions.
+/// The Copper connector, with its per-connection caches of custom field definitions, loss
+/// reasons and customer sources.
 #[derive(Debug, Default)]
 pub struct Copper {
-    definitions: FieldCatalog,
+    catalogs: hooks::Catalogs,
 }
 
 fn header_value(setting: &'static str, value: &str) -> Result<HeaderValue> {
@@ -92,25 +92,27 @@ impl Connector for Copper {
 
     async fn list(&self, cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
         let mut page = client::list(cx, rq).await?;
-        hooks::name_fields(&self.definitions, cx, &mut page.records).await?;
+        hooks::name_records(&self.catalogs, cx, &mut page.records).await?;
         Ok(page)
     }
 
     async fn get(&self, cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {
         let mut record = [client::get(cx, rq).await?];
-        hooks::name_fields(&self.definitions, cx, &mut record).await?;
+        hooks::name_records(&self.catalogs, cx, &mut record).await?;
         let [record] = record;
         Ok(record)
     }
 
     async fn create(&self, cx: &CallContext, mut rq: WriteRequest<'_>) -> Result<Value> {
-        hooks::id_fields(&self.definitions, cx, &mut rq.body).await?;
+        hooks::id_fields(&self.catalogs, cx, &mut rq.body).await?;
+        hooks::id_lookups(&self.catalogs, cx, &mut rq.body).await?;
         client::create(cx, rq.body).await
     }
 
     async fn update(&self, cx: &CallContext, mut rq: WriteRequest<'_>) -> Result<Value> {
         let id = rq.id.ok_or_else(|| ConnectorError::not_found(""))?;
-        hooks::id_fields(&self.definitions, cx, &mut rq.body).await?;
+        hooks::id_fields(&self.catalogs, cx, &mut rq.body).await?;
+        hooks::id_lookups(&self.catalogs, cx, &mut rq.body).await?;
         client::update(cx, id, rq.body).await
     }
 
