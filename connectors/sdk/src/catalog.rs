@@ -9,9 +9,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use serde_json::Value;
+use tokio::time::Instant;
 
 use crate::{CallContext, ConnectorError, ErrorKind, Result};
 
@@ -24,6 +23,14 @@ pub const MAX_AGE: Duration = Duration::from_secs(300);
 /// How long a miss is answered from names just read: an id the vendor no longer names (a
 /// deleted label still on old deals) must not cost a read on every request.
 pub const MIN_AGE_TO_REREAD: Duration = Duration::from_secs(30);
+
+/// Said with an unknown name, since names just read answer misses.
+fn recent() -> String {
+    format!(
+        " If it was added at the vendor in the last {} seconds, try again shortly.",
+        MIN_AGE_TO_REREAD.as_secs()
+    )
+}
 
 /// Custom field names by connection, with when they were read.
 #[derive(Debug, Default)]
@@ -164,7 +171,7 @@ pub fn option_ids<'a>(
                 .ok_or_else(|| {
                     ConnectorError::new(
                         ErrorKind::Unsupported,
-                        format!("{what} named {tag:?} does not exist."),
+                        format!("{what} named {tag:?} does not exist.{}", recent()),
                     )
                 })
         })
@@ -221,7 +228,7 @@ fn field_id(
             .ok_or_else(|| {
                 ConnectorError::new(
                     ErrorKind::Unsupported,
-                    format!("{vendor} has no custom field named {name:?}."),
+                    format!("{vendor} has no custom field named {name:?}.{}", recent()),
                 )
             }),
         (None, None) => Err(ConnectorError::new(
@@ -310,6 +317,11 @@ mod tests {
         assert_eq!(option_ids(&tags, &wanted, "A label").unwrap(), ["5", "5"]);
         let cold = ["Cold".to_owned()];
         let err = option_ids(&tags, &cold, "A label").unwrap_err();
-        assert_eq!(err.message, "A label named \"Cold\" does not exist.");
+        assert!(
+            err.message
+                .starts_with("A label named \"Cold\" does not exist. If it was added"),
+            "{}",
+            err.message
+        );
     }
 }
