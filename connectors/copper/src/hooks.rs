@@ -9,7 +9,7 @@
 
 use crmgate_connector_sdk::{
     CallContext, ConnectorError, ErrorKind, FieldCatalog, FieldNames, Result, VendorRequest,
-    WriteHook, option_ids, resolve_fields,
+    WriteHook, distinct, id_text, option_ids, resolve_fields,
 };
 use http::Method;
 use serde::Deserialize;
@@ -25,13 +25,6 @@ pub const WRITE_HOOKS: &[WriteHook] = &[];
 struct Named {
     id: Value,
     name: String,
-}
-
-fn id_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// `GET` of one of Copper's lists of named things: id → name.
@@ -97,16 +90,12 @@ pub async fn name_records(
 ) -> Result<()> {
     name_fields(&catalogs.definitions, cx, records).await?;
     for (catalog, lookup) in catalogs.lookups() {
-        let mut ids: Vec<String> = Vec::new();
-        for id in records
-            .iter()
-            .filter_map(|r| r.get(lookup.id_key).filter(|v| !v.is_null()))
-            .map(id_text)
-        {
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
+        let ids = distinct(
+            records
+                .iter()
+                .filter_map(|r| r.get(lookup.id_key).filter(|v| !v.is_null()))
+                .map(id_text),
+        );
         if ids.is_empty() {
             continue;
         }
@@ -163,12 +152,13 @@ async fn name_fields(
     cx: &CallContext,
     records: &mut [Value],
 ) -> Result<()> {
-    let ids: Vec<String> = records
-        .iter()
-        .filter_map(|r| r.get("custom_fields")?.as_array())
-        .flatten()
-        .filter_map(|f| f.get("custom_field_definition_id").map(id_text))
-        .collect();
+    let ids = distinct(
+        records
+            .iter()
+            .filter_map(|r| r.get("custom_fields")?.as_array())
+            .flatten()
+            .filter_map(|f| f.get("custom_field_definition_id").map(id_text)),
+    );
     if ids.is_empty() {
         return Ok(());
     }

@@ -2,7 +2,7 @@
 
 use crmgate_connector_sdk::{
     CallContext, ConnectorError, ErrorKind, GetRequest, ListRequest, Page, ReadFields, Result,
-    SortDirection, VendorRequest, VendorResponse,
+    SortDirection, VendorRequest, VendorResponse, id_text,
 };
 use http::Method;
 use serde_json::{Value, json};
@@ -203,10 +203,7 @@ async fn add_associations(
                 .to
                 .iter()
                 .map(|to| {
-                    let id = match &to.to_object_id {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
+                    let id = id_text(&to.to_object_id);
                     json!({ "id": id, "type": association_label(object, &to.association_types) })
                 })
                 .collect();

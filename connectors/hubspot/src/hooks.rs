@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use crmgate_connector_sdk::{
     CallContext, CatalogPair, ConnectorError, FieldNames, Operation, ReadFields, Result,
-    VendorRequest, WriteHook, option_ids, resolve_fields,
+    VendorRequest, WriteHook, id_text, option_ids, resolve_fields,
 };
 use http::Method;
 use serde::Deserialize;
@@ -211,13 +211,7 @@ pub async fn id_tags(catalogs: &Catalogs, cx: &CallContext, body: &mut Value) ->
     let Some(Value::Array(tags)) = body.as_object_mut().and_then(|b| b.remove("tags")) else {
         return Ok(());
     };
-    let wanted: Vec<String> = tags
-        .iter()
-        .map(|t| match t {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-        .collect();
+    let wanted: Vec<String> = tags.iter().map(id_text).collect();
     let names = catalogs
         .0
         .option_names(cx, &wanted, || deal_properties(cx))

@@ -2,7 +2,7 @@
 
 use crmgate_connector_sdk::{
     CallContext, ConnectorError, GetRequest, ListRequest, Page, Result, SortDirection,
-    VendorRequest, VendorResponse,
+    VendorRequest, VendorResponse, id_text,
 };
 use http::Method;
 use serde_json::Value;
@@ -27,13 +27,6 @@ fn record(response: &VendorResponse) -> Result<Value> {
         .map_err(|e| ConnectorError::bad_response(response.status.as_u16(), e))
 }
 
-fn as_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 pub async fn list(cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
     let mut url = cx.url(DEALS);
     {
@@ -43,7 +36,7 @@ pub async fn list(cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
             query.append_pair("cursor", cursor);
         }
         for filter in rq.filters {
-            query.append_pair(&filter.field, &as_text(&filter.value));
+            query.append_pair(&filter.field, &id_text(&filter.value));
         }
         if let Some(sort) = rq.sort {
             query.append_pair("sort_by", &sort.field);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crmgate_connector_sdk::{
     CallContext, CatalogPair, ConnectorError, ErrorKind, FieldNames, Result, VendorRequest,
-    WriteHook, option_ids, resolve_fields,
+    WriteHook, distinct, id_text, option_ids, resolve_fields,
 };
 use http::Method;
 use serde::Deserialize;
@@ -45,13 +45,6 @@ struct FieldOption {
 /// A connection's custom field names and label names, both read from `dealFields`.
 #[derive(Debug, Default)]
 pub struct Catalogs(CatalogPair);
-
-fn id_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
 
 /// Every deal field, read once: the custom field names and the label names.
 async fn deal_fields(cx: &CallContext) -> Result<(FieldNames, FieldNames)> {
@@ -99,17 +92,13 @@ pub async fn name_records(
 /// Sets each record's `tags` to the names of its `label_ids` (an id Pipedrive does not name
 /// stays an id rather than disappearing).
 async fn name_labels(catalogs: &Catalogs, cx: &CallContext, records: &mut [Value]) -> Result<()> {
-    let mut ids: Vec<String> = Vec::new();
-    for id in records
-        .iter()
-        .filter_map(|r| r.get("label_ids")?.as_array())
-        .flatten()
-        .map(id_text)
-    {
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
-    }
+    let ids = distinct(
+        records
+            .iter()
+            .filter_map(|r| r.get("label_ids")?.as_array())
+            .flatten()
+            .map(id_text),
+    );
     let names = if ids.is_empty() {
         Arc::new(FieldNames::new())
     } else {
@@ -166,17 +155,12 @@ pub async fn id_labels(catalogs: &Catalogs, cx: &CallContext, body: &mut Value) 
 /// Turns each record's `custom_fields` object into the unified `[{id, name, value}]`, reading
 /// the names again when a record carries a field the cache does not know.
 async fn name_fields(catalogs: &Catalogs, cx: &CallContext, records: &mut [Value]) -> Result<()> {
-    let mut codes: Vec<String> = Vec::new();
-    for fields in records
-        .iter()
-        .filter_map(|r| r.get("custom_fields")?.as_object())
-    {
-        for code in fields.keys() {
-            if !codes.contains(code) {
-                codes.push(code.clone());
-            }
-        }
-    }
+    let codes = distinct(
+        records
+            .iter()
+            .filter_map(|r| r.get("custom_fields")?.as_object())
+            .flat_map(|fields| fields.keys().cloned()),
+    );
     if codes.is_empty() {
         // An empty `{}` still becomes `[]`, without asking for names.
         name_custom_fields(&FieldNames::new(), records);

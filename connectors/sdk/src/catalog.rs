@@ -24,6 +24,25 @@ pub const MAX_AGE: Duration = Duration::from_secs(300);
 /// deleted label still on old deals) must not cost a read on every request.
 pub const MIN_AGE_TO_REREAD: Duration = Duration::from_secs(30);
 
+/// An id as text, whether the vendor sent it as a string or as a number.
+pub fn id_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The distinct ids of a page, in first-seen order: what to look names up for once.
+pub fn distinct(ids: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for id in ids {
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    out
+}
+
 /// Said with an unknown name, since names just read answer misses.
 fn recent() -> String {
     format!(
@@ -192,10 +211,10 @@ where
     F: FnOnce(Vec<String>) -> Fut,
     Fut: Future<Output = Result<Arc<FieldNames>>>,
 {
-    let id_of = |f: &Value| match f.get("id") {
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
+    let id_of = |f: &Value| {
+        f.get("id")
+            .filter(|v| v.is_string() || v.is_number())
+            .map(id_text)
     };
     let name_of = |f: &Value| f.get("name").and_then(Value::as_str).map(str::to_owned);
     let wanted: Vec<String> = fields
@@ -311,6 +330,13 @@ mod tests {
         let unknown = [serde_json::json!({ "name": "Nope", "value": 1 })];
         let err = resolve_fields(&unknown, "X", names).await.unwrap_err();
         assert!(err.message.contains("Nope"), "{}", err.message);
+
+        let ids = [
+            serde_json::json!(5),
+            serde_json::json!("5"),
+            serde_json::json!("6"),
+        ];
+        assert_eq!(distinct(ids.iter().map(id_text)), ["5", "6"]);
 
         let tags = FieldNames::from([("5".to_owned(), "Hot".to_owned())]);
         let wanted = ["Hot".to_owned(), "5".to_owned()];

@@ -12,7 +12,9 @@ mod limit;
 mod operation;
 mod settings;
 
-pub use catalog::{CatalogPair, FieldCatalog, FieldNames, option_ids, resolve_fields};
+pub use catalog::{
+    CatalogPair, FieldCatalog, FieldNames, distinct, id_text, option_ids, resolve_fields,
+};
 pub use error::{ConnectorError, DownstreamError, ErrorKind, Origin};
 pub use http::{
     HttpConfig, OutboundClient, Pause, RateLimitSlot, RateLimitStatus, VendorRequest,
