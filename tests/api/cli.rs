@@ -1,4 +1,5 @@
-//! The `crmgate` command's configuration: file, then environment, then flags.
+//! The `crmgate` command: its configuration (file, then environment, then flags) and the
+//! operator's tools.
 
 use std::process::Command;
 
@@ -154,4 +155,23 @@ async fn the_request_id_is_in_every_log_line_of_the_request_and_traces_reach_an_
     assert_eq!(line["span"]["request_id"], "rid-abc-123", "{saved_line}");
     assert!(!logs.contains("\"tok\""), "the credential is not logged");
     collector.verify().await;
+}
+
+/// `crmgate mappings coverage` prints the field coverage matrix of the built-in tables, and
+/// docs/connectors.md carries exactly that copy.
+#[test]
+fn the_documented_coverage_matrix_is_what_the_command_prints() {
+    let output = crmgate().args(["mappings", "coverage"]).output().unwrap();
+    assert!(output.status.success());
+    let matrix = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        matrix.starts_with("| field | HubSpot | Pipedrive | Copper |\n|---|---|---|---|\n"),
+        "{matrix}"
+    );
+    assert!(matrix.contains("| `custom_fields` | read, write | read, write | read, write |"));
+    let docs = include_str!("../../docs/connectors.md");
+    assert!(
+        docs.contains(&matrix),
+        "docs/connectors.md is out of date; paste `crmgate mappings coverage`:\n{matrix}"
+    );
 }

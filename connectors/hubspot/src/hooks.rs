@@ -138,7 +138,7 @@ async fn deal_properties(cx: &CallContext) -> Result<(FieldNames, FieldNames)> {
 
 /// What a read asks HubSpot for beyond the table's own properties, and how the answer is
 /// named: custom properties when the table reads `custom_fields`, tags when it reads `tags`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ReadPlan {
     custom: Option<Arc<FieldNames>>,
     tags: Option<Arc<FieldNames>>,
