@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crmgate_connector_sdk::RateBudget;
+use crmgate_connector_sdk::{HostPattern, RateBudget};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -28,6 +28,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub crypto: CryptoSettings,
     pub redis: RedisSettings,
+    pub outbound: OutboundSettings,
     /// Per connector, by service id (`[connectors.hubspot]`).
     pub connectors: BTreeMap<String, ConnectorSettings>,
 }
@@ -108,6 +109,31 @@ pub struct CryptoSettings {
 pub struct RedisSettings {
     /// Shares rate budgets between processes; budgets are per process without it.
     pub url: Option<String>,
+}
+
+/// Where connections' credentials may be sent beyond the hosts each connector declares.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboundSettings {
+    /// Extra hosts any connector may call, each `host`, `host:port` or `*.suffix`, over HTTP or
+    /// HTTPS: sandboxes, proxies, test mocks. Loopback and private addresses are reached only
+    /// through an entry naming that host (or `host:port`) itself.
+    pub allowed_hosts: Vec<String>,
+}
+
+impl OutboundSettings {
+    /// The entries, parsed; a bad one is named with what is wrong.
+    pub fn patterns(&self) -> Result<Vec<HostPattern>, ConfigError> {
+        self.allowed_hosts
+            .iter()
+            .map(|entry| {
+                HostPattern::parse(entry).map_err(|message| ConfigError {
+                    source_name: "[outbound] allowed_hosts".to_owned(),
+                    message,
+                })
+            })
+            .collect()
+    }
 }
 
 /// Overrides for one connector.
@@ -200,6 +226,8 @@ impl Settings {
                 .prefix_separator(ENV_SEPARATOR)
                 .separator(ENV_SEPARATOR)
                 .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("outbound.allowed_hosts")
                 .source(Some(overrides)),
         );
         let merged = builder.build().map_err(|e| ConfigError {
@@ -257,7 +285,7 @@ impl Settings {
         let _ = writeln!(
             out,
             "[database]\nurl = {:?}\n",
-            redact_password(&self.database.url)
+            redact_url(&self.database.url)
         );
         let _ = writeln!(
             out,
@@ -273,14 +301,21 @@ impl Settings {
         let _ = writeln!(
             out,
             "[redis]\nurl = {}",
-            opt(self.redis.url.as_deref().map(redact_password))
+            opt(self.redis.url.as_deref().map(redact_url))
         );
+        let hosts: Vec<String> = self
+            .outbound
+            .allowed_hosts
+            .iter()
+            .map(|h| format!("{h:?}"))
+            .collect();
+        let _ = writeln!(out, "\n[outbound]\nallowed_hosts = [{}]", hosts.join(", "));
         for (name, c) in &self.connectors {
             let _ = writeln!(out, "\n[connectors.{name}]");
             let _ = writeln!(
                 out,
                 "base_url = {}",
-                opt(c.base_url.as_ref().map(ToString::to_string))
+                opt(c.base_url.as_ref().map(|u| redact_url(u.as_str())))
             );
             let _ = writeln!(
                 out,
@@ -305,15 +340,51 @@ impl Settings {
     }
 }
 
-/// A URL without its password, for messages and printing.
-pub fn redact_password(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("****"));
-            u.to_string()
-        }
-        _ => url.to_owned(),
+/// A URL without its secrets, for messages and printing: the userinfo password and every query
+/// value whose name suggests a secret (`?password=`, `sslpassword=`, `access_token=`, ...). A
+/// text that does not parse as a URL but may hold userinfo or a query is hidden whole.
+pub fn redact_url(url: &str) -> String {
+    const MASK: &str = "****";
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return if url.contains(['@', '?']) {
+            "<an unparseable URL, hidden>".to_owned()
+        } else {
+            url.to_owned()
+        };
+    };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some(MASK));
     }
+    let secret = |name: &str| {
+        let name = name.to_ascii_lowercase();
+        [
+            "pass",
+            "pwd",
+            "secret",
+            "token",
+            "key",
+            "auth",
+            "credential",
+            "signature",
+        ]
+        .iter()
+        .any(|word| name.contains(word))
+    };
+    if parsed.query_pairs().any(|(k, _)| secret(&k)) {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if secret(&k) {
+                    MASK.to_owned()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
 }
 
 #[cfg(test)]
@@ -403,6 +474,70 @@ mod tests {
             "{printed}"
         );
         assert!(printed.contains("api_key = \"********\""));
+    }
+
+    #[test]
+    fn printing_masks_passwords_in_every_url() {
+        let f = file(
+            "[database]\nurl = \"postgres://db/x?sslmode=require&password=pq-secret\"\n\
+             [redis]\nurl = \"redis://:redis-secret@cache:6379/0\"\n\
+             [connectors.hubspot]\nbase_url = \"https://proxy.example/?access_token=tok-secret&region=eu\"\n",
+        );
+        let printed = Settings::load_with_env(Some(f.path()), [])
+            .unwrap()
+            .to_masked_toml();
+        for secret in ["pq-secret", "redis-secret", "tok-secret"] {
+            assert!(!printed.contains(secret), "{secret}: {printed}");
+        }
+        assert!(
+            printed.contains("sslmode=require") && printed.contains("region=eu"),
+            "{printed}"
+        );
+        assert_eq!(
+            redact_url("postgres://user:pw@db/x?sslpassword=a&application_name=b"),
+            "postgres://user:****@db/x?sslpassword=****&application_name=b"
+        );
+        assert_eq!(redact_url("sqlite://crmgate.db"), "sqlite://crmgate.db");
+        assert_eq!(
+            redact_url("postgres://user:pw@db:port"),
+            "<an unparseable URL, hidden>"
+        );
+    }
+
+    #[test]
+    fn allowed_hosts_come_from_the_file_or_a_comma_separated_variable() {
+        let f = file("[outbound]\nallowed_hosts = [\"sandbox.example.com\", \"*.corp.example\"]\n");
+        let s = Settings::load_with_env(Some(f.path()), []).unwrap();
+        assert_eq!(
+            s.outbound.patterns().unwrap(),
+            [
+                HostPattern::Host("sandbox.example.com".into()),
+                HostPattern::Suffix(".corp.example".into())
+            ]
+        );
+        let env = [(
+            "CRMGATE__OUTBOUND__ALLOWED_HOSTS".to_owned(),
+            "127.0.0.1:8080,mock.local".to_owned(),
+        )];
+        let s = Settings::load_with_env(None, env).unwrap();
+        assert_eq!(
+            s.outbound.patterns().unwrap(),
+            [
+                HostPattern::HostPort("127.0.0.1".into(), 8080),
+                HostPattern::Host("mock.local".into())
+            ]
+        );
+        let f = file("[outbound]\nallowed_hosts = [\"http://x.example\"]\n");
+        let err = Settings::load_with_env(Some(f.path()), [])
+            .unwrap()
+            .outbound
+            .patterns()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("[outbound] allowed_hosts") && err.contains("http://x.example"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -207,6 +207,11 @@ impl Error {
                 err.message.clone(),
             ),
             ErrorKind::MissingSetting(name) => return Self::connection_settings(name),
+            ErrorKind::Refused => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorType::ConnectionSettingsError,
+                err.message.clone(),
+            ),
             ErrorKind::Unsupported => (
                 StatusCode::BAD_REQUEST,
                 ErrorType::ConnectorOperationUnsupportedError,
@@ -217,6 +222,7 @@ impl Error {
             ErrorType::UnauthorizedError => "Unauthorized Request",
             ErrorType::EntityNotFoundError => "Unknown Opportunity",
             ErrorType::ConnectorRateLimitError => "Connector Rate Limit Error",
+            ErrorType::ConnectionSettingsError => "Connection settings are invalid",
             _ => "Connector Execution Error",
         };
         let mut detail = serde_json::json!({ "service": service, "message": detail });

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use crmgate_connector_sdk::{LocalLimiter, OutboundClient, RateLimiter};
+use crmgate_connector_sdk::{
+    HostPattern, LocalLimiter, OutboundClient, OutboundPolicy, RateLimiter,
+};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
@@ -48,6 +50,8 @@ pub struct ServeOptions {
     pub max_request_body_bytes: usize,
     /// Per-connector overrides (base URL, timeout, rate budget), by service id.
     pub connectors: BTreeMap<String, ConnectorSettings>,
+    /// Hosts every connector may call beyond its vendor's (`[outbound] allowed_hosts`).
+    pub allowed_hosts: Vec<HostPattern>,
 }
 
 impl ServeOptions {
@@ -58,7 +62,9 @@ impl ServeOptions {
             .map(|e| e.connector.id())
             .collect();
         settings.check_connectors(&known)?;
+        let allowed_hosts = settings.outbound.patterns()?;
         Ok(Self {
+            allowed_hosts,
             database_url: settings.database.url,
             mappings,
             api_key: settings.auth.api_key,
@@ -91,7 +97,7 @@ impl Gateway {
             .with_context(|| {
                 format!(
                     "cannot open the database {}",
-                    crate::config::redact_password(&options.database_url)
+                    crate::config::redact_url(&options.database_url)
                 )
             })?;
         let (keys, key_source) =
@@ -124,19 +130,27 @@ impl Gateway {
             },
             None => Arc::new(LocalLimiter::default()),
         };
-        // One outbound client per connector, so each can have its own timeouts and caps.
-        let clients = connectors
-            .iter()
-            .map(|entry| {
-                let id = entry.connector.id();
-                let config = options
-                    .connectors
-                    .get(id)
-                    .map(ConnectorSettings::http_config)
-                    .unwrap_or_default();
-                (id, OutboundClient::for_connector(config, id))
-            })
-            .collect();
+        // One outbound client per connector, so each has its own timeouts, caps and hosts.
+        let operator_hosts: Arc<[HostPattern]> = options.allowed_hosts.clone().into();
+        let mut clients = BTreeMap::new();
+        for entry in &connectors {
+            let id = entry.connector.id();
+            let overrides = options.connectors.get(id);
+            let policy =
+                OutboundPolicy::new(entry.connector.vendor_hosts(), operator_hosts.clone());
+            if let Some(url) = overrides.and_then(|o| o.base_url.as_ref()) {
+                policy.check(url).map_err(|refusal| {
+                    anyhow::anyhow!(
+                        "[connectors.{id}] base_url {}: {refusal}; add its host to [outbound] allowed_hosts",
+                        crate::config::redact_url(url.as_str())
+                    )
+                })?;
+            }
+            let config = overrides
+                .map(ConnectorSettings::http_config)
+                .unwrap_or_default();
+            clients.insert(id, OutboundClient::for_connector(config, id, policy));
+        }
         let state = AppState {
             store,
             connectors: connectors.into(),
@@ -331,6 +345,7 @@ mod tests {
             request_deadline: Duration::from_secs(30),
             max_request_body_bytes: 1024 * 1024,
             connectors: BTreeMap::new(),
+            allowed_hosts: Vec::new(),
         }
     }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crmgate::api::AppState;
 use crmgate::server::{self, Gateway, ServeOptions};
+use crmgate_connector_sdk::HostPattern;
 use reqwest::{Method, RequestBuilder};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -89,6 +90,8 @@ pub fn options(database_url: &str) -> ServeOptions {
         request_deadline: Duration::from_secs(30),
         max_request_body_bytes: 1024 * 1024,
         connectors: Default::default(),
+        // The vendor mocks listen on loopback, which only an entry naming it reaches.
+        allowed_hosts: vec![HostPattern::parse("127.0.0.1").unwrap()],
     }
 }
 

@@ -13,6 +13,7 @@ mod faults;
 mod hubspot;
 mod mappings;
 mod openapi;
+mod outbound;
 mod pipedrive;
 mod tenancy;
 mod vault;

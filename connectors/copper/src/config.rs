@@ -5,6 +5,9 @@ use crmgate_connector_sdk::{RateBudget, SettingSpec};
 /// Copper's public API root.
 pub const DEFAULT_BASE_URL: &str = "https://api.copper.com";
 
+/// The only host Copper serves its API from.
+pub const VENDOR_HOSTS: &[&str] = &["api.copper.com"];
+
 /// The search endpoint serves at most 200 opportunities per page.
 pub const MAX_PAGE_SIZE: u32 = 200;
 

@@ -54,6 +54,10 @@ impl Connector for Copper {
         config::DEFAULT_BASE_URL
     }
 
+    fn vendor_hosts(&self) -> &'static [&'static str] {
+        config::VENDOR_HOSTS
+    }
+
     fn rate_budget(&self) -> Option<RateBudget> {
         Some(config::RATE_BUDGET)
     }

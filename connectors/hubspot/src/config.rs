@@ -5,6 +5,9 @@ use crmgate_connector_sdk::{RateBudget, SettingSpec};
 /// HubSpot's public API root.
 pub const DEFAULT_BASE_URL: &str = "https://api.hubapi.com";
 
+/// The only hosts HubSpot serves its API from.
+pub const VENDOR_HOSTS: &[&str] = &["api.hubapi.com"];
+
 /// The list endpoint serves at most 100 deals per call.
 pub const MAX_PAGE_SIZE: u32 = 100;
 

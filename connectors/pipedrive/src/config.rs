@@ -5,6 +5,9 @@ use crmgate_connector_sdk::{RateBudget, SettingSpec};
 /// Pipedrive's public API root (company domains such as `acme.pipedrive.com` work as well).
 pub const DEFAULT_BASE_URL: &str = "https://api.pipedrive.com";
 
+/// Pipedrive serves its API from `api.pipedrive.com` and from each company's own domain.
+pub const VENDOR_HOSTS: &[&str] = &["api.pipedrive.com", "*.pipedrive.com"];
+
 /// API v2 lists serve at most 500 deals per call.
 pub const MAX_PAGE_SIZE: u32 = 500;
 

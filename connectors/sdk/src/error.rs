@@ -22,6 +22,9 @@ pub enum ErrorKind {
     MissingSetting(&'static str),
     /// The vendor cannot do what was asked (an operation or resource it lacks).
     Unsupported,
+    /// The connection's destination is not one the connector and the operator allow; nothing
+    /// was sent.
+    Refused,
 }
 
 /// Who caused the failure; decides whether the client may retry or must change its request.
@@ -72,7 +75,7 @@ impl ConnectorError {
                 (Origin::Vendor, true)
             }
             ErrorKind::NotFound | ErrorKind::Unsupported => (Origin::Client, false),
-            ErrorKind::MissingSetting(_) => (Origin::Client, false),
+            ErrorKind::MissingSetting(_) | ErrorKind::Refused => (Origin::Client, false),
         };
         Self {
             kind,
@@ -101,14 +104,42 @@ impl ConnectorError {
         }
     }
 
-    /// A vendor answer that cannot be parsed as the documented JSON.
-    pub fn bad_response(status: u16, reason: impl fmt::Display) -> Self {
+    /// A vendor answer that does not parse as the documented JSON. The parser's words are not
+    /// repeated, since they quote the body, and a body that is not the vendor's may hold anything;
+    /// where the parse failed is kept.
+    pub fn bad_response(status: u16, err: serde_json::Error) -> Self {
+        let what = match err.classify() {
+            serde_json::error::Category::Io => "could not be read",
+            serde_json::error::Category::Syntax => "is not JSON",
+            serde_json::error::Category::Data => "is not the JSON its API documents",
+            serde_json::error::Category::Eof => "ends before its JSON does",
+        };
+        Self::unreadable(
+            status,
+            &format!(
+                "its body {what} (line {}, column {})",
+                err.line(),
+                err.column()
+            ),
+        )
+    }
+
+    /// A vendor answer crmgate cannot use, for a reason in crmgate's own words.
+    pub fn unreadable(status: u16, reason: &str) -> Self {
         let mut err = Self::new(
             ErrorKind::BadResponse,
-            format!("The CRM answered with a body that could not be read: {reason}."),
+            format!("The CRM answered with something crmgate cannot read: {reason}."),
         );
         err.vendor_status = Some(status);
         err
+    }
+
+    /// A destination the outbound policy refused.
+    pub fn refused(refusal: &crate::Refusal) -> Self {
+        Self::new(
+            ErrorKind::Refused,
+            format!("The connection's base_url is not allowed: {refusal}."),
+        )
     }
 
     #[must_use]

@@ -11,6 +11,7 @@ use http::{Method, StatusCode, header};
 use serde_json::Value;
 use url::Url;
 
+use crate::outbound::{Lookup, OutboundPolicy, Refusal, system_lookup};
 use crate::{ConnectorError, DownstreamError, ErrorKind, RateBudget, RateLimiter, Result};
 
 /// Timeouts, retries and limits of the outbound client.
@@ -62,6 +63,8 @@ impl Pause for TokioPause {
 #[derive(Clone)]
 pub struct OutboundClient {
     client: reqwest::Client,
+    /// Where calls may go; checked before every call, and by the client's resolver.
+    policy: Arc<OutboundPolicy>,
     auth: Arc<HeaderMap>,
     config: HttpConfig,
     pause: Arc<dyn Pause>,
@@ -158,17 +161,35 @@ pub fn install_crypto_provider() {
 }
 
 impl OutboundClient {
-    /// A client shared by all connections; cheap to clone per call with [`Self::with_auth`].
-    pub fn new(config: HttpConfig) -> Self {
+    /// The client of one connector, shared by all its connections (cheap to clone per call
+    /// with [`Self::with_auth`]); its calls go only where `policy` allows and follow no
+    /// redirect, so a credential never travels to a host the vendor did not declare.
+    pub fn for_connector(
+        config: HttpConfig,
+        connector: &'static str,
+        policy: OutboundPolicy,
+    ) -> Self {
+        Self::build(config, connector, policy, system_lookup())
+    }
+
+    fn build(
+        config: HttpConfig,
+        connector: &'static str,
+        policy: OutboundPolicy,
+        lookup: Lookup,
+    ) -> Self {
         install_crypto_provider();
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(policy.resolver(lookup))
             .user_agent(concat!("crmgate/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("the TLS backend is compiled in, so the client builds");
         Self {
             client,
+            policy: Arc::new(policy),
             auth: Arc::new(HeaderMap::new()),
             config,
             pause: Arc::new(TokioPause),
@@ -176,17 +197,14 @@ impl OutboundClient {
             budget: None,
             rate_headers: None,
             last_rate: Arc::default(),
-            connector: "unknown",
+            connector,
             operation: "unknown",
         }
     }
 
-    /// A client whose metrics are labelled with the connector's id.
-    pub fn for_connector(config: HttpConfig, connector: &'static str) -> Self {
-        Self {
-            connector,
-            ..Self::new(config)
-        }
+    /// Where this client's calls may go.
+    pub fn policy(&self) -> &OutboundPolicy {
+        &self.policy
     }
 
     /// The same client labelling its metrics with the unified operation it serves.
@@ -198,9 +216,14 @@ impl OutboundClient {
         }
     }
 
-    /// A client for unit tests that never sends anything.
+    /// A client for unit tests that may call anywhere.
     pub fn for_tests() -> Self {
-        Self::new(HttpConfig::default())
+        Self::for_tests_with(HttpConfig::default())
+    }
+
+    /// A client for unit tests with its own settings, that may call anywhere.
+    pub fn for_tests_with(config: HttpConfig) -> Self {
+        Self::for_connector(config, "test", OutboundPolicy::allow_all())
     }
 
     /// The same client with one connection's auth headers, which are marked sensitive.
@@ -377,6 +400,10 @@ impl OutboundClient {
         body: Option<Bytes>,
         downstream: fn(&[u8]) -> Vec<DownstreamError>,
     ) -> std::result::Result<VendorResponse, (ConnectorError, bool)> {
+        // A refused destination is final: it is not retried, and nothing is sent.
+        self.policy
+            .check(&rq.url)
+            .map_err(|refusal| (ConnectorError::refused(&refusal), true))?;
         // Waiting already happened inside: an exhausted budget is final for this call.
         self.take_slot().await.map_err(|e| (e, true))?;
         let started = Instant::now();
@@ -406,9 +433,12 @@ impl OutboundClient {
                 .body(body);
         }
         let mut response = builder.send().await.map_err(|e| {
-            let reached = !e.is_connect();
             self.count_call("unanswered", started);
-            (transport_error(e), reached)
+            if let Some(refusal) = refusal_in(&e) {
+                return (ConnectorError::refused(refusal), true);
+            }
+            let reached = !e.is_connect();
+            (transport_error(&e), reached)
         })?;
         let status = response.status();
         let headers = response.headers().clone();
@@ -419,12 +449,12 @@ impl OutboundClient {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| (transport_error(e), true))?
+            .map_err(|e| (transport_error(&e), true))?
         {
             if body.len() + chunk.len() > self.config.max_body_bytes {
-                let err = ConnectorError::bad_response(
+                let err = ConnectorError::unreadable(
                     status.as_u16(),
-                    format_args!(
+                    &format!(
                         "the body is larger than {} bytes",
                         self.config.max_body_bytes
                     ),
@@ -495,18 +525,34 @@ impl OutboundClient {
     }
 }
 
-fn transport_error(err: reqwest::Error) -> ConnectorError {
+/// The policy's refusal, when the resolver refused the name's addresses.
+fn refusal_in(err: &reqwest::Error) -> Option<&Refusal> {
+    let mut source = std::error::Error::source(err);
+    while let Some(e) = source {
+        if let Some(refusal) = e.downcast_ref::<Refusal>() {
+            return Some(refusal);
+        }
+        source = e.source();
+    }
+    None
+}
+
+/// A failed call in words that say what the client can act on, and no more: a closed port, a
+/// host that does not speak HTTP and a refused TLS handshake read alike, so an answer never
+/// maps a network for whoever chose the URL.
+fn transport_error(err: &reqwest::Error) -> ConnectorError {
     if err.is_timeout() {
         ConnectorError::new(ErrorKind::Timeout, "The CRM did not answer in time.")
-    } else if err.is_connect() {
-        ConnectorError::new(ErrorKind::Unavailable, "The CRM could not be reached.")
-    } else if err.is_decode() || err.is_body() {
+    } else if err.is_body() || err.is_decode() {
         ConnectorError::new(
             ErrorKind::Unavailable,
             "The CRM's answer was cut off before its end.",
         )
     } else {
-        ConnectorError::new(ErrorKind::Unavailable, "The call to the CRM failed.")
+        ConnectorError::new(
+            ErrorKind::Unavailable,
+            "The CRM could not be reached, or did not answer over HTTP.",
+        )
     }
 }
 
@@ -516,6 +562,17 @@ fn status_error(
     body: &[u8],
     downstream: fn(&[u8]) -> Vec<DownstreamError>,
 ) -> ConnectorError {
+    if status.is_redirection() {
+        // Redirects are never followed: the credential would go wherever the answer points.
+        return ConnectorError::new(
+            ErrorKind::BadResponse,
+            format!(
+                "The CRM answered with a redirect (HTTP {}), which crmgate does not follow.",
+                status.as_u16()
+            ),
+        )
+        .with_status(status.as_u16());
+    }
     let (kind, message) = match status.as_u16() {
         401 | 403 => (
             ErrorKind::Unauthorized,
@@ -636,7 +693,7 @@ mod retries {
 
     fn client() -> (OutboundClient, Arc<Recorder>) {
         let recorder = Arc::new(Recorder::default());
-        let client = OutboundClient::new(HttpConfig::default()).with_pause(recorder.clone());
+        let client = OutboundClient::for_tests().with_pause(recorder.clone());
         (client, recorder)
     }
 
@@ -789,7 +846,7 @@ mod retries {
             "GET",
         )
         .await;
-        let client = OutboundClient::new(HttpConfig {
+        let client = OutboundClient::for_tests_with(HttpConfig {
             max_body_bytes: 1024,
             ..HttpConfig::default()
         });
@@ -803,6 +860,125 @@ mod retries {
             "{}",
             err.message
         );
+    }
+
+    /// A client whose resolver answers every name with the mock's loopback address.
+    fn resolving_to_loopback(operator: &[&str]) -> OutboundClient {
+        let operator: Vec<crate::HostPattern> = operator
+            .iter()
+            .map(|e| crate::HostPattern::parse(e).unwrap())
+            .collect();
+        let policy = OutboundPolicy::new(&["*.example.test"], operator.into());
+        let lookup: Lookup = Arc::new(|_| {
+            let addrs = vec![std::net::SocketAddr::from(([127, 0, 0, 1], 0))];
+            Box::pin(async move { Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs) })
+        });
+        OutboundClient::build(HttpConfig::default(), "test", policy, lookup)
+    }
+
+    #[tokio::test]
+    async fn a_name_resolving_to_loopback_is_called_only_when_the_operator_names_it() {
+        let server = MockServer::start().await;
+        let port = server.address().port();
+        let url = Url::parse(&format!("http://crm.example.test:{port}/x")).unwrap();
+        // A suffix covers the name, but never lets it reach an internal address.
+        let refused = resolving_to_loopback(&["*.example.test"])
+            .send(VendorRequest::new(Method::GET, url.clone()), none)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::Refused);
+        assert!(
+            refused.message.contains("no public address"),
+            "{}",
+            refused.message
+        );
+        assert!(server.received_requests().await.unwrap().is_empty());
+        Mock::given(method("GET"))
+            .and(path("/x"))
+            .respond_with(ResponseTemplate::new(200))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let named = resolving_to_loopback(&[&format!("crm.example.test:{port}")]);
+        let response = named
+            .send(VendorRequest::new(Method::GET, url), none)
+            .await
+            .unwrap();
+        assert_eq!(response.status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn a_destination_outside_the_policy_is_never_called_nor_retried() {
+        let server = MockServer::start().await;
+        let (client, waits) = client();
+        let client = OutboundClient {
+            policy: Arc::new(OutboundPolicy::new(&["api.vendor.example"], Arc::new([]))),
+            ..client
+        };
+        let err = client
+            .send(VendorRequest::new(Method::GET, url(&server)), none)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Refused);
+        assert!(
+            err.message.contains("api.vendor.example"),
+            "{}",
+            err.message
+        );
+        assert!(waits.0.lock().unwrap().is_empty());
+        assert!(server.received_requests().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        let target = MockServer::start().await;
+        let server = vendor(
+            &[ResponseTemplate::new(307).insert_header("Location", format!("{}/x", target.uri()))],
+            "POST",
+        )
+        .await;
+        let mut auth = HeaderMap::new();
+        auth.insert("x-api-token", "tok-SECRET".parse().unwrap());
+        let (client, _) = client();
+        let err = client
+            .with_auth(auth)
+            .send(
+                VendorRequest::new(Method::POST, url(&server)).json(serde_json::json!({"a": 1})),
+                none,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::BadResponse);
+        assert_eq!(err.vendor_status, Some(307));
+        assert!(err.message.contains("HTTP 307"), "{}", err.message);
+        assert!(target.received_requests().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_and_a_host_that_does_not_speak_http_read_alike() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed_port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let garbage = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let garbage_port = garbage.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            while let Ok((mut socket, _)) = garbage.accept().await {
+                let _ = socket.write_all(b"SSH-2.0-OpenSSH_9.6\r\n").await;
+            }
+        });
+        let (client, _) = client();
+        let mut messages = Vec::new();
+        for port in [closed_port, garbage_port] {
+            let url = Url::parse(&format!("http://127.0.0.1:{port}/x")).unwrap();
+            let err = client
+                .send(VendorRequest::new(Method::GET, url), none)
+                .await
+                .unwrap_err();
+            messages.push((err.kind, err.message));
+        }
+        assert_eq!(messages[0], messages[1]);
+        assert_eq!(messages[0].0, ErrorKind::Unavailable);
     }
 
     fn exhausted_window(headers: &HeaderMap) -> Option<RateLimitStatus> {

@@ -10,6 +10,7 @@ mod error;
 mod http;
 mod limit;
 mod operation;
+mod outbound;
 mod settings;
 
 pub use catalog::{
@@ -25,6 +26,7 @@ pub use operation::{
     CallContext, DeleteRequest, GetRequest, ListRequest, Operation, Page, ReadFields, Resource,
     SortDirection, VendorFilter, VendorSort, WriteRequest,
 };
+pub use outbound::{HostPattern, OutboundPolicy, Refusal, is_public};
 pub use settings::{ConnectionSettings, SettingSpec};
 
 use async_trait::async_trait;
@@ -62,6 +64,10 @@ pub trait Connector: Send + Sync {
 
     /// The vendor's public API root, used unless the connection or the config overrides it.
     fn default_base_url(&self) -> &'static str;
+
+    /// The hosts the vendor serves its API from (`api.hubapi.com`, `*.pipedrive.com`): the only
+    /// ones a connection's credentials are sent to, over HTTPS, unless the operator allows more.
+    fn vendor_hosts(&self) -> &'static [&'static str];
 
     /// The vendor's documented request budget per connection, enforced before calls are sent;
     /// `None` when the vendor publishes none.

@@ -263,7 +263,7 @@ fn written_id(conn: &Connection, record: &Value, fallback: Option<&str>) -> Resu
         .or_else(|| fallback.map(str::to_owned))
         .ok_or_else(|| {
             Error::from_connector(
-                crmgate_connector_sdk::ConnectorError::bad_response(
+                crmgate_connector_sdk::ConnectorError::unreadable(
                     200,
                     "the answer carries no record id",
                 ),

@@ -318,11 +318,42 @@ async fn save(
     if let Some(enabled) = patch.enabled {
         record.enabled = enabled;
     }
+    let secrets_before: Vec<&'static str> = entry
+        .connector
+        .settings()
+        .iter()
+        .filter(|s| s.secret && settings.contains_key(s.name))
+        .map(|s| s.name)
+        .collect();
+    let base_url_before = settings.get(BASE_URL).map(|v| v.expose_secret().to_owned());
+    let resent: Vec<String> = patch
+        .settings
+        .iter()
+        .filter(|(_, v)| v.is_some())
+        .map(|(name, _)| name.clone())
+        .collect();
     for (name, value) in patch.settings {
         match value {
             Some(v) => settings.insert(name, v),
             None => settings.remove(&name),
         };
+    }
+    let base_url_after = settings.get(BASE_URL).map(|v| v.expose_secret());
+    if base_url_after != base_url_before.as_deref() {
+        check_destination(&state, entry, base_url_after)?;
+        let missing: Vec<&str> = secrets_before
+            .into_iter()
+            .filter(|name| !resent.iter().any(|r| r == name))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::validation(
+                format!(
+                    "Invalid property settings.base_url: a credential is bound to the host it was saved for; send {} again to change the base URL",
+                    missing.join(", ")
+                ),
+                json!({ "invalid": [{ "settings.base_url": "changed without the secret settings" }], "missing": missing }),
+            ));
+        }
     }
     record.settings = state.sealer.seal(&tenant, &service, &settings);
     record.updated_at = now;
@@ -354,6 +385,41 @@ pub async fn delete(
         )));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The setting every connector takes for its API root.
+const BASE_URL: &str = "base_url";
+
+/// Refuses a base URL the connector's outbound policy would not call, before it is saved.
+fn check_destination(
+    state: &AppState,
+    entry: &ConnectorEntry,
+    base_url: Option<&str>,
+) -> Result<()> {
+    let Some(text) = base_url else {
+        return Ok(());
+    };
+    let id = entry.connector.id();
+    let policy = state
+        .clients
+        .get(id)
+        .ok_or_else(|| Error::internal(format_args!("no outbound client for {id}")))?
+        .policy();
+    let url = url::Url::parse(text).map_err(|_| {
+        Error::validation(
+            "Invalid property settings.base_url: expected an http or https URL",
+            json!({ "invalid": [{ "settings.base_url": "expected an http or https URL" }] }),
+        )
+    })?;
+    policy.check(&url).map_err(|refusal| {
+        Error::validation(
+            format!("Invalid property settings.base_url: {refusal}"),
+            json!({
+                "invalid": [{ "settings.base_url": refusal.to_string() }],
+                "allowed_hosts": policy.allowed(),
+            }),
+        )
+    })
 }
 
 /// The writable part of a connection body.
