@@ -238,7 +238,8 @@ fn cursor(c: &mut Criterion) {
     let codec = CursorCodec::with_key(b"a benchmark key of some length..");
     let state = CursorState {
         service: "hubspot".into(),
-        vendor: "MTIzNDU2Nzg5MDEyMzQ1Ng".into(),
+        vendor: Some("MTIzNDU2Nzg5MDEyMzQ1Ng".into()),
+        skip: 0,
         fingerprint: "Zm9vYmFyYmF6cXV4".into(),
     };
     let encoded = codec.encode(&state);

@@ -26,13 +26,21 @@ pub struct CursorState {
     /// Service id the vendor cursor belongs to.
     #[serde(rename = "s")]
     pub service: String,
-    /// The vendor's own cursor of the next page.
-    #[serde(rename = "c")]
-    pub vendor: String,
+    /// The vendor's own cursor of the vendor page the next unified page starts in; `None` for
+    /// the vendor's first page.
+    #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    /// Records of that vendor page already served, when the vendor answered more than asked.
+    #[serde(rename = "k", default, skip_serializing_if = "is_zero")]
+    pub skip: u32,
     /// Fingerprint of the tenant and of the list's filters, so a cursor only continues the
     /// list it came from.
     #[serde(rename = "f")]
     pub fingerprint: String,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Signs and checks cursors.
@@ -120,7 +128,8 @@ mod tests {
     fn state() -> CursorState {
         CursorState {
             service: "hubspot".into(),
-            vendor: "after-100".into(),
+            vendor: Some("after-100".into()),
+            skip: 3,
             fingerprint: "fp".into(),
         }
     }

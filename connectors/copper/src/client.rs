@@ -5,6 +5,7 @@ use crmgate_connector_sdk::{
     VendorRequest, VendorResponse,
 };
 use http::Method;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use url::Url;
 
@@ -62,14 +63,15 @@ pub async fn list(cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
     for (k, v) in rq.query {
         url.query_pairs_mut().append_pair(k, v);
     }
-    let rq = VendorRequest::new(Method::POST, url)
+    let search = VendorRequest::new(Method::POST, url)
         .json(Value::Object(body))
         .read_only();
-    let response = send(cx, rq).await?;
-    let records: Vec<Value> = serde_json::from_slice(&response.body)
-        .map_err(|e| ConnectorError::bad_response(response.status.as_u16(), e))?;
+    let response = send(cx, search).await?;
+    let status = response.status.as_u16();
+    let records: Vec<&RawValue> = serde_json::from_slice(&response.body)
+        .map_err(|e| ConnectorError::bad_response(status, e))?;
     let next = (records.len() as u64 >= u64::from(size)).then(|| format!("{}:{size}", page + 1));
-    Ok(Page { records, next })
+    Page::select(&records, &rq, next, status)
 }
 
 pub async fn get(cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {

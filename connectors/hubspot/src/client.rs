@@ -10,7 +10,9 @@ use url::Url;
 
 use crate::config::ASSOCIATIONS;
 use crate::hooks::PRIMARY_COMPANY_TYPE_ID;
-use crate::model::{AssociationBatch, AssociationType, DealPage, SearchPage, downstream_errors};
+use crate::model::{
+    AssociationBatch, AssociationType, DealPage, RecordId, SearchPage, downstream_errors,
+};
 
 const DEALS: &str = "/crm/v3/objects/deals";
 
@@ -54,12 +56,11 @@ pub async fn list(cx: &CallContext, rq: ListRequest<'_>, extra: &[&str]) -> Resu
         url.query_pairs_mut().append_pair(k, v);
     }
     let response = send(cx, VendorRequest::new(Method::GET, url)).await?;
-    let page: DealPage = serde_json::from_slice(&response.body)
-        .map_err(|e| ConnectorError::bad_response(response.status.as_u16(), e))?;
-    Ok(Page {
-        records: page.results,
-        next: page.paging.and_then(|p| p.next).map(|n| n.after),
-    })
+    let status = response.status.as_u16();
+    let page: DealPage<'_> = serde_json::from_slice(&response.body)
+        .map_err(|e| ConnectorError::bad_response(status, e))?;
+    let next = page.paging.and_then(|p| p.next).map(|n| n.after);
+    Page::select(&page.results, &rq, next, status)
 }
 
 /// HubSpot's search stops at 10,000 results per query. Unsorted searches therefore page by
@@ -137,14 +138,15 @@ async fn search(cx: &CallContext, rq: ListRequest<'_>, extra: &[&str]) -> Result
         VendorRequest::new(Method::POST, url).json(body).read_only(),
     )
     .await?;
-    let page: SearchPage = serde_json::from_slice(&response.body)
-        .map_err(|e| ConnectorError::bad_response(response.status.as_u16(), e))?;
+    let status = response.status.as_u16();
+    let page: SearchPage<'_> = serde_json::from_slice(&response.body)
+        .map_err(|e| ConnectorError::bad_response(status, e))?;
     let more = page.paging.and_then(|p| p.next).is_some();
     let next = match (more, rq.sort, page.results.last()) {
         (false, _, _) | (true, None, None) => None,
-        (true, None, Some(last)) => last
-            .get("id")
-            .and_then(Value::as_str)
+        (true, None, Some(last)) => serde_json::from_str::<RecordId>(last.get())
+            .map_err(|e| ConnectorError::bad_response(status, e))?
+            .id
             .map(|id| format!("id:{id}")),
         (true, Some(_), _) => {
             let done = match cursor {
@@ -154,9 +156,9 @@ async fn search(cx: &CallContext, rq: ListRequest<'_>, extra: &[&str]) -> Result
             Some(format!("offset:{}", done + page.results.len() as u64))
         }
     };
-    let mut records = page.results;
-    add_associations(cx, &mut records, rq.fields).await?;
-    Ok(Page { records, next })
+    let mut page = Page::select(&page.results, &rq, next, status)?;
+    add_associations(cx, &mut page.records, rq.fields).await?;
+    Ok(page)
 }
 
 fn as_text(value: &Value) -> Value {

@@ -4,11 +4,13 @@ use crmgate_connector_sdk::{DownstreamError, RateLimitStatus};
 use http::HeaderMap;
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// `GET /crm/v3/objects/deals`: records and the cursor of the next page.
 #[derive(Debug, Deserialize)]
-pub struct DealPage {
-    pub results: Vec<Value>,
+pub struct DealPage<'a> {
+    #[serde(borrow)]
+    pub results: Vec<&'a RawValue>,
     pub paging: Option<Paging>,
 }
 
@@ -115,9 +117,16 @@ pub fn rate_limit_status(headers: &HeaderMap) -> Option<RateLimitStatus> {
 
 /// `POST /crm/v3/objects/deals/search`: records, and the offset of the next page.
 #[derive(Debug, Deserialize)]
-pub struct SearchPage {
-    pub results: Vec<Value>,
+pub struct SearchPage<'a> {
+    #[serde(borrow)]
+    pub results: Vec<&'a RawValue>,
     pub paging: Option<Paging>,
+}
+
+/// Only the id of a record, where a keyset continues after it.
+#[derive(Debug, Deserialize)]
+pub struct RecordId {
+    pub id: Option<String>,
 }
 
 /// `POST /crm/v4/associations/deals/{to}/batch/read`.

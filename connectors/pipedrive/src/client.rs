@@ -51,12 +51,11 @@ pub async fn list(cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
         }
     }
     let response = send(cx, VendorRequest::new(Method::GET, url)).await?;
-    let page: DealPage = serde_json::from_slice(&response.body)
-        .map_err(|e| ConnectorError::bad_response(response.status.as_u16(), e))?;
-    Ok(Page {
-        records: page.data,
-        next: page.additional_data.and_then(|a| a.next_cursor),
-    })
+    let status = response.status.as_u16();
+    let page: DealPage<'_> = serde_json::from_slice(&response.body)
+        .map_err(|e| ConnectorError::bad_response(status, e))?;
+    let next = page.additional_data.and_then(|a| a.next_cursor);
+    Page::select(&page.data, &rq, next, status)
 }
 
 pub async fn get(cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {

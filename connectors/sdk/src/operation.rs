@@ -1,7 +1,8 @@
 use serde_json::Value;
+use serde_json::value::RawValue;
 use url::Url;
 
-use crate::OutboundClient;
+use crate::{ConnectorError, OutboundClient, Result};
 
 /// The unified resources a connector may serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -127,9 +128,14 @@ pub struct VendorSort {
 #[derive(Debug, Clone, Copy)]
 pub struct ListRequest<'a> {
     pub resource: Resource,
-    /// Records wanted on this vendor page, at most the connector's `max_page_size`.
+    /// The page size to ask the vendor for: the records to skip and to take, at most the
+    /// connector's `max_page_size`. A vendor may answer more or fewer.
     pub limit: u32,
-    /// The vendor's own cursor from the previous page, `None` for the first page.
+    /// Records at the start of this vendor page that earlier unified pages already served.
+    pub skip: u32,
+    /// Records wanted from this vendor page after `skip`.
+    pub take: u32,
+    /// The vendor's own cursor of this page, `None` for the first page.
     pub cursor: Option<&'a str>,
     pub fields: ReadFields<'a>,
     /// `pass_through[k]=v` query parameters, forwarded to the vendor as `k=v`.
@@ -138,11 +144,42 @@ pub struct ListRequest<'a> {
     pub sort: Option<&'a VendorSort>,
 }
 
-/// One vendor page: records in vendor order and the vendor cursor of the next page.
+/// One vendor page as a unified page uses it: the records it takes, in vendor order, how many
+/// the vendor page held, and the vendor cursor of the next page.
 #[derive(Debug, Clone, Default)]
 pub struct Page {
+    /// The page's records after the request's `skip`, at most its `take`.
     pub records: Vec<Value>,
+    /// How many records the vendor page held, taken or not: a vendor answering more than
+    /// asked leaves the rest for the next unified page, which re-reads this vendor page.
+    pub held: usize,
     pub next: Option<String>,
+}
+
+impl Page {
+    /// The page from the vendor's records as they lie in its answer: only the records taken are
+    /// parsed, so a vendor answering far more than asked costs the answer's bytes, not a tree
+    /// per record.
+    pub fn select(
+        raw: &[&RawValue],
+        rq: &ListRequest<'_>,
+        next: Option<String>,
+        status: u16,
+    ) -> Result<Self> {
+        let start = (rq.skip as usize).min(raw.len());
+        let end = start.saturating_add(rq.take as usize).min(raw.len());
+        let records = raw[start..end]
+            .iter()
+            .map(|r| {
+                serde_json::from_str(r.get()).map_err(|e| ConnectorError::bad_response(status, e))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            records,
+            held: raw.len(),
+            next,
+        })
+    }
 }
 
 /// A request for one record.

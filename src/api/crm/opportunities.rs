@@ -6,7 +6,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
 use crmgate_connector_sdk::{
-    DeleteRequest, GetRequest, ListRequest, Operation, ReadFields, Resource, WriteRequest,
+    Connector, ConnectorError, DeleteRequest, GetRequest, ListRequest, Operation, ReadFields,
+    Resource, WriteRequest,
 };
 use serde_json::{Value, json};
 
@@ -97,20 +98,29 @@ pub async fn list(
         None => None,
     };
     let fp = fingerprint(&conn.tenant, &q.list_fingerprint());
-    let mut vendor_cursor = match &q.cursor {
-        Some(c) => Some(state.cursors.decode(c, service, &fp)?.vendor),
-        None => None,
+    let (mut vendor_cursor, mut skip) = match &q.cursor {
+        Some(c) => {
+            let state = state.cursors.decode(c, service, &fp)?;
+            (state.vendor, state.skip)
+        }
+        None => (None, 0),
     };
 
+    // Vendor pages are windows onto one stream of records. A page that holds more than the
+    // unified page takes is re-read by the next unified page, skipping what was served; one that
+    // holds fewer records than are to be skipped passes the rest of the skip to the next one.
     let mut records = Vec::with_capacity(limit);
-    loop {
-        let want = (limit - records.len()).min(connector.max_page_size() as usize) as u32;
+    let more = loop {
+        let take = (limit - records.len()) as u32;
+        let ask = skip.saturating_add(take).min(connector.max_page_size());
         let page = connector
             .list(
                 &conn.cx,
                 ListRequest {
                     resource: RESOURCE,
-                    limit: want,
+                    limit: ask,
+                    skip,
+                    take,
                     cursor: vendor_cursor.as_deref(),
                     fields: mapping.read_fields(),
                     query: &q.pass_through,
@@ -120,20 +130,27 @@ pub async fn list(
             )
             .await
             .map_err(|e| Error::from_connector(e, service))?;
-        let got = page.records.len();
+        let taken = page.records.len();
+        check_records(conn.entry.connector.as_ref(), &page.records, service)?;
         records.extend(page.records);
+        if (skip as usize).saturating_add(taken) < page.held {
+            skip += taken as u32;
+            break true;
+        }
+        skip = (skip as usize).saturating_sub(page.held) as u32;
         vendor_cursor = page.next;
         // A vendor that answers an empty page with a next cursor is not followed further here;
         // the client gets the cursor and nothing is skipped.
-        if records.len() >= limit || vendor_cursor.is_none() || got == 0 {
-            break;
+        if records.len() >= limit || vendor_cursor.is_none() || page.held == 0 {
+            break vendor_cursor.is_some();
         }
-    }
+    };
 
-    let next = vendor_cursor.map(|vendor| {
+    let next = more.then(|| {
         state.cursors.encode(&CursorState {
             service: service.to_owned(),
-            vendor,
+            vendor: vendor_cursor,
+            skip,
             fingerprint: fp,
         })
     });
@@ -157,6 +174,21 @@ pub async fn list(
             raw: None,
         },
     ))
+}
+
+/// A vendor record the mapping can read is an object with an id; anything else is the vendor
+/// breaking its API, a 502, never a record of nulls.
+fn check_records(connector: &dyn Connector, records: &[Value], service: &str) -> Result<()> {
+    match records
+        .iter()
+        .position(|r| !r.is_object() || connector.record_id(r).is_none())
+    {
+        None => Ok(()),
+        Some(i) => Err(Error::from_connector(
+            ConnectorError::unreadable(200, &format!("record {i} of its answer has no id")),
+            service,
+        )),
+    }
 }
 
 /// The request's URL with `cursor` replaced, as Apideck's ready-made `links`.
@@ -205,6 +237,11 @@ pub async fn one(
         )
         .await
         .map_err(|e| Error::from_connector(e, conn.service()))?;
+    check_records(
+        conn.entry.connector.as_ref(),
+        std::slice::from_ref(&record),
+        conn.service(),
+    )?;
     let mut data = Vec::with_capacity(1024);
     mapping.table.write_record(
         &record,
@@ -263,10 +300,7 @@ fn written_id(conn: &Connection, record: &Value, fallback: Option<&str>) -> Resu
         .or_else(|| fallback.map(str::to_owned))
         .ok_or_else(|| {
             Error::from_connector(
-                crmgate_connector_sdk::ConnectorError::unreadable(
-                    200,
-                    "the answer carries no record id",
-                ),
+                ConnectorError::unreadable(200, "the answer carries no record id"),
                 conn.service(),
             )
         })

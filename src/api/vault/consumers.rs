@@ -98,8 +98,8 @@ pub async fn list(
             .cursors
             .decode(c, CURSOR_SCOPE, &fingerprint)?
             .vendor
-            .parse()
-            .map_err(|_| {
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| {
                 Error::invalid_cursor("The cursor is not one crmgate issued for this list")
             })?,
         None => 0,
@@ -113,7 +113,8 @@ pub async fn list(
     let next = (offset + page.len() < all.len()).then(|| {
         state.cursors.encode(&CursorState {
             service: CURSOR_SCOPE.to_owned(),
-            vendor: (offset + page.len()).to_string(),
+            vendor: Some((offset + page.len()).to_string()),
+            skip: 0,
             fingerprint,
         })
     });
