@@ -14,6 +14,7 @@ mod hubspot;
 mod mappings;
 mod openapi;
 mod outbound;
+mod paging;
 mod pipedrive;
 mod tenancy;
 mod vault;
