@@ -10,6 +10,7 @@ mod error;
 mod http;
 mod limit;
 mod operation;
+mod pass_through;
 mod settings;
 
 pub use catalog::{
@@ -25,6 +26,7 @@ pub use operation::{
     CallContext, DeleteRequest, GetRequest, ListRequest, Operation, Page, ReadFields, Resource,
     SortDirection, VendorFilter, VendorSort, WriteRequest,
 };
+pub use pass_through::extend_search_body;
 pub use settings::{ConnectionSettings, SettingSpec};
 
 use async_trait::async_trait;
