@@ -16,3 +16,4 @@ mod openapi;
 mod pipedrive;
 mod tenancy;
 mod vault;
+mod writes;
