@@ -46,11 +46,14 @@ pub enum TransformSpec {
     /// RFC 3339 → unix seconds or milliseconds.
     DatetimeToUnix { unit: UnixUnit },
     /// Looks the value up in `map` (keys are the value's text); unknown values become `default`
-    /// when one is given, and pass through unchanged otherwise.
+    /// when one is given, are refused with the map's keys when `strict` (a write value the
+    /// vendor cannot take), and pass through unchanged otherwise.
     Enum {
         map: BTreeMap<String, Value>,
         #[serde(default)]
         default: Option<Value>,
+        #[serde(default)]
+        strict: bool,
     },
     /// Splits text on `separator` into a list; `""` becomes an empty list.
     Split { separator: String },
@@ -78,6 +81,7 @@ pub enum Transform {
     Enum {
         map: BTreeMap<String, Value>,
         default: Option<Value>,
+        strict: bool,
     },
     Split(String),
     Join(String),
@@ -103,9 +107,19 @@ impl Transform {
             TransformSpec::ParseDate { format } => Transform::ParseDate(DateFormat::new(format)?),
             TransformSpec::UnixToDatetime { unit } => Transform::UnixToDatetime(*unit),
             TransformSpec::DatetimeToUnix { unit } => Transform::DatetimeToUnix(*unit),
-            TransformSpec::Enum { map, default } => Transform::Enum {
+            TransformSpec::Enum {
+                default: Some(_),
+                strict: true,
+                ..
+            } => return Err("an enum takes default or strict, not both".to_owned()),
+            TransformSpec::Enum {
+                map,
+                default,
+                strict,
+            } => Transform::Enum {
                 map: map.clone(),
                 default: default.clone(),
+                strict: *strict,
             },
             TransformSpec::Split { separator } | TransformSpec::Join { separator }
                 if separator.is_empty() =>
@@ -218,18 +232,29 @@ impl Transform {
                 };
                 Ok(Value::Number(n.into()))
             }
-            Transform::Enum { map, default } => {
+            Transform::Enum {
+                map,
+                default,
+                strict,
+            } => {
                 let key = match &value {
                     Value::String(s) => s.clone(),
                     Value::Number(n) => n.to_string(),
                     Value::Bool(b) => b.to_string(),
                     other => return Err(format!("{other} cannot be looked up in an enum table")),
                 };
-                Ok(match (map.get(&key), default) {
-                    (Some(mapped), _) => mapped.clone(),
-                    (None, Some(default)) => default.clone(),
-                    (None, None) => value,
-                })
+                match (map.get(&key), default) {
+                    (Some(mapped), _) => Ok(mapped.clone()),
+                    (None, Some(default)) => Ok(default.clone()),
+                    (None, None) if *strict => Err(format!(
+                        "{value} is not supported by this connector; it takes {}",
+                        map.keys()
+                            .map(String::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                    (None, None) => Ok(value),
+                }
             }
             Transform::Split(separator) => {
                 let s = as_str(&value)?;
@@ -440,6 +465,7 @@ mod tests {
         let e = t(TransformSpec::Enum {
             map: [("low".to_owned(), json!("Low"))].into(),
             default: None,
+            strict: false,
         });
         assert_eq!(e.apply(json!("low")).unwrap(), json!("Low"));
         assert_eq!(
@@ -447,9 +473,32 @@ mod tests {
             json!("odd"),
             "unknown passes through"
         );
+        let strict = t(TransformSpec::Enum {
+            map: [
+                ("Open".to_owned(), json!("open")),
+                ("Won".to_owned(), json!("won")),
+            ]
+            .into(),
+            default: None,
+            strict: true,
+        });
+        assert_eq!(strict.apply(json!("Won")).unwrap(), json!("won"));
+        assert_eq!(
+            strict.apply(json!("Abandoned")).unwrap_err(),
+            "\"Abandoned\" is not supported by this connector; it takes Open, Won"
+        );
+        assert!(
+            Transform::compile(&TransformSpec::Enum {
+                map: BTreeMap::new(),
+                default: Some(json!("x")),
+                strict: true,
+            })
+            .is_err()
+        );
         let e = t(TransformSpec::Enum {
             map: BTreeMap::new(),
             default: Some(json!("None")),
+            strict: false,
         });
         assert_eq!(e.apply(json!("odd")).unwrap(), json!("None"));
         assert_eq!(

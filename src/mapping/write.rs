@@ -9,7 +9,7 @@ use super::path::CompiledPath;
 use super::table::WriteOperation;
 use super::tenant::TenantMappings;
 use crate::error::Error;
-use crate::unified::PassThrough;
+use crate::unified::{FieldKind, PassThrough};
 
 /// Most `extend_paths` items one request may carry, and the longest value of `operation_id`;
 /// bounds the work a single request can cause.
@@ -66,6 +66,13 @@ impl MappingTable {
                 ));
             }
             let mut v = match value {
+                // A list cleared with null is the empty list at every vendor (no labels, no
+                // tags), so hooks that turn names into ids see one shape.
+                Value::Null
+                    if matches!(field.def.kind, FieldKind::IdList | FieldKind::StringList) =>
+                {
+                    Value::Array(Vec::new())
+                }
                 Value::Null if self.empty_string_is_null => Value::String(String::new()),
                 other => other.clone(),
             };

@@ -1,5 +1,8 @@
 //! The unified `Opportunity`, exactly as Apideck's `crm.yml` names and types it.
 
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::{Map, Number, Value};
@@ -92,6 +95,14 @@ pub const OPPORTUNITY_SORTS: &[&str] = &[
     "monetary_amount",
     "status",
 ];
+
+/// The values of `status` a client may write. The contract types `status` as a free string
+/// (its example is `Open`); crmgate fixes the values every mapping table speaks, so that a
+/// typo is a 400 here rather than a vendor error or a silently stored string.
+const OPPORTUNITY_STATUSES: &[&str] = &["Open", "Won", "Lost", "Abandoned"];
+
+/// The values of `priority` a client may write; the contract's example is `None`.
+const OPPORTUNITY_PRIORITIES: &[&str] = &["None", "Low", "Medium", "High"];
 
 /// Opportunities as a unified resource.
 pub const OPPORTUNITIES: ResourceDef = ResourceDef {
@@ -188,8 +199,26 @@ impl OpportunityWrite {
         for field in input.custom_fields.iter().flatten() {
             field.check()?;
         }
+        if let Some(p) = &input.win_probability {
+            check_percentage("win_probability", p)?;
+        }
         let mut fields: Map<String, Value> =
             serde_json::from_slice(body).map_err(|e| Error::malformed_body(&e))?;
+        // Compared as given: `null` beside an id differs too.
+        if let (Some(contact), Some(primary)) =
+            (fields.get("contact_id"), fields.get("primary_contact_id"))
+            && contact != primary
+        {
+            return Err(conflict("contact_id", "primary_contact_id"));
+        }
+        for (name, allowed) in [
+            ("status", OPPORTUNITY_STATUSES),
+            ("priority", OPPORTUNITY_PRIORITIES),
+        ] {
+            if let Some(Value::String(given)) = fields.get_mut(name) {
+                *given = one_of(name, given, allowed)?.to_owned();
+            }
+        }
         let pass_through = match fields.remove("pass_through") {
             Some(_) => input.pass_through.unwrap_or_default(),
             None => Vec::new(),
@@ -204,6 +233,49 @@ impl OpportunityWrite {
             pass_through,
         })
     }
+}
+
+/// A percentage must lie in 0–100; checked exactly, as the value is sent with its digits.
+fn check_percentage(name: &str, value: &Number) -> Result<(), Error> {
+    let text = value.to_string();
+    let in_range = Decimal::from_str(&text)
+        .or_else(|_| Decimal::from_scientific(&text))
+        .is_ok_and(|d| (Decimal::ZERO..=Decimal::ONE_HUNDRED).contains(&d));
+    if in_range {
+        return Ok(());
+    }
+    let problem = format!("must be from 0 to 100, got {text}");
+    Err(Error::validation(
+        format!("Invalid property {name}: {problem}"),
+        serde_json::json!({ "invalid": [{ name: problem }] }),
+    ))
+}
+
+/// The canonical spelling of one of `allowed`, matched without regard to case (`won` is
+/// `Won`), so that every table and vendor sees one spelling.
+fn one_of<'a>(name: &str, given: &str, allowed: &[&'a str]) -> Result<&'a str, Error> {
+    allowed
+        .iter()
+        .find(|v| v.eq_ignore_ascii_case(given))
+        .copied()
+        .ok_or_else(|| {
+            let problem = format!("must be one of {}, got {given:?}", allowed.join(", "));
+            Error::validation(
+                format!("Invalid property {name}: {problem}"),
+                serde_json::json!({ "invalid": [{ name: problem }] }),
+            )
+        })
+}
+
+/// Two properties that name the same thing were given different values.
+fn conflict(a: &str, b: &str) -> Error {
+    Error::validation(
+        format!("Properties {a} and {b} differ: both name the opportunity's primary contact"),
+        serde_json::json!({ "invalid": [
+            { a: format!("differs from {b}") },
+            { b: format!("differs from {a}") }
+        ] }),
+    )
 }
 
 fn body_error(err: &serde_path_to_error::Error<serde_json::Error>) -> Error {
@@ -290,6 +362,27 @@ mod tests {
             w.fields.keys().collect::<Vec<_>>(),
             ["description", "title"],
             "read-only fields dropped, explicit null kept"
+        );
+    }
+
+    #[test]
+    fn percentages_are_checked_exactly_and_enums_take_one_spelling() {
+        assert!(check(r#"{"title":"D","win_probability":100.0}"#).is_ok());
+        assert!(check(r#"{"title":"D","win_probability":0}"#).is_ok());
+        let err = check(r#"{"title":"D","win_probability":100.000000000000000001}"#).unwrap_err();
+        assert_eq!(
+            err.message(),
+            "Invalid property win_probability: must be from 0 to 100, got 100.000000000000000001"
+        );
+        assert!(check(r#"{"title":"D","win_probability":1e300}"#).is_err());
+        let w = check(r#"{"title":"D","status":"LOST","priority":"none"}"#).unwrap();
+        assert_eq!(w.fields["status"], "Lost");
+        assert_eq!(w.fields["priority"], "None");
+        let w = check(r#"{"title":"D","status":null,"contact_id":"5","primary_contact_id":"5"}"#)
+            .unwrap();
+        assert!(
+            w.fields["status"].is_null(),
+            "null clears and is not checked"
         );
     }
 

@@ -18,3 +18,4 @@ mod paging;
 mod pipedrive;
 mod tenancy;
 mod vault;
+mod writes;

@@ -2,7 +2,7 @@
 
 use crmgate_connector_sdk::{
     CallContext, ConnectorError, ErrorKind, GetRequest, ListRequest, Page, Result, SortDirection,
-    VendorRequest, VendorResponse,
+    VendorRequest, VendorResponse, extend_search_body,
 };
 use http::Method;
 use serde_json::value::RawValue;
@@ -40,7 +40,8 @@ fn parse_cursor(cursor: Option<&str>, limit: u32) -> Result<(u64, u32)> {
 }
 
 /// Lists through `POST /opportunities/search`, sorted by creation then id so pages are stable;
-/// the end of the list is a page shorter than the page size.
+/// the end of the list is a page shorter than the page size. Pass-through parameters are
+/// fields of the search body.
 pub async fn list(cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
     let (page, size) = parse_cursor(rq.cursor, rq.limit)?;
     let mut body = Map::new();
@@ -59,10 +60,9 @@ pub async fn list(cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
     for filter in rq.filters {
         body.insert(filter.field.clone(), filter.value.clone());
     }
-    let mut url = cx.url(&format!("{OPPORTUNITIES}/search"));
-    for (k, v) in rq.query {
-        url.query_pairs_mut().append_pair(k, v);
-    }
+    // The search reads only its body, so pass-through parameters go there.
+    extend_search_body(&mut body, rq.query)?;
+    let url = cx.url(&format!("{OPPORTUNITIES}/search"));
     let search = VendorRequest::new(Method::POST, url)
         .json(Value::Object(body))
         .read_only();

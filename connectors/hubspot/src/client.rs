@@ -2,7 +2,7 @@
 
 use crmgate_connector_sdk::{
     CallContext, ConnectorError, ErrorKind, GetRequest, ListRequest, Page, ReadFields, Result,
-    SortDirection, VendorRequest, VendorResponse, id_text,
+    SortDirection, VendorRequest, VendorResponse, extend_search_body, id_text,
 };
 use http::Method;
 use serde_json::{Value, json};
@@ -129,10 +129,11 @@ async fn search(cx: &CallContext, rq: ListRequest<'_>, extra: &[&str]) -> Result
         }
     }
     body["filterGroups"] = json!([{ "filters": filters }]);
-    let mut url = cx.url(&format!("{DEALS}/search"));
-    for (k, v) in rq.query {
-        url.query_pairs_mut().append_pair(k, v);
+    // The search reads only its body, so pass-through parameters go there (`query`, say).
+    if let Value::Object(fields) = &mut body {
+        extend_search_body(fields, rq.query)?;
     }
+    let url = cx.url(&format!("{DEALS}/search"));
     let response = send(
         cx,
         VendorRequest::new(Method::POST, url).json(body).read_only(),

@@ -206,11 +206,16 @@ pub fn name_tags(names: &FieldNames, records: &mut [Value]) {
 }
 
 /// Turns the unified `tags` of a write (tag names, or option ids) into `hs_tag_ids`; a name
-/// HubSpot does not have is a 400 before anything is written.
+/// HubSpot does not have is a 400 before anything is written. No tags (`[]`, which a cleared
+/// `null` is too) clears the property (`""`) without looking names up.
 pub async fn id_tags(catalogs: &Catalogs, cx: &CallContext, body: &mut Value) -> Result<()> {
     let Some(Value::Array(tags)) = body.as_object_mut().and_then(|b| b.remove("tags")) else {
         return Ok(());
     };
+    if tags.is_empty() {
+        body["properties"][TAGS] = Value::String(String::new());
+        return Ok(());
+    }
     let wanted: Vec<String> = tags.iter().map(id_text).collect();
     let names = catalogs
         .0
@@ -228,7 +233,8 @@ pub fn sorted_names(names: &FieldNames) -> Vec<&str> {
     sorted
 }
 
-/// Moves each record's custom properties into `custom_fields: [{id, name, value}]`.
+/// Moves each record's custom properties into `custom_fields: [{id, name, value}]`. HubSpot
+/// answers a cleared property as `""`, which reads as null: what a client cleared it with.
 pub fn name_custom_fields(names: &FieldNames, records: &mut [Value]) {
     let sorted = sorted_names(names);
     for record in records {
@@ -236,6 +242,10 @@ pub fn name_custom_fields(names: &FieldNames, records: &mut [Value]) {
         if let Some(Value::Object(properties)) = record.get_mut("properties") {
             for &id in &sorted {
                 if let Some(value) = properties.remove(id) {
+                    let value = match value {
+                        Value::String(s) if s.is_empty() => Value::Null,
+                        other => other,
+                    };
                     list.push(json!({ "id": id, "name": names.get(id), "value": value }));
                 }
             }

@@ -131,11 +131,16 @@ pub fn name_labels_with(names: &FieldNames, records: &mut [Value]) {
 }
 
 /// Turns the unified `tags` of a write (label names, or label ids) into `label_ids`; a name
-/// Pipedrive does not have is a 400 before anything is written.
+/// Pipedrive does not have is a 400 before anything is written. No tags (`[]`, which a
+/// cleared `null` is too) clears the labels without looking names up.
 pub async fn id_labels(catalogs: &Catalogs, cx: &CallContext, body: &mut Value) -> Result<()> {
     let Some(Value::Array(tags)) = body.as_object_mut().and_then(|b| b.remove("tags")) else {
         return Ok(());
     };
+    if tags.is_empty() {
+        body["label_ids"] = Value::Array(tags);
+        return Ok(());
+    }
     let wanted: Vec<String> = tags.iter().map(id_text).collect();
     let names = catalogs
         .0

@@ -199,9 +199,9 @@ pub fn option_ids<'a>(
 
 /// The unified custom fields of a write (`{id}` or `{name}`, and `value`) as
 /// `(vendor field id, value)` pairs, in order. `names` answers the connection's names covering
-/// the wanted ids and names (a [`FieldCatalog`] reads them again on a miss); a name the vendor
-/// does not know is the client's error, raised before anything is written. Ids may be given
-/// as text or as numbers.
+/// the wanted ids and names (a [`FieldCatalog`] reads them again on a miss); an id or a name
+/// the vendor does not know is the client's error, raised before anything is written. Ids may
+/// be given as text or as numbers.
 pub async fn resolve_fields<F, Fut>(
     fields: &[Value],
     vendor: &str,
@@ -231,7 +231,8 @@ where
         .collect()
 }
 
-/// The id of a field given by id or by name; an unknown name is the client's error.
+/// The id of a field given by id or by name; an unknown id or name is the client's error,
+/// since a vendor would store a value under an id it does not have nowhere, or refuse it.
 fn field_id(
     names: &FieldNames,
     id: Option<&str>,
@@ -239,7 +240,11 @@ fn field_id(
     vendor: &str,
 ) -> Result<String> {
     match (id, name) {
-        (Some(id), _) => Ok(id.to_owned()),
+        (Some(id), _) if names.contains_key(id) => Ok(id.to_owned()),
+        (Some(id), _) => Err(ConnectorError::new(
+            ErrorKind::Unsupported,
+            format!("{vendor} has no custom field with id {id:?}.{}", recent()),
+        )),
         (None, Some(name)) => names
             .iter()
             .find(|(_, n)| *n == name)
@@ -330,6 +335,14 @@ mod tests {
         let unknown = [serde_json::json!({ "name": "Nope", "value": 1 })];
         let err = resolve_fields(&unknown, "X", names).await.unwrap_err();
         assert!(err.message.contains("Nope"), "{}", err.message);
+        let unknown = [serde_json::json!({ "id": 99, "name": "Region", "value": 1 })];
+        let err = resolve_fields(&unknown, "X", names).await.unwrap_err();
+        assert!(
+            err.message
+                .starts_with("X has no custom field with id \"99\"."),
+            "an unknown id is refused even beside a known name: {}",
+            err.message
+        );
 
         let ids = [
             serde_json::json!(5),

@@ -11,6 +11,7 @@ mod http;
 mod limit;
 mod operation;
 mod outbound;
+mod pass_through;
 mod settings;
 
 pub use catalog::{
@@ -27,6 +28,7 @@ pub use operation::{
     SortDirection, VendorFilter, VendorSort, WriteRequest,
 };
 pub use outbound::{HostPattern, OutboundPolicy, Refusal, is_public};
+pub use pass_through::extend_search_body;
 pub use settings::{ConnectionSettings, SettingSpec};
 
 use async_trait::async_trait;

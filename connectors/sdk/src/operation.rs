@@ -138,7 +138,8 @@ pub struct ListRequest<'a> {
     /// The vendor's own cursor of this page, `None` for the first page.
     pub cursor: Option<&'a str>,
     pub fields: ReadFields<'a>,
-    /// `pass_through[k]=v` query parameters, forwarded to the vendor as `k=v`.
+    /// `pass_through[k]=v` query parameters, forwarded to the vendor as `k=v`: in the URL, or
+    /// in the body of a search that reads only its body ([`crate::extend_search_body`]).
     pub query: &'a [(String, String)],
     pub filters: &'a [VendorFilter],
     pub sort: Option<&'a VendorSort>,

@@ -41,7 +41,7 @@ impl CrmQuery {
         let mut out = CrmQuery::default();
         let mut seen: Vec<String> = Vec::new();
         let mut sort_by = None;
-        let mut direction = SortDirection::Ascending;
+        let mut direction = None;
         for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
             let bracketed = key.find('[').map(|i| &key[..i]);
             if bracketed.is_none() {
@@ -87,11 +87,11 @@ impl CrmQuery {
                 (QueryShape::List, "sort") => match bracketed_name(&key, "sort")? {
                     "by" => sort_by = Some(value.into_owned()),
                     "direction" => {
-                        direction = match &*value {
+                        direction = Some(match &*value {
                             "asc" => SortDirection::Ascending,
                             "desc" => SortDirection::Descending,
                             _ => return Err(param_error(&key, "must be asc or desc")),
-                        }
+                        })
                     }
                     _ => return Err(param_error(&key, "is not sort[by] or sort[direction]")),
                 },
@@ -102,7 +102,11 @@ impl CrmQuery {
                 _ => return Err(param_error(&key, "is not a parameter of this operation")),
             }
         }
-        out.sort = sort_by.map(|by| (by, direction));
+        // A direction alone would sort nothing; refused rather than ignored.
+        if sort_by.is_none() && direction.is_some() {
+            return Err(param_error("sort[direction]", "needs sort[by]"));
+        }
+        out.sort = sort_by.map(|by| (by, direction.unwrap_or(SortDirection::Ascending)));
         Ok(out)
     }
 
@@ -233,6 +237,7 @@ mod tests {
                 "RequestValidationError",
             ),
             ("sort[order]=asc", "RequestValidationError"),
+            ("sort[direction]=desc", "RequestValidationError"),
         ] {
             assert_eq!(parse(q).unwrap_err().type_name(), type_name, "{q}");
         }

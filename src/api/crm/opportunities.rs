@@ -363,6 +363,11 @@ async fn create_once(
 }
 
 /// `PATCH /crm/opportunities/{id}`: only the properties in the body change.
+///
+/// An update with nothing for the vendor to store (only fields it has no place for, or none)
+/// makes no vendor call — a vendor answers an empty change with an error or nothing — and is
+/// answered 200 with the id as given and the warnings; `_raw` is null, as no vendor record was
+/// read, and whether the record exists is not checked.
 #[utoipa::path(patch, path = "/crm/opportunities/{id}", operation_id = "opportunitiesUpdate", tag = "Opportunities", request_body = crate::api::openapi::Opportunity, params(("id" = String, Path), crate::api::openapi::TenantHeaders, ("raw" = Option<bool>, Query)), responses((status = 200, description = "Updated", body = crate::api::openapi::UnifiedIdResponse), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody), (status = 429, description = "The CRM's rate limit", body = crate::api::openapi::ErrorBody), (status = 502, description = "The CRM failed", body = crate::api::openapi::ErrorBody), (status = 504, description = "The CRM did not answer in time", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn update(
     State(state): State<AppState>,
@@ -373,25 +378,33 @@ pub async fn update(
 ) -> Result<Response> {
     let q = CrmQuery::parse(query.as_deref(), QueryShape::Write, OPPORTUNITY_FIELDS)?;
     let (vendor, unmapped) = vendor_body(&state, &conn, &body, Operation::Update).await?;
-    let record = conn
-        .entry
-        .connector
-        .update(
-            &conn.cx,
-            WriteRequest {
-                resource: RESOURCE,
-                id: Some(&id),
-                body: vendor,
-            },
-        )
-        .await
-        .map_err(|e| Error::from_connector(e, conn.service()))?;
-    let id = written_id(&conn, &record, Some(&id))?;
+    let record = if vendor.as_object().is_some_and(|b| b.is_empty()) {
+        None
+    } else {
+        let record = conn
+            .entry
+            .connector
+            .update(
+                &conn.cx,
+                WriteRequest {
+                    resource: RESOURCE,
+                    id: Some(&id),
+                    body: vendor,
+                },
+            )
+            .await
+            .map_err(|e| Error::from_connector(e, conn.service()))?;
+        Some(record)
+    };
+    let id = match &record {
+        Some(record) => written_id(&conn, record, Some(&id))?,
+        None => id,
+    };
     Ok(envelope(&conn, StatusCode::OK, Operation::Update).respond(
         &unified_id(&id),
         Extras {
             meta: warnings(conn.service(), Operation::Update, &unmapped),
-            raw: q.raw.then_some(&record),
+            raw: q.raw.then_some(record.as_ref().unwrap_or(&Value::Null)),
             ..Extras::default()
         },
     ))
