@@ -2,11 +2,11 @@
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
 use super::{
     Currency, CustomField, FieldDef, FieldKind, FilterKind, PassThrough, ResourceDef, UnifiedDate,
-    UnifiedDateTime,
+    UnifiedDateTime, UnifiedDecimal,
 };
 use crate::error::Error;
 
@@ -115,9 +115,9 @@ pub struct OpportunityInput {
     description: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
-    monetary_amount: Option<Number>,
+    monetary_amount: Option<UnifiedDecimal>,
     currency: Option<Currency>,
-    win_probability: Option<Number>,
+    win_probability: Option<UnifiedDecimal>,
     close_date: Option<UnifiedDate>,
     loss_reason_id: Option<String>,
     loss_reason: Option<String>,
@@ -199,6 +199,16 @@ impl OpportunityWrite {
                 .iter()
                 .any(|f| f.name == name && !f.read_only)
         });
+        // Decimals go on in the plain notation they were checked in, never as the client's
+        // exponent form.
+        for (name, decimal) in [
+            ("monetary_amount", input.monetary_amount),
+            ("win_probability", input.win_probability),
+        ] {
+            if let Some(UnifiedDecimal(number)) = decimal {
+                fields.insert(name.to_owned(), Value::Number(number));
+            }
+        }
         Ok(Self {
             fields,
             pass_through,
@@ -248,6 +258,29 @@ mod tests {
             w.fields["monetary_amount"].to_string(),
             "12345678901234567.89"
         );
+    }
+
+    #[test]
+    fn decimals_are_plain_and_within_what_a_crm_stores() {
+        let w =
+            check(r#"{"title":"Deal","monetary_amount":1E2,"win_probability":1.50E1}"#).unwrap();
+        assert_eq!(w.fields["monetary_amount"].to_string(), "100");
+        assert_eq!(w.fields["win_probability"].to_string(), "15.0");
+        for amount in ["1e400", "1234567890123456789", "0.12345678901"] {
+            let body = format!(r#"{{"title":"Deal","monetary_amount":{amount}}}"#);
+            let err = check(&body).unwrap_err();
+            assert_eq!(err.type_name(), "RequestValidationError", "{amount}");
+            assert!(
+                err.message()
+                    .starts_with("Invalid property monetary_amount: "),
+                "{amount}: {}",
+                err.message()
+            );
+            assert!(
+                err.detail()["invalid"][0]["monetary_amount"].is_string(),
+                "{amount}"
+            );
+        }
     }
 
     #[test]
