@@ -65,10 +65,7 @@ impl MappingTable {
                     serde_json::json!({ "unsupported": [{ name: format!("writable only on {}", ops(on)) }] }),
                 ));
             }
-            let mut v = match value {
-                Value::Null if self.empty_string_is_null => Value::String(String::new()),
-                other => other.clone(),
-            };
+            let mut v = value.clone();
             for transform in rule.map_or(&[][..], |r| &r.transforms) {
                 v = transform.apply(v).map_err(|reason| {
                     Error::validation(
@@ -76,6 +73,11 @@ impl MappingTable {
                         serde_json::json!({ "invalid": [{ name: reason }] }),
                     )
                 })?;
+            }
+            // `null` passes the transforms as "no value" (a date transform has no date to turn
+            // into text); only then does it become the vendor's way of clearing a field.
+            if v.is_null() && self.empty_string_is_null {
+                v = Value::String(String::new());
             }
             patch::set(&mut body, target, v).map_err(|e| {
                 Error::validation(
