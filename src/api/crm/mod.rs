@@ -3,9 +3,11 @@
 pub mod opportunities;
 
 use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
 use bytes::Bytes;
 use crmgate_connector_sdk::SortDirection;
 
+use crate::api::RequestDeadline;
 use crate::error::{Error, ErrorType, Result};
 use crate::unified::FieldDef;
 
@@ -151,22 +153,51 @@ fn param_error(name: &str, problem: &str) -> Error {
     )
 }
 
-/// A request body as bytes, with an Apideck error when it is too large or cut off.
+/// A request body as bytes, with an Apideck error when it is too large, cut off, or still
+/// incomplete at the request's deadline (a `Content-Length` larger than what was sent).
 pub struct Body(pub Bytes);
 
 impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self> {
-        Bytes::from_request(req, state)
-            .await
-            .map(Body)
-            .map_err(|rejection| {
-                let status = rejection.status();
-                Error::new(status, ErrorType::RequestValidationError, "Invalid body")
-                    .with_detail(rejection.body_text().into())
-            })
+        let deadline = req.extensions().get::<RequestDeadline>().copied();
+        let announced = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let read = Bytes::from_request(req, state);
+        let read = match deadline {
+            Some(RequestDeadline(at)) => match tokio::time::timeout_at(at, read).await {
+                Ok(read) => read,
+                Err(_) => return Err(body_timeout(announced.as_deref())),
+            },
+            None => read.await,
+        };
+        read.map(Body).map_err(|rejection| {
+            let status = rejection.status();
+            Error::new(status, ErrorType::RequestValidationError, "Invalid body")
+                .with_detail(rejection.body_text().into())
+        })
     }
+}
+
+/// A body that did not arrive in full before the deadline: the client announced more than it
+/// sent, or sends too slowly. A 408, never a 504 that blames the CRM.
+fn body_timeout(announced: Option<&str>) -> Error {
+    let detail = match announced {
+        Some(length) => format!(
+            "The body did not arrive in full before the request's deadline; Content-Length announced {length} bytes"
+        ),
+        None => "The body did not arrive in full before the request's deadline".to_owned(),
+    };
+    Error::new(
+        StatusCode::REQUEST_TIMEOUT,
+        ErrorType::RequestValidationError,
+        "Request body timed out",
+    )
+    .with_detail(detail.into())
 }
 
 #[cfg(test)]
