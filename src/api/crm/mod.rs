@@ -108,6 +108,36 @@ impl CrmQuery {
         Ok(out)
     }
 
+    /// Refuses `pass_through[k]` for the parameters the connector pages with, naming every one
+    /// the client set.
+    pub fn check_paging_params(&self, paging: &[&str]) -> Result<()> {
+        let mut set: Vec<&str> = Vec::new();
+        for (key, _) in &self.pass_through {
+            if paging.contains(&key.as_str()) && !set.contains(&key.as_str()) {
+                set.push(key);
+            }
+        }
+        if set.is_empty() {
+            return Ok(());
+        }
+        let invalid: Vec<serde_json::Value> = set
+            .iter()
+            .map(|k| {
+                serde_json::json!({ format!("pass_through[{k}]"): "is a paging parameter the connector sets; use limit and cursor" })
+            })
+            .collect();
+        Err(Error::validation(
+            format!(
+                "Invalid query parameter pass_through: {} page the list and are set by the connector; use limit and cursor instead",
+                set.iter()
+                    .map(|k| format!("pass_through[{k}]"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            serde_json::json!({ "invalid": invalid }),
+        ))
+    }
+
     /// The list parameters a cursor must be used with: a cursor continues exactly the list it
     /// came from.
     pub fn list_fingerprint(&self) -> String {
@@ -268,5 +298,31 @@ mod tests {
             assert_eq!(parse(q).unwrap_err().type_name(), type_name, "{q}");
         }
         assert!(CrmQuery::parse(Some("limit=5"), QueryShape::One, OPPORTUNITY_FIELDS).is_err());
+    }
+
+    #[test]
+    fn paging_parameters_cannot_be_passed_through() {
+        let paging = ["after", "limit"];
+        let q = parse("pass_through[search]=x&pass_through[limit]=5&pass_through[after]=9&pass_through[limit]=6")
+            .unwrap();
+        let err = q.check_paging_params(&paging).unwrap_err();
+        assert_eq!(err.type_name(), "RequestValidationError");
+        assert!(
+            err.message()
+                .contains("pass_through[limit], pass_through[after]"),
+            "{}",
+            err.message()
+        );
+        assert_eq!(err.detail()["invalid"].as_array().unwrap().len(), 2);
+        assert!(
+            parse("pass_through[search]=x")
+                .unwrap()
+                .check_paging_params(&paging)
+                .is_ok()
+        );
+        assert!(
+            q.check_paging_params(&[]).is_ok(),
+            "a connector without paging parameters"
+        );
     }
 }
