@@ -207,8 +207,15 @@ impl<S: Send + Sync> FromRequest<S> for Body {
         };
         read.map(Body).map_err(|rejection| {
             let status = rejection.status();
+            let detail = match announced {
+                Some(length) if status == StatusCode::BAD_REQUEST => format!(
+                    "{}; Content-Length announced {length} bytes",
+                    rejection.body_text()
+                ),
+                _ => rejection.body_text(),
+            };
             Error::new(status, ErrorType::RequestValidationError, "Invalid body")
-                .with_detail(rejection.body_text().into())
+                .with_detail(detail.into())
         })
     }
 }
