@@ -43,7 +43,12 @@ impl IntoResponse for Error {
         }
         let mut response = (status, axum::Json(body)).into_response();
         if let Some(after) = self.retry_after() {
-            let secs = after.as_secs().max(1).to_string();
+            // Rounded up: a client that comes back a fraction early meets the same 429.
+            let secs = after
+                .as_secs()
+                .saturating_add(u64::from(after.subsec_nanos() > 0))
+                .max(1)
+                .to_string();
             if let Ok(value) = HeaderValue::from_str(&secs) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }

@@ -149,10 +149,19 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(openapi::page))
 }
 
-/// Ends a request that outlives its deadline with a 504; the vendor calls inside stop at the
-/// same deadline, so this only catches what is slow on crmgate's side (a stalled database).
-async fn deadline(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// When a request must be answered; set by the deadline layer for what runs inside it (the
+/// body read stops there).
+#[derive(Debug, Clone, Copy)]
+pub struct RequestDeadline(pub tokio::time::Instant);
+
+/// Ends a request that outlives its deadline with a 504; the vendor calls and the body read
+/// inside stop at the same deadline, so this only catches what is slow on crmgate's side (a
+/// stalled database).
+async fn deadline(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let limit = state.request_deadline;
+    request
+        .extensions_mut()
+        .insert(RequestDeadline(tokio::time::Instant::now() + limit));
     match tokio::time::timeout(limit + Duration::from_secs(1), next.run(request)).await {
         Ok(response) => response,
         Err(_) => Error::new(

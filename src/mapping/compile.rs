@@ -353,6 +353,13 @@ fn compile_write(spec: &WriteSpec) -> Result<WriteRule, Located> {
             ),
         ));
     }
+    if to.is_root() {
+        return Err((
+            Some(spec.to.referenced),
+            "write path \"$\" would replace the whole vendor body; name a location in it"
+                .to_owned(),
+        ));
+    }
     Ok(WriteRule {
         to,
         transforms: compile_transforms(&spec.transforms)?,

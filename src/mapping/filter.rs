@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::compile::{FilterTarget, MappingTable};
 use super::transform::decimal_number;
 use crate::error::{Error, ErrorType};
-use crate::unified::FilterKind;
+use crate::unified::{FilterKind, plain_decimal};
 
 impl MappingTable {
     /// Translates the client's filters; every one must be supported, or none is applied.
@@ -35,9 +35,15 @@ impl MappingTable {
             };
             let value = match rule.kind {
                 FilterKind::String => Value::String(raw.clone()),
+                // In plain notation, as write bodies' decimals are (`1e2` goes on as `100`).
                 FilterKind::Number => decimal_number(raw.trim())
-                    .map(Value::Number)
-                    .ok_or_else(|| invalid(format!("{raw:?} is not a number")))?,
+                    .ok_or_else(|| invalid(format!("{raw:?} is not a number")))
+                    .and_then(|n| plain_decimal(&n.to_string()).map_err(invalid))
+                    .map(|plain| {
+                        Value::Number(
+                            decimal_number(&plain).expect("plain decimal text is a number"),
+                        )
+                    })?,
             };
             match &rule.target {
                 FilterTarget::Field { field, transforms } => {

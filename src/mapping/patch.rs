@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::path::{CompiledPath, Step};
+use super::path::{CompiledPath, Step, from_end};
 
 /// Why a value could not be set; names the path so the client can fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +45,7 @@ fn set_steps(doc: &mut Value, steps: &[Step], value: Value) -> Result<(), String
     for (depth, step) in steps.iter().enumerate() {
         if slot.is_null() {
             *slot = match step {
-                Step::Index(_) => Value::Array(Vec::new()),
+                Step::Index(_) | Step::FromEnd(_) => Value::Array(Vec::new()),
                 _ => Value::Object(Map::new()),
             };
         }
@@ -64,6 +64,15 @@ fn set_steps(doc: &mut Value, steps: &[Step], value: Value) -> Result<(), String
                 }
                 &mut items[*i]
             }
+            (Step::FromEnd(k), Value::Array(items)) => {
+                let Some(i) = from_end(items.len(), *k) else {
+                    return Err(format!(
+                        "index -{k} is before the start of an array of {} items",
+                        items.len()
+                    ));
+                };
+                &mut items[i]
+            }
             (Step::Wildcard, _) => return Err("a wildcard cannot create values".to_owned()),
             (_, other) => {
                 return Err(format!(
@@ -71,7 +80,7 @@ fn set_steps(doc: &mut Value, steps: &[Step], value: Value) -> Result<(), String
                     depth + 1,
                     kind_of(other),
                     match step {
-                        Step::Index(_) => "an array",
+                        Step::Index(_) | Step::FromEnd(_) => "an array",
                         _ => "an object",
                     }
                 ));
@@ -172,6 +181,21 @@ mod tests {
         assert!(err.reason.contains("a string"), "{}", err.reason);
         let err = set(&mut doc, &path("$.l[3]"), json!(1)).unwrap_err();
         assert!(err.reason.contains("beyond the end"), "{}", err.reason);
+        let err = set(&mut doc, &path("$.l[-1]"), json!(1)).unwrap_err();
+        assert_eq!(
+            err.reason,
+            "index -1 is before the start of an array of 0 items"
+        );
+        let err = set(&mut doc, &path("$.missing[-1].x"), json!(1)).unwrap_err();
+        assert!(err.reason.contains("before the start"), "{}", err.reason);
+    }
+
+    #[test]
+    fn a_negative_index_sets_from_the_end() {
+        let mut doc = json!({"l": [{"x": 1}, {"x": 2}]});
+        assert_eq!(set(&mut doc, &path("$.l[-1].x"), json!(9)), Ok(1));
+        assert_eq!(set(&mut doc, &path("$.l[-2]"), json!("first")), Ok(1));
+        assert_eq!(doc, json!({"l": ["first", {"x": 9}]}));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! JSONPaths compiled once at load time. The common shapes (`$.a.b`, `$.a[0].b`,
+//! JSONPaths compiled once at load time. The common shapes (`$.a.b`, `$.a[0].b`, `$.a[-1].b`,
 //! `$.a[*].b`, and equality filters such as `$.a[?@.type == 'x'].id`) become direct lookups;
 //! anything else (other filters, slices, descendants) keeps the parsed RFC 9535 query and runs
 //! through the general evaluator.
@@ -21,6 +21,8 @@ pub const MAX_PATH_LEN: usize = 1024;
 pub enum Step {
     Name(Box<str>),
     Index(usize),
+    /// A negative index, counted from the end: `[-1]` is `FromEnd(1)`, the last item.
+    FromEnd(usize),
     Wildcard,
     /// The children whose value at the relative path equals the literal (`[?@.a.b == 'x']`).
     Equals(Box<[Step]>, Value),
@@ -94,6 +96,12 @@ impl CompiledPath {
             Plan::Direct(steps) if steps.iter().all(Step::is_singular) => Some(steps),
             _ => None,
         }
+    }
+
+    /// Whether the path is `$`, the whole document: a write there would replace the vendor
+    /// body rather than set a value in it.
+    pub fn is_root(&self) -> bool {
+        self.singular_steps().is_some_and(<[Step]>::is_empty)
     }
 
     /// Whether the path can find several values (wildcards, filters, slices, descendants).
@@ -191,7 +199,7 @@ fn direct_steps(query: &JpQuery) -> Option<Vec<Step>> {
         .iter()
         .map(|segment| match segment {
             Segment::Selector(Selector::Name(n)) => Some(Step::Name(n.as_str().into())),
-            Segment::Selector(Selector::Index(i)) => usize::try_from(*i).ok().map(Step::Index),
+            Segment::Selector(Selector::Index(i)) => index_step(*i),
             Segment::Selector(Selector::Wildcard) => Some(Step::Wildcard),
             Segment::Selector(Selector::Filter(filter)) => equality_filter(filter),
             _ => None,
@@ -224,17 +232,31 @@ fn equality_filter(filter: &Filter) -> Option<Step> {
         .iter()
         .map(|segment| match segment {
             SingularQuerySegment::Name(n) => Some(Step::Name(n.as_str().into())),
-            SingularQuerySegment::Index(i) => usize::try_from(*i).ok().map(Step::Index),
+            SingularQuerySegment::Index(i) => index_step(*i),
         })
         .collect::<Option<Vec<_>>>()?;
     Some(Step::Equals(relative.into_boxed_slice(), value))
 }
 
+/// An RFC 9535 index as a step: from the start, or from the end when negative.
+fn index_step(i: i64) -> Option<Step> {
+    if i < 0 {
+        usize::try_from(i.unsigned_abs()).ok().map(Step::FromEnd)
+    } else {
+        usize::try_from(i).ok().map(Step::Index)
+    }
+}
+
 impl Step {
     /// Whether the step names at most one location.
     fn is_singular(&self) -> bool {
-        matches!(self, Step::Name(_) | Step::Index(_))
+        matches!(self, Step::Name(_) | Step::Index(_) | Step::FromEnd(_))
     }
+}
+
+/// The position a step from the end names in an array of `len` items, if there is one.
+pub fn from_end(len: usize, back: usize) -> Option<usize> {
+    len.checked_sub(back)
 }
 
 /// The children of a node, with the step that names each.
@@ -258,6 +280,7 @@ fn lookup<'a>(mut doc: &'a Value, steps: &[Step]) -> Option<&'a Value> {
         doc = match (step, doc) {
             (Step::Name(n), Value::Object(map)) => map.get(&**n)?,
             (Step::Index(i), Value::Array(items)) => items.get(*i)?,
+            (Step::FromEnd(k), Value::Array(items)) => items.get(from_end(items.len(), *k)?)?,
             _ => return None,
         };
     }
@@ -277,6 +300,11 @@ fn collect<'a>(doc: &'a Value, steps: &[Step], out: &mut Vec<&'a Value>) {
         }
         (Step::Index(i), Value::Array(items)) => {
             if let Some(v) = items.get(*i) {
+                collect(v, rest, out);
+            }
+        }
+        (Step::FromEnd(k), Value::Array(items)) => {
+            if let Some(v) = from_end(items.len(), *k).and_then(|i| items.get(i)) {
                 collect(v, rest, out);
             }
         }
@@ -307,6 +335,11 @@ fn expand(doc: &Value, steps: &[Step], prefix: &mut Vec<Step>, out: &mut Vec<Vec
         (Step::Index(i), Value::Array(items)) => {
             if let Some(v) = items.get(*i) {
                 descend(v, step.clone(), prefix);
+            }
+        }
+        (Step::FromEnd(k), Value::Array(items)) => {
+            if let Some(i) = from_end(items.len(), *k) {
+                descend(&items[i], Step::Index(i), prefix);
             }
         }
         (Step::Wildcard, _) => {
@@ -391,6 +424,29 @@ mod tests {
             err.reason
         );
         assert!(CompiledPath::parse(&format!("$.{}", "a".repeat(MAX_PATH_LEN))).is_err());
+    }
+
+    #[test]
+    fn negative_indices_count_from_the_end() {
+        let doc = json!({"a": [{"id": 1}, {"id": 2}], "e": []});
+        let p = CompiledPath::parse("$.a[-1].id").unwrap();
+        assert!(p.is_singular(), "[-1] names one location");
+        assert_eq!(p.find(&doc), Found::One(&json!(2)));
+        assert_eq!(
+            CompiledPath::parse("$.a[-2].id").unwrap().find(&doc),
+            Found::One(&json!(1))
+        );
+        assert_eq!(
+            CompiledPath::parse("$.a[-3].id").unwrap().find(&doc),
+            Found::Nothing
+        );
+        assert_eq!(
+            CompiledPath::parse("$.e[-1]").unwrap().find(&doc),
+            Found::Nothing
+        );
+        let filtered = CompiledPath::parse("$.r[?@.t[-1] == 'x'].id").unwrap();
+        let doc = json!({"r": [{"t": ["a", "x"], "id": "1"}, {"t": ["x", "a"], "id": "2"}]});
+        assert_eq!(filtered.find(&doc), Found::Many(vec![&json!("1")]));
     }
 
     #[test]

@@ -91,6 +91,14 @@ impl TenantMappings {
                     continue;
                 }
             };
+            if let Err((_, reason)) = unified_key_problem(resource, key, &path) {
+                tracing::warn!(
+                    key,
+                    reason,
+                    "A stored custom mapping is no longer allowed; it is skipped."
+                );
+                continue;
+            }
             out.read_paths.push(path.name_prefix());
             match resource.fields.iter().find(|f| f.name == key) {
                 Some(def) => out.overrides.push(FieldOverride {
@@ -145,17 +153,42 @@ pub fn validate(
             format!("{key:?} must be 1 to {MAX_KEY_LEN} letters, digits, '_' or '-'"),
         ));
     }
-    if let Some(def) = resource.fields.iter().find(|f| f.name == key)
-        && matches!(
-            def.kind,
-            FieldKind::CustomFields | FieldKind::CustomMappings
-        )
-    {
-        return Err(invalid("key", format!("{key} cannot be re-pointed")));
-    }
-    cache
+    let path = cache
         .get(value)
         .map_err(|e| invalid("value", e.to_string()))?;
+    unified_key_problem(resource, key, &path).map_err(|(name, problem)| invalid(name, problem))
+}
+
+/// What a mapping may not do to a unified field: re-point `id` (the record's vendor id, which
+/// every get, update and delete addresses and every answer's `data.id` is), re-point the
+/// custom-field lists, or point a field at the whole record (`$`), whose write would replace
+/// the vendor body.
+fn unified_key_problem(
+    resource: &ResourceDef,
+    key: &str,
+    path: &CompiledPath,
+) -> Result<(), (&'static str, String)> {
+    let Some(def) = resource.fields.iter().find(|f| f.name == key) else {
+        return Ok(());
+    };
+    if def.name == "id" {
+        return Err((
+            "key",
+            "id cannot be re-pointed: it is the vendor's record id, which gets, updates and deletes address".to_owned(),
+        ));
+    }
+    if matches!(
+        def.kind,
+        FieldKind::CustomFields | FieldKind::CustomMappings
+    ) {
+        return Err(("key", format!("{key} cannot be re-pointed")));
+    }
+    if path.is_root() {
+        return Err((
+            "value",
+            format!("{key} cannot be the whole vendor record (\"$\"); name a location in it"),
+        ));
+    }
     Ok(())
 }
 
@@ -189,6 +222,23 @@ mod tests {
     }
 
     #[test]
+    fn stored_rows_that_are_no_longer_allowed_are_skipped() {
+        let cache = PathCache::default();
+        let t = TenantMappings::build(
+            &OPPORTUNITIES,
+            [
+                ("id", "$.properties.other_id"),
+                ("title", "$"),
+                ("whole", "$"),
+            ],
+            &cache,
+        );
+        assert!(t.override_for("id").is_none());
+        assert!(t.override_for("title").is_none());
+        assert_eq!(t.custom.len(), 1, "a custom key may read the whole record");
+    }
+
+    #[test]
     fn paths_are_compiled_once_per_text() {
         let cache = PathCache::default();
         let a = cache.get("$.a.b").unwrap();
@@ -205,6 +255,8 @@ mod tests {
             ("gen der", "$.a", "key"),
             ("", "$.a", "key"),
             ("custom_fields", "$.a", "cannot be re-pointed"),
+            ("id", "$.properties.other_id", "id cannot be re-pointed"),
+            ("title", "$", "whole vendor record"),
         ] {
             let err = validate(&OPPORTUNITIES, key, value, &cache).unwrap_err();
             assert_eq!(err.status().as_u16(), 400);

@@ -213,6 +213,21 @@ fn update_cannot_change_create_only_fields() {
 }
 
 #[test]
+fn null_clears_a_transformed_field_at_a_vendor_without_null() {
+    let table = compile(HUBSPOT).unwrap();
+    let body = write(
+        &table,
+        r#"{"close_date":null,"monetary_amount":null,"priority":null}"#,
+        WriteOperation::Update,
+    )
+    .unwrap();
+    assert_eq!(
+        body.body,
+        json!({"properties": {"closedate": "", "amount": "", "hs_priority": ""}})
+    );
+}
+
+#[test]
 fn write_transform_errors_name_the_field() {
     let table = compile(
         "fields:\n  owner_id:\n    write: { to: $.owner, transforms: [{ type: to_integer }] }\n",
@@ -454,6 +469,22 @@ fn filters_become_vendor_filters() {
         .unwrap_err();
     assert!(
         err.message().contains("filter[monetary_amount]"),
+        "{}",
+        err.message()
+    );
+    let plain = table
+        .vendor_filters(&pairs(&[("monetary_amount", "1.5E3")]))
+        .unwrap();
+    assert_eq!(
+        plain[0].value,
+        json!("1500"),
+        "exponents never reach the vendor"
+    );
+    let err = table
+        .vendor_filters(&pairs(&[("monetary_amount", "1e400")]))
+        .unwrap_err();
+    assert!(
+        err.message().contains("integer digits"),
         "{}",
         err.message()
     );

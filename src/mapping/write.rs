@@ -40,10 +40,10 @@ impl MappingTable {
                 continue;
             };
             let rule = field.write.as_ref();
-            // A tenant override re-points the write too, when its path names one location;
-            // otherwise the field is read-only for that tenant.
+            // A tenant override re-points the write too, when its path names one location
+            // inside the body; otherwise the field is read-only for that tenant.
             let target = match tenant.and_then(|t| t.override_for(name)) {
-                Some(path) => path.is_singular().then_some(path),
+                Some(path) => (path.is_singular() && !path.is_root()).then_some(path),
                 None => rule.map(|r| &r.to),
             };
             let Some(target) = target else {
@@ -73,7 +73,6 @@ impl MappingTable {
                 {
                     Value::Array(Vec::new())
                 }
-                Value::Null if self.empty_string_is_null => Value::String(String::new()),
                 other => other.clone(),
             };
             for transform in rule.map_or(&[][..], |r| &r.transforms) {
@@ -83,6 +82,11 @@ impl MappingTable {
                         serde_json::json!({ "invalid": [{ name: reason }] }),
                     )
                 })?;
+            }
+            // `null` passes the transforms as "no value" (a date transform has no date to turn
+            // into text); only then does it become the vendor's way of clearing a field.
+            if v.is_null() && self.empty_string_is_null {
+                v = Value::String(String::new());
             }
             patch::set(&mut body, target, v).map_err(|e| {
                 Error::validation(
@@ -156,12 +160,18 @@ impl PassThroughPlan {
                 .into_iter()
                 .enumerate()
             {
-                let path = CompiledPath::parse(&ext.path).map_err(|e| {
+                let invalid = |reason: String| {
                     Error::validation(
-                        format!("Invalid pass_through[{i}].extend_paths[{j}].path: {e}"),
-                        serde_json::json!({ "invalid": [{ format!("pass_through[{i}].extend_paths[{j}].path"): e.reason }] }),
+                        format!("Invalid pass_through[{i}].extend_paths[{j}].path: {reason}"),
+                        serde_json::json!({ "invalid": [{ format!("pass_through[{i}].extend_paths[{j}].path"): reason }] }),
                     )
-                })?;
+                };
+                let path = CompiledPath::parse(&ext.path).map_err(|e| invalid(e.to_string()))?;
+                if path.is_root() {
+                    return Err(invalid(
+                        "\"$\" is the whole vendor body; use extend_object to change it, or name a location in it".to_owned(),
+                    ));
+                }
                 paths.push((path, ext.value));
             }
             let applies = item.service_id == service
@@ -180,19 +190,28 @@ impl PassThroughPlan {
     }
 
     /// Applies the selected items to the vendor body: `extend_object` first, then each
-    /// `extend_paths` item in order.
+    /// `extend_paths` item in order. A path that writes nothing (a wildcard or filter that
+    /// matches no member) is a 400 like one that cannot be written, never a silent no-op.
     pub fn apply(self, body: &mut Value) -> Result<(), Error> {
+        let invalid = |path: &str, reason: &str| {
+            Error::validation(
+                format!("Invalid pass_through path {path}: {reason}"),
+                serde_json::json!({ "invalid": [{ path: reason }] }),
+            )
+        };
         for item in self.items {
             if let Some(object) = item.extend_object {
                 patch::deep_merge(body, object);
             }
             for (path, value) in item.extend_paths {
-                patch::set(body, &path, value).map_err(|e| {
-                    Error::validation(
-                        format!("Invalid pass_through path {}: {}", e.path, e.reason),
-                        serde_json::json!({ "invalid": [{ e.path: e.reason }] }),
-                    )
-                })?;
+                let written =
+                    patch::set(body, &path, value).map_err(|e| invalid(&e.path, &e.reason))?;
+                if written == 0 {
+                    return Err(invalid(
+                        path.as_str(),
+                        "matches nothing in the vendor body, so nothing would be set",
+                    ));
+                }
             }
         }
         Ok(())

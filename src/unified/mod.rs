@@ -5,6 +5,7 @@
 //! client's JSON, so that an explicit `null` (clear the field) differs from an absent property.
 
 mod currency;
+mod decimal;
 mod opportunity;
 
 use std::fmt;
@@ -15,6 +16,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde_json::{Map, Value};
 
 pub use currency::{CURRENCY_CODES, Currency};
+pub use decimal::{MAX_DECIMALS, MAX_INTEGER_DIGITS, UnifiedDecimal, plain_decimal};
 pub use opportunity::{
     OPPORTUNITIES, OPPORTUNITY_FIELDS, OPPORTUNITY_FILTERS, OPPORTUNITY_SORTS, OpportunityWrite,
 };

@@ -5,11 +5,11 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
 use super::{
     Currency, CustomField, FieldDef, FieldKind, FilterKind, PassThrough, ResourceDef, UnifiedDate,
-    UnifiedDateTime,
+    UnifiedDateTime, UnifiedDecimal,
 };
 use crate::error::Error;
 
@@ -126,9 +126,9 @@ pub struct OpportunityInput {
     description: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
-    monetary_amount: Option<Number>,
+    monetary_amount: Option<UnifiedDecimal>,
     currency: Option<Currency>,
-    win_probability: Option<Number>,
+    win_probability: Option<UnifiedDecimal>,
     close_date: Option<UnifiedDate>,
     loss_reason_id: Option<String>,
     loss_reason: Option<String>,
@@ -200,7 +200,7 @@ impl OpportunityWrite {
             field.check()?;
         }
         if let Some(p) = &input.win_probability {
-            check_percentage("win_probability", p)?;
+            check_percentage("win_probability", &p.0)?;
         }
         let mut fields: Map<String, Value> =
             serde_json::from_slice(body).map_err(|e| Error::malformed_body(&e))?;
@@ -228,6 +228,16 @@ impl OpportunityWrite {
                 .iter()
                 .any(|f| f.name == name && !f.read_only)
         });
+        // Decimals go on in the plain notation they were checked in, never as the client's
+        // exponent form.
+        for (name, decimal) in [
+            ("monetary_amount", input.monetary_amount),
+            ("win_probability", input.win_probability),
+        ] {
+            if let Some(UnifiedDecimal(number)) = decimal {
+                fields.insert(name.to_owned(), Value::Number(number));
+            }
+        }
         Ok(Self {
             fields,
             pass_through,
@@ -236,7 +246,7 @@ impl OpportunityWrite {
 }
 
 /// A percentage must lie in 0–100; checked exactly, as the value is sent with its digits.
-fn check_percentage(name: &str, value: &Number) -> Result<(), Error> {
+fn check_percentage(name: &str, value: &serde_json::Number) -> Result<(), Error> {
     let text = value.to_string();
     let in_range = Decimal::from_str(&text)
         .or_else(|_| Decimal::from_scientific(&text))
@@ -323,6 +333,29 @@ mod tests {
     }
 
     #[test]
+    fn decimals_are_plain_and_within_what_a_crm_stores() {
+        let w =
+            check(r#"{"title":"Deal","monetary_amount":1E2,"win_probability":1.50E1}"#).unwrap();
+        assert_eq!(w.fields["monetary_amount"].to_string(), "100");
+        assert_eq!(w.fields["win_probability"].to_string(), "15.0");
+        for amount in ["1e400", "1234567890123456789", "0.12345678901"] {
+            let body = format!(r#"{{"title":"Deal","monetary_amount":{amount}}}"#);
+            let err = check(&body).unwrap_err();
+            assert_eq!(err.type_name(), "RequestValidationError", "{amount}");
+            assert!(
+                err.message()
+                    .starts_with("Invalid property monetary_amount: "),
+                "{amount}: {}",
+                err.message()
+            );
+            assert!(
+                err.detail()["invalid"][0]["monetary_amount"].is_string(),
+                "{amount}"
+            );
+        }
+    }
+
+    #[test]
     fn unknown_property_is_named() {
         let err = check(r#"{"title":"Deal","foobar":1}"#).unwrap_err();
         assert_eq!(err.type_name(), "RequestValidationError");
@@ -369,10 +402,10 @@ mod tests {
     fn percentages_are_checked_exactly_and_enums_take_one_spelling() {
         assert!(check(r#"{"title":"D","win_probability":100.0}"#).is_ok());
         assert!(check(r#"{"title":"D","win_probability":0}"#).is_ok());
-        let err = check(r#"{"title":"D","win_probability":100.000000000000000001}"#).unwrap_err();
+        let err = check(r#"{"title":"D","win_probability":100.0000000001}"#).unwrap_err();
         assert_eq!(
             err.message(),
-            "Invalid property win_probability: must be from 0 to 100, got 100.000000000000000001"
+            "Invalid property win_probability: must be from 0 to 100, got 100.0000000001"
         );
         assert!(check(r#"{"title":"D","win_probability":1e300}"#).is_err());
         let w = check(r#"{"title":"D","status":"LOST","priority":"none"}"#).unwrap();

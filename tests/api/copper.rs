@@ -10,7 +10,7 @@ use crate::app::{TestApp, assert_error, call, spawn_app};
 const TOKEN: &str = "cu-key-789";
 const EMAIL: &str = "ops@acme.test";
 
-fn expect(verb: &str, route: &str) -> MockBuilder {
+pub fn expect(verb: &str, route: &str) -> MockBuilder {
     Mock::given(method(verb))
         .and(path(route))
         .and(header("x-pw-accesstoken", TOKEN))
@@ -18,7 +18,7 @@ fn expect(verb: &str, route: &str) -> MockBuilder {
         .and(header("x-pw-useremail", EMAIL))
 }
 
-fn opportunity(id: u64) -> Value {
+pub fn opportunity(id: u64) -> Value {
     serde_json::from_str(&format!(
         r#"{{"id": {id}, "name": "Office chairs {id}", "assignee_id": 2, "close_date": "10/30/2020",
             "company_id": 3, "company_name": "Dunder Mifflin", "customer_source_id": 6,
@@ -32,7 +32,7 @@ fn opportunity(id: u64) -> Value {
     .unwrap()
 }
 
-async fn connect(app: &TestApp, server: &MockServer) {
+pub async fn connect(app: &TestApp, server: &MockServer) {
     // The names of the source every test opportunity carries, and of the loss reasons.
     for (path, names) in [
         (
@@ -59,7 +59,7 @@ async fn connect(app: &TestApp, server: &MockServer) {
     );
 }
 
-fn copper(rq: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+pub fn copper(rq: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
     rq.header("x-apideck-service-id", "copper")
 }
 

@@ -11,6 +11,7 @@ mod deploy;
 mod errors;
 mod faults;
 mod hubspot;
+mod input;
 mod mappings;
 mod openapi;
 mod outbound;

@@ -9,13 +9,13 @@ use crate::app::{TestApp, assert_error, call, spawn_app};
 
 const TOKEN: &str = "pd-token-456";
 
-fn expect(verb: &str, route: &str) -> MockBuilder {
+pub fn expect(verb: &str, route: &str) -> MockBuilder {
     Mock::given(method(verb))
         .and(path(route))
         .and(header("x-api-token", TOKEN))
 }
 
-fn deal(id: u64) -> Value {
+pub fn deal(id: u64) -> Value {
     serde_json::from_str(&format!(
         r#"{{"id": {id}, "title": "Deal {id}", "value": 1500.50, "currency": "EUR", "probability": 40,
             "expected_close_date": "2026-12-31", "lost_reason": null, "pipeline_id": 1, "stage_id": 3,
@@ -27,11 +27,11 @@ fn deal(id: u64) -> Value {
     .unwrap()
 }
 
-fn envelope(data: Value, next: Option<&str>) -> Value {
+pub fn envelope(data: Value, next: Option<&str>) -> Value {
     json!({ "success": true, "data": data, "additional_data": { "next_cursor": next } })
 }
 
-async fn connect(app: &TestApp, server: &MockServer) {
+pub async fn connect(app: &TestApp, server: &MockServer) {
     let body = json!({ "settings": { "api_key": TOKEN, "base_url": server.uri() } });
     assert_eq!(
         call(app.patch("/vault/connections/crm/pipedrive", &body))
@@ -41,7 +41,7 @@ async fn connect(app: &TestApp, server: &MockServer) {
     );
 }
 
-fn pipedrive(rq: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+pub fn pipedrive(rq: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
     rq.header("x-apideck-service-id", "pipedrive")
 }
 

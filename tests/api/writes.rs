@@ -389,13 +389,13 @@ async fn copper_pass_through_goes_into_the_search_body() {
 
     let answer = call(to(
         "copper",
-        app.get("/crm/opportunities?pass_through[page_size]=200"),
+        app.get("/crm/opportunities?pass_through[sort_by]=name"),
     ))
     .await;
     assert_error(&answer, 400, "ConnectorOperationUnsupportedError");
     let message = answer.1["detail"]["message"].as_str().unwrap();
     assert!(
-        message.starts_with("pass_through[page_size] cannot be used here"),
+        message.starts_with("pass_through[sort_by] cannot be used here"),
         "{message}"
     );
 }

@@ -66,6 +66,11 @@ impl Connector for Copper {
         config::MAX_PAGE_SIZE
     }
 
+    /// Copper searches page by `page_number` with `page_size`.
+    fn paging_params(&self) -> &'static [&'static str] {
+        &["page_number", "page_size"]
+    }
+
     fn auth_headers(&self, settings: &ConnectionSettings) -> Result<HeaderMap> {
         let token = settings.require_secret(config::API_KEY.name)?;
         let email = settings.get(config::USER_EMAIL.name).ok_or_else(|| {

@@ -61,6 +61,11 @@ impl Connector for HubSpot {
         config::MAX_PAGE_SIZE
     }
 
+    /// HubSpot pages by `after` with `limit` (in the query, or the body of a search).
+    fn paging_params(&self) -> &'static [&'static str] {
+        &["after", "limit"]
+    }
+
     fn auth_headers(&self, settings: &ConnectionSettings) -> Result<HeaderMap> {
         let token = settings.require_secret(config::API_KEY.name)?;
         let value =

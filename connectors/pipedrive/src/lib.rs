@@ -57,6 +57,11 @@ impl Connector for Pipedrive {
         config::MAX_PAGE_SIZE
     }
 
+    /// Pipedrive v2 pages by `cursor` with `limit`.
+    fn paging_params(&self) -> &'static [&'static str] {
+        &["cursor", "limit"]
+    }
+
     fn auth_headers(&self, settings: &ConnectionSettings) -> Result<HeaderMap> {
         let token = settings.require_secret(config::API_KEY.name)?;
         let value = HeaderValue::from_str(token.expose_secret()).map_err(|_| {

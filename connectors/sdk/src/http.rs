@@ -42,6 +42,10 @@ impl Default for HttpConfig {
     }
 }
 
+/// The least of its deadline a call must have left when its budget slot comes: a slot later
+/// than that would only start a call that times out, so the request is answered 429 instead.
+const MIN_CALL_TIME: Duration = Duration::from_secs(1);
+
 /// How the client waits between attempts; tests substitute one that records the waits instead
 /// of sleeping, so retry timing is asserted exactly without wall time.
 pub trait Pause: Send + Sync {
@@ -261,33 +265,47 @@ impl OutboundClient {
         }
     }
 
-    /// Waits for a slot in the connection's budget; a wait past the deadline is answered as a
-    /// rate limit with the time to wait, so the client can come back then.
+    /// Reserves a slot in the connection's budget and waits for it. Slots are reserved in
+    /// order, so the wait is known at once: when the slot would leave less than
+    /// [`MIN_CALL_TIME`] of the request's deadline, none is taken and the answer is a rate
+    /// limit straight away, with the time until the earliest slot as `Retry-After`, rather than
+    /// a request held until its deadline. A slot that is free now is always taken; then the
+    /// budget is not what stands in the way.
     async fn take_slot(&self) -> Result<()> {
         let Some((limiter, key, budget)) = &self.budget else {
             return Ok(());
         };
-        loop {
-            let Err(wait) = limiter.try_acquire(key, *budget).await else {
-                return Ok(());
-            };
-            if self.deadline.is_some_and(|d| Instant::now() + wait >= d) {
-                return Err(ConnectorError::new(
+        let within = self.deadline.map_or(Duration::MAX, |d| {
+            d.saturating_duration_since(Instant::now())
+                .saturating_sub(MIN_CALL_TIME)
+        });
+        let wait = limiter
+            .reserve(key, *budget, within)
+            .await
+            .map_err(|earliest| {
+                tracing::debug!(
+                    wait_ms = earliest.as_millis() as u64,
+                    "The connection's rate budget has no slot within the request's deadline."
+                );
+                ConnectorError::new(
                     ErrorKind::RateLimited,
                     "The connection's request budget at the CRM is used up for now.",
                 )
-                .with_retry_after(Some(wait)));
-            }
-            tracing::debug!(
-                wait_ms = wait.as_millis() as u64,
-                "Waiting for the connection's rate budget."
-            );
-            metrics::counter!("crmgate_rate_limit_waits_total", "connector" => self.connector)
-                .increment(1);
-            metrics::histogram!("crmgate_rate_limit_wait_seconds", "connector" => self.connector)
-                .record(wait.as_secs_f64());
-            self.pause.pause(wait).await;
+                .with_retry_after(Some(earliest))
+            })?;
+        if wait.is_zero() {
+            return Ok(());
         }
+        tracing::debug!(
+            wait_ms = wait.as_millis() as u64,
+            "Waiting for the connection's rate budget."
+        );
+        metrics::counter!("crmgate_rate_limit_waits_total", "connector" => self.connector)
+            .increment(1);
+        metrics::histogram!("crmgate_rate_limit_wait_seconds", "connector" => self.connector)
+            .record(wait.as_secs_f64());
+        self.pause.pause(wait).await;
+        Ok(())
     }
 
     /// The same client reading the vendor's rate-limit headers with `read` into `slot`, where
@@ -1035,5 +1053,77 @@ mod retries {
         );
         headers.insert(header::RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&headers), None);
+    }
+}
+
+#[cfg(test)]
+mod budget {
+    use crate::LocalLimiter;
+
+    use super::*;
+
+    /// HubSpot's budget, 100 calls in 10 seconds, met by 500 requests at once with 30 seconds
+    /// each: three windows' worth go (at 0, 10 and 20 seconds), and the rest are told at once.
+    #[tokio::test(start_paused = true)]
+    async fn a_contended_budget_answers_429_at_once_when_the_slot_comes_too_late() {
+        let limiter: Arc<dyn RateLimiter> = Arc::new(LocalLimiter::default());
+        let budget = RateBudget {
+            requests: 100,
+            per: Duration::from_secs(10),
+        };
+        let start = Instant::now();
+        let deadline = start + Duration::from_secs(30);
+        let client = OutboundClient::for_tests()
+            .with_budget(limiter, "hubspot:c1", budget)
+            .with_deadline(deadline);
+        let mut tasks = Vec::new();
+        for _ in 0..500 {
+            let client = client.clone();
+            tasks.push(tokio::spawn(async move {
+                let outcome = client.take_slot().await;
+                (Instant::now(), outcome)
+            }));
+        }
+        let mut granted = Vec::new();
+        let mut refused = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                (at, Ok(())) => granted.push(at),
+                (at, Err(err)) => {
+                    refused += 1;
+                    assert_eq!(at, start, "refused at once, not after waiting");
+                    assert_eq!(err.kind, ErrorKind::RateLimited);
+                    assert_eq!(err.retry_after, Some(Duration::from_secs(30)));
+                }
+            }
+        }
+        assert_eq!(granted.len(), 300);
+        assert_eq!(refused, 200);
+        for at in &granted {
+            assert!(
+                deadline.saturating_duration_since(*at) >= MIN_CALL_TIME,
+                "a slot {:?} after the start leaves too little of the deadline",
+                at.duration_since(start)
+            );
+        }
+        let last = granted.iter().max().unwrap().duration_since(start);
+        assert_eq!(last, Duration::from_secs(20));
+    }
+
+    /// A free slot is taken even with little of the deadline left: then the budget is not what
+    /// stands in the way, and the call itself meets the deadline.
+    #[tokio::test(start_paused = true)]
+    async fn a_free_slot_is_taken_however_little_time_is_left() {
+        let limiter: Arc<dyn RateLimiter> = Arc::new(LocalLimiter::default());
+        let budget = RateBudget {
+            requests: 1,
+            per: Duration::from_secs(10),
+        };
+        let client = OutboundClient::for_tests()
+            .with_budget(limiter, "k", budget)
+            .with_deadline(Instant::now() + Duration::from_millis(200));
+        assert!(client.take_slot().await.is_ok());
+        let err = client.take_slot().await.unwrap_err();
+        assert_eq!(err.retry_after, Some(Duration::from_secs(10)));
     }
 }

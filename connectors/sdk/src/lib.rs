@@ -86,6 +86,13 @@ pub trait Connector: Send + Sync {
     /// when a client asks for more.
     fn max_page_size(&self) -> u32;
 
+    /// The parameters the connector's list sets itself to page through the vendor (its cursor
+    /// and page size). A client's `pass_through[k]` may not set them: a second `limit` or
+    /// cursor would make the vendor page differently from what the gateway counts on.
+    fn paging_params(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Headers that authenticate a call with this connection's credentials. Values must be marked
     /// sensitive so that they never appear in `Debug` output.
     fn auth_headers(&self, settings: &ConnectionSettings) -> Result<http::HeaderMap>;

@@ -2,7 +2,10 @@
 //! rolling window, so its calls wait for a slot instead of collecting 429s.
 //!
 //! The window is a sliding log (the times of the last calls), which bounds every rolling window
-//! exactly; a token bucket would let twice the budget through around a window's edge.
+//! exactly; a token bucket would let twice the budget through around a window's edge. A call
+//! that has to wait reserves its slot in the log at the time it frees, so waiters are served in
+//! order and none loses its slot to a later one after waiting: a caller knows at once when its
+//! call can go, and whether that is still within its deadline.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -21,8 +24,15 @@ pub struct RateBudget {
 /// Where budgets are kept: in the process, or shared by several processes (Redis).
 #[async_trait]
 pub trait RateLimiter: Send + Sync {
-    /// Takes a slot for `key` if one is free now; otherwise answers how long until one frees.
-    async fn try_acquire(&self, key: &str, budget: RateBudget) -> Result<(), Duration>;
+    /// Reserves the earliest free slot for `key` if it starts within `within` from now, and
+    /// answers how long until it starts (zero when a slot is free now). When the earliest slot
+    /// is later, nothing is taken and the error is how long until that slot.
+    async fn reserve(
+        &self,
+        key: &str,
+        budget: RateBudget,
+        within: Duration,
+    ) -> Result<Duration, Duration>;
 }
 
 /// Budgets of this process only.
@@ -36,30 +46,43 @@ const MAX_KEYS: usize = 100_000;
 
 #[async_trait]
 impl RateLimiter for LocalLimiter {
-    async fn try_acquire(&self, key: &str, budget: RateBudget) -> Result<(), Duration> {
+    async fn reserve(
+        &self,
+        key: &str,
+        budget: RateBudget,
+        within: Duration,
+    ) -> Result<Duration, Duration> {
+        let limit = budget.requests as usize;
+        if limit == 0 {
+            return Err(budget.per);
+        }
         let now = Instant::now();
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
         if windows.len() >= MAX_KEYS && !windows.contains_key(key) {
             windows.retain(|_, log| {
                 log.back()
-                    .is_some_and(|t| now.duration_since(*t) < budget.per)
+                    .is_some_and(|t| now.saturating_duration_since(*t) < budget.per)
             });
         }
         let log = windows.entry(key.to_owned()).or_default();
         while log
             .front()
-            .is_some_and(|t| now.duration_since(*t) >= budget.per)
+            .is_some_and(|t| now.saturating_duration_since(*t) >= budget.per)
         {
             log.pop_front();
         }
-        if log.len() < budget.requests as usize {
-            log.push_back(now);
-            return Ok(());
+        // Slots are reserved in order, so the log is sorted; the new slot is free once the
+        // call `limit` places back has left the window.
+        let at = match log.len().checked_sub(limit) {
+            Some(i) => (log[i] + budget.per).max(now),
+            None => now,
+        };
+        let wait = at - now;
+        if wait > within {
+            return Err(wait.max(Duration::from_millis(1)));
         }
-        let oldest = *log.front().expect("a full log has a first entry");
-        Err((oldest + budget.per)
-            .saturating_duration_since(now)
-            .max(Duration::from_millis(1)))
+        log.push_back(at);
+        Ok(wait)
     }
 }
 
@@ -74,14 +97,52 @@ mod tests {
         per: Duration::from_secs(60),
     };
 
-    /// Waits for a slot as the outbound client does, and answers when it was granted.
+    /// Reserves a slot without a deadline, waits for it as the outbound client does, and
+    /// answers when the call would go.
     async fn take(limiter: &LocalLimiter, key: &str, budget: RateBudget) -> Instant {
-        loop {
-            match limiter.try_acquire(key, budget).await {
-                Ok(()) => return Instant::now(),
-                Err(wait) => tokio::time::sleep(wait).await,
-            }
+        let wait = limiter.reserve(key, budget, Duration::MAX).await.unwrap();
+        tokio::time::sleep(wait).await;
+        Instant::now()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiters_are_served_in_order_and_know_their_wait_at_once() {
+        let limiter = LocalLimiter::default();
+        let budget = RateBudget {
+            requests: 2,
+            per: Duration::from_secs(10),
+        };
+        let mut waits = Vec::new();
+        for _ in 0..5 {
+            waits.push(limiter.reserve("k", budget, Duration::MAX).await.unwrap());
         }
+        let secs = |s| Duration::from_secs(s);
+        assert_eq!(waits, [secs(0), secs(0), secs(10), secs(10), secs(20)]);
+        tokio::time::advance(secs(4)).await;
+        assert_eq!(
+            limiter.reserve("k", budget, secs(15)).await,
+            Err(secs(16)),
+            "a slot past the caller's limit is not taken"
+        );
+        assert_eq!(limiter.reserve("k", budget, secs(16)).await, Ok(secs(16)));
+        assert_eq!(
+            limiter.reserve("k", budget, secs(25)).await,
+            Err(secs(26)),
+            "the reservation just made counts"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_budget_of_nothing_grants_nothing() {
+        let limiter = LocalLimiter::default();
+        let none = RateBudget {
+            requests: 0,
+            per: Duration::from_secs(10),
+        };
+        assert_eq!(
+            limiter.reserve("k", none, Duration::MAX).await,
+            Err(Duration::from_secs(10))
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -3,9 +3,11 @@
 pub mod opportunities;
 
 use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
 use bytes::Bytes;
 use crmgate_connector_sdk::SortDirection;
 
+use crate::api::RequestDeadline;
 use crate::error::{Error, ErrorType, Result};
 use crate::unified::FieldDef;
 
@@ -110,6 +112,36 @@ impl CrmQuery {
         Ok(out)
     }
 
+    /// Refuses `pass_through[k]` for the parameters the connector pages with, naming every one
+    /// the client set.
+    pub fn check_paging_params(&self, paging: &[&str]) -> Result<()> {
+        let mut set: Vec<&str> = Vec::new();
+        for (key, _) in &self.pass_through {
+            if paging.contains(&key.as_str()) && !set.contains(&key.as_str()) {
+                set.push(key);
+            }
+        }
+        if set.is_empty() {
+            return Ok(());
+        }
+        let invalid: Vec<serde_json::Value> = set
+            .iter()
+            .map(|k| {
+                serde_json::json!({ format!("pass_through[{k}]"): "is a paging parameter the connector sets; use limit and cursor" })
+            })
+            .collect();
+        Err(Error::validation(
+            format!(
+                "Invalid query parameter pass_through: {} page the list and are set by the connector; use limit and cursor instead",
+                set.iter()
+                    .map(|k| format!("pass_through[{k}]"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            serde_json::json!({ "invalid": invalid }),
+        ))
+    }
+
     /// The list parameters a cursor must be used with: a cursor continues exactly the list it
     /// came from.
     pub fn list_fingerprint(&self) -> String {
@@ -155,22 +187,58 @@ fn param_error(name: &str, problem: &str) -> Error {
     )
 }
 
-/// A request body as bytes, with an Apideck error when it is too large or cut off.
+/// A request body as bytes, with an Apideck error when it is too large, cut off, or still
+/// incomplete at the request's deadline (a `Content-Length` larger than what was sent).
 pub struct Body(pub Bytes);
 
 impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self> {
-        Bytes::from_request(req, state)
-            .await
-            .map(Body)
-            .map_err(|rejection| {
-                let status = rejection.status();
-                Error::new(status, ErrorType::RequestValidationError, "Invalid body")
-                    .with_detail(rejection.body_text().into())
-            })
+        let deadline = req.extensions().get::<RequestDeadline>().copied();
+        let announced = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let read = Bytes::from_request(req, state);
+        let read = match deadline {
+            Some(RequestDeadline(at)) => match tokio::time::timeout_at(at, read).await {
+                Ok(read) => read,
+                Err(_) => return Err(body_timeout(announced.as_deref())),
+            },
+            None => read.await,
+        };
+        read.map(Body).map_err(|rejection| {
+            let status = rejection.status();
+            let detail = match announced {
+                Some(length) if status == StatusCode::BAD_REQUEST => format!(
+                    "{}; Content-Length announced {length} bytes",
+                    rejection.body_text()
+                ),
+                _ => rejection.body_text(),
+            };
+            Error::new(status, ErrorType::RequestValidationError, "Invalid body")
+                .with_detail(detail.into())
+        })
     }
+}
+
+/// A body that did not arrive in full before the deadline: the client announced more than it
+/// sent, or sends too slowly. A 408, never a 504 that blames the CRM.
+fn body_timeout(announced: Option<&str>) -> Error {
+    let detail = match announced {
+        Some(length) => format!(
+            "The body did not arrive in full before the request's deadline; Content-Length announced {length} bytes"
+        ),
+        None => "The body did not arrive in full before the request's deadline".to_owned(),
+    };
+    Error::new(
+        StatusCode::REQUEST_TIMEOUT,
+        ErrorType::RequestValidationError,
+        "Request body timed out",
+    )
+    .with_detail(detail.into())
 }
 
 #[cfg(test)]
@@ -242,5 +310,31 @@ mod tests {
             assert_eq!(parse(q).unwrap_err().type_name(), type_name, "{q}");
         }
         assert!(CrmQuery::parse(Some("limit=5"), QueryShape::One, OPPORTUNITY_FIELDS).is_err());
+    }
+
+    #[test]
+    fn paging_parameters_cannot_be_passed_through() {
+        let paging = ["after", "limit"];
+        let q = parse("pass_through[search]=x&pass_through[limit]=5&pass_through[after]=9&pass_through[limit]=6")
+            .unwrap();
+        let err = q.check_paging_params(&paging).unwrap_err();
+        assert_eq!(err.type_name(), "RequestValidationError");
+        assert!(
+            err.message()
+                .contains("pass_through[limit], pass_through[after]"),
+            "{}",
+            err.message()
+        );
+        assert_eq!(err.detail()["invalid"].as_array().unwrap().len(), 2);
+        assert!(
+            parse("pass_through[search]=x")
+                .unwrap()
+                .check_paging_params(&paging)
+                .is_ok()
+        );
+        assert!(
+            q.check_paging_params(&[]).is_ok(),
+            "a connector without paging parameters"
+        );
     }
 }

@@ -90,6 +90,7 @@ pub async fn list(
     let q = CrmQuery::parse(query.as_deref(), QueryShape::List, OPPORTUNITY_FIELDS)?;
     let service = conn.service();
     let connector = &conn.entry.connector;
+    q.check_paging_params(connector.paging_params())?;
     let mapping = Mapping::load(&state, &conn).await?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT) as usize;
     let filters = mapping.table.vendor_filters(&q.filters)?;
