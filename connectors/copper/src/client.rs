@@ -62,14 +62,15 @@ pub async fn list(cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
     for (k, v) in rq.query {
         url.query_pairs_mut().append_pair(k, v);
     }
-    let rq = VendorRequest::new(Method::POST, url)
+    let search = VendorRequest::new(Method::POST, url)
         .json(Value::Object(body))
         .read_only();
-    let response = send(cx, rq).await?;
+    let response = send(cx, search).await?;
     let records: Vec<Value> = serde_json::from_slice(&response.body)
         .map_err(|e| ConnectorError::bad_response(response.status.as_u16(), e))?;
     let next = (records.len() as u64 >= u64::from(size)).then(|| format!("{}:{size}", page + 1));
-    Ok(Page { records, next })
+    let raw = rq.raw.then(|| response.json()).transpose()?;
+    Ok(Page { records, next, raw })
 }
 
 pub async fn get(cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {

@@ -59,6 +59,7 @@ pub async fn list(cx: &CallContext, rq: ListRequest<'_>, extra: &[&str]) -> Resu
     Ok(Page {
         records: page.results,
         next: page.paging.and_then(|p| p.next).map(|n| n.after),
+        raw: rq.raw.then(|| response.json()).transpose()?,
     })
 }
 
@@ -154,9 +155,10 @@ async fn search(cx: &CallContext, rq: ListRequest<'_>, extra: &[&str]) -> Result
             Some(format!("offset:{}", done + page.results.len() as u64))
         }
     };
+    let raw = rq.raw.then(|| response.json()).transpose()?;
     let mut records = page.results;
     add_associations(cx, &mut records, rq.fields).await?;
-    Ok(Page { records, next })
+    Ok(Page { records, next, raw })
 }
 
 fn as_text(value: &Value) -> Value {

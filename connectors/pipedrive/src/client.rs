@@ -56,6 +56,7 @@ pub async fn list(cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
     Ok(Page {
         records: page.data,
         next: page.additional_data.and_then(|a| a.next_cursor),
+        raw: rq.raw.then(|| response.json()).transpose()?,
     })
 }
 

@@ -136,6 +136,8 @@ pub struct ListRequest<'a> {
     pub query: &'a [(String, String)],
     pub filters: &'a [VendorFilter],
     pub sort: Option<&'a VendorSort>,
+    /// `raw=true`: the page carries the vendor's answer as received, for the client's `_raw`.
+    pub raw: bool,
 }
 
 /// One vendor page: records in vendor order and the vendor cursor of the next page.
@@ -143,6 +145,8 @@ pub struct ListRequest<'a> {
 pub struct Page {
     pub records: Vec<Value>,
     pub next: Option<String>,
+    /// The vendor's page body as received, when the request asked for it (`raw`).
+    pub raw: Option<Value>,
 }
 
 /// A request for one record.

@@ -59,11 +59,10 @@ impl Mapping {
         ReadFields::new(self.table.read_paths(), self.tenant.read_paths())
     }
 
-    fn view<'a>(&'a self, fields: Option<&'a [String]>, raw: bool) -> RecordView<'a> {
+    fn view<'a>(&'a self, fields: Option<&'a [String]>) -> RecordView<'a> {
         RecordView {
             fields,
             tenant: Some(&self.tenant),
-            raw,
         }
     }
 }
@@ -103,6 +102,8 @@ pub async fn list(
     };
 
     let mut records = Vec::with_capacity(limit);
+    // `raw=true`: every vendor page this unified page was filled from, as received.
+    let mut raw_pages = Vec::new();
     loop {
         let want = (limit - records.len()).min(connector.max_page_size() as usize) as u32;
         let page = connector
@@ -116,12 +117,14 @@ pub async fn list(
                     query: &q.pass_through,
                     filters: &filters,
                     sort: sort.as_ref(),
+                    raw: q.raw,
                 },
             )
             .await
             .map_err(|e| Error::from_connector(e, service))?;
         let got = page.records.len();
         records.extend(page.records);
+        raw_pages.extend(page.raw);
         vendor_cursor = page.next;
         // A vendor that answers an empty page with a next cursor is not followed further here;
         // the client gets the cursor and nothing is skipped.
@@ -137,7 +140,7 @@ pub async fn list(
             fingerprint: fp,
         })
     });
-    let view = mapping.view(q.fields.as_deref(), q.raw);
+    let view = mapping.view(q.fields.as_deref());
     let mut data = Vec::with_capacity(records.len() * 512);
     write_records(&mapping.table, &records, &view, &mut data);
     let meta = json!({
@@ -149,12 +152,13 @@ pub async fn list(
         "current": link(&headers, &uri, q.cursor.as_deref()),
         "next": next.as_deref().map(|c| link(&headers, &uri, Some(c))),
     });
+    let raw = q.raw.then(|| json!({ "pages": raw_pages }));
     Ok(envelope(&conn, StatusCode::OK, Operation::List).respond(
         &data,
         Extras {
             meta: Some(meta),
             links: Some(links),
-            raw: None,
+            raw: raw.as_ref(),
         },
     ))
 }
@@ -206,11 +210,9 @@ pub async fn one(
         .await
         .map_err(|e| Error::from_connector(e, conn.service()))?;
     let mut data = Vec::with_capacity(1024);
-    mapping.table.write_record(
-        &record,
-        &mapping.view(q.fields.as_deref(), false),
-        &mut data,
-    );
+    mapping
+        .table
+        .write_record(&record, &mapping.view(q.fields.as_deref()), &mut data);
     Ok(envelope(&conn, StatusCode::OK, Operation::Get).respond(
         &data,
         Extras {
