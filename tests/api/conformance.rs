@@ -160,9 +160,7 @@ async fn replay(entry: &ConnectorEntry, scenario: &str) -> Outcome {
         if let Some(body) = &step.request.body {
             rq = rq.json(body);
         }
-        let response = rq.send().await.unwrap();
-        let headers = response.headers().clone();
-        let (status, body) = crate::app::answer(response).await;
+        let (status, headers, body) = crate::app::exchange(rq).await;
         let received = vendor.received_requests().await.unwrap_or_default();
         let calls = &received[seen..];
         seen = received.len();

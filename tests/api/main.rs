@@ -14,5 +14,6 @@ mod hubspot;
 mod mappings;
 mod openapi;
 mod pipedrive;
+mod schema;
 mod tenancy;
 mod vault;
