@@ -145,7 +145,6 @@ fn hubspot_page(c: &mut Criterion) {
         let view = RecordView {
             fields: None,
             tenant: Some(&tenant),
-            raw: false,
         };
         b.iter(|| {
             let records = (CONNECTORS[0].parse)(black_box(page));

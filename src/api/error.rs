@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::error::Error;
 
@@ -30,16 +30,28 @@ impl IntoResponse for Error {
             "error": status.canonical_reason().unwrap_or("Error"),
             "type_name": self.type_name(),
             "message": self.message(),
-            "detail": self.detail(),
             "ref": format!("https://developers.apideck.com/errors#{}", self.type_name().to_ascii_lowercase()),
         });
+        // The contract types `detail`, and each downstream error's `detail` and `code`, as
+        // strings or objects that are never null: what is unknown is left out.
+        if !self.detail().is_null() {
+            body["detail"] = self.detail().clone();
+        }
         if !self.downstream().is_empty() {
-            body["downstream_errors"] = Value::Array(
-                self.downstream()
-                    .iter()
-                    .map(|d| json!({ "message": d.message, "detail": d.detail, "code": d.code }))
-                    .collect(),
-            );
+            body["downstream_errors"] = self
+                .downstream()
+                .iter()
+                .map(|d| {
+                    let mut error = json!({ "message": d.message });
+                    if let Some(detail) = &d.detail {
+                        error["detail"] = json!(detail);
+                    }
+                    if let Some(code) = &d.code {
+                        error["code"] = json!(code);
+                    }
+                    error
+                })
+                .collect();
         }
         let mut response = (status, axum::Json(body)).into_response();
         if let Some(after) = self.retry_after() {

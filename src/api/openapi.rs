@@ -153,7 +153,8 @@ macro_rules! envelope {
             data: $data,
             meta: Option<Meta>,
             links: Option<Links>,
-            /// The vendor's record, with `raw=true`.
+            /// With `raw=true`, the vendor's answer: its record, or for a list
+            /// `{"pages": [...]}` with every vendor page the list was read from.
             _raw: Option<Value>,
         }
     };
@@ -239,7 +240,7 @@ pub struct TenantHeaders {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code, reason = "parameters for the OpenAPI document")]
 pub struct ListQuery {
-    /// Adds `_raw` (the vendor record) to each record.
+    /// Adds `_raw` to the envelope: `{"pages": [...]}`, each vendor page as received.
     raw: Option<bool>,
     /// An opaque cursor from `meta.cursors.next`.
     cursor: Option<String>,
@@ -261,7 +262,7 @@ pub struct ListQuery {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code, reason = "parameters for the OpenAPI document")]
 pub struct RecordQuery {
-    /// Adds `_raw`, the vendor record.
+    /// Adds `_raw` to the envelope: the vendor record.
     raw: Option<bool>,
     /// Comma-separated fields to return (reads only).
     fields: Option<String>,

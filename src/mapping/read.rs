@@ -19,8 +19,6 @@ pub struct RecordView<'a> {
     /// since Apideck's SDKs reject a record without it.
     pub fields: Option<&'a [String]>,
     pub tenant: Option<&'a TenantMappings>,
-    /// `raw=true` on a list: each record carries its vendor record under `_raw`.
-    pub raw: bool,
 }
 
 impl RecordView<'_> {
@@ -64,10 +62,6 @@ impl MappingTable {
             }
             out.push(b'}');
         }
-        if view.raw {
-            key(out, &mut first, "_raw");
-            write_value(out, record);
-        }
         out.push(b'}');
     }
 
@@ -110,7 +104,7 @@ impl MappingTable {
                     tracing::warn!(
                         field = field.def.name,
                         reason,
-                        "A vendor value did not fit its mapping; it reads as null."
+                        "A vendor value did not fit its mapping; it reads as nothing."
                     );
                     value = null();
                     break;
@@ -159,17 +153,32 @@ fn loosely_equal(found: &Value, expected: &Value) -> bool {
         }
 }
 
+/// What a field reads when the vendor has nothing for it: `""` for `title` and `[]` for a list,
+/// which the contract types as never null; `null` for every other field.
+fn nothing(kind: FieldKind) -> Value {
+    match kind {
+        FieldKind::Title => Value::String(String::new()),
+        FieldKind::IdList | FieldKind::StringList | FieldKind::CustomFields => {
+            Value::Array(Vec::new())
+        }
+        _ => Value::Null,
+    }
+}
+
 /// Fits a value to the unified field's wire type. A vendor value that cannot fit is logged
-/// and written as null rather than breaking the client's deserialiser.
+/// and written as the field's nothing (null, `""` or `[]`) rather than breaking the client's
+/// deserialiser.
 fn coerce<'a>(def: crate::unified::FieldDef, value: Cow<'a, Value>) -> Cow<'a, Value> {
     let misfit = |value: &Value| {
         metrics::counter!("crmgate_mapping_errors_total", "field" => def.name).increment(1);
-        tracing::warn!(field = def.name, kind = ?def.kind, value_type = type_name(value), "A vendor value does not fit the unified field; it reads as null.");
-        Cow::Owned(Value::Null)
+        tracing::warn!(field = def.name, kind = ?def.kind, value_type = type_name(value), "A vendor value does not fit the unified field; it reads as nothing.");
+        Cow::Owned(nothing(def.kind))
     };
     match (def.kind, value.as_ref()) {
-        (FieldKind::Title, Value::Null) => Cow::Owned(Value::String(String::new())),
-        (_, Value::Null) => value,
+        (kind, Value::Null) => match nothing(kind) {
+            Value::Null => value,
+            empty => Cow::Owned(empty),
+        },
         (
             FieldKind::Id | FieldKind::Title | FieldKind::String | FieldKind::Currency,
             Value::String(_),

@@ -85,9 +85,9 @@ fn hubspot_deal_reads_as_the_unified_opportunity() {
             "status": "Lost",
             "interaction_count": 4,
             // The connector moves tags and custom properties here; this record has not been
-            // through it.
-            "tags": null,
-            "custom_fields": null,
+            // through it, and a list with nothing reads as empty.
+            "tags": [],
+            "custom_fields": [],
             "stage_last_changed_at": "2020-01-01T08:00:00Z",
             "last_activity_at": null,
             "deleted": false,
@@ -126,11 +126,16 @@ fn a_deal_with_nothing_set_still_has_a_string_title_and_status() {
     assert_eq!(unified["title"], json!(""));
     assert_eq!(unified["status"], json!("Open"));
     assert_eq!(unified["company_id"], Value::Null);
-    assert_eq!(unified["contact_ids"], Value::Null);
+    assert_eq!(
+        unified["contact_ids"],
+        json!([]),
+        "a list with nothing is empty, never null"
+    );
+    assert_eq!(unified["custom_fields"], json!([]));
 }
 
 #[test]
-fn sparse_fieldsets_custom_mappings_and_raw() {
+fn sparse_fieldsets_and_custom_mappings() {
     let table = compile(HUBSPOT).unwrap();
     let fields = vec!["id".to_owned(), "monetary_amount".to_owned()];
     let tenant = TenantMappings::build(
@@ -145,7 +150,6 @@ fn sparse_fieldsets_custom_mappings_and_raw() {
     let view = RecordView {
         fields: Some(&fields),
         tenant: Some(&tenant),
-        raw: true,
     };
     let unified = read(&table, &deal, &view);
     let keys: Vec<&str> = unified
@@ -156,14 +160,12 @@ fn sparse_fieldsets_custom_mappings_and_raw() {
         .collect();
     assert_eq!(
         keys,
-        ["_raw", "id", "monetary_amount", "title"],
+        ["id", "monetary_amount", "title"],
         "title always, custom_mappings not selected"
     );
-    assert_eq!(unified["_raw"], deal);
     let view = RecordView {
         fields: None,
         tenant: Some(&tenant),
-        raw: false,
     };
     let unified = read(&table, &deal, &view);
     assert_eq!(
@@ -571,7 +573,6 @@ fn a_tenant_override_repoints_one_field_in_both_directions() {
     let view = RecordView {
         fields: None,
         tenant: Some(&tenant),
-        raw: false,
     };
     let unified = read(&table, &deal, &view);
     assert_eq!(unified["title"], json!("Internal name"));

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crmgate::api::AppState;
 use crmgate::server::{self, Gateway, ServeOptions};
 use crmgate_connector_sdk::HostPattern;
+use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -139,20 +140,36 @@ impl TestApp {
     }
 }
 
-/// Sends a request and answers its status and JSON body.
+/// Sends a request and answers its status and JSON body, checked against the contract.
 pub async fn call(rq: RequestBuilder) -> (u16, Value) {
-    answer(rq.send().await.unwrap()).await
+    let (status, _, body) = exchange(rq).await;
+    (status, body)
 }
 
-/// A response's status and JSON body.
-pub async fn answer(response: reqwest::Response) -> (u16, Value) {
+/// Sends a request and answers its status, headers and JSON body, checked against the contract.
+pub async fn exchange(rq: RequestBuilder) -> (u16, HeaderMap, Value) {
+    let (client, request) = rq.build_split();
+    let request = request.unwrap();
+    let method = request.method().clone();
+    let response = client.execute(request).await.unwrap();
+    let headers = response.headers().clone();
+    let (status, body) = answer(&method, response).await;
+    (status, headers, body)
+}
+
+/// A response's status and JSON body. The body is checked against the contract's schema for
+/// the request's operation and the status (`crate::schema`), so no test can see an answer a
+/// strict client would reject without failing.
+pub async fn answer(method: &Method, response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
+    let path = response.url().path().to_owned();
     let text = response.text().await.unwrap();
     let body = if text.is_empty() {
         Value::Null
     } else {
         serde_json::from_str(&text).unwrap_or(Value::String(text))
     };
+    crate::schema::check(method, &path, status, &body);
     (status, body)
 }
 

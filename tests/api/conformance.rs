@@ -160,9 +160,7 @@ async fn replay(entry: &ConnectorEntry, scenario: &str) -> Outcome {
         if let Some(body) = &step.request.body {
             rq = rq.json(body);
         }
-        let response = rq.send().await.unwrap();
-        let headers = response.headers().clone();
-        let (status, body) = crate::app::answer(response).await;
+        let (status, headers, body) = crate::app::exchange(rq).await;
         let received = vendor.received_requests().await.unwrap_or_default();
         let calls = &received[seen..];
         seen = received.len();
@@ -457,13 +455,44 @@ async fn list_across_three_vendor_pages() {
 }
 
 #[tokio::test]
-async fn raw_carries_the_vendor_record() {
+async fn raw_carries_the_vendor_answer_on_the_envelope() {
     for_every_connector("raw", |at, _, outcome| {
-        let (step, body) = only_step(at, outcome);
-        assert!(step.request.path.contains("raw=true"), "{at}");
-        let records = body["data"].as_array().unwrap();
+        let steps = &outcome.fixture.steps;
+        assert_eq!(steps.len(), 2, "{at}: a list, then one record");
+        for step in steps {
+            assert!(step.request.path.contains("raw=true"), "{at}");
+        }
+        let (list, one) = (&outcome.answers[0].1, &outcome.answers[1].1);
+
+        let records = list["data"].as_array().unwrap();
         assert!(!records.is_empty(), "{at}");
-        assert!(records.iter().all(|r| r["_raw"].is_object()), "{at}");
+        assert!(
+            records.iter().all(|r| r.get("_raw").is_none()),
+            "{at}: records are unified records only"
+        );
+        let pages = list["_raw"]["pages"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{at}: _raw.pages in {list}"));
+        let answers: Vec<&Value> = steps[0]
+            .vendor
+            .iter()
+            .filter_map(|e| e.response.as_ref())
+            .collect();
+        assert!(!pages.is_empty(), "{at}");
+        for page in pages {
+            assert!(
+                answers.contains(&page),
+                "{at}: a page that is not a vendor answer as received: {page}"
+            );
+        }
+
+        assert!(one["data"].get("_raw").is_none(), "{at}: {one}");
+        let raw_id = crmgate_connector_sdk::id_text(&one["_raw"]["id"]);
+        assert_eq!(
+            one["data"]["id"].as_str(),
+            Some(raw_id.as_str()),
+            "{at}: one record's _raw is its vendor record"
+        );
     })
     .await;
 }

@@ -3,7 +3,7 @@
 use serde_json::json;
 use wiremock::ResponseTemplate;
 
-use crate::app::{APP_ID, CONSUMER_ID, HUBSPOT_TOKEN, assert_error, call, spawn_app};
+use crate::app::{APP_ID, CONSUMER_ID, HUBSPOT_TOKEN, assert_error, call, exchange, spawn_app};
 use crate::hubspot::{answer, error_body, expect, expect_read};
 
 #[tokio::test]
@@ -53,10 +53,9 @@ async fn a_vendor_rate_limit_is_a_429_with_retry_after() {
         .expect(1)
         .mount(&app.hubspot)
         .await;
-    let response = app.get("/crm/opportunities/7").send().await.unwrap();
-    assert_eq!(response.headers()["retry-after"], "45");
-    let answer = (response.status().as_u16(), response.json().await.unwrap());
-    assert_error(&answer, 429, "ConnectorRateLimitError");
+    let (status, headers, body) = exchange(app.get("/crm/opportunities/7")).await;
+    assert_eq!(headers["retry-after"], "45");
+    assert_error(&(status, body), 429, "ConnectorRateLimitError");
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use wiremock::ResponseTemplate;
 
-use crate::app::{assert_error, call, spawn_app, spawn_app_with};
+use crate::app::{assert_error, call, exact, exchange, spawn_app, spawn_app_with};
 use crate::hubspot::{answer, deal, expect, expect_read};
 
 #[tokio::test]
@@ -78,15 +78,10 @@ async fn a_configured_budget_holds_calls_back_and_answers_429_past_the_deadline(
         .mount(&app.hubspot)
         .await;
     assert_eq!(call(app.get("/crm/opportunities/1")).await.0, 200);
-    let response = app.get("/crm/opportunities/1").send().await.unwrap();
-    let retry_after: u64 = response.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let (status, headers, body) = exchange(app.get("/crm/opportunities/1")).await;
+    let retry_after: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!(retry_after > 3000 && retry_after <= 3600, "{retry_after}");
-    let answer = (response.status().as_u16(), response.json().await.unwrap());
-    assert_error(&answer, 429, "ConnectorRateLimitError");
+    assert_error(&(status, body), 429, "ConnectorRateLimitError");
 }
 
 #[tokio::test]
@@ -118,6 +113,12 @@ async fn concurrent_creates_with_one_key_make_one_vendor_call_and_one_answer() {
     let (a, b) = (first.text().await.unwrap(), second.text().await.unwrap());
     assert_eq!(a, b);
     assert!(a.contains(r#""data":{"id":"77"}"#), "{a}");
+    crate::schema::check(
+        &reqwest::Method::POST,
+        "/crm/opportunities",
+        201,
+        &exact(&a),
+    );
 
     let other = app
         .post("/crm/opportunities", &json!({ "title": "Different" }))
@@ -204,10 +205,11 @@ async fn hubspot_rate_limit_headers_reach_the_client() {
         .expect(1)
         .mount(&app.hubspot)
         .await;
-    let response = app.get("/crm/opportunities/1").send().await.unwrap();
-    assert_eq!(response.headers()["x-downstream-ratelimit-limit"], "100");
-    assert_eq!(response.headers()["x-downstream-ratelimit-remaining"], "42");
-    let reset: u64 = response.headers()["x-downstream-ratelimit-reset"]
+    let (status, headers, _) = exchange(app.get("/crm/opportunities/1")).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["x-downstream-ratelimit-limit"], "100");
+    assert_eq!(headers["x-downstream-ratelimit-remaining"], "42");
+    let reset: u64 = headers["x-downstream-ratelimit-reset"]
         .to_str()
         .unwrap()
         .parse()
@@ -256,8 +258,9 @@ async fn a_request_in_flight_when_shutdown_starts_completes() {
         .expect(1)
         .mount(&hubspot)
         .await;
-    let in_flight =
-        tokio::spawn(tenant(client.get(format!("{address}/crm/opportunities/1"))).send());
+    let in_flight = tokio::spawn(call(tenant(
+        client.get(format!("{address}/crm/opportunities/1")),
+    )));
     // Shut down only once the request is surely in flight: HubSpot has received its call.
     for _ in 0..500 {
         if !hubspot
@@ -271,8 +274,8 @@ async fn a_request_in_flight_when_shutdown_starts_completes() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     stop.send(()).unwrap();
-    let response = in_flight.await.unwrap().unwrap();
-    assert_eq!(response.status(), 200);
+    let (status, _) = in_flight.await.unwrap();
+    assert_eq!(status, 200);
     server.await.unwrap().unwrap();
 }
 
@@ -424,13 +427,10 @@ async fn the_fault_matrix() {
             if op.method != reqwest::Method::GET && op.method != reqwest::Method::DELETE {
                 rq = rq.json(&body);
             }
-            let response = rq.send().await.unwrap();
-            let header = response
-                .headers()
+            let (got, headers, answer) = exchange(rq).await;
+            let header = headers
                 .get("retry-after")
                 .map(|v| v.to_str().unwrap().to_owned());
-            let (got, answer): (u16, serde_json::Value) =
-                (response.status().as_u16(), response.json().await.unwrap());
             let case = format!("{fault} on {}", op.name);
             if fault == "html" && op.name == "delete" {
                 // A delete reads no body: the vendor's 200 is success, whatever it says.
@@ -500,10 +500,10 @@ async fn two_gateways_on_one_redis_keep_one_budget_at_the_vendor() {
     for i in 0..30 {
         let app = if i % 2 == 0 { &one } else { &two };
         let rq = app.request_for(reqwest::Method::GET, "/crm/opportunities/1", &consumer);
-        requests.push(tokio::spawn(rq.send()));
+        requests.push(tokio::spawn(call(rq)));
     }
     for request in requests {
-        assert_eq!(request.await.unwrap().unwrap().status(), 200);
+        assert_eq!(request.await.unwrap().0, 200);
     }
     let mut stamps = stamps.lock().unwrap().clone();
     stamps.sort();

@@ -17,6 +17,7 @@ mod openapi;
 mod outbound;
 mod paging;
 mod pipedrive;
+mod schema;
 mod tenancy;
 mod vault;
 mod writes;

@@ -71,7 +71,7 @@ pub async fn list(cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
     let records: Vec<&RawValue> = serde_json::from_slice(&response.body)
         .map_err(|e| ConnectorError::bad_response(status, e))?;
     let next = (records.len() as u64 >= u64::from(size)).then(|| format!("{}:{size}", page + 1));
-    Page::select(&records, &rq, next, status)
+    Page::select(&records, &rq, next, &response)
 }
 
 pub async fn get(cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {

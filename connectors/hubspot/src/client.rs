@@ -60,7 +60,7 @@ pub async fn list(cx: &CallContext, rq: ListRequest<'_>, extra: &[&str]) -> Resu
     let page: DealPage<'_> = serde_json::from_slice(&response.body)
         .map_err(|e| ConnectorError::bad_response(status, e))?;
     let next = page.paging.and_then(|p| p.next).map(|n| n.after);
-    Page::select(&page.results, &rq, next, status)
+    Page::select(&page.results, &rq, next, &response)
 }
 
 /// HubSpot's search stops at 10,000 results per query. Unsorted searches therefore page by
@@ -157,7 +157,7 @@ async fn search(cx: &CallContext, rq: ListRequest<'_>, extra: &[&str]) -> Result
             Some(format!("offset:{}", done + page.results.len() as u64))
         }
     };
-    let mut page = Page::select(&page.results, &rq, next, status)?;
+    let mut page = Page::select(&page.results, &rq, next, &response)?;
     add_associations(cx, &mut page.records, rq.fields).await?;
     Ok(page)
 }

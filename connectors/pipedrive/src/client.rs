@@ -55,7 +55,7 @@ pub async fn list(cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
     let page: DealPage<'_> = serde_json::from_slice(&response.body)
         .map_err(|e| ConnectorError::bad_response(status, e))?;
     let next = page.additional_data.and_then(|a| a.next_cursor);
-    Page::select(&page.data, &rq, next, status)
+    Page::select(&page.data, &rq, next, &response)
 }
 
 pub async fn get(cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {

@@ -2,7 +2,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use url::Url;
 
-use crate::{ConnectorError, OutboundClient, Result};
+use crate::{ConnectorError, OutboundClient, Result, VendorResponse};
 
 /// The unified resources a connector may serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -143,6 +143,8 @@ pub struct ListRequest<'a> {
     pub query: &'a [(String, String)],
     pub filters: &'a [VendorFilter],
     pub sort: Option<&'a VendorSort>,
+    /// `raw=true`: the page carries the vendor's answer as received, for the client's `_raw`.
+    pub raw: bool,
 }
 
 /// One vendor page as a unified page uses it: the records it takes, in vendor order, how many
@@ -155,30 +157,34 @@ pub struct Page {
     /// asked leaves the rest for the next unified page, which re-reads this vendor page.
     pub held: usize,
     pub next: Option<String>,
+    /// The vendor's page body as received, when the request asked for it (`raw`).
+    pub raw: Option<Value>,
 }
 
 impl Page {
     /// The page from the vendor's records as they lie in its answer: only the records taken are
     /// parsed, so a vendor answering far more than asked costs the answer's bytes, not a tree
-    /// per record.
+    /// per record. With `raw`, the whole answer comes along as received.
     pub fn select(
-        raw: &[&RawValue],
+        records: &[&RawValue],
         rq: &ListRequest<'_>,
         next: Option<String>,
-        status: u16,
+        response: &VendorResponse,
     ) -> Result<Self> {
-        let start = (rq.skip as usize).min(raw.len());
-        let end = start.saturating_add(rq.take as usize).min(raw.len());
-        let records = raw[start..end]
+        let status = response.status.as_u16();
+        let start = (rq.skip as usize).min(records.len());
+        let end = start.saturating_add(rq.take as usize).min(records.len());
+        let taken = records[start..end]
             .iter()
             .map(|r| {
                 serde_json::from_str(r.get()).map_err(|e| ConnectorError::bad_response(status, e))
             })
             .collect::<Result<_>>()?;
         Ok(Self {
-            records,
-            held: raw.len(),
+            records: taken,
+            held: records.len(),
             next,
+            raw: rq.raw.then(|| response.json()).transpose()?,
         })
     }
 }

@@ -60,11 +60,10 @@ impl Mapping {
         ReadFields::new(self.table.read_paths(), self.tenant.read_paths())
     }
 
-    fn view<'a>(&'a self, fields: Option<&'a [String]>, raw: bool) -> RecordView<'a> {
+    fn view<'a>(&'a self, fields: Option<&'a [String]>) -> RecordView<'a> {
         RecordView {
             fields,
             tenant: Some(&self.tenant),
-            raw,
         }
     }
 }
@@ -111,6 +110,8 @@ pub async fn list(
     // unified page takes is re-read by the next unified page, skipping what was served; one that
     // holds fewer records than are to be skipped passes the rest of the skip to the next one.
     let mut records = Vec::with_capacity(limit);
+    // `raw=true`: every vendor page this unified page was filled from, as received.
+    let mut raw_pages = Vec::new();
     let more = loop {
         let take = (limit - records.len()) as u32;
         let ask = skip.saturating_add(take).min(connector.max_page_size());
@@ -127,6 +128,7 @@ pub async fn list(
                     query: &q.pass_through,
                     filters: &filters,
                     sort: sort.as_ref(),
+                    raw: q.raw,
                 },
             )
             .await
@@ -134,6 +136,7 @@ pub async fn list(
         let taken = page.records.len();
         check_records(conn.entry.connector.as_ref(), &page.records, service)?;
         records.extend(page.records);
+        raw_pages.extend(page.raw);
         if (skip as usize).saturating_add(taken) < page.held {
             skip += taken as u32;
             break true;
@@ -155,7 +158,7 @@ pub async fn list(
             fingerprint: fp,
         })
     });
-    let view = mapping.view(q.fields.as_deref(), q.raw);
+    let view = mapping.view(q.fields.as_deref());
     let mut data = Vec::with_capacity(records.len() * 512);
     write_records(&mapping.table, &records, &view, &mut data);
     let meta = json!({
@@ -167,12 +170,13 @@ pub async fn list(
         "current": link(&headers, &uri, q.cursor.as_deref()),
         "next": next.as_deref().map(|c| link(&headers, &uri, Some(c))),
     });
+    let raw = q.raw.then(|| json!({ "pages": raw_pages }));
     Ok(envelope(&conn, StatusCode::OK, Operation::List).respond(
         &data,
         Extras {
             meta: Some(meta),
             links: Some(links),
-            raw: None,
+            raw: raw.as_ref(),
         },
     ))
 }
@@ -244,11 +248,9 @@ pub async fn one(
         conn.service(),
     )?;
     let mut data = Vec::with_capacity(1024);
-    mapping.table.write_record(
-        &record,
-        &mapping.view(q.fields.as_deref(), false),
-        &mut data,
-    );
+    mapping
+        .table
+        .write_record(&record, &mapping.view(q.fields.as_deref()), &mut data);
     Ok(envelope(&conn, StatusCode::OK, Operation::Get).respond(
         &data,
         Extras {

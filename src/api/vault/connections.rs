@@ -154,13 +154,13 @@ fn connection_json(entry: &ConnectorEntry, opened: Option<&Opened<'_>>) -> Value
         })
         .collect();
     let (state, health) = match opened {
-        None => ("available", Value::Null),
-        Some(o) if o.settings.is_none() => ("invalid", "missing_settings".into()),
-        Some(_) if missing => ("added", "missing_settings".into()),
-        Some(_) => ("callable", "ok".into()),
+        None => ("available", None),
+        Some(o) if o.settings.is_none() => ("invalid", Some("missing_settings")),
+        Some(_) if missing => ("added", Some("missing_settings")),
+        Some(_) => ("callable", Some("ok")),
     };
     let record = opened.map(|o| o.record);
-    json!({
+    let mut connection = json!({
         "id": format!("{UNIFIED_API}+{}", connector.id()),
         "service_id": connector.id(),
         "name": connector.name(),
@@ -172,10 +172,17 @@ fn connection_json(entry: &ConnectorEntry, opened: Option<&Opened<'_>>) -> Value
         "settings": if record.is_some() { Value::Object(settings) } else { Value::Null },
         "form_fields": form_fields,
         "configuration": [],
-        "health": health,
-        "created_at": record.map(|r| r.created_at),
         "updated_at": record.map(|r| r.updated_at),
-    })
+    });
+    // Vault's contract types `health` and `created_at` as never null: a connector the consumer
+    // has not connected has neither, so they are left out.
+    if let Some(health) = health {
+        connection["health"] = health.into();
+    }
+    if let Some(record) = record {
+        connection["created_at"] = record.created_at.into();
+    }
+    connection
 }
 
 /// `GET /vault/connections`: one entry per connector; `api` and `configured` filter the list.
