@@ -250,6 +250,7 @@ fn call_context(
         http,
         base_url,
         connection,
+        degraded: Default::default(),
     })
 }
 

@@ -18,6 +18,7 @@ mod outbound;
 mod paging;
 mod pipedrive;
 mod schema;
+mod scopes;
 mod tenancy;
 mod vault;
 mod writes;

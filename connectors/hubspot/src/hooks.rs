@@ -85,6 +85,9 @@ fn association(id: String, type_id: u32) -> Value {
     })
 }
 
+/// What a read lacks without the properties API.
+const LACKING: &str = "deals are read without custom fields and tags";
+
 /// HubSpot's "Deal Tags" property: option ids joined with `;`.
 const TAGS: &str = "hs_tag_ids";
 
@@ -145,19 +148,34 @@ pub struct ReadPlan {
 }
 
 impl ReadPlan {
+    /// The plan of a read. Without the properties API (a token lacking
+    /// `crm.schemas.deals.read`), deals are read without custom fields and tags, and the answer
+    /// says so in `meta.warnings`.
     pub async fn new(
         catalogs: &Catalogs,
         cx: &CallContext,
         fields: ReadFields<'_>,
     ) -> Result<Self> {
         let read = || deal_properties(cx);
+        let none = Self {
+            custom: None,
+            tags: None,
+        };
         let custom = if fields.reads("custom_fields") {
-            Some(catalogs.0.field_names(cx, &[], read).await?)
+            let names = catalogs.0.field_names(cx, &[], read);
+            match cx.optional("custom_fields", LACKING, names).await? {
+                Some(names) => Some(names),
+                None => return Ok(none),
+            }
         } else {
             None
         };
         let tags = if fields.reads("tags") {
-            Some(catalogs.0.option_names(cx, &[], read).await?)
+            let names = catalogs.0.option_names(cx, &[], read);
+            match cx.optional("tags", LACKING, names).await? {
+                Some(names) => Some(names),
+                None => return Ok(Self { custom, tags: None }),
+            }
         } else {
             None
         };

@@ -39,6 +39,9 @@ struct ErrorBody {
 struct ErrorItem {
     message: Option<String>,
     code: Option<String>,
+    /// What the error is about (`requiredGranularScopes` of a missing scope), kept as the
+    /// detail so the client can act on it.
+    context: Option<Value>,
 }
 
 /// The vendor's own messages from an error body, as Apideck's `downstream_errors`.
@@ -56,7 +59,7 @@ pub fn downstream_errors(body: &[u8]) -> Vec<DownstreamError> {
     out.extend(parsed.errors.into_iter().filter_map(|e| {
         Some(DownstreamError {
             message: e.message?,
-            detail: None,
+            detail: e.context.map(|c| c.to_string()),
             code: e.code,
         })
     }));

@@ -4,8 +4,6 @@
 //! writes. Labels are `label_ids`; the unified `tags` are their names (the options of the label
 //! field in `dealFields`), and a write may give names or ids. One `dealFields` read fills both.
 
-use std::sync::Arc;
-
 use crmgate_connector_sdk::{
     CallContext, CatalogPair, ConnectorError, ErrorKind, FieldNames, Result, VendorRequest,
     WriteHook, distinct, id_text, option_ids, resolve_fields,
@@ -79,14 +77,22 @@ async fn deal_fields(cx: &CallContext) -> Result<(FieldNames, FieldNames)> {
     Ok((names, labels))
 }
 
-/// Names what each record carries by id: custom fields and labels.
+/// What a read lacks without `dealFields`.
+const LACKING: &str = "custom fields and labels are given by id, without names";
+
+/// Names what each record carries by id: custom fields and labels. A token that may not read
+/// `dealFields` still reads deals: ids stay unnamed, and the answer says so.
 pub async fn name_records(
     catalogs: &Catalogs,
     cx: &CallContext,
     records: &mut [Value],
 ) -> Result<()> {
-    name_fields(catalogs, cx, records).await?;
-    name_labels(catalogs, cx, records).await
+    if name_fields(catalogs, cx, records).await? {
+        name_labels(catalogs, cx, records).await
+    } else {
+        name_labels_with(&FieldNames::new(), records);
+        Ok(())
+    }
 }
 
 /// Sets each record's `tags` to the names of its `label_ids` (an id Pipedrive does not name
@@ -100,14 +106,12 @@ async fn name_labels(catalogs: &Catalogs, cx: &CallContext, records: &mut [Value
             .map(id_text),
     );
     let names = if ids.is_empty() {
-        Arc::new(FieldNames::new())
+        None
     } else {
-        catalogs
-            .0
-            .option_names(cx, &ids, || deal_fields(cx))
-            .await?
+        let read = catalogs.0.option_names(cx, &ids, || deal_fields(cx));
+        cx.optional("tags", LACKING, read).await?
     };
-    name_labels_with(&names, records);
+    name_labels_with(&names.unwrap_or_default(), records);
     Ok(())
 }
 
@@ -158,8 +162,9 @@ pub async fn id_labels(catalogs: &Catalogs, cx: &CallContext, body: &mut Value) 
 }
 
 /// Turns each record's `custom_fields` object into the unified `[{id, name, value}]`, reading
-/// the names again when a record carries a field the cache does not know.
-async fn name_fields(catalogs: &Catalogs, cx: &CallContext, records: &mut [Value]) -> Result<()> {
+/// the names again when a record carries a field the cache does not know. Answers whether the
+/// names could be read.
+async fn name_fields(catalogs: &Catalogs, cx: &CallContext, records: &mut [Value]) -> Result<bool> {
     let codes = distinct(
         records
             .iter()
@@ -169,14 +174,13 @@ async fn name_fields(catalogs: &Catalogs, cx: &CallContext, records: &mut [Value
     if codes.is_empty() {
         // An empty `{}` still becomes `[]`, without asking for names.
         name_custom_fields(&FieldNames::new(), records);
-        return Ok(());
+        return Ok(true);
     }
-    let names = catalogs
-        .0
-        .field_names(cx, &codes, || deal_fields(cx))
-        .await?;
-    name_custom_fields(&names, records);
-    Ok(())
+    let read = catalogs.0.field_names(cx, &codes, || deal_fields(cx));
+    let names = cx.optional("custom_fields", LACKING, read).await?;
+    let available = names.is_some();
+    name_custom_fields(&names.unwrap_or_default(), records);
+    Ok(available)
 }
 
 /// The naming itself, given the names: `{<hash>: value}` → `[{id, name, value}]`.

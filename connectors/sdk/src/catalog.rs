@@ -277,6 +277,7 @@ mod tests {
             http: OutboundClient::for_tests(),
             base_url: Url::parse("http://127.0.0.1:9").unwrap(),
             connection: "c1".into(),
+            degraded: Default::default(),
         };
         let catalog = FieldCatalog::default();
         let reads = AtomicU32::new(0);

@@ -24,8 +24,8 @@ pub use http::{
 };
 pub use limit::{LocalLimiter, RateBudget, RateLimiter};
 pub use operation::{
-    CallContext, DeleteRequest, GetRequest, ListRequest, Operation, Page, ReadFields, Resource,
-    SortDirection, VendorFilter, VendorSort, WriteRequest,
+    CallContext, Degraded, DegradedSlot, DeleteRequest, GetRequest, ListRequest, Operation, Page,
+    ReadFields, Resource, SortDirection, VendorFilter, VendorSort, WriteRequest,
 };
 pub use outbound::{HostPattern, OutboundPolicy, Refusal, is_public};
 pub use pass_through::extend_search_body;

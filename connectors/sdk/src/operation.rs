@@ -1,8 +1,11 @@
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
 use serde_json::Value;
 use serde_json::value::RawValue;
 use url::Url;
 
-use crate::{ConnectorError, OutboundClient, Result, VendorResponse};
+use crate::{ConnectorError, ErrorKind, OutboundClient, Result, VendorResponse};
 
 /// The unified resources a connector may serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,9 +54,71 @@ pub struct CallContext {
     /// A stable, opaque name of the connection (no tenant ids in it), for connectors that cache
     /// per-connection facts such as custom field definitions.
     pub connection: String,
+    /// Optional steps of this request that failed without failing it, for `meta.warnings`.
+    pub degraded: DegradedSlot,
+}
+
+/// Where one request's degraded steps are kept.
+pub type DegradedSlot = Arc<Mutex<Vec<Degraded>>>;
+
+/// An optional step of an operation that the vendor refused, so the answer lacks what it adds
+/// (custom field names, say) but is otherwise whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Degraded {
+    /// Which step (`custom_fields`).
+    pub step: &'static str,
+    /// The vendor's status for the refused call.
+    pub status: Option<u16>,
+    /// The vendor's error code, when it gave one (`MISSING_SCOPES`).
+    pub error: Option<String>,
+    /// What is missing from the answer and why, with the vendor's own words.
+    pub message: String,
 }
 
 impl CallContext {
+    /// Runs an optional step of a read: a vendor refusing it for lack of permission (403, a
+    /// token without a metadata scope) is recorded as degraded and answers `None`, so the
+    /// records are still served. Any other failure fails the read.
+    pub async fn optional<T>(
+        &self,
+        step: &'static str,
+        lacking: &str,
+        work: impl Future<Output = Result<T>>,
+    ) -> Result<Option<T>> {
+        match work.await {
+            Ok(value) => Ok(Some(value)),
+            Err(err) if err.kind == ErrorKind::Unauthorized && err.vendor_status == Some(403) => {
+                let vendor: Vec<String> = err
+                    .downstream
+                    .iter()
+                    .map(|d| match &d.detail {
+                        Some(detail) => format!("{} ({detail})", d.message),
+                        None => d.message.clone(),
+                    })
+                    .collect();
+                let mut message = format!("The connection may not read {step}, so {lacking}.");
+                if !vendor.is_empty() {
+                    message.push_str(&format!(" The CRM said: {}", vendor.join("; ")));
+                }
+                tracing::info!(
+                    step,
+                    "An optional vendor read was refused; answering without it."
+                );
+                self.degraded
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(Degraded {
+                        step,
+                        status: err.vendor_status,
+                        error: err.downstream.iter().find_map(|d| d.code.clone()),
+                        message,
+                    });
+                Ok(None)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
     /// The absolute URL of a vendor path, joined to the base URL (which may carry a path prefix).
     pub fn url(&self, path: &str) -> Url {
         let mut url = self.base_url.clone();
@@ -222,6 +287,7 @@ mod tests {
             http: OutboundClient::for_tests(),
             base_url: Url::parse("http://127.0.0.1:1234/mock/").unwrap(),
             connection: "test".to_owned(),
+            degraded: DegradedSlot::default(),
         };
         assert_eq!(
             cx.url("/crm/v3/objects/deals").as_str(),

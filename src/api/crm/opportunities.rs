@@ -161,10 +161,13 @@ pub async fn list(
     let view = mapping.view(q.fields.as_deref());
     let mut data = Vec::with_capacity(records.len() * 512);
     write_records(&mapping.table, &records, &view, &mut data);
-    let meta = json!({
+    let mut meta = json!({
         "items_on_page": records.len(),
         "cursors": { "previous": null, "current": q.cursor, "next": next },
     });
+    if let Some(warnings) = degraded(&conn, Operation::List) {
+        meta["warnings"] = warnings;
+    }
     let links = json!({
         "previous": null,
         "current": link(&headers, &uri, q.cursor.as_deref()),
@@ -254,10 +257,31 @@ pub async fn one(
     Ok(envelope(&conn, StatusCode::OK, Operation::Get).respond(
         &data,
         Extras {
+            meta: degraded(&conn, Operation::Get).map(|w| json!({ "warnings": w })),
             raw: q.raw.then_some(&record),
             ..Extras::default()
         },
     ))
+}
+
+/// The optional steps the vendor refused, as Apideck's `WorkflowWarning`s: the answer is
+/// whole but for what those steps add.
+fn degraded(conn: &Connection, op: Operation) -> Option<Value> {
+    let steps = conn.cx.degraded.lock().unwrap_or_else(|p| p.into_inner());
+    (!steps.is_empty()).then(|| {
+        steps
+            .iter()
+            .map(|d| {
+                json!({
+                    "type": "downstream_request_failed",
+                    "status_code": d.status,
+                    "error": d.error,
+                    "operation": format!("{}:{}", op.envelope_name(), d.step),
+                    "message": d.message,
+                })
+            })
+            .collect()
+    })
 }
 
 /// Maps a write body (the table's hooks shape it for the vendor), then applies the pass-through
