@@ -9,10 +9,10 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use crmgate::api::{CursorCodec, CursorState};
 use crmgate::mapping::{
-    MappingSet, OPPORTUNITIES, PassThroughPlan, PathCache, RecordView, TenantMappings,
-    WriteOperation, write_records,
+    MappingSet, PassThroughPlan, PathCache, RecordView, TenantMappings, WriteOperation,
+    write_records,
 };
-use crmgate::unified::{OpportunityWrite, PassThrough};
+use crmgate::unified::{OPPORTUNITIES, PassThrough, UnifiedWrite};
 use crmgate_connector_sdk::{FieldNames, Resource};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -185,7 +185,9 @@ fn create_body(c: &mut Criterion) {
         });
         group.bench_function("crmgate validate + map + write", |b| {
             b.iter(|| {
-                let input = OpportunityWrite::from_body(black_box(body.as_bytes()), true).unwrap();
+                let input =
+                    UnifiedWrite::from_body(&OPPORTUNITIES, black_box(body.as_bytes()), true)
+                        .unwrap();
                 let vendor = table
                     .to_vendor(&input.fields, WriteOperation::Create, None)
                     .unwrap();
@@ -200,7 +202,7 @@ fn extend_paths(c: &mut Criterion) {
     let set = MappingSet::load(None, &crmgate::registry::connectors()).unwrap();
     let table = set.table("hubspot", Resource::Opportunities).unwrap();
     let create = CONNECTORS[0].create_body();
-    let input = OpportunityWrite::from_body(create.as_bytes(), true).unwrap();
+    let input = UnifiedWrite::from_body(&OPPORTUNITIES, create.as_bytes(), true).unwrap();
     let body = table
         .to_vendor(&input.fields, WriteOperation::Create, None)
         .unwrap()

@@ -245,7 +245,7 @@ async fn main() -> ExitCode {
         Command::Mappings {
             command: MappingsCommand::Schema,
         } => {
-            let schema = crmgate::mapping::mapping_file_schema(&crmgate::mapping::OPPORTUNITIES);
+            let schema = crmgate::mapping::mapping_file_schema(&crmgate::unified::OPPORTUNITIES);
             println!(
                 "{}",
                 serde_json::to_string_pretty(&schema).expect("a schema serialises")
@@ -260,7 +260,7 @@ async fn main() -> ExitCode {
             print!(
                 "{}",
                 crmgate::mapping::coverage_matrix(
-                    crmgate_connector_sdk::Resource::Opportunities,
+                    &crmgate::unified::OPPORTUNITIES,
                     &set,
                     &connectors
                 )

@@ -111,15 +111,12 @@ pub fn router(state: AppState) -> Router {
 
 /// Every route with its documentation.
 pub fn routes() -> OpenApiRouter<AppState> {
-    use crm::opportunities;
     use vault::{connections, consumers, custom_mappings};
-    OpenApiRouter::with_openapi(openapi::base())
-        .routes(routes!(opportunities::list, opportunities::create))
-        .routes(routes!(
-            opportunities::one,
-            opportunities::update,
-            opportunities::delete
-        ))
+    crm::routes()
+        .fold(
+            OpenApiRouter::with_openapi(openapi::base()),
+            |router, resource| router.routes(resource),
+        )
         .routes(routes!(connections::list))
         .routes(routes!(
             connections::one,

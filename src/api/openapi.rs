@@ -1,89 +1,29 @@
-//! crmgate's own OpenAPI 3.1 document, built from the handlers' annotations and the schema
-//! types below, and served at `/openapi.json` with a reference page at `/docs`.
+//! crmgate's own OpenAPI 3.1 document, served at `/openapi.json` with a reference page at
+//! `/docs`. Vault's and the service routes' operations come from the handlers' annotations and
+//! the schema types below; each unified resource's operations and schemas are built from its
+//! model (see the end of this file), like the routes that serve them.
 //!
 //! The schema types describe the wire shapes for the document only; the handlers write those
 //! shapes with the mapping engine and `envelope.rs`, and the integration tests check that they
 //! agree.
 
 use axum::response::Html;
+use crmgate_connector_sdk::Operation;
 use serde_json::Value;
-use utoipa::openapi::OpenApi;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItemBuilder, Paths,
+    PathsBuilder,
+};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{
+    ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
+};
+use utoipa::openapi::security::SecurityRequirement;
+use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Required, ResponseBuilder, ResponsesBuilder};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
-/// The unified opportunity, as in Apideck's `crm.yml`. Read-only properties appear in answers
-/// and are ignored in write bodies.
-#[derive(ToSchema)]
-#[allow(
-    dead_code,
-    reason = "a schema for the OpenAPI document; answers are written elsewhere"
-)]
-pub struct Opportunity {
-    #[schema(read_only)]
-    id: Option<String>,
-    title: String,
-    primary_contact_id: Option<String>,
-    description: Option<String>,
-    #[schema(rename = "type")]
-    kind: Option<String>,
-    /// A decimal number; the digits are kept exactly.
-    monetary_amount: Option<f64>,
-    /// ISO 4217.
-    currency: Option<String>,
-    /// Percent, 0–100.
-    win_probability: Option<f64>,
-    #[schema(read_only)]
-    expected_revenue: Option<f64>,
-    /// `YYYY-MM-DD`.
-    #[schema(format = Date)]
-    close_date: Option<String>,
-    loss_reason_id: Option<String>,
-    loss_reason: Option<String>,
-    won_reason_id: Option<String>,
-    won_reason: Option<String>,
-    pipeline_id: Option<String>,
-    pipeline_stage_id: Option<String>,
-    source_id: Option<String>,
-    lead_id: Option<String>,
-    lead_source: Option<String>,
-    contact_id: Option<String>,
-    contact_ids: Option<Vec<String>>,
-    company_id: Option<String>,
-    company_name: Option<String>,
-    owner_id: Option<String>,
-    priority: Option<String>,
-    status: Option<String>,
-    status_id: Option<String>,
-    tags: Option<Vec<String>>,
-    #[schema(read_only)]
-    interaction_count: Option<f64>,
-    custom_fields: Option<Vec<CustomField>>,
-    #[schema(format = DateTime)]
-    stage_last_changed_at: Option<String>,
-    #[schema(read_only)]
-    last_activity_at: Option<String>,
-    #[schema(read_only)]
-    deleted: Option<bool>,
-    #[schema(read_only, format = DateTime)]
-    date_stage_changed: Option<String>,
-    #[schema(read_only, format = DateTime)]
-    date_last_contacted: Option<String>,
-    #[schema(read_only, format = DateTime)]
-    date_lead_created: Option<String>,
-    /// The tenant's custom mappings, by key.
-    #[schema(read_only)]
-    custom_mappings: Option<Value>,
-    #[schema(read_only)]
-    updated_by: Option<String>,
-    #[schema(read_only)]
-    created_by: Option<String>,
-    #[schema(read_only, format = DateTime)]
-    updated_at: Option<String>,
-    #[schema(read_only, format = DateTime)]
-    created_at: Option<String>,
-    /// Changes to the vendor body for one service (write only).
-    #[schema(write_only)]
-    pass_through: Option<Vec<PassThrough>>,
-}
+use crate::api::crm::operation_id;
+use crate::unified::{FieldDef, FieldKind, ResourceModel};
 
 /// A vendor field without a unified equivalent; `id` or `name` is required.
 #[derive(ToSchema)]
@@ -138,39 +78,6 @@ pub struct Links {
     current: Option<String>,
     next: Option<String>,
 }
-
-macro_rules! envelope {
-    ($name:ident, $data:ty, $doc:literal) => {
-        #[doc = $doc]
-        #[derive(ToSchema)]
-        #[allow(dead_code, reason = "a schema for the OpenAPI document")]
-        pub struct $name {
-            status_code: i64,
-            status: String,
-            service: String,
-            resource: String,
-            operation: String,
-            data: $data,
-            meta: Option<Meta>,
-            links: Option<Links>,
-            /// With `raw=true`, the vendor's answer: its record, or for a list
-            /// `{"pages": [...]}` with every vendor page the list was read from.
-            _raw: Option<Value>,
-        }
-    };
-}
-
-envelope!(
-    GetOpportunitiesResponse,
-    Vec<Opportunity>,
-    "A page of opportunities."
-);
-envelope!(GetOpportunityResponse, Opportunity, "One opportunity.");
-envelope!(
-    UnifiedIdResponse,
-    UnifiedId,
-    "The id of the created, updated or deleted record."
-);
 
 /// Apideck's error body, for every failure.
 #[derive(ToSchema)]
@@ -235,7 +142,7 @@ pub struct TenantHeaders {
     service_id: Option<String>,
 }
 
-/// Query parameters of `GET /crm/opportunities`.
+/// Query parameters of a CRM list; `filter` and `sort` are described per resource.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code, reason = "parameters for the OpenAPI document")]
@@ -249,7 +156,7 @@ pub struct ListQuery {
     limit: Option<i64>,
     /// Comma-separated fields to return (`title` is always returned).
     fields: Option<String>,
-    /// `filter[title|status|monetary_amount|win_probability|company_id|owner_id|primary_contact_id]`.
+    /// `filter[key]`, the keys of the resource's filter object.
     filter: Option<Value>,
     /// `sort[by]` and `sort[direction]` (`asc` or `desc`).
     sort: Option<Value>,
@@ -321,4 +228,381 @@ pub async fn document() -> axum::response::Response {
     responses((status = 200, description = "An HTML reference of this API", content_type = "text/html")))]
 pub async fn page() -> Html<&'static str> {
     Html(include_str!("docs.html"))
+}
+
+// === Built from the unified model ===
+
+/// The component schema of a unified resource, built from its model, so that the document
+/// cannot drift from what the validator accepts and the mapping writes: one property per field
+/// with its type, format, nullability and read-only flag, the write constraints, and
+/// `pass_through`, write-only, which every write body may carry.
+pub fn model_schema(model: &ResourceModel) -> Schema {
+    let mut object = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(model.description));
+    for def in model.fields {
+        object = object.property(def.name, field_schema(def));
+        if def.required {
+            object = object.required(def.name);
+        }
+    }
+    let pass_through = ArrayBuilder::new()
+        .items(Ref::from_schema_name(PassThrough::name()))
+        .description(Some(
+            "Changes to the vendor body for one service (write only).",
+        ))
+        .extensions(Some(flag("writeOnly")));
+    object.property("pass_through", pass_through).into()
+}
+
+/// One field's schema. A field is nullable when it reads as `null` where the vendor has
+/// nothing (a title reads `""`, a list `[]`).
+fn field_schema(def: &FieldDef) -> Schema {
+    let nullable = def.kind.nothing().is_null();
+    let typed = |ty: Type| -> SchemaType {
+        if nullable {
+            SchemaType::from_iter([ty, Type::Null])
+        } else {
+            SchemaType::new(ty)
+        }
+    };
+    let list = |items: RefOr<Schema>| -> Schema {
+        let mut array = ArrayBuilder::new()
+            .schema_type(typed(Type::Array))
+            .items(items)
+            .description(Some(describe(def)));
+        if def.read_only {
+            array = array.extensions(Some(flag("readOnly")));
+        }
+        array.into()
+    };
+    let (ty, format) = match def.kind {
+        FieldKind::Id | FieldKind::Title | FieldKind::String | FieldKind::Currency => {
+            (Type::String, None)
+        }
+        FieldKind::Decimal => (Type::Number, None),
+        FieldKind::Date => (Type::String, Some(KnownFormat::Date)),
+        FieldKind::DateTime => (Type::String, Some(KnownFormat::DateTime)),
+        FieldKind::Bool => (Type::Boolean, None),
+        FieldKind::CustomMappings => (Type::Object, None),
+        FieldKind::IdList | FieldKind::StringList => {
+            return list(ObjectBuilder::new().schema_type(Type::String).into());
+        }
+        FieldKind::CustomFields => {
+            return list(Ref::from_schema_name(CustomField::name()).into());
+        }
+    };
+    let (minimum, maximum) = def.range.unzip();
+    let object = ObjectBuilder::new()
+        .schema_type(typed(ty))
+        .format(format.map(SchemaFormat::KnownFormat))
+        .minimum(minimum)
+        .maximum(maximum)
+        .description(Some(describe(def)));
+    if def.read_only {
+        object.read_only(true).into()
+    } else {
+        object.into()
+    }
+}
+
+/// The field's description, with what the validator holds a write to that the type does not
+/// say.
+fn describe(def: &FieldDef) -> String {
+    let mut text = def.description.to_owned();
+    match def.kind {
+        FieldKind::Decimal => text.push_str(" A decimal number; its digits are kept exactly."),
+        FieldKind::Currency => text.push_str(" An ISO 4217 code."),
+        _ => {}
+    }
+    if !def.values.is_empty() {
+        text.push_str(&format!(
+            " A write gives one of {}, in any case; a read may carry another value of the CRM's.",
+            def.values.join(", ")
+        ));
+    }
+    text
+}
+
+/// `{key: true}`, for the keywords utoipa's array builder lacks (`readOnly`, `writeOnly`).
+fn flag(key: &str) -> utoipa::openapi::extensions::Extensions {
+    [(key, true)].into_iter().collect()
+}
+
+/// Apideck's envelope around `data`, as every CRM operation answers.
+fn envelope(description: &str, data: impl Into<RefOr<Schema>>) -> Schema {
+    let string = || ObjectBuilder::new().schema_type(Type::String);
+    let optional = |name: &str| -> RefOr<Schema> {
+        Schema::OneOf(
+            utoipa::openapi::schema::OneOfBuilder::new()
+                .item(Ref::from_schema_name(name))
+                .item(ObjectBuilder::new().schema_type(Type::Null))
+                .build(),
+        )
+        .into()
+    };
+    let mut object = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(description))
+        .property(
+            "status_code",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64))),
+        )
+        .property("status", string())
+        .property("service", string())
+        .property("resource", string())
+        .property("operation", string())
+        .property("data", data)
+        .property("meta", optional(Meta::name().as_ref()))
+        .property("links", optional(Links::name().as_ref()))
+        .property(
+            "_raw",
+            ObjectBuilder::new().schema_type(SchemaType::AnyValue).description(Some(
+                "With `raw=true`, the vendor's answer: its record, or for a list `{\"pages\": [...]}` with every vendor page the list was read from.",
+            )),
+        );
+    for name in [
+        "status_code",
+        "status",
+        "service",
+        "resource",
+        "operation",
+        "data",
+    ] {
+        object = object.required(name);
+    }
+    object.into()
+}
+
+/// The schemas a resource's operations name, by component name: the resource, its envelopes,
+/// and what they refer to.
+pub fn resource_schemas(model: &ResourceModel) -> Vec<(String, RefOr<Schema>)> {
+    let one = Ref::from_schema_name(model.schema_name);
+    let mut schemas = vec![
+        (model.schema_name.to_owned(), model_schema(model).into()),
+        (
+            format!("Get{}Response", model.plural_name),
+            envelope(
+                &format!("A page of {}.", model.resource.as_str()),
+                ArrayBuilder::new().items(one.clone()),
+            )
+            .into(),
+        ),
+        (
+            format!("Get{}Response", model.schema_name),
+            envelope(&format!("One {}.", model.schema_name.to_lowercase()), one).into(),
+        ),
+        (
+            "UnifiedIdResponse".to_owned(),
+            envelope(
+                "The id of the created, updated or deleted record.",
+                Ref::from_schema_name(UnifiedId::name()),
+            )
+            .into(),
+        ),
+        (UnifiedId::name().into_owned(), UnifiedId::schema()),
+        (Meta::name().into_owned(), Meta::schema()),
+        (Links::name().into_owned(), Links::schema()),
+        (ErrorBody::name().into_owned(), ErrorBody::schema()),
+        (CustomField::name().into_owned(), CustomField::schema()),
+    ];
+    PassThrough::schemas(&mut schemas);
+    schemas.push((PassThrough::name().into_owned(), PassThrough::schema()));
+    schemas
+}
+
+/// The documented paths of a resource: its collection (list, create) and its records (one,
+/// update, delete), with Apideck's operation ids.
+pub fn resource_paths(model: &ResourceModel) -> (Paths, Paths) {
+    use utoipa::openapi::path::Parameter;
+    let collection = format!("/crm/{}", model.resource.as_str());
+    let item = format!("{collection}/{{id}}");
+    let tenant = || TenantHeaders::into_params(|| Some(ParameterIn::Header));
+    let string = || ObjectBuilder::new().schema_type(Type::String);
+    let id = || {
+        ParameterBuilder::new()
+            .name("id")
+            .parameter_in(ParameterIn::Path)
+            .required(Required::True)
+            .schema(Some(string()))
+            .build()
+    };
+    let raw = || {
+        ParameterBuilder::new()
+            .name("raw")
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .schema(Some(ObjectBuilder::new().schema_type(Type::Boolean)))
+            .build()
+    };
+    let body = || {
+        RequestBodyBuilder::new()
+            .required(Some(Required::True))
+            .content(
+                "application/json",
+                Content::new(Some(Ref::from_schema_name(model.schema_name))),
+            )
+            .build()
+    };
+    let operation = |op: Operation, doc: &str, parameters: Vec<Parameter>, answer: Answer| {
+        let (summary, description) = match doc.split_once("\n\n") {
+            Some((summary, description)) => (summary, Some(description)),
+            None => (doc, None),
+        };
+        let mut responses = ResponsesBuilder::new().response(
+            answer.status,
+            ResponseBuilder::new()
+                .description(answer.description)
+                .content(
+                    "application/json",
+                    Content::new(Some(Ref::from_schema_name(answer.schema))),
+                ),
+        );
+        for (status, description) in ERRORS {
+            responses = responses.response(
+                *status,
+                ResponseBuilder::new().description(*description).content(
+                    "application/json",
+                    Content::new(Some(Ref::from_schema_name(ErrorBody::name()))),
+                ),
+            );
+        }
+        OperationBuilder::new()
+            .operation_id(Some(operation_id(model, op)))
+            .tag(model.plural_name)
+            .summary(Some(summary))
+            .description(description)
+            .parameters(Some(parameters))
+            .responses(responses.build())
+            .security(SecurityRequirement::new("apiKey", Vec::<String>::new()))
+    };
+    let list = operation(
+        Operation::List,
+        &format!(
+            "`GET {collection}`: one unified page, filled from as many vendor pages as it takes."
+        ),
+        tenant().into_iter().chain(list_params(model)).collect(),
+        Answer {
+            status: "200",
+            description: format!("A page of {}", model.resource.as_str()),
+            schema: format!("Get{}Response", model.plural_name),
+        },
+    );
+    let idempotency_key = ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some("Answers a repeated create with the first answer"))
+        .schema(Some(
+            ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null])),
+        ))
+        .build();
+    let create = operation(
+        Operation::Create,
+        &format!(
+            "`POST {collection}`: HTTP 201 with `data.id`.\n\nWith an `Idempotency-Key` the same key and body within 24 hours is answered with the first answer and no second vendor call, from any process; the same key with another body is a 422."
+        ),
+        tenant().into_iter().chain([idempotency_key, raw()]).collect(),
+        Answer::id("201", "Created"),
+    )
+    .request_body(Some(body()));
+    let one = operation(
+        Operation::Get,
+        &format!("`GET {item}`."),
+        std::iter::once(id())
+            .chain(tenant())
+            .chain(RecordQuery::into_params(|| Some(ParameterIn::Query)))
+            .collect(),
+        Answer {
+            status: "200",
+            description: format!("One {}", model.schema_name.to_lowercase()),
+            schema: format!("Get{}Response", model.schema_name),
+        },
+    );
+    let update = operation(
+        Operation::Update,
+        &format!(
+            "`PATCH {item}`: only the properties in the body change.\n\nAn update with nothing for the vendor to store (only fields it has no place for, or none) makes no vendor call — a vendor answers an empty change with an error or nothing — and is answered 200 with the id as given and the warnings; `_raw` is null, as no vendor record was read, and whether the record exists is not checked."
+        ),
+        std::iter::once(id()).chain(tenant()).chain([raw()]).collect(),
+        Answer::id("200", "Updated"),
+    )
+    .request_body(Some(body()));
+    let delete = operation(
+        Operation::Delete,
+        &format!(
+            "`DELETE {item}`: HTTP 200 with `data.id` (Apideck answers an envelope, not 204)."
+        ),
+        std::iter::once(id()).chain(tenant()).collect(),
+        Answer::id("200", "Deleted"),
+    );
+    let path =
+        |path: String, item: PathItemBuilder| PathsBuilder::new().path(path, item.build()).build();
+    (
+        path(
+            collection,
+            PathItemBuilder::new()
+                .operation(HttpMethod::Get, list)
+                .operation(HttpMethod::Post, create),
+        ),
+        path(
+            item,
+            PathItemBuilder::new()
+                .operation(HttpMethod::Get, one)
+                .operation(HttpMethod::Patch, update)
+                .operation(HttpMethod::Delete, delete),
+        ),
+    )
+}
+
+/// An operation's success answer.
+struct Answer {
+    status: &'static str,
+    description: String,
+    schema: String,
+}
+
+impl Answer {
+    /// The answer of a write: the record's id.
+    fn id(status: &'static str, description: &str) -> Self {
+        Self {
+            status,
+            description: description.to_owned(),
+            schema: "UnifiedIdResponse".to_owned(),
+        }
+    }
+}
+
+/// The error answers every CRM operation documents.
+const ERRORS: &[(&str, &str)] = &[
+    ("400", "Invalid request"),
+    ("401", "Missing or invalid API key"),
+    ("404", "Not found"),
+    ("422", "Unprocessable"),
+    ("429", "The CRM's rate limit"),
+    ("502", "The CRM failed"),
+    ("504", "The CRM did not answer in time"),
+];
+
+/// The query parameters of a list, with the resource's own filter and sort keys.
+fn list_params(model: &ResourceModel) -> Vec<utoipa::openapi::path::Parameter> {
+    let mut params = ListQuery::into_params(|| Some(ParameterIn::Query));
+    for param in &mut params {
+        match param.name.as_str() {
+            "filter" => {
+                let keys: Vec<&str> = model.filters.iter().map(|(k, _)| *k).collect();
+                param.description = Some(format!("`filter[{}]`.", keys.join("|")));
+            }
+            "sort" => {
+                param.description = Some(format!(
+                    "`sort[by]` ({}) and `sort[direction]` (`asc` or `desc`).",
+                    model.sorts.join(", ")
+                ));
+            }
+            _ => {}
+        }
+    }
+    params
 }

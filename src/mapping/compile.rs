@@ -14,7 +14,7 @@ use super::table::{
 use super::transform::{Transform, TransformSpec};
 use crmgate_connector_sdk::WriteHook;
 
-use crate::unified::{FieldDef, FilterKind, ResourceDef};
+use crate::unified::{FieldDef, FilterKind, ResourceModel};
 
 /// A mapping file that cannot be used, with where and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +68,7 @@ pub(super) enum FilterTarget {
 /// One unified field's compiled mapping.
 #[derive(Debug)]
 pub(super) struct FieldMapping {
-    pub def: FieldDef,
+    pub def: &'static FieldDef,
     pub read: Option<ReadRule>,
     pub write: Option<WriteRule>,
 }
@@ -107,7 +107,7 @@ impl MappingTable {
     pub fn compile(
         file: &str,
         text: &str,
-        resource: &ResourceDef,
+        resource: &'static ResourceModel,
         hooks: &[WriteHook],
     ) -> Result<Self, LoadError> {
         let at = |loc: Option<Location>, message: String| LoadError {
@@ -125,7 +125,7 @@ impl MappingTable {
             .fields
             .iter()
             .map(|def| FieldMapping {
-                def: *def,
+                def,
                 read: None,
                 write: None,
             })
@@ -254,7 +254,7 @@ fn list_or_none(names: &[&str]) -> String {
 
 fn compile_filters(
     specs: &SpannedMap<FilterSpec>,
-    resource: &ResourceDef,
+    resource: &ResourceModel,
 ) -> Result<Vec<FilterRule>, Located> {
     let mut rules = Vec::new();
     for (key, spec) in &specs.0 {
@@ -287,7 +287,7 @@ fn compile_filters(
     Ok(rules)
 }
 
-fn compile_field(def: FieldDef, spec: &FieldSpec) -> Result<FieldMapping, Located> {
+fn compile_field(def: &'static FieldDef, spec: &FieldSpec) -> Result<FieldMapping, Located> {
     let read = spec.read.as_ref().map(compile_read).transpose()?;
     let write = match &spec.write {
         Some(w) if def.read_only => {

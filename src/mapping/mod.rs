@@ -28,27 +28,12 @@ pub use tenant::{
 pub use write::{PassThroughPlan, VendorBody};
 
 use crate::registry::ConnectorEntry;
-pub use crate::unified::OPPORTUNITIES;
-use crate::unified::ResourceDef;
-
-/// The unified definition of a resource.
-pub fn resource_def(resource: Resource) -> &'static ResourceDef {
-    match resource {
-        Resource::Opportunities => &OPPORTUNITIES,
-        _ => &EMPTY,
-    }
-}
-
-const EMPTY: ResourceDef = ResourceDef {
-    fields: &[],
-    filters: &[],
-    sorts: &[],
-};
+use crate::unified::ResourceModel;
 
 /// The JSON Schema of mapping files for a resource, generated from the Rust types that parse
 /// them, with the resource's field, filter and sort names as the allowed keys so that editors
 /// complete them. `mappings/schema.json` is this, for opportunities; a test keeps it in sync.
-pub fn mapping_file_schema(resource: &ResourceDef) -> serde_json::Value {
+pub fn mapping_file_schema(resource: &ResourceModel) -> serde_json::Value {
     let mut schema = serde_json::to_value(schemars::schema_for!(table::MappingFile))
         .expect("a schema is plain JSON");
     let names = |names: Vec<&str>| serde_json::json!({ "enum": names });
@@ -64,13 +49,18 @@ pub fn mapping_file_schema(resource: &ResourceDef) -> serde_json::Value {
 /// column per connector, each cell what the connector's table reads and writes.
 /// `docs/connectors.md` holds this for opportunities; a test keeps it in sync.
 pub fn coverage_matrix(
-    resource: Resource,
+    model: &ResourceModel,
     set: &MappingSet,
     connectors: &[ConnectorEntry],
 ) -> String {
     let tables: Vec<(&str, Option<Arc<MappingTable>>)> = connectors
         .iter()
-        .map(|e| (e.connector.name(), set.table(e.connector.id(), resource)))
+        .map(|e| {
+            (
+                e.connector.name(),
+                set.table(e.connector.id(), model.resource),
+            )
+        })
         .collect();
     let mut out = String::from("| field |");
     for (name, _) in &tables {
@@ -79,7 +69,7 @@ pub fn coverage_matrix(
     out.push_str("\n|---|");
     out.push_str(&"---|".repeat(tables.len()));
     out.push('\n');
-    for def in resource_def(resource).fields {
+    for def in model.fields {
         out.push_str(&format!("| `{}` |", def.name));
         for (_, table) in &tables {
             let cell = table
@@ -127,8 +117,17 @@ impl MappingSet {
                     }
                     None => (format!("(built-in) {rel}"), (*built_in).to_owned()),
                 };
+                let Some(model) = crate::unified::model(*resource) else {
+                    errors.push(LoadError {
+                        file: name,
+                        line: 0,
+                        column: 0,
+                        message: format!("crmgate has no unified model for {rel}"),
+                    });
+                    continue;
+                };
                 let hooks = entry.connector.write_hooks();
-                match MappingTable::compile(&name, &text, resource_def(*resource), hooks) {
+                match MappingTable::compile(&name, &text, model, hooks) {
                     Ok(table) => {
                         set.tables
                             .insert((entry.connector.id(), *resource), Arc::new(table));

@@ -116,7 +116,7 @@ impl MappingTable {
         {
             value = Cow::Borrowed(default);
         }
-        Some(coerce(field.def, value))
+        Some(coerce(field.def.name, field.def.kind, value))
     }
 
     /// A found value, unless it is absent (null, or `""` where the table says so). Several
@@ -153,29 +153,22 @@ fn loosely_equal(found: &Value, expected: &Value) -> bool {
         }
 }
 
-/// What a field reads when the vendor has nothing for it: `""` for `title` and `[]` for a list,
-/// which the contract types as never null; `null` for every other field.
-fn nothing(kind: FieldKind) -> Value {
-    match kind {
-        FieldKind::Title => Value::String(String::new()),
-        FieldKind::IdList | FieldKind::StringList | FieldKind::CustomFields => {
-            Value::Array(Vec::new())
-        }
-        _ => Value::Null,
-    }
-}
-
 /// Fits a value to the unified field's wire type. A vendor value that cannot fit is logged
 /// and written as the field's nothing (null, `""` or `[]`) rather than breaking the client's
 /// deserialiser.
-fn coerce<'a>(def: crate::unified::FieldDef, value: Cow<'a, Value>) -> Cow<'a, Value> {
+fn coerce<'a>(name: &'static str, kind: FieldKind, value: Cow<'a, Value>) -> Cow<'a, Value> {
     let misfit = |value: &Value| {
-        metrics::counter!("crmgate_mapping_errors_total", "field" => def.name).increment(1);
-        tracing::warn!(field = def.name, kind = ?def.kind, value_type = type_name(value), "A vendor value does not fit the unified field; it reads as nothing.");
-        Cow::Owned(nothing(def.kind))
+        metrics::counter!("crmgate_mapping_errors_total", "field" => name).increment(1);
+        tracing::warn!(
+            field = name,
+            ?kind,
+            value_type = type_name(value),
+            "A vendor value does not fit the unified field; it reads as nothing."
+        );
+        Cow::Owned(kind.nothing())
     };
-    match (def.kind, value.as_ref()) {
-        (kind, Value::Null) => match nothing(kind) {
+    match (kind, value.as_ref()) {
+        (kind, Value::Null) => match kind.nothing() {
             Value::Null => value,
             empty => Cow::Owned(empty),
         },
@@ -235,14 +228,7 @@ fn coerce<'a>(def: crate::unified::FieldDef, value: Cow<'a, Value>) -> Cow<'a, V
             Cow::Owned(Value::Array(out))
         }
         (FieldKind::IdList | FieldKind::StringList, Value::String(_) | Value::Number(_)) => {
-            let item = coerce(
-                crate::unified::FieldDef {
-                    kind: FieldKind::Id,
-                    ..def
-                },
-                Cow::Borrowed(value.as_ref()),
-            )
-            .into_owned();
+            let item = coerce(name, FieldKind::Id, Cow::Borrowed(value.as_ref())).into_owned();
             Cow::Owned(Value::Array(vec![item]))
         }
         (FieldKind::CustomFields, Value::Array(_)) => value,

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use super::path::{CompiledPath, PathError};
 use crate::error::Error;
-use crate::unified::{FieldKind, ResourceDef};
+use crate::unified::{FieldKind, ResourceModel};
 
 /// Longest custom mapping key; keys become JSON object keys in every response.
 pub const MAX_KEY_LEN: usize = 64;
@@ -71,7 +71,7 @@ impl TenantMappings {
     /// replaces an earlier one's. Rows were validated when stored; one that no longer compiles
     /// (say, after an upgrade) is skipped with a warning rather than failing every request.
     pub fn build<'a>(
-        resource: &ResourceDef,
+        resource: &ResourceModel,
         layers: impl IntoIterator<Item = (&'a str, &'a str)>,
         cache: &PathCache,
     ) -> Self {
@@ -131,7 +131,7 @@ impl TenantMappings {
 /// Checks a custom mapping before it is stored, so a bad one is a 400 at write time and never
 /// a failure at request time.
 pub fn validate(
-    resource: &ResourceDef,
+    resource: &ResourceModel,
     key: &str,
     value: &str,
     cache: &PathCache,
@@ -164,7 +164,7 @@ pub fn validate(
 /// custom-field lists, or point a field at the whole record (`$`), whose write would replace
 /// the vendor body.
 fn unified_key_problem(
-    resource: &ResourceDef,
+    resource: &ResourceModel,
     key: &str,
     path: &CompiledPath,
 ) -> Result<(), (&'static str, String)> {

@@ -3,7 +3,7 @@ use serde_json::{Map, Value, json};
 use crmgate_connector_sdk::Connector;
 
 use super::*;
-use crate::unified::OpportunityWrite;
+use crate::unified::{OPPORTUNITIES, UnifiedWrite};
 
 const HUBSPOT: &str = include_str!("../../mappings/hubspot/opportunities.yaml");
 
@@ -27,7 +27,11 @@ fn write(
     body: &str,
     op: WriteOperation,
 ) -> Result<VendorBody, crate::error::Error> {
-    let input = OpportunityWrite::from_body(body.as_bytes(), op == WriteOperation::Create)?;
+    let input = UnifiedWrite::from_body(
+        &OPPORTUNITIES,
+        body.as_bytes(),
+        op == WriteOperation::Create,
+    )?;
     table.to_vendor(&input.fields, op, None)
 }
 
@@ -594,7 +598,8 @@ fn a_tenant_override_repoints_one_field_in_both_directions() {
         "contract order is kept: {text}"
     );
 
-    let input = OpportunityWrite::from_body(
+    let input = UnifiedWrite::from_body(
+        &OPPORTUNITIES,
         br#"{"title":"T","source_id":"web","monetary_amount":5}"#,
         true,
     )

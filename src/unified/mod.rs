@@ -1,29 +1,83 @@
 //! The unified model: what clients read and write, with Apideck's exact wire names.
 //!
-//! Reads are written straight to the output buffer by the mapping engine, guided by the field
-//! tables here; writes are validated by the typed input structs here and then mapped from the
-//! client's JSON, so that an explicit `null` (clear the field) differs from an absent property.
+//! Each resource is declared once, as a [`ResourceModel`] table (`opportunity.rs`): its
+//! fields with their wire names, types, read-only flags and write constraints, its filters and
+//! sorts. Everything else derives from that table: the write validator (`write.rs`), the field
+//! list of `fields=` and of the mapping engine, and the OpenAPI schema (`src/api/openapi.rs`).
+//! Reads are written straight to the output buffer by the mapping engine, guided by the table;
+//! writes are checked against it and then mapped from the client's JSON, so that an explicit
+//! `null` (clear the field) differs from an absent property.
 
 mod currency;
 mod decimal;
 mod opportunity;
+mod write;
 
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate};
+use crmgate_connector_sdk::Resource;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use serde_json::{Map, Value};
 
 pub use currency::{CURRENCY_CODES, Currency};
 pub use decimal::{MAX_DECIMALS, MAX_INTEGER_DIGITS, UnifiedDecimal, plain_decimal};
-pub use opportunity::{
-    OPPORTUNITIES, OPPORTUNITY_FIELDS, OPPORTUNITY_FILTERS, OPPORTUNITY_SORTS, OpportunityWrite,
-};
+pub use opportunity::OPPORTUNITIES;
+pub use write::UnifiedWrite;
 
 use crate::error::Error;
 
-/// How a unified field is typed on the wire; the mapping engine coerces vendor values to it.
+/// Every unified resource crmgate serves, each declared once. The API serves a route set per
+/// entry, and custom mappings may target each; a new resource is a new table here.
+pub static MODELS: &[&ResourceModel] = &[&OPPORTUNITIES];
+
+/// The model of a resource, if crmgate serves it.
+pub fn model(resource: Resource) -> Option<&'static ResourceModel> {
+    MODELS.iter().copied().find(|m| m.resource == resource)
+}
+
+/// A unified resource, declared once: its contract names, fields, filters and sorts, and the
+/// rules a write body must keep.
+#[derive(Debug)]
+pub struct ResourceModel {
+    pub resource: Resource,
+    /// The contract's schema name (`Opportunity`): the OpenAPI component and its envelopes.
+    pub schema_name: &'static str,
+    /// The contract's plural (`Opportunities`): the operations' tag and the list envelope.
+    pub plural_name: &'static str,
+    /// What a record is, for the OpenAPI document.
+    pub description: &'static str,
+    /// Every property in the contract's order, which is also the order of the keys in every
+    /// unified record crmgate writes. `pass_through` is write-only, common to every resource's
+    /// write body and not listed here.
+    pub fields: &'static [FieldDef],
+    /// The keys of the contract's filter object, with the type each value has.
+    pub filters: &'static [(&'static str, FilterKind)],
+    /// The values of the contract's `sort.by`.
+    pub sorts: &'static [&'static str],
+    /// Properties that name the same thing: a write that gives several must give one value.
+    pub synonyms: &'static [Synonym],
+}
+
+impl ResourceModel {
+    /// The field with this wire name.
+    pub fn field(&self, name: &str) -> Option<&'static FieldDef> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+/// Two properties of one resource that name the same thing, such as an opportunity's
+/// `contact_id` and `primary_contact_id`.
+#[derive(Debug, Clone, Copy)]
+pub struct Synonym {
+    pub fields: (&'static str, &'static str),
+    /// What both name, for the error when they differ: "the opportunity's primary contact".
+    pub names: &'static str,
+}
+
+/// How a unified field is typed on the wire; the mapping engine coerces vendor values to it,
+/// the write validator checks client values against it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
     /// An id: always a JSON string, numbers from the vendor are written as their digits.
@@ -33,6 +87,7 @@ pub enum FieldKind {
     String,
     /// A decimal number written with the digits the vendor gave, never through a float.
     Decimal,
+    /// An ISO 4217 code of Apideck's `Currency` enum.
     Currency,
     /// `YYYY-MM-DD`.
     Date,
@@ -41,8 +96,24 @@ pub enum FieldKind {
     Bool,
     IdList,
     StringList,
+    /// Apideck's `[{id, name, description, value}]`.
     CustomFields,
+    /// The tenant's custom mappings, by key.
     CustomMappings,
+}
+
+impl FieldKind {
+    /// What a field of this kind reads when the vendor has nothing for it: `""` for a title and
+    /// `[]` for a list, which the contract types as never null; `null` for every other kind.
+    pub fn nothing(self) -> Value {
+        match self {
+            FieldKind::Title => Value::String(String::new()),
+            FieldKind::IdList | FieldKind::StringList | FieldKind::CustomFields => {
+                Value::Array(Vec::new())
+            }
+            _ => Value::Null,
+        }
+    }
 }
 
 /// The type of a `filter[...]` value; query strings carry text, so numbers are parsed and
@@ -53,21 +124,69 @@ pub enum FilterKind {
     Number,
 }
 
-/// What a unified resource offers for lists: its fields, filter keys and sort keys.
-#[derive(Debug, Clone, Copy)]
-pub struct ResourceDef {
-    pub fields: &'static [FieldDef],
-    pub filters: &'static [(&'static str, FilterKind)],
-    pub sorts: &'static [&'static str],
-}
-
-/// One property of a unified resource.
+/// One property of a unified resource. Built with [`field`] and the `const` methods below, so
+/// that a table reads as a list of properties with only what differs spelled out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldDef {
+    /// The wire name, as the contract spells it.
     pub name: &'static str,
     pub kind: FieldKind,
     /// Response-only in the contract: ignored in write bodies, and a mapping may not write it.
     pub read_only: bool,
+    /// A create must give it, and not as `null`.
+    pub required: bool,
+    /// The values a write may give, matched without regard to case and sent in the spelling
+    /// given here, so that every table and vendor sees one spelling; empty for any value.
+    /// Reads are not narrowed.
+    pub values: &'static [&'static str],
+    /// The inclusive range of a decimal a write may give, checked exactly.
+    pub range: Option<(i64, i64)>,
+    /// What the field holds, for the OpenAPI document.
+    pub description: &'static str,
+}
+
+/// A writable, optional, unconstrained field.
+pub const fn field(name: &'static str, kind: FieldKind, description: &'static str) -> FieldDef {
+    FieldDef {
+        name,
+        kind,
+        read_only: false,
+        required: false,
+        values: &[],
+        range: None,
+        description,
+    }
+}
+
+impl FieldDef {
+    /// Marks a field the contract marks `readOnly`.
+    pub const fn read_only(self) -> Self {
+        Self {
+            read_only: true,
+            ..self
+        }
+    }
+
+    /// Marks a field a create must give.
+    pub const fn required(self) -> Self {
+        Self {
+            required: true,
+            ..self
+        }
+    }
+
+    /// Limits what a write may give to `values`.
+    pub const fn one_of(self, values: &'static [&'static str]) -> Self {
+        Self { values, ..self }
+    }
+
+    /// Limits a decimal a write may give to `min..=max`.
+    pub const fn within(self, min: i64, max: i64) -> Self {
+        Self {
+            range: Some((min, max)),
+            ..self
+        }
+    }
 }
 
 /// A vendor field without a unified equivalent, as Apideck's `CustomField`.

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeSet;
 
+use crmgate::unified::{FieldKind, MODELS, OPPORTUNITIES};
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::app::{call, spawn_app};
 
@@ -142,12 +143,118 @@ async fn the_opportunity_schema_has_every_unified_field() {
         .keys()
         .cloned()
         .collect();
-    let mut fields: BTreeSet<String> = crmgate::unified::OPPORTUNITY_FIELDS
+    let mut fields: BTreeSet<String> = OPPORTUNITIES
+        .fields
         .iter()
         .map(|f| f.name.to_owned())
         .collect();
     fields.insert("pass_through".to_owned());
     assert_eq!(properties, fields);
+}
+
+/// The JSON type and format a field of this kind has on the wire, as the contract says.
+fn wire_type(kind: FieldKind) -> (&'static str, Option<&'static str>) {
+    match kind {
+        FieldKind::Id | FieldKind::Title | FieldKind::String | FieldKind::Currency => {
+            ("string", None)
+        }
+        FieldKind::Decimal => ("number", None),
+        FieldKind::Date => ("string", Some("date")),
+        FieldKind::DateTime => ("string", Some("date-time")),
+        FieldKind::Bool => ("boolean", None),
+        FieldKind::IdList | FieldKind::StringList | FieldKind::CustomFields => ("array", None),
+        FieldKind::CustomMappings => ("object", None),
+    }
+}
+
+#[tokio::test]
+async fn every_resource_schema_is_its_model_table() {
+    let app = spawn_app().await;
+    let (_, doc) = call(app.client.get(format!("{}/openapi.json", app.address))).await;
+    let schemas = &doc["components"]["schemas"];
+    for model in MODELS {
+        let schema = &schemas[model.schema_name];
+        let properties = schema["properties"].as_object().unwrap();
+        assert_eq!(
+            properties.len(),
+            model.fields.len() + 1,
+            "{}: one property per field, and pass_through",
+            model.schema_name
+        );
+        for def in model.fields {
+            let property = &properties[def.name];
+            let at = format!("{}.{}", model.schema_name, def.name);
+            let (ty, format) = wire_type(def.kind);
+            let types = match property["type"].clone() {
+                Value::String(one) => vec![one],
+                Value::Array(many) => many
+                    .into_iter()
+                    .map(|t| t.as_str().unwrap().to_owned())
+                    .collect(),
+                other => panic!("{at}: type {other}"),
+            };
+            // A field that reads as null where the vendor has nothing is nullable; a title
+            // reads "" and a list [].
+            let nullable = !matches!(
+                def.kind,
+                FieldKind::Title
+                    | FieldKind::IdList
+                    | FieldKind::StringList
+                    | FieldKind::CustomFields
+            );
+            let mut expected = vec![ty.to_owned()];
+            if nullable {
+                expected.push("null".to_owned());
+            }
+            assert_eq!(types, expected, "{at}");
+            assert_eq!(property["format"].as_str(), format, "{at}");
+            assert_eq!(
+                property["readOnly"].as_bool().unwrap_or(false),
+                def.read_only,
+                "{at}"
+            );
+            assert_eq!(property.get("writeOnly"), None, "{at}");
+            assert!(property["description"].is_string(), "{at}");
+            if let Some((min, max)) = def.range {
+                assert_eq!(
+                    (&property["minimum"], &property["maximum"]),
+                    (&json!(min), &json!(max)),
+                    "{at}"
+                );
+            }
+            for value in def.values {
+                assert!(
+                    property["description"].as_str().unwrap().contains(value),
+                    "{at}: {value}"
+                );
+            }
+        }
+        let required: Vec<&str> = model
+            .fields
+            .iter()
+            .filter(|f| f.required)
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(schema["required"], json!(required), "{}", model.schema_name);
+        assert_eq!(properties["pass_through"]["writeOnly"], true);
+        assert_eq!(
+            properties["pass_through"]["items"]["$ref"],
+            "#/components/schemas/PassThrough"
+        );
+
+        // The resource's operations take and answer this schema.
+        let path = format!("/crm/{}", model.resource.as_str());
+        let schema_ref = format!("#/components/schemas/{}", model.schema_name);
+        let body = &doc["paths"][&path]["post"]["requestBody"]["content"]["application/json"];
+        assert_eq!(body["schema"]["$ref"], schema_ref.as_str());
+        let page = &schemas[format!("Get{}Response", model.plural_name)];
+        assert_eq!(
+            page["properties"]["data"]["items"]["$ref"],
+            schema_ref.as_str()
+        );
+        let one = &schemas[format!("Get{}Response", model.schema_name)];
+        assert_eq!(one["properties"]["data"]["$ref"], schema_ref.as_str());
+    }
 }
 
 #[tokio::test]

@@ -429,3 +429,37 @@ async fn hubspot_search_pass_through_goes_into_the_body() {
     .await;
     assert_eq!(status, 200, "{answer}");
 }
+
+/// A `pass_through` item that names an operation applies to that operation only, by
+/// Apideck's operation ids; one that names none applies to every write.
+#[tokio::test]
+async fn pass_through_items_apply_to_the_operation_they_name() {
+    let app = spawn_app().await;
+    let server = vendor(&app, "pipedrive").await;
+    pipedrive("POST", "/api/v2/deals")
+        .and(body_json(
+            json!({ "title": "Rocket", "on_add": 1, "always": 3 }),
+        ))
+        .respond_with(envelope(json!({ "id": 42, "title": "Rocket" })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    pipedrive("PATCH", "/api/v2/deals/42")
+        .and(body_json(
+            json!({ "title": "Rocket", "on_update": 2, "always": 3 }),
+        ))
+        .respond_with(envelope(json!({ "id": 42, "title": "Rocket" })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    nothing_else(&server).await;
+    let body = json!({ "title": "Rocket", "pass_through": [
+        { "service_id": "pipedrive", "operation_id": "opportunitiesAdd", "extend_object": { "on_add": 1 } },
+        { "service_id": "pipedrive", "operation_id": "opportunitiesUpdate", "extend_object": { "on_update": 2 } },
+        { "service_id": "pipedrive", "extend_object": { "always": 3 } }
+    ]});
+    let (status, answer) = call(to("pipedrive", app.post("/crm/opportunities", &body))).await;
+    assert_eq!(status, 201, "{answer}");
+    let (status, answer) = call(to("pipedrive", app.patch("/crm/opportunities/42", &body))).await;
+    assert_eq!(status, 200, "{answer}");
+}

@@ -1,15 +1,77 @@
-//! Apideck's Unified CRM resources, and the query parameters they share.
+//! Apideck's Unified CRM resources, and the query parameters they share. Every resource of
+//! [`MODELS`] is served by the same handlers (`records.rs`), with routes and documentation
+//! built from its model.
 
-pub mod opportunities;
+mod records;
 
-use axum::extract::{FromRequest, Request};
-use axum::http::{StatusCode, header};
+use axum::extract::{FromRequest, Path, RawQuery, Request, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::routing::get;
 use bytes::Bytes;
-use crmgate_connector_sdk::SortDirection;
+use crmgate_connector_sdk::{Operation, SortDirection};
+use utoipa_axum::router::UtoipaMethodRouter;
 
-use crate::api::RequestDeadline;
+use crate::api::tenant::Connection;
+use crate::api::{AppState, RequestDeadline, openapi};
 use crate::error::{Error, ErrorType, Result};
-use crate::unified::FieldDef;
+use crate::unified::{MODELS, ResourceModel};
+
+/// The routes of every unified resource, each with its documentation: both are built from the
+/// resource's model, so neither can list a route or a field the other lacks.
+pub fn routes() -> impl Iterator<Item = UtoipaMethodRouter<AppState>> {
+    MODELS.iter().copied().flat_map(resource_routes)
+}
+
+/// `/crm/<resource>` (list, create) and `/crm/<resource>/{id}` (one, update, delete).
+fn resource_routes(model: &'static ResourceModel) -> [UtoipaMethodRouter<AppState>; 2] {
+    let (collection_doc, item_doc) = openapi::resource_paths(model);
+    let collection = get(
+        move |state: State<AppState>,
+              conn: Connection,
+              uri: Uri,
+              headers: HeaderMap,
+              query: RawQuery| { records::list(model, state, conn, uri, headers, query) },
+    )
+    .post(
+        move |state: State<AppState>,
+              conn: Connection,
+              headers: HeaderMap,
+              query: RawQuery,
+              body: Body| { records::create(model, state, conn, headers, query, body) },
+    );
+    let item = get(
+        move |state: State<AppState>, conn: Connection, id: Path<String>, query: RawQuery| {
+            records::one(model, state, conn, id, query)
+        },
+    )
+    .patch(
+        move |state: State<AppState>,
+              conn: Connection,
+              id: Path<String>,
+              query: RawQuery,
+              body: Body| { records::update(model, state, conn, id, query, body) },
+    )
+    .delete(move |conn: Connection, id: Path<String>, query: RawQuery| {
+        records::delete(model, conn, id, query)
+    });
+    [
+        (openapi::resource_schemas(model), collection_doc, collection),
+        (Vec::new(), item_doc, item),
+    ]
+}
+
+/// Apideck's id of an operation on a resource (`opportunitiesAll`, `opportunitiesAdd`, ...):
+/// the OpenAPI document's, and what a write's `pass_through[].operation_id` selects.
+pub fn operation_id(model: &ResourceModel, op: Operation) -> String {
+    let verb = match op {
+        Operation::List => "All",
+        Operation::Get => "One",
+        Operation::Create => "Add",
+        Operation::Update => "Update",
+        Operation::Delete => "Delete",
+    };
+    format!("{}{verb}", model.resource.as_str())
+}
 
 /// Query parameters of CRM calls, parsed strictly: an unknown or repeated parameter is a 400
 /// rather than something silently ignored.
@@ -39,7 +101,7 @@ pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 200;
 
 impl CrmQuery {
-    pub fn parse(query: Option<&str>, shape: QueryShape, resource: &[FieldDef]) -> Result<Self> {
+    pub fn parse(query: Option<&str>, shape: QueryShape, model: &ResourceModel) -> Result<Self> {
         let mut out = CrmQuery::default();
         let mut seen: Vec<String> = Vec::new();
         let mut sort_by = None;
@@ -77,7 +139,7 @@ impl CrmQuery {
                     out.cursor = Some(value.into_owned()).filter(|c| !c.is_empty());
                 }
                 (QueryShape::List | QueryShape::One, "fields") => {
-                    out.fields = Some(parse_fields(&value, resource)?);
+                    out.fields = Some(parse_fields(&value, model)?);
                 }
                 (QueryShape::List, "filter") => {
                     let name = bracketed_name(&key, "filter")?;
@@ -163,11 +225,11 @@ fn bracketed_name<'a>(key: &'a str, prefix: &str) -> Result<&'a str> {
         .ok_or_else(|| param_error(key, &format!("must be {prefix}[name]=value")))
 }
 
-fn parse_fields(value: &str, resource: &[FieldDef]) -> Result<Vec<String>> {
+fn parse_fields(value: &str, model: &ResourceModel) -> Result<Vec<String>> {
     let mut fields = Vec::new();
     for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         let top = name.split('.').next().unwrap_or(name);
-        if !resource.iter().any(|f| f.name == top) {
+        if model.field(top).is_none() {
             return Err(param_error(
                 "fields",
                 &format!("names an unknown field {name:?}"),
@@ -244,10 +306,10 @@ fn body_timeout(announced: Option<&str>) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unified::OPPORTUNITY_FIELDS;
+    use crate::unified::OPPORTUNITIES;
 
     fn parse(q: &str) -> Result<CrmQuery> {
-        CrmQuery::parse(Some(q), QueryShape::List, OPPORTUNITY_FIELDS)
+        CrmQuery::parse(Some(q), QueryShape::List, &OPPORTUNITIES)
     }
 
     #[test]
@@ -309,7 +371,7 @@ mod tests {
         ] {
             assert_eq!(parse(q).unwrap_err().type_name(), type_name, "{q}");
         }
-        assert!(CrmQuery::parse(Some("limit=5"), QueryShape::One, OPPORTUNITY_FIELDS).is_err());
+        assert!(CrmQuery::parse(Some("limit=5"), QueryShape::One, &OPPORTUNITIES).is_err());
     }
 
     #[test]

@@ -15,9 +15,9 @@ use crate::api::AppState;
 use crate::api::crm::Body;
 use crate::api::tenant::Caller;
 use crate::error::{Error, ErrorType, Result};
-use crate::mapping::{resource_def, validate_custom_mapping};
+use crate::mapping::validate_custom_mapping;
 use crate::store::{CustomMappingRecord, MappingScope, Tenant};
-use crmgate_connector_sdk::Resource;
+use crate::unified::{MODELS, ResourceModel};
 
 /// Properties of Vault's `CustomMapping` that are read-only; a client may send a mapping back
 /// as it read it.
@@ -32,14 +32,12 @@ const READ_ONLY: &[&str] = &[
     "example",
 ];
 
-/// The resources custom mappings can target.
-const RESOURCES: &[Resource] = &[Resource::Opportunities];
-
-fn resource_named(name: &str) -> Result<Resource> {
-    RESOURCES
+/// A resource custom mappings can target: every unified resource crmgate serves.
+fn resource_named(name: &str) -> Result<&'static ResourceModel> {
+    MODELS
         .iter()
         .copied()
-        .find(|r| r.as_str() == name)
+        .find(|m| m.resource.as_str() == name)
         .ok_or_else(|| {
             Error::new(
                 StatusCode::NOT_FOUND,
@@ -51,7 +49,7 @@ fn resource_named(name: &str) -> Result<Resource> {
 }
 
 /// Splits a target field id, `crm+opportunities+<key>`.
-fn target(id: &str) -> Result<(Resource, String)> {
+fn target(id: &str) -> Result<(&'static ResourceModel, String)> {
     let mut parts = id.splitn(3, '+');
     match (parts.next(), parts.next(), parts.next()) {
         (Some("crm"), Some(resource), Some(key)) if !key.is_empty() => {
@@ -64,23 +62,20 @@ fn target(id: &str) -> Result<(Resource, String)> {
     }
 }
 
-fn scope(caller: &Caller, service: &str, resource: Resource) -> MappingScope {
+fn scope(caller: &Caller, service: &str, model: &ResourceModel) -> MappingScope {
     MappingScope {
         app_id: caller.app_id.clone(),
         consumer_id: caller.consumer_id.clone(),
         service_id: service.to_owned(),
-        resource: resource.as_str().to_owned(),
+        resource: model.resource.as_str().to_owned(),
     }
 }
 
 /// Vault's `CustomMapping` for a stored row.
-fn mapping_json(resource: Resource, row: &CustomMappingRecord) -> Value {
-    let unified = resource_def(resource)
-        .fields
-        .iter()
-        .any(|f| f.name == row.key);
+fn mapping_json(model: &ResourceModel, row: &CustomMappingRecord) -> Value {
+    let unified = model.field(&row.key).is_some();
     json!({
-        "id": format!("crm+{}+{}", resource.as_str(), row.key),
+        "id": format!("crm+{}+{}", model.resource.as_str(), row.key),
         "label": row.key,
         "description": null,
         "value": row.value,
@@ -113,12 +108,12 @@ pub async fn list(
 ) -> Result<Response> {
     known_connector(&state, &api, &service)?;
     let mut data = Vec::new();
-    for resource in RESOURCES {
+    for model in MODELS {
         let rows = state
             .store
-            .custom_mappings(&scope(&caller, &service, *resource))
+            .custom_mappings(&scope(&caller, &service, model))
             .await?;
-        data.extend(effective(rows).iter().map(|r| mapping_json(*resource, r)));
+        data.extend(effective(rows).iter().map(|r| mapping_json(model, r)));
     }
     Ok(respond(StatusCode::OK, Value::Array(data)))
 }
@@ -178,7 +173,12 @@ fn not_found(id: &str) -> Error {
 }
 
 /// The resource and key a target field id names, under a known connector.
-fn locate(state: &AppState, api: &str, service: &str, id: &str) -> Result<(Resource, String)> {
+fn locate(
+    state: &AppState,
+    api: &str,
+    service: &str,
+    id: &str,
+) -> Result<(&'static ResourceModel, String)> {
     known_connector(state, api, service)?;
     target(id)
 }
@@ -233,7 +233,7 @@ async fn save(
 ) -> Result<Response> {
     let (resource, key) = locate(&state, &api, &service, &id)?;
     let value = mapping_value(&body)?;
-    validate_custom_mapping(resource_def(resource), &key, &value, &state.paths)?;
+    validate_custom_mapping(resource, &key, &value, &state.paths)?;
     let scope = scope(&caller, &service, resource);
     let existing = own_row(&state, &scope, &key).await?;
     match (create, existing.is_some()) {

@@ -1,4 +1,6 @@
-//! `/crm/opportunities`: list, create, get, update and delete, as Apideck's contract has them.
+//! `/crm/<resource>`: list, create, get, update and delete of any unified resource, as
+//! Apideck's contract has them. Each handler takes the resource's model as data; nothing here
+//! knows a particular resource, so a new resource is a new model table, not new handlers.
 
 use std::sync::Arc;
 
@@ -7,11 +9,11 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
 use crmgate_connector_sdk::{
     Connector, ConnectorError, DeleteRequest, GetRequest, ListRequest, Operation, ReadFields,
-    Resource, WriteRequest,
+    WriteRequest,
 };
 use serde_json::{Value, json};
 
-use super::{Body, CrmQuery, DEFAULT_LIMIT, QueryShape};
+use super::{Body, CrmQuery, DEFAULT_LIMIT, QueryShape, operation_id};
 use crate::api::AppState;
 use crate::api::cursor::{CursorState, fingerprint};
 use crate::api::envelope::{Envelope, Extras, unified_id};
@@ -19,13 +21,10 @@ use crate::api::idempotency;
 use crate::api::tenant::Connection;
 use crate::error::{Error, Result};
 use crate::mapping::{
-    MappingTable, PassThroughPlan, RecordView, TenantMappings, WriteOperation, resource_def,
-    write_records,
+    MappingTable, PassThroughPlan, RecordView, TenantMappings, WriteOperation, write_records,
 };
 use crate::store::MappingScope;
-use crate::unified::{OPPORTUNITY_FIELDS, OpportunityWrite};
-
-const RESOURCE: Resource = Resource::Opportunities;
+use crate::unified::{ResourceModel, UnifiedWrite};
 
 /// The connector's table with the tenant's layers, as one request uses them.
 struct Mapping {
@@ -34,22 +33,30 @@ struct Mapping {
 }
 
 impl Mapping {
-    async fn load(state: &AppState, conn: &Connection) -> Result<Self> {
+    async fn load(
+        state: &AppState,
+        conn: &Connection,
+        model: &'static ResourceModel,
+    ) -> Result<Self> {
         let table = state
             .mappings
-            .table(conn.service(), RESOURCE)
+            .table(conn.service(), model.resource)
             .ok_or_else(|| {
-                Error::internal(format_args!("no mapping table for {}", conn.service()))
+                Error::internal(format_args!(
+                    "no mapping table for {} {}",
+                    conn.service(),
+                    model.resource.as_str()
+                ))
             })?;
         let scope = MappingScope {
             app_id: conn.tenant.app_id.clone(),
             consumer_id: Some(conn.tenant.consumer_id.clone()),
             service_id: conn.service().to_owned(),
-            resource: RESOURCE.as_str().to_owned(),
+            resource: model.resource.as_str().to_owned(),
         };
         let rows = state.store.custom_mappings(&scope).await?;
         let tenant = TenantMappings::build(
-            resource_def(RESOURCE),
+            model,
             rows.iter().map(|r| (r.key.as_str(), r.value.as_str())),
             &state.paths,
         );
@@ -68,29 +75,34 @@ impl Mapping {
     }
 }
 
-fn envelope(conn: &Connection, status: StatusCode, op: Operation) -> Envelope<'static> {
+fn envelope(
+    conn: &Connection,
+    model: &ResourceModel,
+    status: StatusCode,
+    op: Operation,
+) -> Envelope<'static> {
     Envelope {
         status,
         service: conn.service(),
-        resource: RESOURCE.as_str(),
+        resource: model.resource.as_str(),
         operation: op.envelope_name(),
     }
 }
 
-/// `GET /crm/opportunities`: one unified page, filled from as many vendor pages as it takes.
-#[utoipa::path(get, path = "/crm/opportunities", operation_id = "opportunitiesAll", tag = "Opportunities", params(crate::api::openapi::TenantHeaders, crate::api::openapi::ListQuery), responses((status = 200, description = "A page of opportunities", body = crate::api::openapi::GetOpportunitiesResponse), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody), (status = 429, description = "The CRM's rate limit", body = crate::api::openapi::ErrorBody), (status = 502, description = "The CRM failed", body = crate::api::openapi::ErrorBody), (status = 504, description = "The CRM did not answer in time", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
+/// `GET /crm/<resource>`: one unified page, filled from as many vendor pages as it takes.
 pub async fn list(
+    model: &'static ResourceModel,
     State(state): State<AppState>,
     conn: Connection,
     uri: Uri,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
-    let q = CrmQuery::parse(query.as_deref(), QueryShape::List, OPPORTUNITY_FIELDS)?;
+    let q = CrmQuery::parse(query.as_deref(), QueryShape::List, model)?;
     let service = conn.service();
     let connector = &conn.entry.connector;
     q.check_paging_params(connector.paging_params())?;
-    let mapping = Mapping::load(&state, &conn).await?;
+    let mapping = Mapping::load(&state, &conn, model).await?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT) as usize;
     let filters = mapping.table.vendor_filters(&q.filters)?;
     let sort = match &q.sort {
@@ -119,7 +131,7 @@ pub async fn list(
             .list(
                 &conn.cx,
                 ListRequest {
-                    resource: RESOURCE,
+                    resource: model.resource,
                     limit: ask,
                     skip,
                     take,
@@ -174,14 +186,16 @@ pub async fn list(
         "next": next.as_deref().map(|c| link(&headers, &uri, Some(c))),
     });
     let raw = q.raw.then(|| json!({ "pages": raw_pages }));
-    Ok(envelope(&conn, StatusCode::OK, Operation::List).respond(
-        &data,
-        Extras {
-            meta: Some(meta),
-            links: Some(links),
-            raw: raw.as_ref(),
-        },
-    ))
+    Ok(
+        envelope(&conn, model, StatusCode::OK, Operation::List).respond(
+            &data,
+            Extras {
+                meta: Some(meta),
+                links: Some(links),
+                raw: raw.as_ref(),
+            },
+        ),
+    )
 }
 
 /// A vendor record the mapping can read is an object with an id; anything else is the vendor
@@ -222,23 +236,23 @@ fn link(headers: &HeaderMap, uri: &Uri, cursor: Option<&str>) -> String {
     }
 }
 
-/// `GET /crm/opportunities/{id}`.
-#[utoipa::path(get, path = "/crm/opportunities/{id}", operation_id = "opportunitiesOne", tag = "Opportunities", params(("id" = String, Path), crate::api::openapi::TenantHeaders, crate::api::openapi::RecordQuery), responses((status = 200, description = "One opportunity", body = crate::api::openapi::GetOpportunityResponse), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody), (status = 429, description = "The CRM's rate limit", body = crate::api::openapi::ErrorBody), (status = 502, description = "The CRM failed", body = crate::api::openapi::ErrorBody), (status = 504, description = "The CRM did not answer in time", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
+/// `GET /crm/<resource>/{id}`.
 pub async fn one(
+    model: &'static ResourceModel,
     State(state): State<AppState>,
     conn: Connection,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
-    let q = CrmQuery::parse(query.as_deref(), QueryShape::One, OPPORTUNITY_FIELDS)?;
-    let mapping = Mapping::load(&state, &conn).await?;
+    let q = CrmQuery::parse(query.as_deref(), QueryShape::One, model)?;
+    let mapping = Mapping::load(&state, &conn, model).await?;
     let record = conn
         .entry
         .connector
         .get(
             &conn.cx,
             GetRequest {
-                resource: RESOURCE,
+                resource: model.resource,
                 id: &id,
                 fields: mapping.read_fields(),
             },
@@ -254,14 +268,16 @@ pub async fn one(
     mapping
         .table
         .write_record(&record, &mapping.view(q.fields.as_deref()), &mut data);
-    Ok(envelope(&conn, StatusCode::OK, Operation::Get).respond(
-        &data,
-        Extras {
-            meta: degraded(&conn, Operation::Get).map(|w| json!({ "warnings": w })),
-            raw: q.raw.then_some(&record),
-            ..Extras::default()
-        },
-    ))
+    Ok(
+        envelope(&conn, model, StatusCode::OK, Operation::Get).respond(
+            &data,
+            Extras {
+                meta: degraded(&conn, Operation::Get).map(|w| json!({ "warnings": w })),
+                raw: q.raw.then_some(&record),
+                ..Extras::default()
+            },
+        ),
+    )
 }
 
 /// The optional steps the vendor refused, as Apideck's `WorkflowWarning`s: the answer is
@@ -289,16 +305,17 @@ fn degraded(conn: &Connection, op: Operation) -> Option<Value> {
 async fn vendor_body(
     state: &AppState,
     conn: &Connection,
+    model: &'static ResourceModel,
     body: &[u8],
     op: Operation,
 ) -> Result<(Value, Vec<String>)> {
-    let (write_op, operation_id, require_title) = match op {
-        Operation::Create => (WriteOperation::Create, "opportunitiesAdd", true),
-        _ => (WriteOperation::Update, "opportunitiesUpdate", false),
+    let write_op = match op {
+        Operation::Create => WriteOperation::Create,
+        _ => WriteOperation::Update,
     };
-    let input = OpportunityWrite::from_body(body, require_title)?;
-    let plan = PassThroughPlan::new(input.pass_through, conn.service(), operation_id)?;
-    let mapping = Mapping::load(state, conn).await?;
+    let input = UnifiedWrite::from_body(model, body, op == Operation::Create)?;
+    let plan = PassThroughPlan::new(input.pass_through, conn.service(), &operation_id(model, op))?;
+    let mapping = Mapping::load(state, conn, model).await?;
     let mapped = mapping
         .table
         .to_vendor(&input.fields, write_op, Some(&mapping.tenant))?;
@@ -333,12 +350,12 @@ fn written_id(conn: &Connection, record: &Value, fallback: Option<&str>) -> Resu
         })
 }
 
-/// `POST /crm/opportunities`: HTTP 201 with `data.id`.
+/// `POST /crm/<resource>`: HTTP 201 with `data.id`.
 ///
 /// With an `Idempotency-Key` the same key and body within 24 hours is answered with the first
 /// answer and no second vendor call, from any process; the same key with another body is a 422.
-#[utoipa::path(post, path = "/crm/opportunities", operation_id = "opportunitiesAdd", tag = "Opportunities", request_body = crate::api::openapi::Opportunity, params(crate::api::openapi::TenantHeaders, ("Idempotency-Key" = Option<String>, Header, description = "Answers a repeated create with the first answer"), ("raw" = Option<bool>, Query)), responses((status = 201, description = "Created", body = crate::api::openapi::UnifiedIdResponse), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody), (status = 429, description = "The CRM's rate limit", body = crate::api::openapi::ErrorBody), (status = 502, description = "The CRM failed", body = crate::api::openapi::ErrorBody), (status = 504, description = "The CRM did not answer in time", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn create(
+    model: &'static ResourceModel,
     State(state): State<AppState>,
     conn: Connection,
     headers: HeaderMap,
@@ -346,11 +363,11 @@ pub async fn create(
     Body(body): Body,
 ) -> Result<Response> {
     let Some(key) = idempotency::key(&headers)? else {
-        return create_once(&state, &conn, query.as_deref(), &body).await;
+        return create_once(&state, &conn, model, query.as_deref(), &body).await;
     };
     let fingerprint = idempotency::fingerprint(conn.service(), query.as_deref(), &body);
     idempotency::run(&state, &conn.tenant, &key, &fingerprint, || {
-        create_once(&state, &conn, query.as_deref(), &body)
+        create_once(&state, &conn, model, query.as_deref(), &body)
     })
     .await
 }
@@ -358,18 +375,19 @@ pub async fn create(
 async fn create_once(
     state: &AppState,
     conn: &Connection,
+    model: &'static ResourceModel,
     query: Option<&str>,
     body: &[u8],
 ) -> Result<Response> {
-    let q = CrmQuery::parse(query, QueryShape::Write, OPPORTUNITY_FIELDS)?;
-    let (vendor, unmapped) = vendor_body(state, conn, body, Operation::Create).await?;
+    let q = CrmQuery::parse(query, QueryShape::Write, model)?;
+    let (vendor, unmapped) = vendor_body(state, conn, model, body, Operation::Create).await?;
     let record = conn
         .entry
         .connector
         .create(
             &conn.cx,
             WriteRequest {
-                resource: RESOURCE,
+                resource: model.resource,
                 id: None,
                 body: vendor,
             },
@@ -378,7 +396,7 @@ async fn create_once(
         .map_err(|e| Error::from_connector(e, conn.service()))?;
     let id = written_id(conn, &record, None)?;
     Ok(
-        envelope(conn, StatusCode::CREATED, Operation::Create).respond(
+        envelope(conn, model, StatusCode::CREATED, Operation::Create).respond(
             &unified_id(&id),
             Extras {
                 meta: warnings(conn.service(), Operation::Create, &unmapped),
@@ -389,22 +407,22 @@ async fn create_once(
     )
 }
 
-/// `PATCH /crm/opportunities/{id}`: only the properties in the body change.
+/// `PATCH /crm/<resource>/{id}`: only the properties in the body change.
 ///
 /// An update with nothing for the vendor to store (only fields it has no place for, or none)
 /// makes no vendor call — a vendor answers an empty change with an error or nothing — and is
 /// answered 200 with the id as given and the warnings; `_raw` is null, as no vendor record was
 /// read, and whether the record exists is not checked.
-#[utoipa::path(patch, path = "/crm/opportunities/{id}", operation_id = "opportunitiesUpdate", tag = "Opportunities", request_body = crate::api::openapi::Opportunity, params(("id" = String, Path), crate::api::openapi::TenantHeaders, ("raw" = Option<bool>, Query)), responses((status = 200, description = "Updated", body = crate::api::openapi::UnifiedIdResponse), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody), (status = 429, description = "The CRM's rate limit", body = crate::api::openapi::ErrorBody), (status = 502, description = "The CRM failed", body = crate::api::openapi::ErrorBody), (status = 504, description = "The CRM did not answer in time", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn update(
+    model: &'static ResourceModel,
     State(state): State<AppState>,
     conn: Connection,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
     Body(body): Body,
 ) -> Result<Response> {
-    let q = CrmQuery::parse(query.as_deref(), QueryShape::Write, OPPORTUNITY_FIELDS)?;
-    let (vendor, unmapped) = vendor_body(&state, &conn, &body, Operation::Update).await?;
+    let q = CrmQuery::parse(query.as_deref(), QueryShape::Write, model)?;
+    let (vendor, unmapped) = vendor_body(&state, &conn, model, &body, Operation::Update).await?;
     let record = if vendor.as_object().is_some_and(|b| b.is_empty()) {
         None
     } else {
@@ -414,7 +432,7 @@ pub async fn update(
             .update(
                 &conn.cx,
                 WriteRequest {
-                    resource: RESOURCE,
+                    resource: model.resource,
                     id: Some(&id),
                     body: vendor,
                 },
@@ -427,36 +445,38 @@ pub async fn update(
         Some(record) => written_id(&conn, record, Some(&id))?,
         None => id,
     };
-    Ok(envelope(&conn, StatusCode::OK, Operation::Update).respond(
-        &unified_id(&id),
-        Extras {
-            meta: warnings(conn.service(), Operation::Update, &unmapped),
-            raw: q.raw.then_some(record.as_ref().unwrap_or(&Value::Null)),
-            ..Extras::default()
-        },
-    ))
+    Ok(
+        envelope(&conn, model, StatusCode::OK, Operation::Update).respond(
+            &unified_id(&id),
+            Extras {
+                meta: warnings(conn.service(), Operation::Update, &unmapped),
+                raw: q.raw.then_some(record.as_ref().unwrap_or(&Value::Null)),
+                ..Extras::default()
+            },
+        ),
+    )
 }
 
-/// `DELETE /crm/opportunities/{id}`: HTTP 200 with `data.id` (Apideck answers an envelope, not
+/// `DELETE /crm/<resource>/{id}`: HTTP 200 with `data.id` (Apideck answers an envelope, not
 /// 204).
-#[utoipa::path(delete, path = "/crm/opportunities/{id}", operation_id = "opportunitiesDelete", tag = "Opportunities", params(("id" = String, Path), crate::api::openapi::TenantHeaders), responses((status = 200, description = "Deleted", body = crate::api::openapi::UnifiedIdResponse), (status = 400, description = "Invalid request", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::api::openapi::ErrorBody), (status = 422, description = "Unprocessable", body = crate::api::openapi::ErrorBody), (status = 429, description = "The CRM's rate limit", body = crate::api::openapi::ErrorBody), (status = 502, description = "The CRM failed", body = crate::api::openapi::ErrorBody), (status = 504, description = "The CRM did not answer in time", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
 pub async fn delete(
+    model: &'static ResourceModel,
     conn: Connection,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
-    CrmQuery::parse(query.as_deref(), QueryShape::Write, OPPORTUNITY_FIELDS)?;
+    CrmQuery::parse(query.as_deref(), QueryShape::Write, model)?;
     conn.entry
         .connector
         .delete(
             &conn.cx,
             DeleteRequest {
-                resource: RESOURCE,
+                resource: model.resource,
                 id: &id,
             },
         )
         .await
         .map_err(|e| Error::from_connector(e, conn.service()))?;
-    Ok(envelope(&conn, StatusCode::OK, Operation::Delete)
+    Ok(envelope(&conn, model, StatusCode::OK, Operation::Delete)
         .respond(&unified_id(&id), Extras::default()))
 }
