@@ -55,11 +55,12 @@ pub fn key(headers: &HeaderMap) -> Result<Option<String>> {
     }
 }
 
-/// What makes two requests "the same": the service, the query and the exact body.
-pub fn fingerprint(service: &str, query: Option<&str>, body: &[u8]) -> String {
+/// What makes two requests "the same": the service, the resource, the query and the exact body.
+pub fn fingerprint(service: &str, resource: &str, query: Option<&str>, body: &[u8]) -> String {
     let mut h = Sha256::new();
     for part in [
         service.as_bytes(),
+        resource.as_bytes(),
         query.unwrap_or_default().as_bytes(),
         body,
     ] {
@@ -138,4 +139,25 @@ fn replay(status: u16, body: Vec<u8>) -> Response {
     );
     headers.insert(REPLAYED, HeaderValue::from_static("true"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_reused_on_another_resource_service_query_or_body_is_another_request() {
+        let first = fingerprint("hubspot", "opportunities", None, b"{}");
+        assert_eq!(first, fingerprint("hubspot", "opportunities", None, b"{}"));
+        for other in [
+            fingerprint("hubspot", "contacts", None, b"{}"),
+            fingerprint("pipedrive", "opportunities", None, b"{}"),
+            fingerprint("hubspot", "opportunities", Some("raw=true"), b"{}"),
+            fingerprint("hubspot", "opportunities", None, b"{ }"),
+            // Parts are length-prefixed: moving bytes from one to the next is another request.
+            fingerprint("hub", "spotopportunities", None, b"{}"),
+        ] {
+            assert_ne!(first, other);
+        }
+    }
 }

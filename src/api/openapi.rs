@@ -502,7 +502,7 @@ pub fn resource_paths(model: &ResourceModel) -> (Paths, Paths) {
     let create = operation(
         Operation::Create,
         &format!(
-            "`POST {collection}`: HTTP 201 with `data.id`.\n\nWith an `Idempotency-Key` the same key and body within 24 hours is answered with the first answer and no second vendor call, from any process; the same key with another body is a 422."
+            "`POST {collection}`: HTTP 201 with `data.id`.\n\nWith an `Idempotency-Key` the same key and body within 24 hours is answered with the first answer and no second vendor call, from any process; the same key with another body or on another resource is a 422."
         ),
         tenant().into_iter().chain([idempotency_key, raw()]).collect(),
         Answer::id("201", "Created"),

@@ -205,14 +205,19 @@ impl CrmQuery {
     }
 
     /// The list parameters a cursor must be used with: a cursor continues exactly the list it
-    /// came from.
-    pub fn list_fingerprint(&self) -> String {
+    /// came from, of the same resource.
+    pub fn list_fingerprint(&self, model: &ResourceModel) -> String {
         let sort = self
             .sort
             .as_ref()
             .map(|(by, d)| (by, *d == SortDirection::Descending));
-        serde_json::to_string(&(&self.filters, sort, &self.pass_through))
-            .expect("plain data serialises")
+        serde_json::to_string(&(
+            model.resource.as_str(),
+            &self.filters,
+            sort,
+            &self.pass_through,
+        ))
+        .expect("plain data serialises")
     }
 }
 
@@ -343,8 +348,12 @@ mod tests {
             Some(("title".to_owned(), SortDirection::Ascending))
         );
         assert_ne!(
-            parse("filter[title]=a").unwrap().list_fingerprint(),
-            parse("filter[title]=b").unwrap().list_fingerprint()
+            parse("filter[title]=a")
+                .unwrap()
+                .list_fingerprint(&OPPORTUNITIES),
+            parse("filter[title]=b")
+                .unwrap()
+                .list_fingerprint(&OPPORTUNITIES)
         );
     }
 

@@ -109,7 +109,7 @@ pub async fn list(
         Some((by, direction)) => Some(mapping.table.vendor_sort(by, *direction)?),
         None => None,
     };
-    let fp = fingerprint(&conn.tenant, &q.list_fingerprint());
+    let fp = fingerprint(&conn.tenant, &q.list_fingerprint(model));
     let (mut vendor_cursor, mut skip) = match &q.cursor {
         Some(c) => {
             let state = state.cursors.decode(c, service, &fp)?;
@@ -353,7 +353,8 @@ fn written_id(conn: &Connection, record: &Value, fallback: Option<&str>) -> Resu
 /// `POST /crm/<resource>`: HTTP 201 with `data.id`.
 ///
 /// With an `Idempotency-Key` the same key and body within 24 hours is answered with the first
-/// answer and no second vendor call, from any process; the same key with another body is a 422.
+/// answer and no second vendor call, from any process; the same key with another body or on
+/// another resource is a 422.
 pub async fn create(
     model: &'static ResourceModel,
     State(state): State<AppState>,
@@ -365,7 +366,12 @@ pub async fn create(
     let Some(key) = idempotency::key(&headers)? else {
         return create_once(&state, &conn, model, query.as_deref(), &body).await;
     };
-    let fingerprint = idempotency::fingerprint(conn.service(), query.as_deref(), &body);
+    let fingerprint = idempotency::fingerprint(
+        conn.service(),
+        model.resource.as_str(),
+        query.as_deref(),
+        &body,
+    );
     idempotency::run(&state, &conn.tenant, &key, &fingerprint, || {
         create_once(&state, &conn, model, query.as_deref(), &body)
     })
