@@ -292,6 +292,16 @@ fn body_error(err: &serde_path_to_error::Error<serde_json::Error>) -> Error {
             serde_json::json!({ "unknown": [name] }),
         );
     }
+    // Raised for the body's own properties, where the path is the body itself.
+    if let Some(rest) = message.strip_prefix("duplicate field `")
+        && path == "."
+    {
+        let name = rest.split('`').next().unwrap_or_default();
+        return Error::validation(
+            format!("Invalid property {name}: {name} is given more than once"),
+            serde_json::json!({ "invalid": [{ name: "is given more than once" }] }),
+        );
+    }
     Error::validation(
         format!("Invalid property {path}: {message}"),
         serde_json::json!({ "invalid": [{ path: message }] }),
@@ -425,6 +435,25 @@ mod tests {
         let err = check(r#"[1,2]"#).unwrap_err();
         assert_eq!(err.message(), "The body must be a JSON object");
     }
+    #[test]
+    fn a_property_given_twice_is_refused() {
+        let err = check(r#"{"title":"a","title":"b"}"#).unwrap_err();
+        assert_eq!(err.type_name(), "RequestValidationError");
+        assert_eq!(
+            err.message(),
+            "Invalid property title: title is given more than once"
+        );
+        assert_eq!(
+            err.detail(),
+            &serde_json::json!({ "invalid": [{ "title": "is given more than once" }] })
+        );
+        let err = check(r#"{"title":"a","custom_fields":[{"id":"x","id":"y"}]}"#).unwrap_err();
+        assert_eq!(
+            err.message(),
+            "Invalid property custom_fields[0]: duplicate field `id`"
+        );
+    }
+
     /// A resource that exists only here: the validator holds a body to whatever its table says.
     static GADGETS: ResourceModel = ResourceModel {
         resource: crmgate_connector_sdk::Resource::Opportunities,
