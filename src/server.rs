@@ -384,6 +384,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_database_that_does_not_open_is_named_without_its_password() {
+        for url in [
+            "postgres://crm:hunter2@127.0.0.1:1/x",
+            "postgres://crm:hunter2@127.0.0.1:notaport/x",
+            "postgres://127.0.0.1:1/x?password=hunter2",
+        ] {
+            let key = SecretString::from("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+            let err = Gateway::build(options(url, Some(&key)))
+                .await
+                .err()
+                .expect("the start fails");
+            let text = format!("{err:#}");
+            assert!(!text.contains("hunter2"), "{url}: {text}");
+            assert!(text.contains("cannot open the database"), "{text}");
+        }
+    }
+
+    #[tokio::test]
     async fn the_key_file_is_private_and_rotation_reseals_everything() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("g.db").display());
