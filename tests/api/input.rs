@@ -224,8 +224,10 @@ async fn a_body_shorter_than_its_content_length_is_a_408_at_the_deadline_not_a_5
             .contains("Content-Length announced 100 bytes"),
         "{body}"
     );
+    // Answered at the 0.8 s deadline, not after a vendor timeout (30 s); the bound is loose so
+    // that a loaded machine cannot fail it.
     assert!(
-        took < Duration::from_millis(1500),
+        took < Duration::from_secs(10),
         "answered at the deadline, took {took:?}"
     );
 }
