@@ -7,13 +7,13 @@ use serde_json::json;
 use wiremock::matchers::{body_json, query_param};
 
 use crate::app::{assert_error, call, exact, spawn_app};
-use crate::hubspot::{answer, asked, deal, expect};
+use crate::hubspot::{answer, asked, association_batch_read, deal, expect};
 
 #[tokio::test]
 async fn pass_through_patches_the_body_hubspot_receives_and_only_for_hubspot() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect("POST", "/crm/v3/objects/deals")
+    expect("POST", "/crm/objects/2026-09/deals")
         .and(body_json(exact(
             r#"{"properties": {"dealname": "Rocket", "my_custom": "x"},
                "associations": [{"to": {"id": "501"}, "types": [{"associationCategory": "USER_DEFINED", "associationTypeId": 77}]}],
@@ -55,7 +55,7 @@ async fn pass_through_patches_the_body_hubspot_receives_and_only_for_hubspot() {
 async fn pass_through_query_parameters_reach_hubspot() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect("GET", "/crm/v3/objects/deals")
+    expect("GET", "/crm/objects/2026-09/deals")
         .and(query_param("archived", "true"))
         .and(query_param("properties", asked(&[]).as_str()))
         .respond_with(answer(200, json!({ "results": [deal(1)] })))
@@ -100,7 +100,7 @@ async fn filters_run_on_hubspot_search_and_page_by_id_past_its_window() {
         { "propertyName": "associations.company", "operator": "EQ", "value": "901" }
     ]);
     let by_id = json!([{ "propertyName": "hs_object_id", "direction": "ASCENDING" }]);
-    expect("POST", "/crm/v3/objects/deals/search")
+    expect("POST", "/crm/objects/2026-09/deals/search")
         .and(body_json(search_body(filters.clone(), by_id.clone(), 2)))
         .respond_with(answer(200, json!({ "total": 3, "results": [hit(11), hit(12)], "paging": { "next": { "after": "2" } } })))
         .expect(1)
@@ -108,13 +108,13 @@ async fn filters_run_on_hubspot_search_and_page_by_id_past_its_window() {
         .await;
     let mut narrowed = filters.as_array().unwrap().clone();
     narrowed.push(json!({ "propertyName": "hs_object_id", "operator": "GT", "value": "12" }));
-    expect("POST", "/crm/v3/objects/deals/search")
+    expect("POST", "/crm/objects/2026-09/deals/search")
         .and(body_json(search_body(json!(narrowed), by_id, 2)))
         .respond_with(answer(200, json!({ "total": 3, "results": [hit(13)] })))
         .expect(1)
         .mount(&app.hubspot)
         .await;
-    expect("POST", "/crm/v4/associations/deals/contacts/batch/read")
+    expect("POST", &association_batch_read("contacts"))
         .respond_with(answer(
             200,
             association_batch(&["11", "12", "13"], "501", 3),
@@ -122,7 +122,7 @@ async fn filters_run_on_hubspot_search_and_page_by_id_past_its_window() {
         .expect(2)
         .mount(&app.hubspot)
         .await;
-    expect("POST", "/crm/v4/associations/deals/companies/batch/read")
+    expect("POST", &association_batch_read("companies"))
         .and(body_json(
             json!({ "inputs": [{ "id": "11" }, { "id": "12" }] }),
         ))
@@ -130,7 +130,7 @@ async fn filters_run_on_hubspot_search_and_page_by_id_past_its_window() {
         .expect(1)
         .mount(&app.hubspot)
         .await;
-    expect("POST", "/crm/v4/associations/deals/companies/batch/read")
+    expect("POST", &association_batch_read("companies"))
         .and(body_json(json!({ "inputs": [{ "id": "13" }] })))
         .respond_with(answer(200, association_batch(&["13"], "901", 5)))
         .expect(1)
@@ -168,7 +168,7 @@ async fn filters_run_on_hubspot_search_and_page_by_id_past_its_window() {
 async fn a_sort_becomes_hubspots_sort() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect("POST", "/crm/v3/objects/deals/search")
+    expect("POST", "/crm/objects/2026-09/deals/search")
         .and(body_json(search_body(
             json!([]),
             json!([{ "propertyName": "amount", "direction": "DESCENDING" }]),
@@ -178,11 +178,11 @@ async fn a_sort_becomes_hubspots_sort() {
         .expect(1)
         .mount(&app.hubspot)
         .await;
-    expect("POST", "/crm/v4/associations/deals/contacts/batch/read")
+    expect("POST", &association_batch_read("contacts"))
         .respond_with(answer(200, json!({ "results": [] })))
         .mount(&app.hubspot)
         .await;
-    expect("POST", "/crm/v4/associations/deals/companies/batch/read")
+    expect("POST", &association_batch_read("companies"))
         .respond_with(answer(200, json!({ "results": [] })))
         .mount(&app.hubspot)
         .await;
