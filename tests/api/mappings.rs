@@ -197,6 +197,65 @@ async fn a_sort_becomes_hubspots_sort() {
     );
 }
 
+/// Since 2026-09 a batch association read answers 200 and lists the deals it found no such
+/// associations for under `errors` (v4 answered 207): those deals read unlinked, the rest linked.
+#[tokio::test]
+async fn deals_listed_under_a_batch_reads_errors_read_without_those_links() {
+    let app = spawn_app().await;
+    app.connect_hubspot().await;
+    expect("POST", "/crm/objects/2026-09/deals/search")
+        .and(body_json(search_body(
+            json!([]),
+            json!([{ "propertyName": "amount", "direction": "DESCENDING" }]),
+            20,
+        )))
+        .respond_with(answer(
+            200,
+            json!({ "total": 2, "results": [hit(5), hit(6)] }),
+        ))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    expect("POST", &association_batch_read("contacts"))
+        .and(body_json(
+            json!({ "inputs": [{ "id": "5" }, { "id": "6" }] }),
+        ))
+        .respond_with(answer(200, association_batch(&["5", "6"], "501", 3)))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    let mut companies = association_batch(&["5"], "901", 5);
+    companies["numErrors"] = json!(1);
+    companies["errors"] = json!([{
+        "status": "error", "category": "OBJECT_NOT_FOUND",
+        "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+        "message": "No company is associated with deal 6.",
+        "context": { "fromObjectId": ["6"], "fromObjectType": ["deal"], "toObjectType": ["company"] }
+    }]);
+    expect("POST", &association_batch_read("companies"))
+        .and(body_json(
+            json!({ "inputs": [{ "id": "5" }, { "id": "6" }] }),
+        ))
+        .respond_with(answer(200, companies))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+
+    let (status, body) =
+        call(app.get("/crm/opportunities?sort[by]=monetary_amount&sort[direction]=desc")).await;
+    assert_eq!(status, 200, "{body}");
+    let ids: Vec<_> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["id"])
+        .collect();
+    assert_eq!(ids, [&json!("5"), &json!("6")]);
+    assert_eq!(body["data"][0]["company_id"], "901");
+    assert_eq!(body["data"][1]["company_id"], json!(null));
+    assert_eq!(body["data"][1]["contact_ids"], json!(["501"]));
+}
+
 #[test]
 fn mappings_check_names_the_file_and_line_of_an_error() {
     let dir = tempfile::tempdir().unwrap();
