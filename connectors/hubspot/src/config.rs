@@ -8,6 +8,19 @@ pub const DEFAULT_BASE_URL: &str = "https://api.hubapi.com";
 /// The only hosts HubSpot serves its API from.
 pub const VENDOR_HOSTS: &[&str] = &["api.hubapi.com"];
 
+// HubSpot's date-versioned APIs (generally available since 2026-03) carry their release in the
+// path; 2026-09 is current. The connector calls these paths only, so moving to a later release
+// changes them here; the numbered v4 and v3 CRM APIs lose support in March and September 2027.
+
+/// The deals: list and create, `/{id}` to read, update and archive, `/search` to filter or sort.
+pub const DEALS: &str = "/crm/objects/2026-09/deals";
+
+/// The deal property definitions, read for the names of custom properties and deal tags.
+pub const DEAL_PROPERTIES: &str = "/crm/properties/2026-09/deals";
+
+/// Deal associations, read in batches per associated object type (`/{to}/batch/read`).
+pub const DEAL_ASSOCIATIONS: &str = "/crm/associations/2026-09/deals";
+
 /// The list endpoint serves at most 100 deals per call.
 pub const MAX_PAGE_SIZE: u32 = 100;
 

@@ -1,4 +1,5 @@
-//! crmgate connector for HubSpot CRM v3 deals.
+//! crmgate connector for HubSpot deals, on HubSpot's date-versioned 2026-09 CRM APIs (objects,
+//! search, properties and associations; the paths are in [`config`]).
 //!
 //! Auth is a bearer token; lists page with `after`; every property is a string on the wire and
 //! the mapping table (`mappings/hubspot/opportunities.yaml`) types them. The one quirk in code is
@@ -116,5 +117,42 @@ impl Connector for HubSpot {
 
     async fn delete(&self, cx: &CallContext, rq: DeleteRequest<'_>) -> Result<()> {
         client::delete(cx, rq.id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    /// HubSpot ends support for its numbered CRM APIs (v4 in March 2027, v3 in September 2027),
+    /// so no file of this connector, code or doc, may name one: not `crm/v` and a digit.
+    #[test]
+    fn no_file_names_a_numbered_crm_api() {
+        let mut folders = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR"))];
+        let mut read = 0;
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else if let Ok(text) = std::fs::read_to_string(&path) {
+                    read += 1;
+                    assert_no_numbered_api(&path, &text);
+                }
+            }
+        }
+        assert!(
+            read >= 6,
+            "Cargo.toml and the five sources, at least: {read} files read"
+        );
+    }
+
+    fn assert_no_numbered_api(path: &Path, text: &str) {
+        for (n, line) in text.lines().enumerate() {
+            let numbered = line
+                .match_indices("crm/v")
+                .any(|(at, m)| line[at + m.len()..].starts_with(|c: char| c.is_ascii_digit()));
+            assert!(!numbered, "{}:{}: {line}", path.display(), n + 1);
+        }
     }
 }
