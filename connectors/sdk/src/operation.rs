@@ -290,8 +290,8 @@ mod tests {
             degraded: DegradedSlot::default(),
         };
         assert_eq!(
-            cx.url("/crm/v3/objects/deals").as_str(),
-            "http://127.0.0.1:1234/mock/crm/v3/objects/deals"
+            cx.url("/crm/objects/2026-09/deals").as_str(),
+            "http://127.0.0.1:1234/mock/crm/objects/2026-09/deals"
         );
     }
 
