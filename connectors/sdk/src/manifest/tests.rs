@@ -550,3 +550,18 @@ fn every_problem_of_a_file_is_reported_in_file_order() {
         "{errors:#?}"
     );
 }
+
+#[test]
+fn keys_before_type_still_load_and_their_errors_point_at_the_block() {
+    let text = changed(
+        "        type: cursor\n        param: cursor\n        next: $.next\n        page_size: { param: limit, default: 50, maximum: 100 }\n",
+        "        page_size: { param: limit, default: 50, maximum: 100 }\n        next: $.next\n        type: cursor\n        param: cursor\n",
+    );
+    let manifest = load(&text).unwrap();
+    assert_eq!(manifest.max_page_size(Resource::Opportunities), 100);
+    assert_error(
+        &text.replacen("next: $.next", "next: next", 1),
+        "31:9:",
+        "must start with $",
+    );
+}
