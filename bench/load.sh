@@ -53,12 +53,12 @@ http {
     server {
         listen 127.0.0.1:$UPSTREAM_PORT;
         root $FIXTURES;
-        location /crm/v3/objects/deals {
+        location /crm/objects/2026-09/deals {
             default_type application/json;
             try_files /hubspot_deals_page.json =404;
         }
         # Read once per connection, for the account's custom deal properties (it has none).
-        location /crm/v3/properties/deals {
+        location /crm/properties/2026-09/deals {
             default_type application/json;
             try_files /hubspot_deal_properties.json =404;
         }
@@ -87,7 +87,7 @@ GATEWAY_PID=$!
 PIDS+=("$GATEWAY_PID")
 
 for _ in $(seq 100); do
-    if curl -fs "http://127.0.0.1:$GATEWAY_PORT/health/ready" >/dev/null && curl -fs "http://127.0.0.1:$UPSTREAM_PORT/crm/v3/objects/deals" >/dev/null; then
+    if curl -fs "http://127.0.0.1:$GATEWAY_PORT/health/ready" >/dev/null && curl -fs "http://127.0.0.1:$UPSTREAM_PORT/crm/objects/2026-09/deals" >/dev/null; then
         break
     fi
     sleep 0.1
@@ -103,8 +103,8 @@ rss_kb() { awk "/^$1:/ {print \$2}" "/proc/$GATEWAY_PID/status"; }
 IDLE_RSS_KB="$(rss_kb VmRSS)"
 
 declare -A URL=(
-    [direct]="http://127.0.0.1:$UPSTREAM_PORT/crm/v3/objects/deals?limit=100"
-    [nginx]="http://127.0.0.1:$PROXY_PORT/crm/v3/objects/deals?limit=100"
+    [direct]="http://127.0.0.1:$UPSTREAM_PORT/crm/objects/2026-09/deals?limit=100"
+    [nginx]="http://127.0.0.1:$PROXY_PORT/crm/objects/2026-09/deals?limit=100"
     [crmgate]="http://127.0.0.1:$GATEWAY_PORT/crm/opportunities?limit=100"
 )
 load() { # name, extra oha flags...

@@ -1,5 +1,5 @@
-//! The `crmgate` command: `serve` runs the gateway; `mappings`, `apps`, `keys` and `config`
-//! are the operator's tools.
+//! The `crmgate` command: `serve` runs the gateway; `mappings`, `connectors`, `apps`, `keys`
+//! and `config` are the operator's tools.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -27,6 +27,9 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// The folder of mapping tables read when none is configured and it exists.
 const DEFAULT_MAPPINGS: &str = "mappings";
+
+/// The folder `crmgate connectors check` reads manifests from unless told otherwise.
+const DEFAULT_CONNECTORS: &str = "connectors";
 
 #[derive(Parser)]
 #[command(
@@ -64,6 +67,11 @@ enum Command {
         #[command(subcommand)]
         command: MappingsCommand,
     },
+    /// Work with connector manifests (`connectors/<id>/connector.yaml`).
+    Connectors {
+        #[command(subcommand)]
+        command: ConnectorsCommand,
+    },
     /// Manage applications and their API keys.
     Apps {
         #[command(subcommand)]
@@ -93,6 +101,19 @@ enum MappingsCommand {
     Schema,
     /// Print the field coverage matrix of the built-in tables (what docs/connectors.md holds).
     Coverage,
+}
+
+#[derive(Subcommand)]
+enum ConnectorsCommand {
+    /// Load and check the manifest of every connector of this build; print each error with
+    /// file, line and column.
+    Check {
+        /// Folder holding `<id>/connector.yaml` for each connector.
+        #[arg(long, default_value = DEFAULT_CONNECTORS)]
+        connectors: PathBuf,
+    },
+    /// Print the JSON Schema of connector manifests (what `connectors/schema.json` holds).
+    Schema,
 }
 
 #[derive(Subcommand)]
@@ -267,6 +288,19 @@ async fn main() -> ExitCode {
             );
             return ExitCode::SUCCESS;
         }
+        Command::Connectors {
+            command: ConnectorsCommand::Check { connectors },
+        } => return check_connectors(&connectors),
+        Command::Connectors {
+            command: ConnectorsCommand::Schema,
+        } => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crmgate_connector_sdk::manifest_schema())
+                    .expect("a schema serialises")
+            );
+            return ExitCode::SUCCESS;
+        }
         Command::Apps { command } => apps(&settings.database.url, command).await,
         Command::Keys {
             command: KeysCommand::Rotate,
@@ -296,6 +330,22 @@ fn check(dir: &Path) -> ExitCode {
     match MappingSet::load(Some(dir), &crmgate::registry::connectors()) {
         Ok(_) => {
             println!("All mapping tables in {} are valid.", dir.display());
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!("{} error(s) in {}.", errors.len(), dir.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_connectors(dir: &Path) -> ExitCode {
+    match crmgate::registry::load(Some(dir)) {
+        Ok(_) => {
+            println!("All connector manifests in {} are valid.", dir.display());
             ExitCode::SUCCESS
         }
         Err(errors) => {

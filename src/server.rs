@@ -57,11 +57,7 @@ pub struct ServeOptions {
 impl ServeOptions {
     /// The options a loaded configuration describes; `mappings` is the folder already chosen.
     pub fn from_settings(settings: Settings, mappings: Option<PathBuf>) -> anyhow::Result<Self> {
-        let known: Vec<&str> = registry::connectors()
-            .iter()
-            .map(|e| e.connector.id())
-            .collect();
-        settings.check_connectors(&known)?;
+        settings.check_connectors(&registry::ids())?;
         let allowed_hosts = settings.outbound.patterns()?;
         Ok(Self {
             allowed_hosts,
@@ -84,9 +80,13 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Opens the store, loads and compiles every mapping table and establishes the keys.
+    /// Loads and checks every connector manifest, opens the store, loads and compiles every
+    /// mapping table and establishes the keys.
     pub async fn build(options: ServeOptions) -> anyhow::Result<Self> {
-        let connectors = registry::connectors();
+        let connectors = registry::load(None).map_err(|errors| {
+            let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!("the connector manifests do not load:\n{}", lines.join("\n"))
+        })?;
         let mappings =
             MappingSet::load(options.mappings.as_deref(), &connectors).map_err(|errors| {
                 let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -381,6 +381,24 @@ mod tests {
             .unwrap();
         let settings = state.open_settings(&tenant(), &record).unwrap();
         settings["api_key"].expose_secret().to_owned()
+    }
+
+    #[tokio::test]
+    async fn a_database_that_does_not_open_is_named_without_its_password() {
+        for url in [
+            "postgres://crm:hunter2@127.0.0.1:1/x",
+            "postgres://crm:hunter2@127.0.0.1:notaport/x",
+            "postgres://127.0.0.1:1/x?password=hunter2",
+        ] {
+            let key = SecretString::from("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+            let err = Gateway::build(options(url, Some(&key)))
+                .await
+                .err()
+                .expect("the start fails");
+            let text = format!("{err:#}");
+            assert!(!text.contains("hunter2"), "{url}: {text}");
+            assert!(text.contains("cannot open the database"), "{text}");
+        }
     }
 
     #[tokio::test]

@@ -211,10 +211,10 @@ fn call_context(
     if let Some(missing) = connector.settings().iter().find(|s| {
         s.required
             && settings
-                .get(s.name)
+                .get(&s.name)
                 .is_none_or(|v| v.expose_secret().is_empty())
     }) {
-        return Err(Error::connection_settings(missing.name));
+        return Err(Error::connection_settings(&missing.name));
     }
     let settings = ConnectionSettings::new(connector.settings(), settings);
     let auth = connector
@@ -227,7 +227,9 @@ fn call_context(
     ) {
         (Some(own), _) => Url::parse(own).map_err(|_| Error::connection_settings("base_url"))?,
         (None, Some(configured)) => configured.clone(),
-        (None, None) => Url::parse(connector.default_base_url()).map_err(Error::internal)?,
+        (None, None) => connector
+            .default_base_url(&settings)
+            .map_err(|e| Error::from_connector(e, connector.id()))?,
     };
     let mut http = state
         .clients

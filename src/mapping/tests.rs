@@ -1,7 +1,5 @@
 use serde_json::{Map, Value, json};
 
-use crmgate_connector_sdk::Connector;
-
 use super::*;
 use crate::unified::{OPPORTUNITIES, UnifiedWrite};
 
@@ -12,7 +10,12 @@ fn compile(text: &str) -> Result<MappingTable, LoadError> {
         "test.yaml",
         text,
         &OPPORTUNITIES,
-        crmgate_hubspot::HubSpot::default().write_hooks(),
+        crate::registry::connectors()
+            .iter()
+            .find(|e| e.connector.id() == "hubspot")
+            .expect("HubSpot is built in")
+            .connector
+            .write_hooks(),
     )
 }
 

@@ -73,7 +73,7 @@ async fn start(options: ServeOptions, dir: tempfile::TempDir) -> TestApp {
 /// connection before its first read, so every HubSpot mock answers it.
 pub async fn hubspot_without_custom_properties(server: &MockServer) {
     Mock::given(method("GET"))
-        .and(path("/crm/v3/properties/deals"))
+        .and(path("/crm/properties/2026-09/deals"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "results": [] })))
         .mount(server)
         .await;

@@ -175,3 +175,105 @@ fn the_documented_coverage_matrix_is_what_the_command_prints() {
         "docs/connectors.md is out of date; paste `crmgate mappings coverage`:\n{matrix}"
     );
 }
+
+/// A copy of the repository's manifests in a temporary folder, to break one at a time.
+fn manifests() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("connectors");
+    for id in ["hubspot", "pipedrive", "copper"] {
+        std::fs::create_dir(dir.path().join(id)).unwrap();
+        std::fs::copy(
+            repo.join(id).join("connector.yaml"),
+            dir.path().join(id).join("connector.yaml"),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+fn check_connectors(dir: &std::path::Path) -> (Option<i32>, String, String) {
+    let output = crmgate()
+        .args(["connectors", "check", "--connectors"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn connectors_check_accepts_the_repositorys_manifests() {
+    let (code, stdout, stderr) =
+        check_connectors(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("connectors"));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("are valid"), "{stdout}");
+}
+
+#[test]
+fn connectors_check_names_the_file_line_and_column_of_every_error() {
+    let dir = manifests();
+    let pipedrive = dir.path().join("pipedrive/connector.yaml");
+    let text = std::fs::read_to_string(&pipedrive).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains("x-api-token"))
+        .unwrap()
+        + 1;
+    std::fs::write(
+        &pipedrive,
+        text.replace("\"{api_key}\"", "\"{api_token}\"").replace(
+            "page_size: { param: limit, maximum: 500 }",
+            "page_size: { param: limit, default: 900, maximum: 500 }",
+        ),
+    )
+    .unwrap();
+    std::fs::remove_file(dir.path().join("copper/connector.yaml")).unwrap();
+    std::fs::create_dir(dir.path().join("hubsopt")).unwrap();
+    std::fs::write(dir.path().join("hubsopt/connector.yaml"), "meta: {}\n").unwrap();
+
+    let (code, _, stderr) = check_connectors(dir.path());
+    assert_eq!(code, Some(1), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().collect();
+    assert_eq!(errors.len(), 5, "{stderr}");
+    assert!(
+        errors[0].starts_with(&format!(
+            "{}:{line}:18: auth.headers.x-api-token: {{api_token}} is neither a setting",
+            pipedrive.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        errors[1].contains("page_size.default: the default page size 900 is above the maximum 500"),
+        "{stderr}"
+    );
+    assert!(
+        errors[2].starts_with(&format!(
+            "{}:0:0: cannot read the file",
+            dir.path().join("copper/connector.yaml").display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        errors[3].contains(
+            "hubsopt/connector.yaml:0:0: no connector of this build is named \"hubsopt\""
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        errors[4],
+        format!("4 error(s) in {}.", dir.path().display())
+    );
+}
+
+#[test]
+fn connectors_schema_prints_the_committed_schema() {
+    let output = crmgate().args(["connectors", "schema"]).output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        include_str!("../../connectors/schema.json")
+    );
+}

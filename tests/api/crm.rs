@@ -18,7 +18,7 @@ fn envelope(status: u16, word: &str, operation: &str, data: Value) -> Value {
 async fn create_sends_the_exact_hubspot_body_and_answers_201() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect("POST", "/crm/v3/objects/deals")
+    expect("POST", "/crm/objects/2026-09/deals")
         .and(body_json(exact(
             r#"{"properties": {"dealname": "Rocket", "amount": "75000.0", "deal_currency_code": "USD",
                 "closedate": "2020-10-30T00:00:00.000Z", "hs_priority": "high", "dealstage": "s1"},
@@ -51,7 +51,7 @@ async fn create_sends_the_exact_hubspot_body_and_answers_201() {
 async fn update_patches_only_the_sent_properties() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect("PATCH", "/crm/v3/objects/deals/1001")
+    expect("PATCH", "/crm/objects/2026-09/deals/1001")
         .and(body_json(exact(
             r#"{"properties": {"dealname": "Renamed", "amount": "80000.25", "description": ""}}"#,
         )))
@@ -94,14 +94,14 @@ fn page(ids: std::ops::Range<u32>, next: Option<&str>) -> Value {
 async fn a_limit_above_hubspots_page_size_is_filled_from_two_vendor_pages() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect_read("GET", "/crm/v3/objects/deals")
+    expect_read("GET", "/crm/objects/2026-09/deals")
         .and(query_param("limit", "100"))
         .and(query_param_is_missing("after"))
         .respond_with(answer(200, page(1..101, Some("p2"))))
         .expect(1)
         .mount(&app.hubspot)
         .await;
-    expect_read("GET", "/crm/v3/objects/deals")
+    expect_read("GET", "/crm/objects/2026-09/deals")
         .and(query_param("limit", "50"))
         .and(query_param("after", "p2"))
         .respond_with(answer(200, page(101..151, Some("p3"))))
@@ -127,7 +127,7 @@ async fn a_limit_above_hubspots_page_size_is_filled_from_two_vendor_pages() {
 async fn cursors_that_crmgate_did_not_issue_are_refused_before_any_call() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect_read("GET", "/crm/v3/objects/deals")
+    expect_read("GET", "/crm/objects/2026-09/deals")
         .respond_with(answer(200, page(1..3, Some("p2"))))
         .expect(1)
         .mount(&app.hubspot)

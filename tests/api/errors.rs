@@ -20,7 +20,7 @@ async fn vendor_failures_become_typed_errors_without_the_token() {
         let app = spawn_app().await;
         app.connect_hubspot().await;
         let message = format!("Bad token {HUBSPOT_TOKEN} for this portal");
-        expect_read("GET", "/crm/v3/objects/deals/7")
+        expect_read("GET", "/crm/objects/2026-09/deals/7")
             .respond_with(answer(vendor, error_body(&message, "VALIDATION_ERROR")))
             .expect(1)
             .mount(&app.hubspot)
@@ -44,7 +44,7 @@ async fn vendor_failures_become_typed_errors_without_the_token() {
 async fn a_vendor_rate_limit_is_a_429_with_retry_after() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect_read("GET", "/crm/v3/objects/deals/7")
+    expect_read("GET", "/crm/objects/2026-09/deals/7")
         .respond_with(
             ResponseTemplate::new(429)
                 .insert_header("Retry-After", "45")
@@ -79,7 +79,7 @@ async fn an_unreachable_vendor_is_a_502() {
 async fn a_vendor_answer_that_is_not_json_is_a_502() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect_read("GET", "/crm/v3/objects/deals/7")
+    expect_read("GET", "/crm/objects/2026-09/deals/7")
         .respond_with(ResponseTemplate::new(200).set_body_string("<html>maintenance</html>"))
         .expect(1)
         .mount(&app.hubspot)
@@ -93,7 +93,7 @@ async fn a_vendor_answer_that_is_not_json_is_a_502() {
 async fn auth_and_tenant_headers_are_checked_first() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect("GET", "/crm/v3/objects/deals/7")
+    expect("GET", "/crm/objects/2026-09/deals/7")
         .respond_with(answer(200, json!({})))
         .expect(0)
         .mount(&app.hubspot)
@@ -143,7 +143,7 @@ async fn auth_and_tenant_headers_are_checked_first() {
 async fn bad_bodies_and_queries_are_400s_naming_what_is_wrong() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect("POST", "/crm/v3/objects/deals")
+    expect("POST", "/crm/objects/2026-09/deals")
         .respond_with(answer(201, json!({})))
         .expect(0)
         .mount(&app.hubspot)

@@ -13,13 +13,13 @@ use crate::hubspot::{answer, deal, expect, expect_read};
 async fn a_read_is_retried_after_a_503_and_a_create_never_is() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect_read("GET", "/crm/v3/objects/deals/1")
+    expect_read("GET", "/crm/objects/2026-09/deals/1")
         .respond_with(ResponseTemplate::new(503))
         .up_to_n_times(1)
         .expect(1)
         .mount(&app.hubspot)
         .await;
-    expect_read("GET", "/crm/v3/objects/deals/1")
+    expect_read("GET", "/crm/objects/2026-09/deals/1")
         .respond_with(answer(200, deal(1)))
         .expect(1)
         .mount(&app.hubspot)
@@ -27,7 +27,7 @@ async fn a_read_is_retried_after_a_503_and_a_create_never_is() {
     let (status, _) = call(app.get("/crm/opportunities/1")).await;
     assert_eq!(status, 200);
 
-    expect("POST", "/crm/v3/objects/deals")
+    expect("POST", "/crm/objects/2026-09/deals")
         .respond_with(ResponseTemplate::new(503))
         .expect(1)
         .mount(&app.hubspot)
@@ -47,7 +47,7 @@ async fn a_create_that_times_out_is_sent_exactly_once_and_answers_504() {
     })
     .await;
     app.connect_hubspot().await;
-    expect("POST", "/crm/v3/objects/deals")
+    expect("POST", "/crm/objects/2026-09/deals")
         .respond_with(answer(201, deal(1)).set_delay(Duration::from_secs(2)))
         .expect(1)
         .mount(&app.hubspot)
@@ -72,7 +72,7 @@ async fn a_configured_budget_holds_calls_back_and_answers_429_past_the_deadline(
     })
     .await;
     app.connect_hubspot().await;
-    expect_read("GET", "/crm/v3/objects/deals/1")
+    expect_read("GET", "/crm/objects/2026-09/deals/1")
         .respond_with(answer(200, deal(1)))
         .expect(1)
         .mount(&app.hubspot)
@@ -88,7 +88,7 @@ async fn a_configured_budget_holds_calls_back_and_answers_429_past_the_deadline(
 async fn concurrent_creates_with_one_key_make_one_vendor_call_and_one_answer() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect("POST", "/crm/v3/objects/deals")
+    expect("POST", "/crm/objects/2026-09/deals")
         .respond_with(answer(201, deal(77)).set_delay(Duration::from_millis(200)))
         .expect(1)
         .mount(&app.hubspot)
@@ -130,7 +130,7 @@ async fn concurrent_creates_with_one_key_make_one_vendor_call_and_one_answer() {
 async fn a_create_refused_by_the_vendor_releases_its_key() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect("POST", "/crm/v3/objects/deals")
+    expect("POST", "/crm/objects/2026-09/deals")
         .respond_with(answer(
             400,
             json!({ "message": "dealstage is required", "category": "VALIDATION_ERROR" }),
@@ -139,7 +139,7 @@ async fn a_create_refused_by_the_vendor_releases_its_key() {
         .expect(1)
         .mount(&app.hubspot)
         .await;
-    expect("POST", "/crm/v3/objects/deals")
+    expect("POST", "/crm/objects/2026-09/deals")
         .respond_with(answer(201, deal(5)))
         .expect(1)
         .mount(&app.hubspot)
@@ -195,7 +195,7 @@ async fn request_ids_round_trip_and_health_needs_no_key() {
 async fn hubspot_rate_limit_headers_reach_the_client() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect_read("GET", "/crm/v3/objects/deals/1")
+    expect_read("GET", "/crm/objects/2026-09/deals/1")
         .respond_with(
             answer(200, deal(1))
                 .insert_header("X-HubSpot-RateLimit-Max", "100")
@@ -253,7 +253,7 @@ async fn a_request_in_flight_when_shutdown_starts_completes() {
         .await
         .unwrap();
     assert_eq!(saved.status(), 200);
-    expect_read("GET", "/crm/v3/objects/deals/1")
+    expect_read("GET", "/crm/objects/2026-09/deals/1")
         .respond_with(answer(200, deal(1)).set_delay(Duration::from_millis(300)))
         .expect(1)
         .mount(&hubspot)
@@ -305,7 +305,7 @@ fn operations() -> Vec<Op> {
             Method::GET,
             "/crm/opportunities",
             "GET",
-            "/crm/v3/objects/deals",
+            "/crm/objects/2026-09/deals",
             true,
         ),
         op(
@@ -313,7 +313,7 @@ fn operations() -> Vec<Op> {
             Method::GET,
             "/crm/opportunities/1",
             "GET",
-            "/crm/v3/objects/deals/1",
+            "/crm/objects/2026-09/deals/1",
             true,
         ),
         op(
@@ -321,7 +321,7 @@ fn operations() -> Vec<Op> {
             Method::POST,
             "/crm/opportunities",
             "POST",
-            "/crm/v3/objects/deals",
+            "/crm/objects/2026-09/deals",
             false,
         ),
         op(
@@ -329,7 +329,7 @@ fn operations() -> Vec<Op> {
             Method::PATCH,
             "/crm/opportunities/1",
             "PATCH",
-            "/crm/v3/objects/deals/1",
+            "/crm/objects/2026-09/deals/1",
             true,
         ),
         op(
@@ -337,7 +337,7 @@ fn operations() -> Vec<Op> {
             Method::DELETE,
             "/crm/opportunities/1",
             "DELETE",
-            "/crm/v3/objects/deals/1",
+            "/crm/objects/2026-09/deals/1",
             true,
         ),
     ]
@@ -491,7 +491,7 @@ async fn two_gateways_on_one_redis_keep_one_budget_at_the_vendor() {
         .json(&settings);
     assert_eq!(call(saved).await.0, 200);
     let stamps = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    expect_read("GET", "/crm/v3/objects/deals/1")
+    expect_read("GET", "/crm/objects/2026-09/deals/1")
         .respond_with(Stamped(stamps.clone()))
         .expect(30)
         .mount(&one.hubspot)
@@ -534,7 +534,7 @@ fn sample(metrics: &str, name_and_labels: &str) -> f64 {
 async fn metrics_count_each_vendor_call_once() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect_read("GET", "/crm/v3/objects/deals/42")
+    expect_read("GET", "/crm/objects/2026-09/deals/42")
         .respond_with(answer(200, deal(42)))
         .expect(2)
         .mount(&app.hubspot)

@@ -51,6 +51,11 @@ pub fn expect(verb: &str, route: &str) -> MockBuilder {
     ))
 }
 
+/// HubSpot's batch read of the deals' associations to one object type (`contacts`, `companies`).
+pub fn association_batch_read(to: &str) -> String {
+    format!("/crm/associations/2026-09/deals/{to}/batch/read")
+}
+
 /// A read of deals with the full property list and associations.
 pub fn expect_read(verb: &str, route: &str) -> MockBuilder {
     expect(verb, route)

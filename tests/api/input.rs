@@ -25,7 +25,7 @@ fn raw(app: &TestApp, method: reqwest::Method, path: &str, body: &str) -> reqwes
 async fn close_date_null_clears_the_date_at_every_vendor() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect("PATCH", "/crm/v3/objects/deals/1001")
+    expect("PATCH", "/crm/objects/2026-09/deals/1001")
         .and(body_json(
             json!({ "properties": { "closedate": "", "description": "" } }),
         ))
@@ -119,7 +119,7 @@ async fn amounts_no_crm_stores_are_400s_naming_the_field_and_reach_no_vendor() {
 async fn amounts_reach_the_vendor_in_plain_decimal_with_the_clients_digits() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect("POST", "/crm/v3/objects/deals")
+    expect("POST", "/crm/objects/2026-09/deals")
         .and(body_json(exact(
             r#"{"properties": {"dealname": "Plain", "amount": "100"}}"#,
         )))
@@ -208,7 +208,7 @@ async fn short_body(app: &TestApp, close_write: bool) -> (String, Value, Duratio
 async fn a_body_shorter_than_its_content_length_is_a_408_at_the_deadline_not_a_504() {
     let app = spawn_app_with(|options| options.request_deadline = Duration::from_millis(800)).await;
     app.connect_hubspot().await;
-    expect("POST", "/crm/v3/objects/deals")
+    expect("POST", "/crm/objects/2026-09/deals")
         .respond_with(answer(201, deal(1)))
         .expect(0)
         .mount(&app.hubspot)
@@ -224,8 +224,10 @@ async fn a_body_shorter_than_its_content_length_is_a_408_at_the_deadline_not_a_5
             .contains("Content-Length announced 100 bytes"),
         "{body}"
     );
+    // Answered at the 0.8 s deadline, not after a vendor timeout (30 s); the bound is loose so
+    // that a loaded machine cannot fail it.
     assert!(
-        took < Duration::from_millis(1500),
+        took < Duration::from_secs(10),
         "answered at the deadline, took {took:?}"
     );
 }
@@ -234,7 +236,7 @@ async fn a_body_shorter_than_its_content_length_is_a_408_at_the_deadline_not_a_5
 async fn a_body_that_ends_before_its_content_length_is_a_400() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect("POST", "/crm/v3/objects/deals")
+    expect("POST", "/crm/objects/2026-09/deals")
         .respond_with(answer(201, deal(1)))
         .expect(0)
         .mount(&app.hubspot)
@@ -269,7 +271,7 @@ async fn under_a_contended_budget_a_request_without_a_slot_in_time_is_a_429_at_o
     })
     .await;
     app.connect_hubspot().await;
-    expect_read("GET", "/crm/v3/objects/deals/1")
+    expect_read("GET", "/crm/objects/2026-09/deals/1")
         .respond_with(answer(200, deal(1)))
         .expect(1)
         .mount(&app.hubspot)
@@ -338,7 +340,7 @@ async fn extend_paths_may_not_target_the_whole_body_and_never_set_nothing_silent
     let app = spawn_app().await;
     app.connect_hubspot().await;
     // `[-1]` is the last association: the company, after the two contacts.
-    expect("POST", "/crm/v3/objects/deals")
+    expect("POST", "/crm/objects/2026-09/deals")
         .and(body_json(exact(
             r#"{"properties": {"dealname": "Last"},
                "associations": [
@@ -390,7 +392,7 @@ async fn extend_paths_may_not_target_the_whole_body_and_never_set_nothing_silent
 async fn pass_through_may_not_set_a_connectors_paging_parameters() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    wiremock::Mock::given(wiremock::matchers::path("/crm/v3/objects/deals"))
+    wiremock::Mock::given(wiremock::matchers::path("/crm/objects/2026-09/deals"))
         .respond_with(answer(200, json!({ "results": [] })))
         .expect(0)
         .mount(&app.hubspot)

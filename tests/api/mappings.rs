@@ -7,13 +7,13 @@ use serde_json::json;
 use wiremock::matchers::{body_json, query_param};
 
 use crate::app::{assert_error, call, exact, spawn_app};
-use crate::hubspot::{answer, asked, deal, expect};
+use crate::hubspot::{answer, asked, association_batch_read, deal, expect};
 
 #[tokio::test]
 async fn pass_through_patches_the_body_hubspot_receives_and_only_for_hubspot() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect("POST", "/crm/v3/objects/deals")
+    expect("POST", "/crm/objects/2026-09/deals")
         .and(body_json(exact(
             r#"{"properties": {"dealname": "Rocket", "my_custom": "x"},
                "associations": [{"to": {"id": "501"}, "types": [{"associationCategory": "USER_DEFINED", "associationTypeId": 77}]}],
@@ -55,7 +55,7 @@ async fn pass_through_patches_the_body_hubspot_receives_and_only_for_hubspot() {
 async fn pass_through_query_parameters_reach_hubspot() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect("GET", "/crm/v3/objects/deals")
+    expect("GET", "/crm/objects/2026-09/deals")
         .and(query_param("archived", "true"))
         .and(query_param("properties", asked(&[]).as_str()))
         .respond_with(answer(200, json!({ "results": [deal(1)] })))
@@ -100,7 +100,7 @@ async fn filters_run_on_hubspot_search_and_page_by_id_past_its_window() {
         { "propertyName": "associations.company", "operator": "EQ", "value": "901" }
     ]);
     let by_id = json!([{ "propertyName": "hs_object_id", "direction": "ASCENDING" }]);
-    expect("POST", "/crm/v3/objects/deals/search")
+    expect("POST", "/crm/objects/2026-09/deals/search")
         .and(body_json(search_body(filters.clone(), by_id.clone(), 2)))
         .respond_with(answer(200, json!({ "total": 3, "results": [hit(11), hit(12)], "paging": { "next": { "after": "2" } } })))
         .expect(1)
@@ -108,13 +108,13 @@ async fn filters_run_on_hubspot_search_and_page_by_id_past_its_window() {
         .await;
     let mut narrowed = filters.as_array().unwrap().clone();
     narrowed.push(json!({ "propertyName": "hs_object_id", "operator": "GT", "value": "12" }));
-    expect("POST", "/crm/v3/objects/deals/search")
+    expect("POST", "/crm/objects/2026-09/deals/search")
         .and(body_json(search_body(json!(narrowed), by_id, 2)))
         .respond_with(answer(200, json!({ "total": 3, "results": [hit(13)] })))
         .expect(1)
         .mount(&app.hubspot)
         .await;
-    expect("POST", "/crm/v4/associations/deals/contacts/batch/read")
+    expect("POST", &association_batch_read("contacts"))
         .respond_with(answer(
             200,
             association_batch(&["11", "12", "13"], "501", 3),
@@ -122,7 +122,7 @@ async fn filters_run_on_hubspot_search_and_page_by_id_past_its_window() {
         .expect(2)
         .mount(&app.hubspot)
         .await;
-    expect("POST", "/crm/v4/associations/deals/companies/batch/read")
+    expect("POST", &association_batch_read("companies"))
         .and(body_json(
             json!({ "inputs": [{ "id": "11" }, { "id": "12" }] }),
         ))
@@ -130,7 +130,7 @@ async fn filters_run_on_hubspot_search_and_page_by_id_past_its_window() {
         .expect(1)
         .mount(&app.hubspot)
         .await;
-    expect("POST", "/crm/v4/associations/deals/companies/batch/read")
+    expect("POST", &association_batch_read("companies"))
         .and(body_json(json!({ "inputs": [{ "id": "13" }] })))
         .respond_with(answer(200, association_batch(&["13"], "901", 5)))
         .expect(1)
@@ -168,7 +168,7 @@ async fn filters_run_on_hubspot_search_and_page_by_id_past_its_window() {
 async fn a_sort_becomes_hubspots_sort() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    expect("POST", "/crm/v3/objects/deals/search")
+    expect("POST", "/crm/objects/2026-09/deals/search")
         .and(body_json(search_body(
             json!([]),
             json!([{ "propertyName": "amount", "direction": "DESCENDING" }]),
@@ -178,11 +178,11 @@ async fn a_sort_becomes_hubspots_sort() {
         .expect(1)
         .mount(&app.hubspot)
         .await;
-    expect("POST", "/crm/v4/associations/deals/contacts/batch/read")
+    expect("POST", &association_batch_read("contacts"))
         .respond_with(answer(200, json!({ "results": [] })))
         .mount(&app.hubspot)
         .await;
-    expect("POST", "/crm/v4/associations/deals/companies/batch/read")
+    expect("POST", &association_batch_read("companies"))
         .respond_with(answer(200, json!({ "results": [] })))
         .mount(&app.hubspot)
         .await;
@@ -195,6 +195,65 @@ async fn a_sort_becomes_hubspots_sort() {
         json!([]),
         "search answers carry no associations: an empty list, never null"
     );
+}
+
+/// Since 2026-09 a batch association read answers 200 and lists the deals it found no such
+/// associations for under `errors` (v4 answered 207): those deals read unlinked, the rest linked.
+#[tokio::test]
+async fn deals_listed_under_a_batch_reads_errors_read_without_those_links() {
+    let app = spawn_app().await;
+    app.connect_hubspot().await;
+    expect("POST", "/crm/objects/2026-09/deals/search")
+        .and(body_json(search_body(
+            json!([]),
+            json!([{ "propertyName": "amount", "direction": "DESCENDING" }]),
+            20,
+        )))
+        .respond_with(answer(
+            200,
+            json!({ "total": 2, "results": [hit(5), hit(6)] }),
+        ))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    expect("POST", &association_batch_read("contacts"))
+        .and(body_json(
+            json!({ "inputs": [{ "id": "5" }, { "id": "6" }] }),
+        ))
+        .respond_with(answer(200, association_batch(&["5", "6"], "501", 3)))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    let mut companies = association_batch(&["5"], "901", 5);
+    companies["numErrors"] = json!(1);
+    companies["errors"] = json!([{
+        "status": "error", "category": "OBJECT_NOT_FOUND",
+        "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+        "message": "No company is associated with deal 6.",
+        "context": { "fromObjectId": ["6"], "fromObjectType": ["deal"], "toObjectType": ["company"] }
+    }]);
+    expect("POST", &association_batch_read("companies"))
+        .and(body_json(
+            json!({ "inputs": [{ "id": "5" }, { "id": "6" }] }),
+        ))
+        .respond_with(answer(200, companies))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+
+    let (status, body) =
+        call(app.get("/crm/opportunities?sort[by]=monetary_amount&sort[direction]=desc")).await;
+    assert_eq!(status, 200, "{body}");
+    let ids: Vec<_> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["id"])
+        .collect();
+    assert_eq!(ids, [&json!("5"), &json!("6")]);
+    assert_eq!(body["data"][0]["company_id"], "901");
+    assert_eq!(body["data"][1]["company_id"], json!(null));
+    assert_eq!(body["data"][1]["contact_ids"], json!(["501"]));
 }
 
 #[test]

@@ -125,7 +125,7 @@ async fn a_credential_stays_bound_to_the_host_it_was_saved_for() {
     assert_eq!(status, 200);
     crate::app::hubspot_without_custom_properties(&second).await;
     Mock::given(method("GET"))
-        .and(path("/crm/v3/objects/deals"))
+        .and(path("/crm/objects/2026-09/deals"))
         .and(header("authorization", "Bearer hs-new-token"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "results": [] })))
         .expect(1)
@@ -264,7 +264,7 @@ async fn an_answer_that_is_not_the_vendors_is_never_quoted() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
     Mock::given(method("GET"))
-        .and(path("/crm/v3/objects/deals"))
+        .and(path("/crm/objects/2026-09/deals"))
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_string(r#"{"results": "INTERNAL-ADMIN-SECRET=hunter2"}"#),

@@ -119,13 +119,13 @@ async fn unreadable_vendor_records_are_a_502_for_every_connector() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
     Mock::given(method("GET"))
-        .and(path("/crm/v3/objects/deals/7"))
+        .and(path("/crm/objects/2026-09/deals/7"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "properties": "x" })))
         .expect(1)
         .mount(&app.hubspot)
         .await;
     Mock::given(method("GET"))
-        .and(path("/crm/v3/objects/deals"))
+        .and(path("/crm/objects/2026-09/deals"))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(json!({ "results": [{ "id": "1" }, 5] })),
         )

@@ -43,20 +43,20 @@ async fn hubspot_deals_are_read_without_custom_fields_when_the_properties_scope_
     let server = MockServer::start().await;
     connect(&app, "hubspot", &server, json!({ "api_key": "hs-token" })).await;
     Mock::given(method("GET"))
-        .and(path("/crm/v3/properties/deals"))
+        .and(path("/crm/properties/2026-09/deals"))
         .respond_with(missing_scopes())
         .expect(2)
         .mount(&server)
         .await;
     let deal = json!({ "id": "7", "properties": { "dealname": "Rocket", "hs_tag_ids": "1;2" } });
     Mock::given(method("GET"))
-        .and(path("/crm/v3/objects/deals"))
+        .and(path("/crm/objects/2026-09/deals"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "results": [deal] })))
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
-        .and(path("/crm/v3/objects/deals/7"))
+        .and(path("/crm/objects/2026-09/deals/7"))
         .respond_with(ResponseTemplate::new(200).set_body_json(deal.clone()))
         .expect(1)
         .mount(&server)
@@ -89,7 +89,7 @@ async fn hubspot_deals_are_read_without_custom_fields_when_the_properties_scope_
     let requests = server.received_requests().await.unwrap();
     let list = requests
         .iter()
-        .find(|r| r.url.path() == "/crm/v3/objects/deals")
+        .find(|r| r.url.path() == "/crm/objects/2026-09/deals")
         .unwrap();
     assert!(
         !list.url.query().unwrap_or_default().contains("hs_tag_ids"),
@@ -105,7 +105,7 @@ async fn a_proxied_vendor_error_keeps_the_vendors_context() {
     connect(&app, "hubspot", &server, json!({ "api_key": "hs-token" })).await;
     crate::app::hubspot_without_custom_properties(&server).await;
     Mock::given(method("GET"))
-        .and(path("/crm/v3/objects/deals/7"))
+        .and(path("/crm/objects/2026-09/deals/7"))
         .respond_with(missing_scopes())
         .expect(1)
         .mount(&server)

@@ -41,7 +41,7 @@ async fn an_application_key_acts_only_for_its_application_and_tenants_never_meet
     .json(&settings);
     assert_eq!(call(owner).await.0, 200);
     // Exactly one HubSpot call: the owner's.
-    expect_read("GET", "/crm/v3/objects/deals/1")
+    expect_read("GET", "/crm/objects/2026-09/deals/1")
         .respond_with(answer(200, deal(1)))
         .expect(1)
         .mount(&app.hubspot)
@@ -130,7 +130,7 @@ async fn two_gateways_on_one_postgres_share_connections() {
     );
     one.connect_hubspot().await;
     // The connection saved through `one` points at `one`'s mock; `two` must use it.
-    expect_read("GET", "/crm/v3/objects/deals/1")
+    expect_read("GET", "/crm/objects/2026-09/deals/1")
         .respond_with(answer(200, deal(1)))
         .expect(1)
         .mount(&one.hubspot)
@@ -208,11 +208,11 @@ async fn no_secret_reaches_a_log_line_an_answer_or_the_database_file() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
     let echo = format!("Authentication failed for token {HUBSPOT_TOKEN}");
-    expect_read("GET", "/crm/v3/objects/deals/1")
+    expect_read("GET", "/crm/objects/2026-09/deals/1")
         .respond_with(answer(401, error_body(&echo, "INVALID_AUTHENTICATION")))
         .mount(&app.hubspot)
         .await;
-    expect_read("GET", "/crm/v3/objects/deals/2")
+    expect_read("GET", "/crm/objects/2026-09/deals/2")
         .respond_with(answer(400, error_body(&echo, "VALIDATION_ERROR")))
         .mount(&app.hubspot)
         .await;

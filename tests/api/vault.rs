@@ -191,7 +191,7 @@ async fn a_consumer_override_changes_one_field_both_ways_for_that_consumer_only(
 
     let mut record = deal(1001);
     record["properties"]["internal_title"] = json!("Internal");
-    expect("GET", "/crm/v3/objects/deals/1001")
+    expect("GET", "/crm/objects/2026-09/deals/1001")
         .and(query_param(
             "properties",
             asked(&["internal_title"]).as_str(),
@@ -208,7 +208,7 @@ async fn a_consumer_override_changes_one_field_both_ways_for_that_consumer_only(
         "other fields unchanged"
     );
 
-    expect("PATCH", "/crm/v3/objects/deals/1001")
+    expect("PATCH", "/crm/objects/2026-09/deals/1001")
         .and(body_json(
             json!({ "properties": { "internal_title": "New" } }),
         ))
@@ -234,7 +234,7 @@ async fn a_consumer_override_changes_one_field_both_ways_for_that_consumer_only(
         )
         .json(&settings);
     assert_eq!(call(connect).await.0, 200);
-    expect_read("GET", "/crm/v3/objects/deals/1002")
+    expect_read("GET", "/crm/objects/2026-09/deals/1002")
         .respond_with(answer(200, deal(1002)))
         .expect(1)
         .mount(&app.hubspot)
@@ -270,13 +270,13 @@ async fn custom_mappings_appear_on_list_and_get_from_either_layer() {
 
     let mut record = deal(1);
     record["properties"]["hs_analytics_source"] = json!("OFFLINE");
-    expect("GET", "/crm/v3/objects/deals")
+    expect("GET", "/crm/objects/2026-09/deals")
         .and(query_param("properties", asked(&["region"]).as_str()))
         .respond_with(answer(200, json!({ "results": [record.clone()] })))
         .expect(1)
         .mount(&app.hubspot)
         .await;
-    expect("GET", "/crm/v3/objects/deals/1")
+    expect("GET", "/crm/objects/2026-09/deals/1")
         .respond_with(answer(200, record))
         .expect(1)
         .mount(&app.hubspot)

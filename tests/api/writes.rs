@@ -165,12 +165,12 @@ async fn tags_null_clears_labels_and_tags() {
     assert_eq!(status, 200, "{answer}");
 
     let hubspot = vendor(&app, "hubspot").await;
-    hubspot::expect("GET", "/crm/v3/properties/deals")
+    hubspot::expect("GET", "/crm/properties/2026-09/deals")
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "results": [] })))
         .expect(0)
         .mount(&hubspot)
         .await;
-    hubspot::expect("PATCH", "/crm/v3/objects/deals/1001")
+    hubspot::expect("PATCH", "/crm/objects/2026-09/deals/1001")
         .and(body_json(json!({ "properties": { "hs_tag_ids": "" } })))
         .respond_with(hubspot::answer(200, hubspot::deal(1001)))
         .expect(1)
@@ -198,7 +198,7 @@ async fn tags_null_clears_labels_and_tags() {
 async fn a_hubspot_custom_field_cleared_with_null_reads_null() {
     let app = spawn_app().await;
     let server = vendor(&app, "hubspot").await;
-    hubspot::expect("GET", "/crm/v3/properties/deals")
+    hubspot::expect("GET", "/crm/properties/2026-09/deals")
         .respond_with(
             ResponseTemplate::new(200).set_body_json(json!({ "results": [
             { "name": "dealname", "label": "Deal Name", "hubspotDefined": true },
@@ -208,7 +208,7 @@ async fn a_hubspot_custom_field_cleared_with_null_reads_null() {
         .expect(1)
         .mount(&server)
         .await;
-    hubspot::expect("PATCH", "/crm/v3/objects/deals/1001")
+    hubspot::expect("PATCH", "/crm/objects/2026-09/deals/1001")
         .and(body_json(json!({ "properties": { "region": "" } })))
         .respond_with(hubspot::answer(200, hubspot::deal(1001)))
         .expect(1)
@@ -216,7 +216,7 @@ async fn a_hubspot_custom_field_cleared_with_null_reads_null() {
         .await;
     let mut record = hubspot::deal(1001);
     record["properties"]["region"] = json!("");
-    hubspot::expect("GET", "/crm/v3/objects/deals/1001")
+    hubspot::expect("GET", "/crm/objects/2026-09/deals/1001")
         .and(query_param("properties", asked(&["region"]).as_str()))
         .respond_with(hubspot::answer(200, record))
         .expect(1)
@@ -405,11 +405,11 @@ async fn copper_pass_through_goes_into_the_search_body() {
 async fn hubspot_search_pass_through_goes_into_the_body() {
     let app = spawn_app().await;
     let server = vendor(&app, "hubspot").await;
-    hubspot::expect("GET", "/crm/v3/properties/deals")
+    hubspot::expect("GET", "/crm/properties/2026-09/deals")
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "results": [] })))
         .mount(&server)
         .await;
-    hubspot::expect("POST", "/crm/v3/objects/deals/search")
+    hubspot::expect("POST", "/crm/objects/2026-09/deals/search")
         .and(has_no_query)
         .and(body_partial_json(json!({
             "query": "rocket",

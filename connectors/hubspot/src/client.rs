@@ -1,4 +1,4 @@
-//! HubSpot's deal endpoints (`/crm/v3/objects/deals`).
+//! HubSpot's deal endpoints (`/crm/objects/2026-09/deals`, see [`crate::config`]).
 
 use crmgate_connector_sdk::{
     CallContext, ConnectorError, ErrorKind, GetRequest, ListRequest, Page, ReadFields, Result,
@@ -8,13 +8,11 @@ use http::Method;
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::config::ASSOCIATIONS;
+use crate::config::{ASSOCIATIONS, DEAL_ASSOCIATIONS, DEALS};
 use crate::hooks::PRIMARY_COMPANY_TYPE_ID;
 use crate::model::{
     AssociationBatch, AssociationType, DealPage, RecordId, SearchPage, downstream_errors,
 };
-
-const DEALS: &str = "/crm/v3/objects/deals";
 
 fn deal_url(cx: &CallContext, id: &str) -> Url {
     cx.url(&format!("{DEALS}/{id}"))
@@ -188,7 +186,7 @@ async fn add_associations(
         if !matches!(object, "contacts" | "companies") {
             continue;
         }
-        let url = cx.url(&format!("/crm/v4/associations/deals/{object}/batch/read"));
+        let url = cx.url(&format!("{DEAL_ASSOCIATIONS}/{object}/batch/read"));
         let rq = VendorRequest::new(Method::POST, url)
             .json(json!({ "inputs": ids }))
             .read_only();

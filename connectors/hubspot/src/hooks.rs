@@ -22,6 +22,7 @@ use http::Method;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::config::DEAL_PROPERTIES;
 use crate::model::downstream_errors;
 
 /// The hooks HubSpot's mapping tables may name.
@@ -91,7 +92,7 @@ const LACKING: &str = "deals are read without custom fields and tags";
 /// HubSpot's "Deal Tags" property: option ids joined with `;`.
 const TAGS: &str = "hs_tag_ids";
 
-/// One deal property of `GET /crm/v3/properties/deals`.
+/// One deal property of `GET /crm/properties/2026-09/deals`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Property {
@@ -120,7 +121,7 @@ pub struct Catalogs(CatalogPair);
 
 /// The deal properties, read once: the custom property names and the tag names.
 async fn deal_properties(cx: &CallContext) -> Result<(FieldNames, FieldNames)> {
-    let url = cx.url("/crm/v3/properties/deals");
+    let url = cx.url(DEAL_PROPERTIES);
     let response = cx
         .http
         .send(VendorRequest::new(Method::GET, url), downstream_errors)

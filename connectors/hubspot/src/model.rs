@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-/// `GET /crm/v3/objects/deals`: records and the cursor of the next page.
+/// `GET /crm/objects/2026-09/deals`: records and the cursor of the next page.
 #[derive(Debug, Deserialize)]
 pub struct DealPage<'a> {
     #[serde(borrow)]
@@ -118,7 +118,7 @@ pub fn rate_limit_status(headers: &HeaderMap) -> Option<RateLimitStatus> {
     })
 }
 
-/// `POST /crm/v3/objects/deals/search`: records, and the offset of the next page.
+/// `POST /crm/objects/2026-09/deals/search`: records, and the offset of the next page.
 #[derive(Debug, Deserialize)]
 pub struct SearchPage<'a> {
     #[serde(borrow)]
@@ -132,7 +132,9 @@ pub struct RecordId {
     pub id: Option<String>,
 }
 
-/// `POST /crm/v4/associations/deals/{to}/batch/read`.
+/// `POST /crm/associations/2026-09/deals/{to}/batch/read`. Since 2026-09 HubSpot answers 200
+/// with the inputs it could not read (a deal without such associations, say) in `errors`,
+/// where v4 answered 207; either way those deals have no links to merge.
 #[derive(Debug, Deserialize)]
 pub struct AssociationBatch {
     #[serde(default)]

@@ -1,30 +1,41 @@
 //! crmgate connector for Pipedrive deals, on API v2 (Pipedrive retired the v1 deal endpoints on
 //! 2026-08-01).
 //!
-//! Auth is an `x-api-token` header; lists page with `cursor`; ids are integers; answers come in
-//! a `{success, data, additional_data}` envelope that the connector unwraps. The mapping table is
-//! `mappings/pipedrive/opportunities.yaml`.
+//! Its settings, auth (an `x-api-token` header), hosts, budget and paging are in its manifest,
+//! `connectors/pipedrive/connector.yaml`; lists page with `cursor`; ids are integers; answers
+//! come in a `{success, data, additional_data}` envelope that the connector unwraps. The mapping
+//! table is `mappings/pipedrive/opportunities.yaml`.
 
 mod client;
-mod config;
 mod hooks;
 mod model;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use crmgate_connector_sdk::{
-    CallContext, ConnectionSettings, Connector, ConnectorError, DeleteRequest, ErrorKind,
-    GetRequest, ListRequest, Page, RateBudget, Result, SettingSpec, WriteHook, WriteRequest,
+    CallContext, Connector, ConnectorError, DeleteRequest, GetRequest, ListRequest, Manifest, Page,
+    Result, WriteHook, WriteRequest,
 };
-use http::{HeaderMap, HeaderValue};
-use secrecy::ExposeSecret;
 use serde_json::Value;
 
 pub use hooks::{name_custom_fields, name_labels_with};
 
 /// The Pipedrive connector, with its per-connection caches of custom field and label names.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Pipedrive {
+    manifest: Arc<Manifest>,
     catalogs: hooks::Catalogs,
+}
+
+impl Pipedrive {
+    /// The connector described by `manifest` (its `connector.yaml`, loaded by the registry).
+    pub fn new(manifest: Arc<Manifest>) -> Self {
+        Self {
+            manifest,
+            catalogs: hooks::Catalogs::default(),
+        }
+    }
 }
 
 #[async_trait]
@@ -33,46 +44,8 @@ impl Connector for Pipedrive {
         "pipedrive"
     }
 
-    fn name(&self) -> &'static str {
-        "Pipedrive"
-    }
-
-    fn settings(&self) -> &'static [SettingSpec] {
-        config::SETTINGS
-    }
-
-    fn default_base_url(&self) -> &'static str {
-        config::DEFAULT_BASE_URL
-    }
-
-    fn vendor_hosts(&self) -> &'static [&'static str] {
-        config::VENDOR_HOSTS
-    }
-
-    fn rate_budget(&self) -> Option<RateBudget> {
-        Some(config::RATE_BUDGET)
-    }
-
-    fn max_page_size(&self) -> u32 {
-        config::MAX_PAGE_SIZE
-    }
-
-    /// Pipedrive v2 pages by `cursor` with `limit`.
-    fn paging_params(&self) -> &'static [&'static str] {
-        &["cursor", "limit"]
-    }
-
-    fn auth_headers(&self, settings: &ConnectionSettings) -> Result<HeaderMap> {
-        let token = settings.require_secret(config::API_KEY.name)?;
-        let value = HeaderValue::from_str(token.expose_secret()).map_err(|_| {
-            ConnectorError::new(
-                ErrorKind::MissingSetting(config::API_KEY.name),
-                "The api_key setting holds characters that cannot be sent in a header.",
-            )
-        })?;
-        let mut headers = HeaderMap::new();
-        headers.insert("x-api-token", value);
-        Ok(headers)
+    fn manifest(&self) -> &Manifest {
+        &self.manifest
     }
 
     fn write_hooks(&self) -> &'static [WriteHook] {

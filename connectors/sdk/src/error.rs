@@ -19,7 +19,7 @@ pub enum ErrorKind {
     /// The vendor answered something that is not what its API documents.
     BadResponse,
     /// A required connection setting is missing or unusable; carries the setting's name.
-    MissingSetting(&'static str),
+    MissingSetting(String),
     /// The vendor cannot do what was asked (an operation or resource it lacks).
     Unsupported,
     /// The connection's destination is not one the connector and the operator allow; nothing

@@ -886,7 +886,10 @@ mod retries {
             .iter()
             .map(|e| crate::HostPattern::parse(e).unwrap())
             .collect();
-        let policy = OutboundPolicy::new(&["*.example.test"], operator.into());
+        let policy = OutboundPolicy::new(
+            &[crate::HostPattern::parse("*.example.test").unwrap()],
+            operator.into(),
+        );
         let lookup: Lookup = Arc::new(|_| {
             let addrs = vec![std::net::SocketAddr::from(([127, 0, 0, 1], 0))];
             Box::pin(async move { Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs) })
@@ -930,7 +933,10 @@ mod retries {
         let server = MockServer::start().await;
         let (client, waits) = client();
         let client = OutboundClient {
-            policy: Arc::new(OutboundPolicy::new(&["api.vendor.example"], Arc::new([]))),
+            policy: Arc::new(OutboundPolicy::new(
+                &[crate::HostPattern::parse("api.vendor.example").unwrap()],
+                Arc::new([]),
+            )),
             ..client
         };
         let err = client

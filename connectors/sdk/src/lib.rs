@@ -9,6 +9,7 @@ mod catalog;
 mod error;
 mod http;
 mod limit;
+pub mod manifest;
 mod operation;
 mod outbound;
 mod pass_through;
@@ -23,13 +24,14 @@ pub use http::{
     VendorResponse, install_crypto_provider,
 };
 pub use limit::{LocalLimiter, RateBudget, RateLimiter};
+pub use manifest::{Expected, Manifest, ManifestError, manifest_schema};
 pub use operation::{
     CallContext, Degraded, DegradedSlot, DeleteRequest, GetRequest, ListRequest, Operation, Page,
     ReadFields, Resource, SortDirection, VendorFilter, VendorSort, WriteRequest,
 };
 pub use outbound::{HostPattern, OutboundPolicy, Refusal, is_public};
 pub use pass_through::extend_search_body;
-pub use settings::{ConnectionSettings, SettingSpec};
+pub use settings::{ConnectionSettings, SettingPattern, SettingSpec};
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -51,30 +53,44 @@ impl std::fmt::Debug for WriteHook {
 /// Crate-wide result type.
 pub type Result<T, E = ConnectorError> = std::result::Result<T, E>;
 
-/// One vendor CRM. Implementations override only what their vendor needs; the shared path (auth
-/// injection, error classification of transport failures) lives in [`OutboundClient`].
+/// One vendor CRM. Its facts come from its manifest ([`Manifest`]); implementations add code only
+/// for what the manifest cannot say, and the shared path (auth injection, error classification
+/// of transport failures) lives in [`OutboundClient`].
 #[async_trait]
 pub trait Connector: Send + Sync {
-    /// Stable id used as the service id, the mapping folder and the config key (`"hubspot"`).
+    /// Stable id used as the service id, the mapping folder and the config key (`"hubspot"`);
+    /// the manifest's `meta.id` says the same, which the registry checks.
     fn id(&self) -> &'static str;
 
+    /// The connector's manifest, loaded and checked at start-up.
+    fn manifest(&self) -> &Manifest;
+
     /// Human name shown in Vault (`"HubSpot"`).
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &str {
+        self.manifest().name()
+    }
 
     /// The connection settings it needs; drives Vault validation, masking and docs.
-    fn settings(&self) -> &'static [SettingSpec];
+    fn settings(&self) -> &[SettingSpec] {
+        self.manifest().settings()
+    }
 
-    /// The vendor's public API root, used unless the connection or the config overrides it.
-    fn default_base_url(&self) -> &'static str;
+    /// The vendor's public API root for a connection, used unless the connection or the config
+    /// overrides it.
+    fn default_base_url(&self, settings: &ConnectionSettings) -> Result<url::Url> {
+        self.manifest().default_base_url(settings)
+    }
 
     /// The hosts the vendor serves its API from (`api.hubapi.com`, `*.pipedrive.com`): the only
     /// ones a connection's credentials are sent to, over HTTPS, unless the operator allows more.
-    fn vendor_hosts(&self) -> &'static [&'static str];
+    fn vendor_hosts(&self) -> &[HostPattern] {
+        self.manifest().vendor_hosts()
+    }
 
     /// The vendor's documented request budget per connection, enforced before calls are sent;
     /// `None` when the vendor publishes none.
     fn rate_budget(&self) -> Option<RateBudget> {
-        None
+        self.manifest().rate_budget()
     }
 
     /// Reads the vendor's rate-limit headers from a response, for clients' benefit.
@@ -82,20 +98,24 @@ pub trait Connector: Send + Sync {
         None
     }
 
-    /// The largest page the vendor serves in one call; the gateway fetches several vendor pages
-    /// when a client asks for more.
-    fn max_page_size(&self) -> u32;
-
-    /// The parameters the connector's list sets itself to page through the vendor (its cursor
-    /// and page size). A client's `pass_through[k]` may not set them: a second `limit` or
-    /// cursor would make the vendor page differently from what the gateway counts on.
-    fn paging_params(&self) -> &'static [&'static str] {
-        &[]
+    /// The largest page the vendor serves in one call of a resource's list; the gateway
+    /// fetches several vendor pages when a client asks for more.
+    fn max_page_size(&self, resource: Resource) -> u32 {
+        self.manifest().max_page_size(resource)
     }
 
-    /// Headers that authenticate a call with this connection's credentials. Values must be marked
-    /// sensitive so that they never appear in `Debug` output.
-    fn auth_headers(&self, settings: &ConnectionSettings) -> Result<http::HeaderMap>;
+    /// The parameters the connector's lists set themselves to page through the vendor (cursor
+    /// and page size). A client's `pass_through[k]` may not set them: a second `limit` or
+    /// cursor would make the vendor page differently from what the gateway counts on.
+    fn paging_params(&self) -> Vec<&str> {
+        self.manifest().paging_params()
+    }
+
+    /// Headers that authenticate a call with this connection's credentials, rendered from the
+    /// manifest's `auth` and marked sensitive so that they never appear in `Debug` output.
+    fn auth_headers(&self, settings: &ConnectionSettings) -> Result<http::HeaderMap> {
+        self.manifest().auth_headers(settings)
+    }
 
     /// Named hooks a mapping file may list under `write_hooks`, for vendor body shapes no field
     /// mapping can express. Unknown names are load-time errors.

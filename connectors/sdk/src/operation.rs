@@ -15,6 +15,14 @@ pub enum Resource {
 }
 
 impl Resource {
+    /// Every resource, in the order docs list them.
+    pub const ALL: &[Resource] = &[Resource::Opportunities];
+
+    /// The resource a path segment or manifest key names.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|r| r.as_str() == name)
+    }
+
     /// The resource's path segment and mapping file stem (`opportunities`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -290,8 +298,8 @@ mod tests {
             degraded: DegradedSlot::default(),
         };
         assert_eq!(
-            cx.url("/crm/v3/objects/deals").as_str(),
-            "http://127.0.0.1:1234/mock/crm/v3/objects/deals"
+            cx.url("/crm/objects/2026-09/deals").as_str(),
+            "http://127.0.0.1:1234/mock/crm/objects/2026-09/deals"
         );
     }
 

@@ -56,7 +56,7 @@ impl HostPattern {
         })
     }
 
-    fn matches(&self, host: &str, port: u16) -> bool {
+    pub(crate) fn matches(&self, host: &str, port: u16) -> bool {
         match self {
             Self::Host(h) => h == host,
             Self::HostPort(h, p) => h == host && *p == port,
@@ -117,15 +117,11 @@ pub struct OutboundPolicy {
 }
 
 impl OutboundPolicy {
-    /// The policy of a connector declaring `vendor` hosts, with the operator's additions.
-    /// The connector's own entries are compiled into the binary, so a bad one is a bug.
-    pub fn new(vendor: &[&str], operator: Arc<[HostPattern]>) -> Self {
-        let vendor = vendor
-            .iter()
-            .map(|h| HostPattern::parse(h).unwrap_or_else(|e| panic!("connector host {e}")))
-            .collect();
+    /// The policy of a connector declaring `vendor` hosts (its manifest's), with the
+    /// operator's additions.
+    pub fn new(vendor: &[HostPattern], operator: Arc<[HostPattern]>) -> Self {
         Self {
-            vendor,
+            vendor: vendor.to_vec(),
             operator,
             unrestricted: false,
         }
@@ -291,11 +287,13 @@ mod tests {
     use super::*;
 
     fn policy(vendor: &[&str], operator: &[&str]) -> OutboundPolicy {
-        let operator: Vec<HostPattern> = operator
-            .iter()
-            .map(|e| HostPattern::parse(e).unwrap())
-            .collect();
-        OutboundPolicy::new(vendor, operator.into())
+        let parse = |entries: &[&str]| -> Vec<HostPattern> {
+            entries
+                .iter()
+                .map(|e| HostPattern::parse(e).unwrap())
+                .collect()
+        };
+        OutboundPolicy::new(&parse(vendor), parse(operator).into())
     }
 
     fn check(policy: &OutboundPolicy, url: &str) -> Result<(), Refusal> {

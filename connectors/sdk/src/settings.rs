@@ -1,31 +1,114 @@
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
+use regex::Regex;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer};
 
 use crate::{ConnectorError, ErrorKind, Result};
 
-/// One setting a connection of a connector takes. Secret settings are sealed at rest, masked in
-/// Vault answers and never logged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One setting a connection of a connector takes, as its manifest declares it. Secret settings
+/// are sealed at rest, masked in Vault answers and never logged.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SettingSpec {
-    pub name: &'static str,
-    pub label: &'static str,
-    pub description: &'static str,
+    /// The setting's key in Vault and in templates (`api_key`): lower case letters, digits and
+    /// `_`.
+    pub name: String,
+    /// The label of its Vault form field.
+    pub label: String,
+    /// What to enter, shown in Vault.
+    #[serde(default)]
+    pub description: String,
+    /// Sealed at rest, masked in answers, never logged; usable only in `auth`.
+    #[serde(default)]
     pub secret: bool,
+    /// A connection without it is not callable.
+    #[serde(default)]
     pub required: bool,
+    /// The value used when the connection has none (non-secret, optional settings only).
+    pub default: Option<String>,
+    /// A regular expression the whole value must match; Vault refuses other values.
+    pub pattern: Option<SettingPattern>,
 }
 
 impl SettingSpec {
     /// The vendor API root override every connector takes, so that tests point at a mock and
-    /// users at sandboxes or regional hosts.
-    pub const BASE_URL: SettingSpec = SettingSpec {
-        name: "base_url",
-        label: "Base URL",
-        description: "Overrides the vendor's API root (sandbox, regional host, or a test mock).",
-        secret: false,
-        required: false,
-    };
+    /// users at sandboxes or regional hosts. Manifests do not list it; it follows their own.
+    pub fn base_url() -> Self {
+        Self {
+            name: BASE_URL.to_owned(),
+            label: "Base URL".to_owned(),
+            description:
+                "Overrides the vendor's API root (sandbox, regional host, or a test mock)."
+                    .to_owned(),
+            secret: false,
+            required: false,
+            default: None,
+            pattern: None,
+        }
+    }
+
+    /// Whether `value` is one this setting takes; the error says why not.
+    pub fn check(&self, value: &str) -> std::result::Result<(), String> {
+        match &self.pattern {
+            Some(pattern) if !pattern.is_match(value) => {
+                Err(format!("does not match the pattern {}", pattern.source))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The name of the setting every connector takes.
+pub const BASE_URL: &str = "base_url";
+
+/// A setting's pattern: a regular expression that must match the whole value, compiled when
+/// the manifest loads.
+#[derive(Debug, Clone)]
+pub struct SettingPattern {
+    source: String,
+    regex: Regex,
+}
+
+impl SettingPattern {
+    /// Compiles `source`, anchored at both ends.
+    pub fn new(source: &str) -> std::result::Result<Self, String> {
+        Regex::new(&format!("^(?:{source})$"))
+            .map(|regex| Self {
+                source: source.to_owned(),
+                regex,
+            })
+            .map_err(|e| format!("{source:?} is not a regular expression: {e}"))
+    }
+
+    /// Whether the whole of `value` matches.
+    pub fn is_match(&self, value: &str) -> bool {
+        self.regex.is_match(value)
+    }
+}
+
+impl<'de> Deserialize<'de> for SettingPattern {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let source = String::deserialize(deserializer)?;
+        Self::new(&source).map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for SettingPattern {
+    fn schema_name() -> Cow<'static, str> {
+        "SettingPattern".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "format": "regex",
+            "description": "A regular expression the whole value must match."
+        })
+    }
 }
 
 enum SettingValue {
@@ -42,12 +125,12 @@ pub struct ConnectionSettings {
 
 impl ConnectionSettings {
     /// Builds the settings from stored pairs; only values the specs mark non-secret become
-    /// readable as plain text.
+    /// readable as plain text. A non-secret setting without a value takes its spec's default.
     pub fn new(
         specs: &[SettingSpec],
         pairs: impl IntoIterator<Item = (String, SecretString)>,
     ) -> Self {
-        let values = pairs
+        let mut values: BTreeMap<String, SettingValue> = pairs
             .into_iter()
             .map(|(name, value)| {
                 let plain = specs.iter().any(|s| !s.secret && s.name == name);
@@ -59,6 +142,13 @@ impl ConnectionSettings {
                 (name, value)
             })
             .collect();
+        for spec in specs.iter().filter(|s| !s.secret) {
+            if let Some(default) = &spec.default
+                && !matches!(values.get(&spec.name), Some(SettingValue::Plain(v)) if !v.is_empty())
+            {
+                values.insert(spec.name.clone(), SettingValue::Plain(default.clone()));
+            }
+        }
         Self { values }
     }
 
@@ -70,15 +160,21 @@ impl ConnectionSettings {
         }
     }
 
-    /// A secret setting, or the typed error that names it when it is missing.
-    pub fn require_secret(&self, name: &'static str) -> Result<&SecretString> {
-        match self.values.get(name) {
-            Some(SettingValue::Secret(s)) if !s.expose_secret().is_empty() => Ok(s),
-            _ => Err(ConnectorError::new(
-                ErrorKind::MissingSetting(name),
+    /// Any setting's value, secret or not, for rendering auth templates; the typed error names
+    /// the setting when it has none.
+    pub(crate) fn require(&self, name: &str) -> Result<&str> {
+        let value = match self.values.get(name) {
+            Some(SettingValue::Plain(v)) => v.as_str(),
+            Some(SettingValue::Secret(s)) => s.expose_secret(),
+            None => "",
+        };
+        if value.is_empty() {
+            return Err(ConnectorError::new(
+                ErrorKind::MissingSetting(name.to_owned()),
                 format!("The connection has no value for the required setting {name:?}."),
-            )),
+            ));
         }
+        Ok(value)
     }
 
     /// Whether a value is stored for `name`, secret or not.
@@ -108,21 +204,34 @@ impl fmt::Debug for ConnectionSettings {
 mod tests {
     use super::*;
 
-    const SPECS: &[SettingSpec] = &[
-        SettingSpec {
-            name: "api_key",
-            label: "API key",
-            description: "",
-            secret: true,
-            required: true,
-        },
-        SettingSpec::BASE_URL,
-    ];
+    fn specs() -> Vec<SettingSpec> {
+        vec![
+            SettingSpec {
+                name: "api_key".to_owned(),
+                label: "API key".to_owned(),
+                description: String::new(),
+                secret: true,
+                required: true,
+                default: None,
+                pattern: None,
+            },
+            SettingSpec {
+                name: "region".to_owned(),
+                label: "Region".to_owned(),
+                description: String::new(),
+                secret: false,
+                required: false,
+                default: Some("eu".to_owned()),
+                pattern: Some(SettingPattern::new("[a-z]{2}").unwrap()),
+            },
+            SettingSpec::base_url(),
+        ]
+    }
 
     #[test]
     fn debug_output_never_shows_a_secret() {
         let settings = ConnectionSettings::new(
-            SPECS,
+            &specs(),
             [
                 (
                     "api_key".to_owned(),
@@ -146,9 +255,27 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_secret_names_the_setting() {
-        let settings = ConnectionSettings::new(SPECS, []);
-        let err = settings.require_secret("api_key").unwrap_err();
-        assert_eq!(err.kind, ErrorKind::MissingSetting("api_key"));
+    fn a_missing_setting_names_itself() {
+        let settings = ConnectionSettings::new(&specs(), []);
+        let err = settings.require("api_key").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::MissingSetting("api_key".to_owned()));
+    }
+
+    #[test]
+    fn a_default_stands_in_for_a_missing_value_only() {
+        let empty =
+            ConnectionSettings::new(&specs(), [("region".to_owned(), SecretString::from(""))]);
+        assert_eq!(empty.get("region"), Some("eu"));
+        let own =
+            ConnectionSettings::new(&specs(), [("region".to_owned(), SecretString::from("us"))]);
+        assert_eq!(own.get("region"), Some("us"));
+    }
+
+    #[test]
+    fn a_pattern_must_match_the_whole_value() {
+        let region = &specs()[1];
+        assert!(region.check("us").is_ok());
+        assert!(region.check("usa").unwrap_err().contains("[a-z]{2}"));
+        assert!(SettingSpec::base_url().check("anything").is_ok());
     }
 }

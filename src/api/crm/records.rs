@@ -101,7 +101,7 @@ pub async fn list(
     let q = CrmQuery::parse(query.as_deref(), QueryShape::List, model)?;
     let service = conn.service();
     let connector = &conn.entry.connector;
-    q.check_paging_params(connector.paging_params())?;
+    q.check_paging_params(&connector.paging_params())?;
     let mapping = Mapping::load(&state, &conn, model).await?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT) as usize;
     let filters = mapping.table.vendor_filters(&q.filters)?;
@@ -126,7 +126,9 @@ pub async fn list(
     let mut raw_pages = Vec::new();
     let more = loop {
         let take = (limit - records.len()) as u32;
-        let ask = skip.saturating_add(take).min(connector.max_page_size());
+        let ask = skip
+            .saturating_add(take)
+            .min(connector.max_page_size(model.resource));
         let page = connector
             .list(
                 &conn.cx,

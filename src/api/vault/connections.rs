@@ -122,7 +122,7 @@ fn connection_json(entry: &ConnectorEntry, opened: Option<&Opened<'_>>) -> Value
     let specs = connector.settings();
     let missing = specs
         .iter()
-        .any(|s| s.required && opened.is_none_or(|o| o.setting(s.name).is_none()));
+        .any(|s| s.required && opened.is_none_or(|o| o.setting(&s.name).is_none()));
     let shown = |name: &str, secret: bool| -> Value {
         match opened.and_then(|o| o.setting(name)) {
             Some(_) if secret => MASK.into(),
@@ -132,8 +132,8 @@ fn connection_json(entry: &ConnectorEntry, opened: Option<&Opened<'_>>) -> Value
     };
     let settings: Map<String, Value> = specs
         .iter()
-        .filter(|s| opened.is_some_and(|o| o.setting(s.name).is_some()))
-        .map(|s| (s.name.to_owned(), shown(s.name, s.secret)))
+        .filter(|s| opened.is_some_and(|o| o.setting(&s.name).is_some()))
+        .map(|s| (s.name.to_owned(), shown(&s.name, s.secret)))
         .collect();
     let form_fields: Vec<Value> = specs
         .iter()
@@ -149,7 +149,7 @@ fn connection_json(entry: &ConnectorEntry, opened: Option<&Opened<'_>>) -> Value
                 "sensitive": s.secret,
                 "custom_field": false,
                 "disabled": false,
-                "value": shown(s.name, s.secret),
+                "value": shown(&s.name, s.secret),
             })
         })
         .collect();
@@ -325,12 +325,12 @@ async fn save(
     if let Some(enabled) = patch.enabled {
         record.enabled = enabled;
     }
-    let secrets_before: Vec<&'static str> = entry
+    let secrets_before: Vec<&str> = entry
         .connector
         .settings()
         .iter()
-        .filter(|s| s.secret && settings.contains_key(s.name))
-        .map(|s| s.name)
+        .filter(|s| s.secret && settings.contains_key(&s.name))
+        .map(|s| s.name.as_str())
         .collect();
     let base_url_before = settings.get(BASE_URL).map(|v| v.expose_secret().to_owned());
     let resent: Vec<String> = patch
@@ -468,8 +468,12 @@ impl ConnectionPatch {
                         let path = format!("settings.{name}");
                         let Some(spec) = entry.connector.settings().iter().find(|s| s.name == name)
                         else {
-                            let known: Vec<&str> =
-                                entry.connector.settings().iter().map(|s| s.name).collect();
+                            let known: Vec<&str> = entry
+                                .connector
+                                .settings()
+                                .iter()
+                                .map(|s| s.name.as_str())
+                                .collect();
                             return Err(invalid(
                                 &path,
                                 format!(
@@ -492,6 +496,11 @@ impl ConnectionPatch {
                         {
                             return Err(invalid(&path, "expected an http or https URL".into()));
                         }
+                        if let Some(v) = value.as_deref().filter(|v| !v.is_empty())
+                            && let Err(problem) = spec.check(v)
+                        {
+                            return Err(invalid(&path, problem));
+                        }
                         patch.settings.push((name, value.map(SecretString::from)));
                     }
                 }
@@ -505,5 +514,112 @@ impl ConnectionPatch {
             }
         }
         Ok(patch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use crmgate_connector_sdk::{
+        CallContext, Connector, ConnectorError, DeleteRequest, Expected, GetRequest, ListRequest,
+        Manifest, Page, WriteRequest,
+    };
+
+    use super::*;
+
+    /// A connector that only has a manifest: what Vault reads.
+    struct SettingsOnly(Manifest);
+
+    #[async_trait]
+    impl Connector for SettingsOnly {
+        fn id(&self) -> &'static str {
+            "acme"
+        }
+
+        fn manifest(&self) -> &Manifest {
+            &self.0
+        }
+
+        async fn list(
+            &self,
+            _: &CallContext,
+            _: ListRequest<'_>,
+        ) -> crmgate_connector_sdk::Result<Page> {
+            Err(ConnectorError::not_found(""))
+        }
+
+        async fn get(
+            &self,
+            _: &CallContext,
+            _: GetRequest<'_>,
+        ) -> crmgate_connector_sdk::Result<Value> {
+            Err(ConnectorError::not_found(""))
+        }
+
+        async fn create(
+            &self,
+            _: &CallContext,
+            _: WriteRequest<'_>,
+        ) -> crmgate_connector_sdk::Result<Value> {
+            Err(ConnectorError::not_found(""))
+        }
+
+        async fn update(
+            &self,
+            _: &CallContext,
+            _: WriteRequest<'_>,
+        ) -> crmgate_connector_sdk::Result<Value> {
+            Err(ConnectorError::not_found(""))
+        }
+
+        async fn delete(
+            &self,
+            _: &CallContext,
+            _: DeleteRequest<'_>,
+        ) -> crmgate_connector_sdk::Result<()> {
+            Err(ConnectorError::not_found(""))
+        }
+    }
+
+    fn entry() -> ConnectorEntry {
+        let manifest = Manifest::load(
+            "acme.yaml",
+            r#"
+meta: { id: acme, name: Acme, api_version: v1 }
+settings:
+  - { name: api_key, label: Key, secret: true, required: true }
+  - { name: region, label: Region, pattern: "[a-z]{2}" }
+base_url:
+  default: https://api.acme.example
+  hosts: [api.acme.example]
+auth: { type: header, headers: { x-key: "{api_key}" } }
+errors: {}
+"#,
+            &Expected {
+                id: "acme",
+                resources: &[],
+            },
+        )
+        .unwrap();
+        ConnectorEntry {
+            connector: Arc::new(SettingsOnly(manifest)),
+            mappings: &[],
+        }
+    }
+
+    #[test]
+    fn a_setting_value_outside_its_pattern_is_refused_naming_the_setting() {
+        let err = ConnectionPatch::parse(br#"{"settings":{"region":"europe"}}"#, &entry())
+            .err()
+            .unwrap();
+        assert_eq!(err.type_name(), "RequestValidationError");
+        assert_eq!(
+            err.detail()["invalid"][0]["settings.region"],
+            "does not match the pattern [a-z]{2}"
+        );
+        let ok = ConnectionPatch::parse(br#"{"settings":{"region":"eu"}}"#, &entry()).unwrap();
+        assert_eq!(ok.settings.len(), 1);
     }
 }

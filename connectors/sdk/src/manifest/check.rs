@@ -1,0 +1,662 @@
+//! The checks a manifest passes after it parses: every reference resolves (settings in
+//! templates, `{id}` where there is a record, resources the connector maps), every limit is
+//! consistent (page sizes, budgets), every name is usable (headers, hosts). Each problem names
+//! the element it is about; the loader turns that into a line and column.
+
+use http::{HeaderName, HeaderValue};
+use serde_json::Value;
+use url::Url;
+
+use super::Expected;
+use super::file::*;
+use super::locate::At;
+use super::template::{Template, is_name};
+use crate::settings::BASE_URL;
+use crate::{Resource, SettingSpec};
+
+/// One thing wrong with a manifest.
+#[derive(Debug)]
+pub(super) struct Problem {
+    pub at: At,
+    pub message: String,
+}
+
+/// Every problem of a parsed manifest, in document order of the checks.
+pub(super) fn check(file: &ManifestFile, expected: &Expected<'_>) -> Vec<Problem> {
+    let mut cx = Checker {
+        settings: &file.settings,
+        problems: Vec::new(),
+    };
+    let root = At::default();
+    if file.meta.id != expected.id {
+        cx.problem(
+            root.key("meta").key("id"),
+            format!(
+                "the manifest of connector {:?} says id {:?}; they must be the same",
+                expected.id, file.meta.id
+            ),
+        );
+    }
+    cx.settings(&root.key("settings"));
+    cx.base_url(&file.base_url, &root.key("base_url"));
+    cx.auth(&file.auth, &root.key("auth"));
+    if let Some(rate) = &file.rate_limit {
+        cx.rate_limit(rate, &root.key("rate_limit"));
+    }
+    cx.errors(&file.errors, &root.key("errors"));
+    let resources = root.key("resources");
+    for (name, spec) in &file.resources {
+        if Resource::parse(name).is_none() {
+            let known: Vec<&str> = Resource::ALL.iter().map(|r| r.as_str()).collect();
+            cx.problem(
+                resources.name(name),
+                format!(
+                    "{name:?} is not a unified resource; crmgate serves: {}",
+                    known.join(", ")
+                ),
+            );
+        }
+        cx.resource(spec, &resources.key(name));
+    }
+    for resource in expected.resources {
+        let listed = file
+            .resources
+            .get(resource.as_str())
+            .is_some_and(|r| r.list.is_some());
+        if !listed {
+            cx.problem(
+                resources.clone(),
+                format!(
+                    "the connector maps {0} but the manifest has no resources.{0}.list",
+                    resource.as_str()
+                ),
+            );
+        }
+    }
+    let lookups = root.key("lookups");
+    for (name, lookup) in &file.lookups {
+        if !is_name(name) {
+            cx.problem(
+                lookups.name(name),
+                format!("{name:?} is not a lookup name: lower case letters, digits and `_`"),
+            );
+        }
+        cx.lookup(lookup, &lookups.key(name));
+    }
+    cx.problems
+}
+
+/// What a template may name.
+struct Vars<'a> {
+    /// Where the template is, in words, for messages.
+    place: &'static str,
+    /// Whether secret settings may be used (auth only).
+    secrets: bool,
+    /// Names besides the settings (`id`, `field`, `value`).
+    extra: &'a [&'a str],
+}
+
+const NO_EXTRA: &[&str] = &[];
+const RECORD: &[&str] = &["id"];
+const FILTER_ITEM: &[&str] = &["field", "value"];
+const SORT_ITEM: &[&str] = &["field", "direction"];
+
+struct Checker<'a> {
+    settings: &'a [SettingSpec],
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn problem(&mut self, at: At, message: impl Into<String>) {
+        self.problems.push(Problem {
+            at,
+            message: message.into(),
+        });
+    }
+
+    fn settings(&mut self, at: &At) {
+        for (i, spec) in self.settings.iter().enumerate() {
+            let here = at.index(i);
+            let name = &spec.name;
+            if name == BASE_URL {
+                self.problem(
+                    here.key("name"),
+                    "base_url is a setting of every connector and is added after these; remove it",
+                );
+            } else if name == "id" {
+                self.problem(
+                    here.key("name"),
+                    "`id` stands for the record id in templates; choose another name",
+                );
+            } else if !is_name(name) {
+                self.problem(
+                    here.key("name"),
+                    format!(
+                        "{name:?} is not a setting name: lower case letters, digits and `_`, starting with a letter"
+                    ),
+                );
+            }
+            if let Some(first) = self.settings[..i].iter().position(|s| s.name == *name) {
+                self.problem(
+                    here.key("name"),
+                    format!("setting {name:?} is declared twice (first as settings[{first}])"),
+                );
+            }
+            if let Some(default) = &spec.default {
+                if spec.secret {
+                    self.problem(
+                        here.key("default"),
+                        "a secret setting cannot have a default: it would be in the binary for all to read",
+                    );
+                } else if spec.required {
+                    self.problem(
+                        here.key("default"),
+                        "a required setting never falls back to its default; drop one of the two",
+                    );
+                } else if let Err(why) = spec.check(default) {
+                    self.problem(here.key("default"), format!("the default {why}"));
+                }
+            }
+        }
+    }
+
+    /// Checks a template's placeholders against what `vars` allows.
+    fn template(&mut self, template: &Template, vars: &Vars<'_>, at: &At) {
+        for name in template.vars() {
+            if vars.extra.contains(&name) {
+                continue;
+            }
+            match self.settings.iter().find(|s| s.name == name) {
+                Some(spec) if spec.secret && !vars.secrets => self.problem(
+                    at.clone(),
+                    format!(
+                        "{{{name}}} is a secret setting; secrets may only be used in auth, never in {}",
+                        vars.place
+                    ),
+                ),
+                Some(_) => {}
+                None => {
+                    let known: Vec<&str> = vars
+                        .extra
+                        .iter()
+                        .copied()
+                        .chain(
+                            self.settings
+                                .iter()
+                                .filter(|s| vars.secrets || !s.secret)
+                                .map(|s| s.name.as_str()),
+                        )
+                        .collect();
+                    let known = if known.is_empty() {
+                        "no placeholders".to_owned()
+                    } else {
+                        known.iter().map(|k| format!("{{{k}}}")).collect::<Vec<_>>().join(", ")
+                    };
+                    self.problem(
+                        at.clone(),
+                        format!(
+                            "{{{name}}} is neither a setting nor known in {}; it may use {known}",
+                            vars.place
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Checks every string of a JSON template (a body, a list item) as a template.
+    fn value_template(&mut self, value: &Value, vars: &Vars<'_>, at: &At) {
+        match value {
+            Value::String(text) => match Template::parse(text) {
+                Ok(template) => self.template(&template, vars, at),
+                Err(why) => self.problem(at.clone(), why),
+            },
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.value_template(item, vars, &at.index(i));
+                }
+            }
+            Value::Object(fields) => {
+                for (k, v) in fields {
+                    self.value_template(v, vars, &at.key(k));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn header_name(&mut self, name: &str, at: &At) {
+        if HeaderName::from_bytes(name.as_bytes()).is_err() {
+            self.problem(at.clone(), format!("{name:?} is not an HTTP header name"));
+        }
+    }
+
+    fn base_url(&mut self, base: &BaseUrl, at: &At) {
+        if base.hosts.is_empty() {
+            self.problem(
+                at.key("hosts"),
+                "list at least one host: credentials go nowhere else",
+            );
+        }
+        let vars = Vars {
+            place: "the base URL",
+            secrets: false,
+            extra: NO_EXTRA,
+        };
+        let here = at.key("default");
+        self.template(&base.default, &vars, &here);
+        // Placeholders stand for one DNS label, the most a setting may fill in a host.
+        let sample = base
+            .default
+            .render(|_| Ok::<_, ()>("x".into()))
+            .unwrap_or_default();
+        let url = match Url::parse(&sample) {
+            Ok(url) => url,
+            Err(e) => {
+                self.problem(
+                    here,
+                    format!("{:?} is not a URL: {e}", base.default.as_str()),
+                );
+                return;
+            }
+        };
+        if url.scheme() != "https" {
+            self.problem(
+                here,
+                "the vendor's API is reached over HTTPS; the default must start with https://",
+            );
+            return;
+        }
+        let host = url.host_str().unwrap_or_default();
+        let port = url.port_or_known_default().unwrap_or(443);
+        if !base.hosts.iter().any(|h| h.matches(host, port)) {
+            self.problem(
+                here,
+                format!("the default's host {host} is not one of base_url.hosts"),
+            );
+        }
+    }
+
+    fn auth(&mut self, auth: &Auth, at: &At) {
+        let vars = Vars {
+            place: "auth",
+            secrets: true,
+            extra: NO_EXTRA,
+        };
+        match auth {
+            Auth::Header(header) => {
+                let headers = at.key("headers");
+                if header.headers.is_empty() {
+                    self.problem(headers.clone(), "list at least one header");
+                }
+                let mut seen: Vec<&str> = Vec::new();
+                for (name, template) in &header.headers {
+                    let here = headers.key(name);
+                    self.header_name(name, &headers.name(name));
+                    if let Some(other) = seen.iter().find(|s| s.eq_ignore_ascii_case(name)) {
+                        self.problem(
+                            headers.name(name),
+                            format!("header {name:?} is given twice (also as {other:?}); header names ignore case"),
+                        );
+                    }
+                    seen.push(name);
+                    self.template(template, &vars, &here);
+                    let sample = template
+                        .render(|_| Ok::<_, ()>("x".into()))
+                        .unwrap_or_default();
+                    if HeaderValue::from_str(&sample).is_err() {
+                        self.problem(here, "the value holds characters a header cannot carry");
+                    }
+                }
+            }
+            Auth::Basic(basic) => {
+                self.template(&basic.username, &vars, &at.key("username"));
+                self.template(&basic.password, &vars, &at.key("password"));
+            }
+            Auth::OAuth2(_) => self.problem(
+                at.key("type"),
+                "auth type oauth2 is not supported yet; use header or basic",
+            ),
+        }
+    }
+
+    fn rate_limit(&mut self, rate: &RateLimit, at: &At) {
+        if let Some(budget) = &rate.budget {
+            let here = at.key("budget");
+            if budget.requests == 0 {
+                self.problem(here.key("requests"), "a budget allows at least 1 request");
+            }
+            if budget.per_seconds == 0 {
+                self.problem(here.key("per_seconds"), "a window lasts at least 1 second");
+            }
+        }
+        if let Some(headers) = &rate.headers {
+            let here = at.key("headers");
+            self.header_name(&headers.limit, &here.key("limit"));
+            self.header_name(&headers.remaining, &here.key("remaining"));
+            let reset = match &headers.reset {
+                Reset::EpochSeconds(h) | Reset::DeltaSeconds(h) => &h.header,
+                Reset::WindowMilliseconds(w) => &w.header,
+            };
+            self.header_name(reset, &here.key("reset").key("header"));
+        }
+        for (i, hint) in rate.retry_after.iter().enumerate() {
+            let here = at.key("retry_after").index(i);
+            match hint {
+                RetryHint::Header(h) => self.header_name(&h.name, &here.key("name")),
+                RetryHint::Reset(_) if rate.headers.is_none() => self.problem(
+                    here,
+                    "waiting for the reset needs rate_limit.headers to read it from",
+                ),
+                RetryHint::Reset(_) | RetryHint::Body(_) => {}
+            }
+        }
+    }
+
+    fn errors(&mut self, errors: &Errors, at: &At) {
+        for (i, rule) in errors.rules.iter().enumerate() {
+            let earlier = errors.rules[..i]
+                .iter()
+                .position(|e| e.when.is_none() && covers(&e.status, &rule.status));
+            if let Some(j) = earlier {
+                self.problem(
+                    at.key("rules").index(i),
+                    format!("this rule never applies: rules[{j}] takes every status it names"),
+                );
+            }
+        }
+    }
+
+    fn resource(&mut self, spec: &ResourceSpec, at: &At) {
+        if let Some(list) = &spec.list {
+            self.list(list, &at.key("list"));
+        }
+        if let Some(search) = &spec.search {
+            self.list(search, &at.key("search"));
+            if spec.list.is_none() {
+                self.problem(
+                    at.key("search"),
+                    "a search is the list's variant for filters and sorts; declare list too",
+                );
+            }
+        }
+        if let Some(get) = &spec.get {
+            let here = at.key("get");
+            if !matches!(get.method, Method::Get | Method::Post) {
+                self.problem(here.key("method"), "a read is GET or POST");
+            }
+            self.path(&get.path, true, &here);
+            self.query(&get.query, true, &here);
+        }
+        if let Some(create) = &spec.create {
+            self.write(create, false, &at.key("create"));
+        }
+        if let Some(update) = &spec.update {
+            self.write(update, true, &at.key("update"));
+        }
+        if let Some(delete) = &spec.delete {
+            let here = at.key("delete");
+            if delete.method == Method::Get {
+                self.problem(here.key("method"), "a delete cannot be a GET");
+            }
+            self.path(&delete.path, true, &here);
+            self.query(&delete.query, true, &here);
+        }
+    }
+
+    /// A path below the base URL; `record` when it is about one record (and so needs `{id}`).
+    fn path(&mut self, path: &Template, record: bool, at: &At) {
+        let here = at.key("path");
+        if !path.as_str().starts_with('/') {
+            self.problem(here.clone(), "a path starts with /");
+        }
+        let vars = Vars {
+            place: if record {
+                "a path"
+            } else {
+                "a path that names no record"
+            },
+            secrets: false,
+            extra: if record { RECORD } else { NO_EXTRA },
+        };
+        self.template(path, &vars, &here);
+        if record && !path.vars().any(|v| v == "id") {
+            self.problem(here, "the path of an operation on one record needs {id}");
+        }
+    }
+
+    fn query(
+        &mut self,
+        query: &std::collections::BTreeMap<String, Template>,
+        record: bool,
+        at: &At,
+    ) {
+        let vars = Vars {
+            place: "a query",
+            secrets: false,
+            extra: if record { RECORD } else { NO_EXTRA },
+        };
+        for (name, template) in query {
+            if name.is_empty() {
+                self.problem(at.key("query").name(name), "a query parameter needs a name");
+            }
+            self.template(template, &vars, &at.key("query").key(name));
+        }
+    }
+
+    fn body(&mut self, body: Option<&Value>, method: Method, record: bool, at: &At) {
+        let Some(body) = body else { return };
+        if matches!(method, Method::Get | Method::Delete) {
+            self.problem(at.key("body"), "a GET or DELETE carries no body");
+        }
+        if !body.is_object() {
+            self.problem(at.key("body"), "a body template is a map of fields");
+        }
+        let vars = Vars {
+            place: "a body",
+            secrets: false,
+            extra: if record { RECORD } else { NO_EXTRA },
+        };
+        self.value_template(body, &vars, &at.key("body"));
+    }
+
+    fn write(&mut self, op: &WriteOperation, record: bool, at: &At) {
+        if !matches!(op.method, Method::Post | Method::Put | Method::Patch) {
+            self.problem(at.key("method"), "a write is POST, PUT or PATCH");
+        }
+        self.path(&op.path, record, at);
+        self.query(&op.query, record, at);
+        self.body(op.body.as_ref(), op.method, record, at);
+    }
+
+    fn list(&mut self, op: &ListOperation, at: &At) {
+        if !matches!(op.method, Method::Get | Method::Post) {
+            self.problem(at.key("method"), "a list is GET or POST");
+        }
+        self.path(&op.path, false, at);
+        self.query(&op.query, false, at);
+        self.body(op.body.as_ref(), op.method, false, at);
+        let get = op.method == Method::Get;
+        let mut params = self.pagination(&op.pagination, get, &op.query, at);
+        if let Some(filters) = &op.filters {
+            let here = at.key("filters");
+            match filters {
+                FilterEncoding::Query(_) => {}
+                FilterEncoding::Body(_) | FilterEncoding::List(_) if get => {
+                    self.problem(here.clone(), "a GET has no body to put filters in");
+                }
+                FilterEncoding::Body(_) => {}
+                FilterEncoding::List(list) => {
+                    let vars = Vars {
+                        place: "a filter item",
+                        secrets: false,
+                        extra: FILTER_ITEM,
+                    };
+                    self.value_template(&list.item, &vars, &here.key("item"));
+                }
+            }
+        }
+        if let Pagination::Keyset(_) = &op.pagination
+            && !matches!(op.filters, Some(FilterEncoding::List(_)))
+        {
+            self.problem(
+                at.key("pagination"),
+                "keyset paging adds its filter to the filter list; give filters with type: list",
+            );
+        }
+        match &op.sort {
+            Some(SortEncoding::Params(sort)) => {
+                let here = at.key("sort");
+                if sort.place == Place::Body && get {
+                    self.problem(
+                        here.key("in"),
+                        "a GET has no body; put the sort in the query",
+                    );
+                }
+                for param in [&sort.field, &sort.direction] {
+                    if sort.place == Place::Query && op.query.contains_key(param) {
+                        self.problem(
+                            here.clone(),
+                            format!("the query already sets {param:?}, which the sort sets"),
+                        );
+                    }
+                    if params.contains(&param) {
+                        self.problem(
+                            here.clone(),
+                            format!("{param:?} is set by both the sort and the pagination"),
+                        );
+                    }
+                }
+                params.extend([&sort.field, &sort.direction]);
+            }
+            Some(SortEncoding::List(sort)) => {
+                let here = at.key("sort");
+                if get {
+                    self.problem(here.clone(), "a GET has no body to put a sort list in");
+                }
+                let vars = Vars {
+                    place: "a sort item",
+                    secrets: false,
+                    extra: SORT_ITEM,
+                };
+                self.value_template(&sort.item, &vars, &here.key("item"));
+            }
+            None => {
+                if op.default_sort.is_some() {
+                    self.problem(
+                        at.key("default_sort"),
+                        "a default sort needs `sort`: how a sort is sent",
+                    );
+                }
+            }
+        }
+    }
+
+    /// Checks the pagination of the operation at `op` and answers the parameters it sets.
+    fn pagination<'p>(
+        &mut self,
+        pagination: &'p Pagination,
+        get: bool,
+        query: &std::collections::BTreeMap<String, Template>,
+        op: &At,
+    ) -> Vec<&'p String> {
+        let at = &op.key("pagination");
+        // Keyset paging continues through the filter list, which the list's checks place.
+        let (params, place, page_size, overlap): (Vec<&String>, Option<Place>, &PageSize, u32) =
+            match pagination {
+                Pagination::Cursor(p) => (vec![&p.param], Some(p.place), &p.page_size, 0),
+                Pagination::NextLink(p) => (vec![], Some(Place::Query), &p.page_size, 0),
+                Pagination::PageNumber(p) => {
+                    (vec![&p.param], Some(p.place), &p.page_size, p.overlap)
+                }
+                Pagination::Offset(p) => (vec![&p.param], Some(p.place), &p.page_size, p.overlap),
+                Pagination::Keyset(p) => {
+                    let vars = Vars {
+                        place: "a keyset filter",
+                        secrets: false,
+                        extra: FILTER_ITEM,
+                    };
+                    self.value_template(&p.after, &vars, &at.key("after"));
+                    (vec![], None, &p.page_size, 0)
+                }
+            };
+        let size = at.key("page_size");
+        if page_size.maximum == 0 {
+            self.problem(size.key("maximum"), "the maximum page size is at least 1");
+        }
+        if let Some(default) = page_size.default {
+            if default == 0 {
+                self.problem(size.key("default"), "the default page size is at least 1");
+            } else if default > page_size.maximum {
+                self.problem(
+                    size.key("default"),
+                    format!(
+                        "the default page size {default} is above the maximum {}",
+                        page_size.maximum
+                    ),
+                );
+            }
+        }
+        if overlap > 0 && overlap >= page_size.maximum {
+            self.problem(
+                at.key("overlap"),
+                format!(
+                    "an overlap of {overlap} leaves no new record on a page of {}",
+                    page_size.maximum
+                ),
+            );
+        }
+        if place == Some(Place::Body) && get {
+            self.problem(at.key("in"), "a GET has no body; page it in the query");
+        }
+        let mut all = params;
+        all.push(&page_size.param);
+        if all.len() == 2 && all[0] == all[1] {
+            self.problem(
+                size.key("param"),
+                format!("{:?} cannot carry both the page and its size", all[0]),
+            );
+        }
+        if place == Some(Place::Query) {
+            for param in &all {
+                if query.contains_key(*param) {
+                    self.problem(
+                        op.key("query").name(param),
+                        format!("the query already sets {param:?}, which the pagination sets"),
+                    );
+                }
+            }
+        }
+        all
+    }
+
+    fn lookup(&mut self, lookup: &Lookup, at: &At) {
+        if !matches!(lookup.method, Method::Get | Method::Post) {
+            self.problem(at.key("method"), "a lookup is GET or POST");
+        }
+        self.path(&lookup.path, false, at);
+        self.query(&lookup.query, false, at);
+        if let Some(pagination) = &lookup.pagination {
+            self.pagination(pagination, lookup.method == Method::Get, &lookup.query, at);
+        }
+        if lookup.max_pages == 0 {
+            self.problem(at.key("max_pages"), "a lookup reads at least 1 page");
+        } else if lookup.max_pages > 1 && lookup.pagination.is_none() {
+            self.problem(
+                at.key("max_pages"),
+                "reading more than one page needs a pagination",
+            );
+        }
+    }
+}
+
+/// Whether every status `later` names is one `earlier` names too.
+fn covers(earlier: &StatusList, later: &StatusList) -> bool {
+    later.0.iter().all(|l| {
+        earlier.0.iter().any(|e| match (e, l) {
+            (StatusPattern::Class(a), StatusPattern::Class(b)) => a == b,
+            (e, StatusPattern::Code(code)) => e.matches(*code),
+            (StatusPattern::Code(_), StatusPattern::Class(_)) => false,
+        })
+    })
+}
