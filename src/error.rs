@@ -121,6 +121,32 @@ impl Error {
         .with_detail(Value::String(detail.into()))
     }
 
+    /// A `filter[key]` the connector's table does not declare, with the ones it does.
+    pub fn unsupported_filter(key: &str, supported: &[&str]) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::UnsupportedFiltersError,
+            "Unsupported filters",
+        )
+        .with_detail(serde_json::json!({
+            "message": format!("filter[{key}] is not supported by this connector"),
+            "supported_filters": supported,
+        }))
+    }
+
+    /// A `sort[by]` the connector's table does not declare, with the ones it does.
+    pub fn unsupported_sort(by: &str, supported: &[&str]) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::UnsupportedSortFieldError,
+            "Unsupported sort field",
+        )
+        .with_detail(serde_json::json!({
+            "message": format!("sort[by]={by} is not supported by this connector"),
+            "supported_sort_fields": supported,
+        }))
+    }
+
     pub fn invalid_cursor(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,

@@ -1,13 +1,12 @@
 //! Unified `filter[...]` and `sort[...]` → the vendor's filters and sort, as the table declares
 //! them. What the table does not declare is refused with the keys it does support.
 
-use axum::http::StatusCode;
 use crmgate_connector_sdk::{SortDirection, VendorFilter, VendorSort};
 use serde_json::Value;
 
 use super::compile::{FilterTarget, MappingTable};
 use super::transform::decimal_number;
-use crate::error::{Error, ErrorType};
+use crate::error::Error;
 use crate::unified::{FilterKind, plain_decimal};
 
 impl MappingTable {
@@ -17,15 +16,7 @@ impl MappingTable {
         for (key, raw) in unified {
             let Some(rule) = self.filters.iter().find(|r| r.key == key) else {
                 let supported: Vec<&str> = self.filters.iter().map(|r| r.key).collect();
-                return Err(Error::new(
-                    StatusCode::BAD_REQUEST,
-                    ErrorType::UnsupportedFiltersError,
-                    "Unsupported filters",
-                )
-                .with_detail(serde_json::json!({
-                    "message": format!("filter[{key}] is not supported by this connector"),
-                    "supported_filters": supported,
-                })));
+                return Err(Error::unsupported_filter(key, &supported));
             };
             let invalid = |problem: String| {
                 Error::validation(
@@ -92,15 +83,7 @@ impl MappingTable {
             })
             .ok_or_else(|| {
                 let supported: Vec<&str> = self.sorts.iter().map(|(k, _)| *k).collect();
-                Error::new(
-                    StatusCode::BAD_REQUEST,
-                    ErrorType::UnsupportedSortFieldError,
-                    "Unsupported sort field",
-                )
-                .with_detail(serde_json::json!({
-                    "message": format!("sort[by]={by} is not supported by this connector"),
-                    "supported_sort_fields": supported,
-                }))
+                Error::unsupported_sort(by, &supported)
             })
     }
 }

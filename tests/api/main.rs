@@ -3,6 +3,7 @@
 //! not) happen.
 
 mod app;
+mod boundaries;
 mod cli;
 mod conformance;
 mod copper;

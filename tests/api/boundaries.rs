@@ -1,0 +1,31 @@
+//! The layout's promises that a grep can check: errors become HTTP only in `src/api`, so
+//! neither the mapping engine nor a connector knows axum or builds an HTTP status for a client.
+
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn only_the_api_knows_axum() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["src/mapping", "src/unified", "src/store", "connectors"] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    assert!(files.len() > 20, "the walk found the sources");
+    let offenders: Vec<String> = files
+        .iter()
+        .filter(|f| std::fs::read_to_string(f).unwrap().contains("axum"))
+        .map(|f| f.strip_prefix(root).unwrap().display().to_string())
+        .collect();
+    assert!(offenders.is_empty(), "axum outside src/api: {offenders:?}");
+}
