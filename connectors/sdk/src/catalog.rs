@@ -55,6 +55,9 @@ fn recent() -> String {
 #[derive(Debug, Default)]
 pub struct FieldCatalog {
     by_connection: Mutex<HashMap<String, (Instant, Arc<FieldNames>)>>,
+    /// The vendor's recent refusal to name (a token without the metadata scope), answered again
+    /// for [`MIN_AGE_TO_REREAD`] rather than asked again on every request.
+    refused: Mutex<HashMap<String, (Instant, ConnectorError)>>,
 }
 
 impl FieldCatalog {
@@ -88,8 +91,28 @@ impl FieldCatalog {
                 return Ok(cached);
             }
         }
-        let fresh = fetch().await?;
-        Ok(self.store(cx, fresh))
+        let refused = self
+            .refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&cx.connection)
+            .filter(|(at, _)| at.elapsed() < MIN_AGE_TO_REREAD)
+            .map(|(_, err)| err.clone());
+        if let Some(err) = refused {
+            return Err(err);
+        }
+        match fetch().await {
+            Ok(fresh) => Ok(self.store(cx, fresh)),
+            Err(err) => {
+                if err.kind == ErrorKind::Unauthorized && err.vendor_status == Some(403) {
+                    self.refused
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(cx.connection.clone(), (Instant::now(), err.clone()));
+                }
+                Err(err)
+            }
+        }
     }
 
     /// Keeps names read for the connection, for vendors whose one call answers two catalogs.
