@@ -1,6 +1,7 @@
 //! Who is calling and which connection the call uses, from Apideck's headers.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::request::Parts;
@@ -216,7 +217,7 @@ fn call_context(
     }) {
         return Err(Error::connection_settings(&missing.name));
     }
-    let settings = ConnectionSettings::new(connector.settings(), settings);
+    let settings = Arc::new(ConnectionSettings::new(connector.settings(), settings));
     let auth = connector
         .auth_headers(&settings)
         .map_err(|e| Error::from_connector(e, connector.id()))?;
@@ -251,6 +252,7 @@ fn call_context(
     Ok(CallContext {
         http,
         base_url,
+        settings,
         connection,
         degraded: Default::default(),
     })

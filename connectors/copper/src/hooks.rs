@@ -32,7 +32,7 @@ async fn named(cx: &CallContext, path: &str) -> Result<FieldNames> {
     let url = cx.url(path);
     let response = cx
         .http
-        .send(VendorRequest::new(Method::GET, url), downstream_errors)
+        .send(VendorRequest::new(Method::GET, url), &downstream_errors)
         .await?;
     let list: Vec<Named> = serde_json::from_slice(&response.body)
         .map_err(|e| ConnectorError::bad_response(response.status.as_u16(), e))?;

@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use crmgate_connector_sdk::{
-    CallContext, CatalogPair, ConnectorError, FieldNames, Operation, ReadFields, Result,
+    CallContext, CatalogPair, ConnectorError, ErrorKind, FieldNames, Operation, ReadFields, Result,
     VendorRequest, WriteHook, id_text, option_ids, resolve_fields,
 };
 use http::Method;
@@ -124,7 +124,7 @@ async fn deal_properties(cx: &CallContext) -> Result<(FieldNames, FieldNames)> {
     let url = cx.url(DEAL_PROPERTIES);
     let response = cx
         .http
-        .send(VendorRequest::new(Method::GET, url), downstream_errors)
+        .send(VendorRequest::new(Method::GET, url), &downstream_errors)
         .await?;
     let list: Properties = serde_json::from_slice(&response.body)
         .map_err(|e| ConnectorError::bad_response(response.status.as_u16(), e))?;
@@ -200,6 +200,36 @@ impl ReadPlan {
             name_tags(names, records);
         }
     }
+}
+
+/// Asks HubSpot for the properties the table reads and `extra` (without an explicit list
+/// HubSpot answers five): `properties=` of a GET, the `properties` of a search body. A
+/// `pass_through[properties]` would replace the list the mapping needs, so it is refused.
+pub fn ask_for_properties(
+    rq: &mut VendorRequest,
+    fields: ReadFields<'_>,
+    extra: &[&str],
+) -> Result<()> {
+    let mut names = fields.under("properties");
+    names.extend(extra);
+    match &mut rq.body {
+        Some(Value::Object(body)) => {
+            if body.contains_key("properties") {
+                return Err(ConnectorError::new(
+                    ErrorKind::Unsupported,
+                    "pass_through[properties] cannot be used here: the list sets properties itself.",
+                ));
+            }
+            body.insert("properties".to_owned(), json!(names));
+        }
+        _ if names.is_empty() => {}
+        _ => {
+            rq.url
+                .query_pairs_mut()
+                .append_pair("properties", &names.join(","));
+        }
+    }
+    Ok(())
 }
 
 /// Moves each record's `hs_tag_ids` (`"101;102"`) into `tags` as names; an id HubSpot does not

@@ -6,7 +6,7 @@
 //! the wire and the mapping table (`mappings/hubspot/opportunities.yaml`) types them. The one
 //! quirk in code is the shape of associations on create ([`hooks`]).
 
-mod client;
+mod associations;
 mod config;
 mod hooks;
 mod model;
@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use crmgate_connector_sdk::{
-    CallContext, Connector, ConnectorError, DeleteRequest, GetRequest, ListRequest, Manifest, Page,
-    RateLimitStatus, Result, WriteHook, WriteRequest,
+    Call, CallContext, Connector, Manifest, Operation, RateLimitStatus, Result, VendorRequest,
+    WriteHook,
 };
 use http::HeaderMap;
 use serde_json::Value;
@@ -58,38 +58,44 @@ impl Connector for HubSpot {
         hooks::WRITE_HOOKS
     }
 
-    async fn list(&self, cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
-        let plan = hooks::ReadPlan::new(&self.catalogs, cx, rq.fields).await?;
-        let mut page = client::list(cx, rq, &plan.extra()).await?;
-        plan.apply(&mut page.records);
-        Ok(page)
+    async fn prepare_request(
+        &self,
+        cx: &CallContext,
+        call: &Call<'_>,
+        rq: &mut VendorRequest,
+    ) -> Result<()> {
+        match (call.operation, call.fields) {
+            (Operation::List | Operation::Get, Some(fields)) => {
+                let plan = hooks::ReadPlan::new(&self.catalogs, cx, fields).await?;
+                hooks::ask_for_properties(rq, fields, &plan.extra())
+            }
+            (Operation::Create | Operation::Update, _) => match &mut rq.body {
+                Some(body) => {
+                    hooks::id_fields(&self.catalogs, cx, body).await?;
+                    hooks::id_tags(&self.catalogs, cx, body).await
+                }
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
     }
 
-    async fn get(&self, cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {
-        ConnectorError::check_integer_id(rq.id)?;
-        let plan = hooks::ReadPlan::new(&self.catalogs, cx, rq.fields).await?;
-        let mut record = [client::get(cx, rq, &plan.extra()).await?];
-        plan.apply(&mut record);
-        let [record] = record;
-        Ok(record)
-    }
-
-    async fn create(&self, cx: &CallContext, mut rq: WriteRequest<'_>) -> Result<Value> {
-        hooks::id_fields(&self.catalogs, cx, &mut rq.body).await?;
-        hooks::id_tags(&self.catalogs, cx, &mut rq.body).await?;
-        client::create(cx, rq.body).await
-    }
-
-    async fn update(&self, cx: &CallContext, mut rq: WriteRequest<'_>) -> Result<Value> {
-        let id = rq.id.ok_or_else(|| ConnectorError::not_found(""))?;
-        ConnectorError::check_integer_id(id)?;
-        hooks::id_fields(&self.catalogs, cx, &mut rq.body).await?;
-        hooks::id_tags(&self.catalogs, cx, &mut rq.body).await?;
-        client::update(cx, id, rq.body).await
-    }
-
-    async fn delete(&self, cx: &CallContext, rq: DeleteRequest<'_>) -> Result<()> {
-        client::delete(cx, rq.id).await
+    async fn normalise(
+        &self,
+        cx: &CallContext,
+        call: &Call<'_>,
+        records: &mut [Value],
+    ) -> Result<()> {
+        let Some(fields) = call.fields else {
+            return Ok(());
+        };
+        if call.search {
+            let errors = &self.manifest.declaration().errors;
+            associations::add_associations(cx, errors, records, fields).await?;
+        }
+        let plan = hooks::ReadPlan::new(&self.catalogs, cx, fields).await?;
+        plan.apply(records);
+        Ok(())
     }
 }
 

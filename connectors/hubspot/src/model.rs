@@ -1,28 +1,10 @@
-//! HubSpot's wire shapes that the connector reads: list pages and error bodies.
+//! HubSpot's wire shapes that the connector's hooks read: association batches, error bodies and
+//! rate-limit headers.
 
 use crmgate_connector_sdk::{DownstreamError, RateLimitStatus};
 use http::HeaderMap;
 use serde::Deserialize;
 use serde_json::Value;
-use serde_json::value::RawValue;
-
-/// `GET /crm/objects/2026-09/deals`: records and the cursor of the next page.
-#[derive(Debug, Deserialize)]
-pub struct DealPage<'a> {
-    #[serde(borrow)]
-    pub results: Vec<&'a RawValue>,
-    pub paging: Option<Paging>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Paging {
-    pub next: Option<NextPage>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct NextPage {
-    pub after: String,
-}
 
 /// HubSpot's error body. HubSpot says to treat every field as optional.
 #[derive(Debug, Default, Deserialize)]
@@ -116,20 +98,6 @@ pub fn rate_limit_status(headers: &HeaderMap) -> Option<RateLimitStatus> {
         remaining,
         reset: now + window_ms.div_ceil(1000),
     })
-}
-
-/// `POST /crm/objects/2026-09/deals/search`: records, and the offset of the next page.
-#[derive(Debug, Deserialize)]
-pub struct SearchPage<'a> {
-    #[serde(borrow)]
-    pub results: Vec<&'a RawValue>,
-    pub paging: Option<Paging>,
-}
-
-/// Only the id of a record, where a keyset continues after it.
-#[derive(Debug, Deserialize)]
-pub struct RecordId {
-    pub id: Option<String>,
 }
 
 /// `POST /crm/associations/2026-09/deals/{to}/batch/read`. Since 2026-09 HubSpot answers 200

@@ -57,7 +57,7 @@ async fn deal_fields(cx: &CallContext) -> Result<(FieldNames, FieldNames)> {
         }
         let response = cx
             .http
-            .send(VendorRequest::new(Method::GET, url), downstream_errors)
+            .send(VendorRequest::new(Method::GET, url), &downstream_errors)
             .await?;
         let page: Envelope<Vec<DealField>> = serde_json::from_slice(&response.body)
             .map_err(|e| ConnectorError::bad_response(response.status.as_u16(), e))?;

@@ -6,7 +6,6 @@
 //! come in a `{success, data, additional_data}` envelope that the connector unwraps. The mapping
 //! table is `mappings/pipedrive/opportunities.yaml`.
 
-mod client;
 mod hooks;
 mod model;
 
@@ -14,8 +13,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use crmgate_connector_sdk::{
-    CallContext, Connector, ConnectorError, DeleteRequest, GetRequest, ListRequest, Manifest, Page,
-    Result, WriteHook, WriteRequest,
+    Call, CallContext, Connector, Manifest, Operation, Result, VendorRequest, WriteHook,
 };
 use serde_json::Value;
 
@@ -52,33 +50,26 @@ impl Connector for Pipedrive {
         hooks::WRITE_HOOKS
     }
 
-    async fn list(&self, cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
-        let mut page = client::list(cx, rq).await?;
-        hooks::name_records(&self.catalogs, cx, &mut page.records).await?;
-        Ok(page)
+    async fn prepare_request(
+        &self,
+        cx: &CallContext,
+        call: &Call<'_>,
+        rq: &mut VendorRequest,
+    ) -> Result<()> {
+        if let (Operation::Create | Operation::Update, Some(body)) = (call.operation, &mut rq.body)
+        {
+            hooks::id_fields(&self.catalogs, cx, body).await?;
+            hooks::id_labels(&self.catalogs, cx, body).await?;
+        }
+        Ok(())
     }
 
-    async fn get(&self, cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {
-        let mut record = [client::get(cx, rq).await?];
-        hooks::name_records(&self.catalogs, cx, &mut record).await?;
-        let [record] = record;
-        Ok(record)
-    }
-
-    async fn create(&self, cx: &CallContext, mut rq: WriteRequest<'_>) -> Result<Value> {
-        hooks::id_fields(&self.catalogs, cx, &mut rq.body).await?;
-        hooks::id_labels(&self.catalogs, cx, &mut rq.body).await?;
-        client::create(cx, rq.body).await
-    }
-
-    async fn update(&self, cx: &CallContext, mut rq: WriteRequest<'_>) -> Result<Value> {
-        let id = rq.id.ok_or_else(|| ConnectorError::not_found(""))?;
-        hooks::id_fields(&self.catalogs, cx, &mut rq.body).await?;
-        hooks::id_labels(&self.catalogs, cx, &mut rq.body).await?;
-        client::update(cx, id, rq.body).await
-    }
-
-    async fn delete(&self, cx: &CallContext, rq: DeleteRequest<'_>) -> Result<()> {
-        client::delete(cx, rq.id).await
+    async fn normalise(
+        &self,
+        cx: &CallContext,
+        _call: &Call<'_>,
+        records: &mut [Value],
+    ) -> Result<()> {
+        hooks::name_records(&self.catalogs, cx, records).await
     }
 }

@@ -3,7 +3,6 @@
 use crmgate_connector_sdk::DownstreamError;
 use serde::Deserialize;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 /// Every v2 answer: `{success, data, additional_data}`.
 #[derive(Debug, Deserialize)]
@@ -17,9 +16,6 @@ pub struct Envelope<T> {
 pub struct AdditionalData {
     pub next_cursor: Option<String>,
 }
-
-/// A list page, its records left unparsed until the page is cut to what was asked.
-pub type DealPage<'a> = Envelope<Vec<&'a RawValue>>;
 
 /// Pipedrive's error body: `{success: false, error, error_info}`.
 #[derive(Debug, Deserialize)]

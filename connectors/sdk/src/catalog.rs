@@ -299,6 +299,7 @@ mod tests {
         let cx = CallContext {
             http: OutboundClient::for_tests(),
             base_url: Url::parse("http://127.0.0.1:9").unwrap(),
+            settings: Arc::default(),
             connection: "c1".into(),
             degraded: Default::default(),
         };

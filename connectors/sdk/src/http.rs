@@ -137,6 +137,31 @@ impl VendorRequest {
     }
 }
 
+/// How a vendor's error answers read: the vendor's own messages, the kind of failure a status
+/// is, and which statuses are worth another attempt. A connector's manifest says it
+/// ([`crate::manifest::Errors`]); a plain function of the body gives the messages alone.
+pub trait VendorErrors: Send + Sync {
+    /// The vendor's messages in an error body, as Apideck's `downstream_errors`.
+    fn downstream(&self, body: &[u8]) -> Vec<DownstreamError>;
+
+    /// The kind of failure an error status (with its body) is; `None` leaves it to the status.
+    fn kind(&self, _status: u16, _body: &[u8]) -> Option<ErrorKind> {
+        None
+    }
+
+    /// Whether an answer with this status may succeed when a call that is safe to repeat is
+    /// sent again.
+    fn transient(&self, status: u16) -> bool {
+        matches!(status, 429 | 502 | 503 | 504)
+    }
+}
+
+impl<F: Fn(&[u8]) -> Vec<DownstreamError> + Send + Sync> VendorErrors for F {
+    fn downstream(&self, body: &[u8]) -> Vec<DownstreamError> {
+        self(body)
+    }
+}
+
 /// A vendor answer with a success status.
 #[derive(Debug)]
 pub struct VendorResponse {
@@ -332,15 +357,15 @@ impl OutboundClient {
         }
     }
 
-    /// Sends one call, retrying what is safe to retry: 429, 502, 503 and 504 answers and
-    /// failed connections, for calls that may be repeated, waiting `Retry-After` when the
-    /// vendor gives one and an exponential backoff with jitter otherwise, never past the
-    /// deadline. Non-success statuses become typed errors; `downstream` extracts the vendor's
-    /// own error messages from its error body.
+    /// Sends one call, retrying what is safe to retry: answers `errors` calls transient (429,
+    /// 502, 503 and 504 unless it says otherwise) and failed connections, for calls that may be
+    /// repeated, waiting `Retry-After` when the vendor gives one and an exponential backoff
+    /// with jitter otherwise, never past the deadline. Non-success statuses become typed
+    /// errors, of the kind `errors` says, with the vendor's own messages.
     pub async fn send(
         &self,
         rq: VendorRequest,
-        downstream: fn(&[u8]) -> Vec<DownstreamError>,
+        errors: &dyn VendorErrors,
     ) -> Result<VendorResponse> {
         let body = rq
             .body
@@ -348,12 +373,12 @@ impl OutboundClient {
             .map(|b| Bytes::from(serde_json::to_vec(b).expect("a JSON value always serialises")));
         let mut attempt = 1;
         loop {
-            let outcome = self.attempt(&rq, body.clone(), downstream).await;
+            let outcome = self.attempt(&rq, body.clone(), errors).await;
             let (err, reached) = match outcome {
                 Ok(response) => return Ok(response),
                 Err(failure) => failure,
             };
-            let transient = matches!(err.vendor_status, Some(429 | 502 | 503 | 504)) || !reached;
+            let transient = err.vendor_status.is_some_and(|s| errors.transient(s)) || !reached;
             let may_repeat = rq.repeatable || !reached;
             if attempt >= self.config.max_attempts || !transient || !may_repeat {
                 return Err(err);
@@ -416,7 +441,7 @@ impl OutboundClient {
         &self,
         rq: &VendorRequest,
         body: Option<Bytes>,
-        downstream: fn(&[u8]) -> Vec<DownstreamError>,
+        errors: &dyn VendorErrors,
     ) -> std::result::Result<VendorResponse, (ConnectorError, bool)> {
         // A refused destination is final: it is not retried, and nothing is sent.
         self.policy
@@ -496,7 +521,7 @@ impl OutboundClient {
                 body: Bytes::from(body),
             });
         }
-        let mut err = status_error(status, &headers, &body, downstream);
+        let mut err = status_error(status, &headers, &body, errors);
         self.scrub(&mut err.downstream);
         Err((err, true))
     }
@@ -578,7 +603,7 @@ fn status_error(
     status: StatusCode,
     headers: &HeaderMap,
     body: &[u8],
-    downstream: fn(&[u8]) -> Vec<DownstreamError>,
+    errors: &dyn VendorErrors,
 ) -> ConnectorError {
     if status.is_redirection() {
         // Redirects are never followed: the credential would go wherever the answer points.
@@ -591,22 +616,28 @@ fn status_error(
         )
         .with_status(status.as_u16());
     }
-    let (kind, message) = match status.as_u16() {
-        401 | 403 => (
-            ErrorKind::Unauthorized,
-            "The CRM rejected the connection's credentials.",
-        ),
-        404 => (ErrorKind::NotFound, "The CRM has no such record."),
-        429 => (ErrorKind::RateLimited, "The CRM's rate limit was reached."),
-        500..=599 => (
-            ErrorKind::Unavailable,
-            "The CRM failed to answer the request.",
-        ),
-        _ => (ErrorKind::Rejected, "The CRM refused the request."),
+    let kind = errors
+        .kind(status.as_u16(), body)
+        .unwrap_or(match status.as_u16() {
+            401 | 403 => ErrorKind::Unauthorized,
+            404 => ErrorKind::NotFound,
+            429 => ErrorKind::RateLimited,
+            500..=599 => ErrorKind::Unavailable,
+            _ => ErrorKind::Rejected,
+        });
+    let message = match kind {
+        ErrorKind::Unauthorized => "The CRM rejected the connection's credentials.",
+        ErrorKind::NotFound => "The CRM has no such record.",
+        ErrorKind::RateLimited => "The CRM's rate limit was reached.",
+        ErrorKind::Unavailable => "The CRM failed to answer the request.",
+        ErrorKind::Timeout => "The CRM gave up waiting on its side.",
+        ErrorKind::BadResponse => "The CRM answered with an error it does not document.",
+        ErrorKind::Unsupported => "The CRM cannot do what was asked.",
+        _ => "The CRM refused the request.",
     };
     let mut err = ConnectorError::new(kind, message)
         .with_status(status.as_u16())
-        .with_downstream(downstream(body))
+        .with_downstream(errors.downstream(body))
         .with_retry_after(retry_after(headers));
     // The vendor answered, so even a missing record is the vendor's word, not a malformed id.
     err.origin = crate::Origin::Vendor;
@@ -681,7 +712,7 @@ mod tests {
             (503, ErrorKind::Unavailable),
         ];
         for (status, kind) in cases {
-            let err = status_error(StatusCode::from_u16(status).unwrap(), &headers, b"", none);
+            let err = status_error(StatusCode::from_u16(status).unwrap(), &headers, b"", &none);
             assert_eq!(err.kind, kind, "status {status}");
             assert_eq!(err.vendor_status, Some(status));
             assert_eq!(err.retry_after, Some(Duration::from_secs(7)));
@@ -753,7 +784,7 @@ mod retries {
         .await;
         let (client, waits) = client();
         let response = client
-            .send(VendorRequest::new(Method::GET, url(&server)), none)
+            .send(VendorRequest::new(Method::GET, url(&server)), &none)
             .await
             .unwrap();
         assert_eq!(response.status, StatusCode::OK);
@@ -777,7 +808,7 @@ mod retries {
         .await;
         let (client, waits) = client();
         client
-            .send(VendorRequest::new(Method::GET, url(&server)), none)
+            .send(VendorRequest::new(Method::GET, url(&server)), &none)
             .await
             .unwrap();
         assert_eq!(*waits.0.lock().unwrap(), [Duration::from_secs(2)]);
@@ -793,7 +824,7 @@ mod retries {
             .await;
         let (client, waits) = client();
         let err = client
-            .send(VendorRequest::new(Method::POST, url(&server)), none)
+            .send(VendorRequest::new(Method::POST, url(&server)), &none)
             .await
             .unwrap_err();
         assert_eq!(err.kind, ErrorKind::Unavailable);
@@ -809,7 +840,7 @@ mod retries {
         .await;
         let (client, _) = client();
         let rq = VendorRequest::new(Method::POST, url(&server)).read_only();
-        assert!(client.send(rq, none).await.is_ok());
+        assert!(client.send(rq, &none).await.is_ok());
     }
 
     #[tokio::test]
@@ -820,7 +851,7 @@ mod retries {
         let (client, waits) = client();
         let url = Url::parse(&format!("http://127.0.0.1:{port}/x")).unwrap();
         let err = client
-            .send(VendorRequest::new(Method::POST, url), none)
+            .send(VendorRequest::new(Method::POST, url), &none)
             .await
             .unwrap_err();
         assert_eq!(err.kind, ErrorKind::Unavailable);
@@ -832,7 +863,7 @@ mod retries {
         let server = vendor(&[ResponseTemplate::new(500)], "GET").await;
         let (client, waits) = client();
         let err = client
-            .send(VendorRequest::new(Method::GET, url(&server)), none)
+            .send(VendorRequest::new(Method::GET, url(&server)), &none)
             .await
             .unwrap_err();
         assert_eq!(err.vendor_status, Some(500));
@@ -849,7 +880,7 @@ mod retries {
         let (client, waits) = client();
         let client = client.with_deadline(Instant::now() + Duration::from_secs(10));
         let err = client
-            .send(VendorRequest::new(Method::GET, url(&server)), none)
+            .send(VendorRequest::new(Method::GET, url(&server)), &none)
             .await
             .unwrap_err();
         assert_eq!(err.kind, ErrorKind::RateLimited);
@@ -869,7 +900,7 @@ mod retries {
             ..HttpConfig::default()
         });
         let err = client
-            .send(VendorRequest::new(Method::GET, url(&server)), none)
+            .send(VendorRequest::new(Method::GET, url(&server)), &none)
             .await
             .unwrap_err();
         assert_eq!(err.kind, ErrorKind::BadResponse);
@@ -904,7 +935,7 @@ mod retries {
         let url = Url::parse(&format!("http://crm.example.test:{port}/x")).unwrap();
         // A suffix covers the name, but never lets it reach an internal address.
         let refused = resolving_to_loopback(&["*.example.test"])
-            .send(VendorRequest::new(Method::GET, url.clone()), none)
+            .send(VendorRequest::new(Method::GET, url.clone()), &none)
             .await
             .unwrap_err();
         assert_eq!(refused.kind, ErrorKind::Refused);
@@ -922,7 +953,7 @@ mod retries {
             .await;
         let named = resolving_to_loopback(&[&format!("crm.example.test:{port}")]);
         let response = named
-            .send(VendorRequest::new(Method::GET, url), none)
+            .send(VendorRequest::new(Method::GET, url), &none)
             .await
             .unwrap();
         assert_eq!(response.status, StatusCode::OK);
@@ -940,7 +971,7 @@ mod retries {
             ..client
         };
         let err = client
-            .send(VendorRequest::new(Method::GET, url(&server)), none)
+            .send(VendorRequest::new(Method::GET, url(&server)), &none)
             .await
             .unwrap_err();
         assert_eq!(err.kind, ErrorKind::Refused);
@@ -968,7 +999,7 @@ mod retries {
             .with_auth(auth)
             .send(
                 VendorRequest::new(Method::POST, url(&server)).json(serde_json::json!({"a": 1})),
-                none,
+                &none,
             )
             .await
             .unwrap_err();
@@ -996,7 +1027,7 @@ mod retries {
         for port in [closed_port, garbage_port] {
             let url = Url::parse(&format!("http://127.0.0.1:{port}/x")).unwrap();
             let err = client
-                .send(VendorRequest::new(Method::GET, url), none)
+                .send(VendorRequest::new(Method::GET, url), &none)
                 .await
                 .unwrap_err();
             messages.push((err.kind, err.message));
@@ -1031,7 +1062,7 @@ mod retries {
         let (client, waits) = client();
         let client = client.with_rate_headers(exhausted_window, RateLimitSlot::default());
         client
-            .send(VendorRequest::new(Method::GET, url(&server)), none)
+            .send(VendorRequest::new(Method::GET, url(&server)), &none)
             .await
             .unwrap();
         let waits = waits.0.lock().unwrap().clone();

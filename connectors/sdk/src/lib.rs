@@ -6,6 +6,7 @@
 //! crmgate.
 
 mod catalog;
+pub mod driver;
 mod error;
 mod http;
 mod limit;
@@ -18,9 +19,10 @@ mod settings;
 pub use catalog::{
     CatalogPair, FieldCatalog, FieldNames, distinct, id_text, option_ids, resolve_fields,
 };
+pub use driver::Call;
 pub use error::{ConnectorError, DownstreamError, ErrorKind, Origin};
 pub use http::{
-    HttpConfig, OutboundClient, Pause, RateLimitSlot, RateLimitStatus, VendorRequest,
+    HttpConfig, OutboundClient, Pause, RateLimitSlot, RateLimitStatus, VendorErrors, VendorRequest,
     VendorResponse, install_crypto_provider,
 };
 pub use limit::{LocalLimiter, RateBudget, RateLimiter};
@@ -123,27 +125,56 @@ pub trait Connector: Send + Sync {
         &[]
     }
 
-    /// One page of records, in vendor order, with the vendor cursor of the next page.
-    async fn list(&self, cx: &CallContext, rq: ListRequest<'_>) -> Result<Page>;
+    /// One vendor page of a list: what [`driver::page`] does from the manifest.
+    async fn list(&self, cx: &CallContext, rq: ListRequest<'_>) -> Result<Page> {
+        driver::page(self, cx, rq).await
+    }
 
-    /// One record by its vendor id.
-    async fn get(&self, cx: &CallContext, rq: GetRequest<'_>) -> Result<Value>;
+    /// One record by its vendor id: what [`driver::get`] does from the manifest.
+    async fn get(&self, cx: &CallContext, rq: GetRequest<'_>) -> Result<Value> {
+        driver::get(self, cx, rq).await
+    }
 
     /// Creates a record and answers the vendor's record (at least its id).
-    async fn create(&self, cx: &CallContext, rq: WriteRequest<'_>) -> Result<Value>;
+    async fn create(&self, cx: &CallContext, rq: WriteRequest<'_>) -> Result<Value> {
+        driver::write(self, cx, rq).await
+    }
 
     /// Updates the fields present in the body and answers the vendor's record.
-    async fn update(&self, cx: &CallContext, rq: WriteRequest<'_>) -> Result<Value>;
+    async fn update(&self, cx: &CallContext, rq: WriteRequest<'_>) -> Result<Value> {
+        driver::write(self, cx, rq).await
+    }
 
     /// Deletes (or archives, where that is the vendor's delete) a record.
-    async fn delete(&self, cx: &CallContext, rq: DeleteRequest<'_>) -> Result<()>;
+    async fn delete(&self, cx: &CallContext, rq: DeleteRequest<'_>) -> Result<()> {
+        driver::delete(self, cx, rq).await
+    }
 
-    /// Reads the record id out of a vendor record; ids are strings on the unified side.
-    fn record_id(&self, record: &Value) -> Option<String> {
-        match record.get("id")? {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        }
+    /// Hook: a vendor call the driver built, before it is sent (an extra parameter the
+    /// manifest cannot say, a body reshaped).
+    async fn prepare_request(
+        &self,
+        _cx: &CallContext,
+        _call: &Call<'_>,
+        _rq: &mut VendorRequest,
+    ) -> Result<()> {
+        Ok(())
+    }
+
+    /// Hook: the records of a list page or a read, before the mapping reads them; for vendor
+    /// answers that are not yet the records the vendor documents (search results without
+    /// their associations, say). Never a place to write unified fields.
+    async fn normalise(
+        &self,
+        _cx: &CallContext,
+        _call: &Call<'_>,
+        _records: &mut [Value],
+    ) -> Result<()> {
+        Ok(())
+    }
+
+    /// Hook: an error of a vendor call, after the manifest's rules classified it.
+    fn map_error(&self, _call: &Call<'_>, err: ConnectorError) -> ConnectorError {
+        err
     }
 }

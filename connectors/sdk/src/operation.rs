@@ -5,7 +5,9 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use url::Url;
 
-use crate::{ConnectorError, ErrorKind, OutboundClient, Result, VendorResponse};
+use crate::{
+    ConnectionSettings, ConnectorError, ErrorKind, OutboundClient, Result, VendorResponse,
+};
 
 /// The unified resources a connector may serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -59,6 +61,8 @@ impl Operation {
 pub struct CallContext {
     pub http: OutboundClient,
     pub base_url: Url,
+    /// The connection's settings, for the non-secret ones a manifest's paths and bodies use.
+    pub settings: Arc<ConnectionSettings>,
     /// A stable, opaque name of the connection (no tenant ids in it), for connectors that cache
     /// per-connection facts such as custom field definitions.
     pub connection: String,
@@ -112,15 +116,18 @@ impl CallContext {
                     step,
                     "An optional vendor read was refused; answering without it."
                 );
-                self.degraded
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(Degraded {
-                        step,
-                        status: err.vendor_status,
-                        error: err.downstream.iter().find_map(|d| d.code.clone()),
-                        message,
-                    });
+                let mut degraded = self.degraded.lock().unwrap_or_else(|p| p.into_inner());
+                // A step asked twice in one request (before and after the vendor call) is
+                // reported once.
+                if degraded.iter().any(|d| d.step == step) {
+                    return Ok(None);
+                }
+                degraded.push(Degraded {
+                    step,
+                    status: err.vendor_status,
+                    error: err.downstream.iter().find_map(|d| d.code.clone()),
+                    message,
+                });
                 Ok(None)
             }
             Err(err) => Err(err),
@@ -294,6 +301,7 @@ mod tests {
         let cx = CallContext {
             http: OutboundClient::for_tests(),
             base_url: Url::parse("http://127.0.0.1:1234/mock/").unwrap(),
+            settings: Arc::default(),
             connection: "test".to_owned(),
             degraded: DegradedSlot::default(),
         };

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
+use crmgate_connector_sdk::driver::{self, ListQuery, Position};
 use crmgate_connector_sdk::{
-    Connector, ConnectorError, DeleteRequest, GetRequest, ListRequest, Operation, ReadFields,
-    WriteRequest,
+    ConnectorError, DeleteRequest, GetRequest, Operation, ReadFields, WriteRequest,
 };
 use serde_json::{Value, json};
 
@@ -110,65 +110,38 @@ pub async fn list(
         None => None,
     };
     let fp = fingerprint(&conn.tenant, &q.list_fingerprint(model));
-    let (mut vendor_cursor, mut skip) = match &q.cursor {
+    let from = match &q.cursor {
         Some(c) => {
             let state = state.cursors.decode(c, service, &fp)?;
-            (state.vendor, state.skip)
+            Position {
+                vendor: state.vendor,
+                skip: state.skip,
+            }
         }
-        None => (None, 0),
+        None => Position::default(),
     };
-
-    // Vendor pages are windows onto one stream of records. A page that holds more than the
-    // unified page takes is re-read by the next unified page, skipping what was served; one that
-    // holds fewer records than are to be skipped passes the rest of the skip to the next one.
-    let mut records = Vec::with_capacity(limit);
-    // `raw=true`: every vendor page this unified page was filled from, as received.
-    let mut raw_pages = Vec::new();
-    let more = loop {
-        let take = (limit - records.len()) as u32;
-        let ask = skip
-            .saturating_add(take)
-            .min(connector.max_page_size(model.resource));
-        let page = connector
-            .list(
-                &conn.cx,
-                ListRequest {
-                    resource: model.resource,
-                    limit: ask,
-                    skip,
-                    take,
-                    cursor: vendor_cursor.as_deref(),
-                    fields: mapping.read_fields(),
-                    query: &q.pass_through,
-                    filters: &filters,
-                    sort: sort.as_ref(),
-                    raw: q.raw,
-                },
-            )
-            .await
-            .map_err(|e| Error::from_connector(e, service))?;
-        let taken = page.records.len();
-        check_records(conn.entry.connector.as_ref(), &page.records, service)?;
-        records.extend(page.records);
-        raw_pages.extend(page.raw);
-        if (skip as usize).saturating_add(taken) < page.held {
-            skip += taken as u32;
-            break true;
-        }
-        skip = (skip as usize).saturating_sub(page.held) as u32;
-        vendor_cursor = page.next;
-        // A vendor that answers an empty page with a next cursor is not followed further here;
-        // the client gets the cursor and nothing is skipped.
-        if records.len() >= limit || vendor_cursor.is_none() || page.held == 0 {
-            break vendor_cursor.is_some();
-        }
-    };
-
-    let next = more.then(|| {
+    let page = driver::list(
+        connector.as_ref(),
+        &conn.cx,
+        ListQuery {
+            resource: model.resource,
+            limit,
+            fields: mapping.read_fields(),
+            query: &q.pass_through,
+            filters: &filters,
+            sort: sort.as_ref(),
+            raw: q.raw,
+        },
+        from,
+    )
+    .await
+    .map_err(|e| Error::from_connector(e, service))?;
+    let records = page.records;
+    let next = page.next.map(|at| {
         state.cursors.encode(&CursorState {
             service: service.to_owned(),
-            vendor: vendor_cursor,
-            skip,
+            vendor: at.vendor,
+            skip: at.skip,
             fingerprint: fp,
         })
     });
@@ -187,7 +160,7 @@ pub async fn list(
         "current": link(&headers, &uri, q.cursor.as_deref()),
         "next": next.as_deref().map(|c| link(&headers, &uri, Some(c))),
     });
-    let raw = q.raw.then(|| json!({ "pages": raw_pages }));
+    let raw = q.raw.then(|| json!({ "pages": page.raw }));
     Ok(
         envelope(&conn, model, StatusCode::OK, Operation::List).respond(
             &data,
@@ -198,21 +171,6 @@ pub async fn list(
             },
         ),
     )
-}
-
-/// A vendor record the mapping can read is an object with an id; anything else is the vendor
-/// breaking its API, a 502, never a record of nulls.
-fn check_records(connector: &dyn Connector, records: &[Value], service: &str) -> Result<()> {
-    match records
-        .iter()
-        .position(|r| !r.is_object() || connector.record_id(r).is_none())
-    {
-        None => Ok(()),
-        Some(i) => Err(Error::from_connector(
-            ConnectorError::unreadable(200, &format!("record {i} of its answer has no id")),
-            service,
-        )),
-    }
 }
 
 /// The request's URL with `cursor` replaced, as Apideck's ready-made `links`.
@@ -261,11 +219,12 @@ pub async fn one(
         )
         .await
         .map_err(|e| Error::from_connector(e, conn.service()))?;
-    check_records(
+    driver::check_records(
         conn.entry.connector.as_ref(),
+        model.resource,
         std::slice::from_ref(&record),
-        conn.service(),
-    )?;
+    )
+    .map_err(|e| Error::from_connector(e, conn.service()))?;
     let mut data = Vec::with_capacity(1024);
     mapping
         .table
@@ -339,10 +298,13 @@ fn warnings(service: &str, op: Operation, unmapped: &[String]) -> Option<Value> 
     })
 }
 
-fn written_id(conn: &Connection, record: &Value, fallback: Option<&str>) -> Result<String> {
-    conn.entry
-        .connector
-        .record_id(record)
+fn written_id(
+    conn: &Connection,
+    model: &ResourceModel,
+    record: &Value,
+    fallback: Option<&str>,
+) -> Result<String> {
+    driver::record_id(conn.entry.connector.as_ref(), model.resource, record)
         .or_else(|| fallback.map(str::to_owned))
         .ok_or_else(|| {
             Error::from_connector(
@@ -402,7 +364,7 @@ async fn create_once(
         )
         .await
         .map_err(|e| Error::from_connector(e, conn.service()))?;
-    let id = written_id(conn, &record, None)?;
+    let id = written_id(conn, model, &record, None)?;
     Ok(
         envelope(conn, model, StatusCode::CREATED, Operation::Create).respond(
             &unified_id(&id),
@@ -450,7 +412,7 @@ pub async fn update(
         Some(record)
     };
     let id = match &record {
-        Some(record) => written_id(&conn, record, Some(&id))?,
+        Some(record) => written_id(&conn, model, record, Some(&id))?,
         None => id,
     };
     Ok(

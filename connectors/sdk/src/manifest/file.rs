@@ -437,6 +437,17 @@ pub enum Method {
 }
 
 impl Method {
+    /// The method as the HTTP client names it.
+    pub fn as_http(self) -> http::Method {
+        match self {
+            Method::Get => http::Method::GET,
+            Method::Post => http::Method::POST,
+            Method::Put => http::Method::PUT,
+            Method::Patch => http::Method::PATCH,
+            Method::Delete => http::Method::DELETE,
+        }
+    }
+
     fn get() -> Self {
         Method::Get
     }
@@ -464,6 +475,9 @@ pub struct ListOperation {
     pub records: RecordPath,
     /// How the vendor pages.
     pub pagination: Pagination,
+    /// How the vendor pages when the client sorts, when that differs (a keyset on the id
+    /// cannot continue a list sorted on another field).
+    pub sorted_pagination: Option<Pagination>,
     /// How unified filters become part of the request; without it the operation takes none.
     pub filters: Option<FilterEncoding>,
     /// How a unified sort becomes part of the request; without it the operation takes none.
@@ -640,6 +654,9 @@ pub struct OffsetPagination {
     /// The largest offset the vendor serves; a list that would go past it is refused rather
     /// than cut short.
     pub max_offset: Option<u64>,
+    /// Sends the offset as text (`"100"`), as some search bodies take it.
+    #[serde(default)]
+    pub text: bool,
     /// Records of the previous page read again with the next one; see `page_number`.
     #[serde(default)]
     pub overlap: u32,

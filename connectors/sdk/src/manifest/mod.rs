@@ -5,9 +5,9 @@
 //! A manifest is parsed and checked once, when the gateway starts (or by
 //! `crmgate connectors check`); every error carries its file, line and column. The connector
 //! trait reads settings, hosts, the default base URL, auth headers, the rate budget, page sizes
-//! and paging parameters from it. Operations, pagination, error rules, rate-limit headers and
-//! lookups are declared for the driver that will execute them; until then each connector's code
-//! does that part (docs/connectors.md says which).
+//! and paging parameters from it, and the [`crate::driver`] runs its operations, pagination and
+//! error rules. Lookups and rate-limit headers are declared here and still read by connector
+//! code (docs/connectors.md says which).
 
 mod check;
 mod file;
@@ -220,7 +220,8 @@ impl Manifest {
         let mut params: Vec<&str> = Vec::new();
         for resource in self.declaration.resources.values() {
             for op in resource.list.iter().chain(&resource.search) {
-                for param in op.pagination.params() {
+                let paginations = std::iter::once(&op.pagination).chain(&op.sorted_pagination);
+                for param in paginations.flat_map(Pagination::params) {
                     if !params.contains(&param) {
                         params.push(param);
                     }

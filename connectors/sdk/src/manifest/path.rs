@@ -97,6 +97,34 @@ impl RecordPath {
         }
     }
 
+    /// Every value the path finds in a parsed document, in document order (`[*]` finds each
+    /// element); used on error bodies and lookup answers, which are small.
+    pub fn find_all<'a>(&self, doc: &'a serde_json::Value) -> Vec<&'a serde_json::Value> {
+        use serde_json::Value;
+        let mut found = vec![doc];
+        for segment in &self.segments {
+            found = found
+                .into_iter()
+                .flat_map(|v| -> Vec<&Value> {
+                    match (segment, v) {
+                        (Segment::Key(k), Value::Object(map)) => map.get(k).into_iter().collect(),
+                        (Segment::Index(i), Value::Array(items)) => {
+                            items.get(*i).into_iter().collect()
+                        }
+                        (Segment::Each, Value::Array(items)) => items.iter().collect(),
+                        _ => Vec::new(),
+                    }
+                })
+                .collect();
+        }
+        found
+    }
+
+    /// The first value the path finds that is not null.
+    pub fn find<'a>(&self, doc: &'a serde_json::Value) -> Option<&'a serde_json::Value> {
+        self.find_all(doc).into_iter().find(|v| !v.is_null())
+    }
+
     /// One member of the root (`$.name`).
     pub fn member(name: &str) -> Self {
         Self {

@@ -1,0 +1,363 @@
+//! The one runtime of every connector: list, get, create, update and delete of any resource,
+//! run from the connector's manifest. The driver builds each vendor call (path, query, body,
+//! paging, filters, sort, auth and budget through [`crate::OutboundClient`]), reads the answer
+//! at the manifest's paths, classifies errors by its rules, and fills a unified page from as
+//! many vendor pages as it takes. A connector's code only overrides the hooks of
+//! [`Connector`] where its vendor has a quirk the manifest cannot say.
+
+mod errors;
+mod raw;
+mod request;
+
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::manifest::{IdFormat, ListOperation, Pagination, ResourceSpec};
+use crate::{
+    CallContext, Connector, ConnectorError, DeleteRequest, ErrorKind, GetRequest, ListRequest,
+    Operation, Page, ReadFields, Resource, Result, VendorFilter, VendorRequest, VendorResponse,
+    VendorSort, WriteRequest,
+};
+use request::Build;
+
+pub use raw::{at, text_at};
+
+/// What a hook is called for.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    pub resource: Resource,
+    pub operation: Operation,
+    /// The vendor fields the mapping will read (reads only).
+    pub fields: Option<ReadFields<'a>>,
+    /// Whether a list goes through the manifest's `search` (filters or a sort were given).
+    pub search: bool,
+}
+
+/// Where a unified list continues: the vendor's cursor of the page it starts in (`None` for
+/// the first) and how many records of that page earlier unified pages already served.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Position {
+    pub vendor: Option<String>,
+    pub skip: u32,
+}
+
+/// One unified page to fill.
+#[derive(Debug, Clone, Copy)]
+pub struct ListQuery<'a> {
+    pub resource: Resource,
+    /// The most records the unified page holds.
+    pub limit: usize,
+    pub fields: ReadFields<'a>,
+    /// `pass_through[k]=v` of the list.
+    pub query: &'a [(String, String)],
+    pub filters: &'a [VendorFilter],
+    pub sort: Option<&'a VendorSort>,
+    /// `raw=true`: keep every vendor page as received.
+    pub raw: bool,
+}
+
+/// A filled unified page: vendor records in vendor order, where the next page starts (`None`
+/// at the end of the list), and the vendor pages as received when asked for.
+#[derive(Debug, Clone, Default)]
+pub struct UnifiedPage {
+    pub records: Vec<Value>,
+    pub next: Option<Position>,
+    pub raw: Vec<Value>,
+}
+
+/// Fills one unified page from `from` on. Vendor pages are windows onto one stream of
+/// records: a page that holds more than the unified page takes is read again by the next
+/// unified page, skipping what was served; one that holds fewer records than are to be
+/// skipped passes the rest of the skip on.
+pub async fn list<C: Connector + ?Sized>(
+    connector: &C,
+    cx: &CallContext,
+    q: ListQuery<'_>,
+    from: Position,
+) -> Result<UnifiedPage> {
+    let Position {
+        vendor: mut cursor,
+        mut skip,
+    } = from;
+    let max = connector.max_page_size(q.resource);
+    let mut out = UnifiedPage {
+        records: Vec::with_capacity(q.limit),
+        ..UnifiedPage::default()
+    };
+    let more = loop {
+        let take = (q.limit - out.records.len()) as u32;
+        let page = connector
+            .list(
+                cx,
+                ListRequest {
+                    resource: q.resource,
+                    limit: skip.saturating_add(take).min(max),
+                    skip,
+                    take,
+                    cursor: cursor.as_deref(),
+                    fields: q.fields,
+                    query: q.query,
+                    filters: q.filters,
+                    sort: q.sort,
+                    raw: q.raw,
+                },
+            )
+            .await?;
+        check_records(connector, q.resource, &page.records)?;
+        let taken = page.records.len();
+        out.records.extend(page.records);
+        out.raw.extend(page.raw);
+        if (skip as usize).saturating_add(taken) < page.held {
+            skip += taken as u32;
+            break true;
+        }
+        skip = (skip as usize).saturating_sub(page.held) as u32;
+        cursor = page.next;
+        // A vendor that answers an empty page with a next cursor is not followed further here;
+        // the client gets the cursor and nothing is skipped.
+        if out.records.len() >= q.limit || cursor.is_none() || page.held == 0 {
+            break cursor.is_some();
+        }
+    };
+    out.next = more.then_some(Position {
+        vendor: cursor,
+        skip,
+    });
+    Ok(out)
+}
+
+/// A vendor record the mapping can read is an object with an id; anything else is the vendor
+/// breaking its API, never a record of nulls.
+pub fn check_records<C: Connector + ?Sized>(
+    connector: &C,
+    resource: Resource,
+    records: &[Value],
+) -> Result<()> {
+    match records
+        .iter()
+        .position(|r| !r.is_object() || record_id(connector, resource, r).is_none())
+    {
+        None => Ok(()),
+        Some(i) => Err(ConnectorError::unreadable(
+            200,
+            &format!("record {i} of its answer has no id"),
+        )),
+    }
+}
+
+/// A vendor record's id as text, read where the manifest says ids are.
+pub fn record_id<C: Connector + ?Sized>(
+    connector: &C,
+    resource: Resource,
+    record: &Value,
+) -> Option<String> {
+    let spec = connector
+        .manifest()
+        .declaration()
+        .resources
+        .get(resource.as_str())?;
+    match spec.id.path.find(record)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn resource<C: Connector + ?Sized>(connector: &C, resource: Resource) -> Result<&ResourceSpec> {
+    connector
+        .manifest()
+        .declaration()
+        .resources
+        .get(resource.as_str())
+        .ok_or_else(|| unsupported(connector, resource, "served"))
+}
+
+fn unsupported<C: Connector + ?Sized>(
+    connector: &C,
+    resource: Resource,
+    what: &str,
+) -> ConnectorError {
+    ConnectorError::new(
+        ErrorKind::Unsupported,
+        format!(
+            "{} {} {what} through crmgate.",
+            connector.name(),
+            resource.as_str()
+        ),
+    )
+}
+
+/// Checks an id against the vendor's id format before it goes into a path.
+fn check_id(spec: &ResourceSpec, id: &str) -> Result<()> {
+    match spec.id.format {
+        IdFormat::Integer => ConnectorError::check_integer_id(id),
+        IdFormat::String if id.is_empty() => Err(ConnectorError::not_found(id)),
+        IdFormat::String => Ok(()),
+    }
+}
+
+/// Sends a call after the connector's hook saw it, classifying errors by the manifest.
+async fn send<C: Connector + ?Sized>(
+    connector: &C,
+    cx: &CallContext,
+    call: &Call<'_>,
+    mut rq: VendorRequest,
+) -> Result<VendorResponse> {
+    connector.prepare_request(cx, call, &mut rq).await?;
+    cx.http
+        .send(rq, &connector.manifest().declaration().errors)
+        .await
+        .map_err(|e| connector.map_error(call, e))
+}
+
+/// Which of a resource's list operations serves a request, and how it pages.
+fn list_operation<'m, C: Connector + ?Sized>(
+    connector: &'m C,
+    spec: &'m ResourceSpec,
+    rq: &ListRequest<'_>,
+) -> Result<(&'m ListOperation, &'m Pagination, bool)> {
+    let wants_search = !rq.filters.is_empty() || rq.sort.is_some();
+    let (op, search) = match (&spec.search, &spec.list) {
+        (Some(search), _) if wants_search => (search, true),
+        (_, Some(list)) => (list, false),
+        (Some(search), None) => (search, true),
+        (None, None) => return Err(unsupported(connector, rq.resource, "cannot be listed")),
+    };
+    let pagination = match (&op.sorted_pagination, rq.sort) {
+        (Some(sorted), Some(_)) => sorted,
+        _ => &op.pagination,
+    };
+    Ok((op, pagination, search))
+}
+
+/// One vendor page of a list, as [`Connector::list`] answers it.
+pub async fn page<C: Connector + ?Sized>(
+    connector: &C,
+    cx: &CallContext,
+    rq: ListRequest<'_>,
+) -> Result<Page> {
+    let spec = resource(connector, rq.resource)?;
+    let (op, pagination, search) = list_operation(connector, spec, &rq)?;
+    let call = Call {
+        resource: rq.resource,
+        operation: Operation::List,
+        fields: Some(rq.fields),
+        search,
+    };
+    let mut build = Build::new(cx, op.method, &op.path, &op.query, op.body.as_ref(), None)?;
+    build.filters(op, rq.filters)?;
+    let position = build.paging(pagination, op, &spec.id, rq.cursor, rq.limit)?;
+    build.sort(op, rq.sort)?;
+    build.pass_through(rq.query)?;
+    let response = send(connector, cx, &call, build.finish(true)).await?;
+    let status = response.status.as_u16();
+    let bad = |e| ConnectorError::bad_response(status, e);
+    let records: Vec<&RawValue> = match raw::at(&response.body, &op.records).map_err(bad)? {
+        Some(found) if found.get() != "null" => serde_json::from_str(found.get()).map_err(bad)?,
+        Some(_) => Vec::new(),
+        None => {
+            return Err(ConnectorError::unreadable(
+                status,
+                &format!("it holds nothing at {}", op.records),
+            ));
+        }
+    };
+    let next = position.next(&response, &records, &spec.id.path)?;
+    let mut page = Page::select(&records, &rq, next, &response)?;
+    connector.normalise(cx, &call, &mut page.records).await?;
+    Ok(page)
+}
+
+/// One record by id, as [`Connector::get`] answers it.
+pub async fn get<C: Connector + ?Sized>(
+    connector: &C,
+    cx: &CallContext,
+    rq: GetRequest<'_>,
+) -> Result<Value> {
+    let spec = resource(connector, rq.resource)?;
+    let op = spec
+        .get
+        .as_ref()
+        .ok_or_else(|| unsupported(connector, rq.resource, "cannot be read one by one"))?;
+    check_id(spec, rq.id)?;
+    let call = Call {
+        resource: rq.resource,
+        operation: Operation::Get,
+        fields: Some(rq.fields),
+        search: false,
+    };
+    let build = Build::new(cx, op.method, &op.path, &op.query, None, Some(rq.id))?;
+    let response = send(connector, cx, &call, build.finish(true)).await?;
+    let mut record = [record_at(&response, &op.record)?];
+    connector.normalise(cx, &call, &mut record).await?;
+    let [record] = record;
+    Ok(record)
+}
+
+/// Creates or updates a record with the body the mapping wrote, as [`Connector::create`]
+/// and [`Connector::update`] answer it. A write is sent once: it is never repeated after it
+/// may have reached the vendor.
+pub async fn write<C: Connector + ?Sized>(
+    connector: &C,
+    cx: &CallContext,
+    rq: WriteRequest<'_>,
+) -> Result<Value> {
+    let spec = resource(connector, rq.resource)?;
+    let (op, operation) = match rq.id {
+        None => (&spec.create, Operation::Create),
+        Some(_) => (&spec.update, Operation::Update),
+    };
+    let op = op
+        .as_ref()
+        .ok_or_else(|| unsupported(connector, rq.resource, "cannot be written"))?;
+    if let Some(id) = rq.id {
+        check_id(spec, id)?;
+    }
+    let call = Call {
+        resource: rq.resource,
+        operation,
+        fields: None,
+        search: false,
+    };
+    let mut build = Build::new(cx, op.method, &op.path, &op.query, op.body.as_ref(), rq.id)?;
+    build.merge_body(rq.body);
+    let response = send(connector, cx, &call, build.finish(false)).await?;
+    record_at(&response, &op.record)
+}
+
+/// Deletes a record, as [`Connector::delete`] does.
+pub async fn delete<C: Connector + ?Sized>(
+    connector: &C,
+    cx: &CallContext,
+    rq: DeleteRequest<'_>,
+) -> Result<()> {
+    let spec = resource(connector, rq.resource)?;
+    let op = spec
+        .delete
+        .as_ref()
+        .ok_or_else(|| unsupported(connector, rq.resource, "cannot be deleted"))?;
+    check_id(spec, rq.id)?;
+    let call = Call {
+        resource: rq.resource,
+        operation: Operation::Delete,
+        fields: None,
+        search: false,
+    };
+    let build = Build::new(cx, op.method, &op.path, &op.query, None, Some(rq.id))?;
+    send(connector, cx, &call, build.finish(true)).await?;
+    Ok(())
+}
+
+/// The record at `path` of an answer.
+fn record_at(response: &VendorResponse, path: &crate::manifest::RecordPath) -> Result<Value> {
+    let status = response.status.as_u16();
+    match raw::at(&response.body, path).map_err(|e| ConnectorError::bad_response(status, e))? {
+        Some(found) => {
+            serde_json::from_str(found.get()).map_err(|e| ConnectorError::bad_response(status, e))
+        }
+        None => Err(ConnectorError::unreadable(
+            status,
+            &format!("it holds no record at {path}"),
+        )),
+    }
+}

@@ -1,0 +1,447 @@
+//! One vendor call built from a manifest operation: the path and query templates filled, the
+//! page asked for as the pagination says, filters and the sort encoded as the operation says,
+//! and `pass_through` parameters where the vendor reads them.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+use url::Url;
+
+use super::raw;
+use crate::manifest::{
+    Direction, FilterEncoding, ListOperation, Method, Pagination, Place, RecordId, RecordPath,
+    Segment, SortEncoding, Template,
+};
+use crate::{
+    CallContext, ConnectorError, ErrorKind, Result, SortDirection, VendorFilter, VendorRequest,
+    VendorResponse, VendorSort, extend_search_body, id_text,
+};
+
+/// A vendor call being built.
+pub(super) struct Build {
+    method: http::Method,
+    url: Url,
+    query: Vec<(String, String)>,
+    body: Option<Value>,
+    /// The order a keyset pages in when the client asks for none.
+    implied_sort: Option<String>,
+    /// The call goes to a link the vendor gave, which carries its own query.
+    link: bool,
+}
+
+/// How the next page is found once the answer is in.
+pub(super) enum Continuation<'p> {
+    Cursor(&'p RecordPath),
+    PageNumber {
+        page: u64,
+        size: u32,
+        more: Option<&'p RecordPath>,
+    },
+    Offset {
+        offset: u64,
+        size: u32,
+        more: Option<&'p RecordPath>,
+    },
+    Keyset {
+        size: u32,
+        more: Option<&'p RecordPath>,
+    },
+}
+
+impl Build {
+    pub fn new(
+        cx: &CallContext,
+        method: Method,
+        path: &Template,
+        query: &BTreeMap<String, Template>,
+        body: Option<&Value>,
+        id: Option<&str>,
+    ) -> Result<Self> {
+        let vars = |name: &str| var(cx, id, name);
+        let path = path.render(vars)?;
+        let query = query
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), v.render(vars)?)))
+            .collect::<Result<_>>()?;
+        let body = match body {
+            Some(template) => Some(fill(template, &|name| var(cx, id, name))?),
+            None if matches!(method, Method::Post | Method::Put | Method::Patch) => {
+                Some(Value::Object(Map::new()))
+            }
+            None => None,
+        };
+        Ok(Self {
+            method: method.as_http(),
+            url: cx.url(&path),
+            query,
+            body,
+            implied_sort: None,
+            link: false,
+        })
+    }
+
+    /// Puts a parameter where `place` says: the query as text, or the body as JSON.
+    fn put(&mut self, place: Place, name: &str, value: Value) {
+        match (place, &mut self.body) {
+            (Place::Body, Some(Value::Object(body))) => {
+                body.insert(name.to_owned(), value);
+            }
+            _ => self.query.push((name.to_owned(), id_text(&value))),
+        }
+    }
+
+    /// Where parameters go that a pagination does not place itself: the body of a call that
+    /// has one.
+    fn default_place(&self) -> Place {
+        if self.body.is_some() {
+            Place::Body
+        } else {
+            Place::Query
+        }
+    }
+
+    /// Asks for the page at `cursor` (the first page without one) of `limit` records.
+    pub fn paging<'p>(
+        &mut self,
+        pagination: &'p Pagination,
+        op: &ListOperation,
+        id: &RecordId,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Continuation<'p>> {
+        Ok(match pagination {
+            Pagination::Cursor(p) => {
+                self.put(p.place, &p.page_size.param, limit.into());
+                if let Some(cursor) = cursor {
+                    self.put(p.place, &p.param, cursor.into());
+                }
+                Continuation::Cursor(&p.next)
+            }
+            Pagination::NextLink(p) => {
+                match cursor {
+                    Some(link) => {
+                        self.url = Url::parse(link).map_err(|_| foreign())?;
+                        self.link = true;
+                    }
+                    None => self.put(self.default_place(), &p.page_size.param, limit.into()),
+                }
+                Continuation::Cursor(&p.next)
+            }
+            Pagination::PageNumber(p) => {
+                // The page size stays that of the first page, so a client changing `limit`
+                // midway skips nothing.
+                let (page, size) = match cursor {
+                    None => (u64::from(p.first), limit),
+                    Some(c) => c
+                        .split_once(':')
+                        .and_then(|(page, size)| Some((page.parse().ok()?, size.parse().ok()?)))
+                        .filter(|&(page, size): &(u64, u32)| {
+                            page >= u64::from(p.first) && (1..=p.page_size.maximum).contains(&size)
+                        })
+                        .ok_or_else(foreign)?,
+                };
+                self.put(p.place, &p.param, page.into());
+                self.put(p.place, &p.page_size.param, size.into());
+                Continuation::PageNumber {
+                    page,
+                    size,
+                    more: p.more.as_ref(),
+                }
+            }
+            Pagination::Offset(p) => {
+                let offset: u64 = match cursor {
+                    None => 0,
+                    Some(c) => c.parse().map_err(|_| foreign())?,
+                };
+                if let Some(max) = p.max_offset
+                    && offset + u64::from(limit) > max
+                {
+                    return Err(ConnectorError::new(
+                        ErrorKind::Unsupported,
+                        format!(
+                            "The CRM serves at most {max} records of a list in this order; remove sort[by] to page through every record."
+                        ),
+                    ));
+                }
+                if cursor.is_some() {
+                    let value = if p.text {
+                        Value::String(offset.to_string())
+                    } else {
+                        offset.into()
+                    };
+                    self.put(p.place, &p.param, value);
+                }
+                self.put(p.place, &p.page_size.param, limit.into());
+                Continuation::Offset {
+                    offset,
+                    size: limit,
+                    more: p.more.as_ref(),
+                }
+            }
+            Pagination::Keyset(p) => {
+                if let Some(after) = cursor {
+                    if id.format == crate::manifest::IdFormat::Integer {
+                        ConnectorError::check_integer_id(after).map_err(|_| foreign())?;
+                    }
+                    let Some(FilterEncoding::List(list)) = &op.filters else {
+                        return Err(ConnectorError::new(
+                            ErrorKind::Unsupported,
+                            "A keyset list needs filters of type list.",
+                        ));
+                    };
+                    let item = fill(&p.after, &|name| match name {
+                        "field" => Ok(Cow::Borrowed(p.field.as_str())),
+                        _ => Ok(Cow::Borrowed(after)),
+                    })?;
+                    self.push(&list.at, item);
+                }
+                self.implied_sort = Some(p.field.clone());
+                self.put(self.default_place(), &p.page_size.param, limit.into());
+                Continuation::Keyset {
+                    size: limit,
+                    more: p.more.as_ref(),
+                }
+            }
+        })
+    }
+
+    /// Encodes the list's equality filters.
+    pub fn filters(&mut self, op: &ListOperation, filters: &[VendorFilter]) -> Result<()> {
+        if filters.is_empty() {
+            return Ok(());
+        }
+        match &op.filters {
+            None => Err(ConnectorError::new(
+                ErrorKind::Unsupported,
+                "This list of the CRM takes no filters.",
+            )),
+            Some(FilterEncoding::Query(_)) => {
+                for f in filters {
+                    self.query.push((f.field.clone(), id_text(&f.value)));
+                }
+                Ok(())
+            }
+            Some(FilterEncoding::Body(_)) => {
+                for f in filters {
+                    self.put(Place::Body, &f.field, f.value.clone());
+                }
+                Ok(())
+            }
+            Some(FilterEncoding::List(list)) => {
+                for f in filters {
+                    let value = id_text(&f.value);
+                    let item = fill(&list.item, &|name| {
+                        Ok(Cow::Borrowed(match name {
+                            "field" => f.field.as_str(),
+                            _ => value.as_str(),
+                        }))
+                    })?;
+                    self.push(&list.at, item);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Encodes the client's sort, or else the order the list keeps without one.
+    pub fn sort(&mut self, op: &ListOperation, sort: Option<&VendorSort>) -> Result<()> {
+        let (field, direction) = match (sort, &op.default_sort, &self.implied_sort) {
+            (Some(s), _, _) => (s.field.clone(), s.direction),
+            (None, Some(d), _) => (
+                d.field.clone(),
+                match d.direction {
+                    Direction::Ascending => SortDirection::Ascending,
+                    Direction::Descending => SortDirection::Descending,
+                },
+            ),
+            (None, None, Some(field)) => (field.clone(), SortDirection::Ascending),
+            (None, None, None) => return Ok(()),
+        };
+        let Some(encoding) = &op.sort else {
+            return Err(ConnectorError::new(
+                ErrorKind::Unsupported,
+                "This list of the CRM cannot be sorted.",
+            ));
+        };
+        match encoding {
+            SortEncoding::Params(p) => {
+                let word = word_of(direction, &p.ascending, &p.descending).to_owned();
+                self.put(p.place, &p.field, field.into());
+                self.put(p.place, &p.direction, word.into());
+            }
+            SortEncoding::List(list) => {
+                let word = word_of(direction, &list.ascending, &list.descending);
+                let item = fill(&list.item, &|name| {
+                    Ok(Cow::Borrowed(match name {
+                        "field" => field.as_str(),
+                        _ => word,
+                    }))
+                })?;
+                self.push(&list.at, item);
+            }
+        }
+        Ok(())
+    }
+
+    /// `pass_through[k]=v`: in the URL of a GET, in the body of a call that reads only its
+    /// body.
+    pub fn pass_through(&mut self, query: &[(String, String)]) -> Result<()> {
+        match &mut self.body {
+            Some(Value::Object(body)) => extend_search_body(body, query),
+            _ => {
+                self.query.extend(query.iter().cloned());
+                Ok(())
+            }
+        }
+    }
+
+    /// The mapped record of a write, over the fields the operation's body always carries.
+    pub fn merge_body(&mut self, mapped: Value) {
+        match (&mut self.body, mapped) {
+            (Some(Value::Object(body)), Value::Object(mapped)) => body.extend(mapped),
+            (body, mapped) => *body = Some(mapped),
+        }
+    }
+
+    /// Appends `item` to the list at `at` in the body, creating what is missing on the way.
+    fn push(&mut self, at: &RecordPath, item: Value) {
+        let mut here = self.body.get_or_insert_with(|| Value::Object(Map::new()));
+        for segment in at.segments() {
+            here = match segment {
+                Segment::Key(k) => {
+                    if !here.is_object() {
+                        *here = Value::Object(Map::new());
+                    }
+                    here.as_object_mut()
+                        .expect("made an object above")
+                        .entry(k.clone())
+                        .or_insert(Value::Null)
+                }
+                Segment::Index(i) => {
+                    if !here.is_array() {
+                        *here = Value::Array(Vec::new());
+                    }
+                    let items = here.as_array_mut().expect("made an array above");
+                    while items.len() <= *i {
+                        items.push(Value::Null);
+                    }
+                    &mut items[*i]
+                }
+                Segment::Each => here,
+            };
+        }
+        match here {
+            Value::Array(items) => items.push(item),
+            other => *other = Value::Array(vec![item]),
+        }
+    }
+
+    /// The call; `repeatable` marks a call that only reads (a search by POST).
+    pub fn finish(mut self, repeatable: bool) -> VendorRequest {
+        if !self.link && !self.query.is_empty() {
+            self.url.query_pairs_mut().extend_pairs(&self.query);
+        }
+        let mut rq = VendorRequest::new(self.method, self.url);
+        if let Some(body) = self.body {
+            rq = rq.json(body);
+        }
+        if repeatable {
+            rq = rq.read_only();
+        }
+        rq
+    }
+}
+
+fn word_of<'w>(direction: SortDirection, ascending: &'w str, descending: &'w str) -> &'w str {
+    match direction {
+        SortDirection::Ascending => ascending,
+        SortDirection::Descending => descending,
+    }
+}
+
+impl Continuation<'_> {
+    /// The vendor cursor of the page after this one, `None` at the end of the list.
+    pub fn next(
+        &self,
+        response: &VendorResponse,
+        records: &[&RawValue],
+        id: &RecordPath,
+    ) -> Result<Option<String>> {
+        let status = response.status.as_u16();
+        let bad = |e| ConnectorError::bad_response(status, e);
+        let more = |more: Option<&RecordPath>, size: u32| -> Result<bool> {
+            Ok(match more {
+                Some(path) => raw::at(&response.body, path)
+                    .map_err(bad)?
+                    .is_some_and(|v| v.get() != "null"),
+                None => records.len() >= size as usize,
+            })
+        };
+        Ok(match self {
+            Continuation::Cursor(path) => raw::text_at(&response.body, path).map_err(bad)?,
+            Continuation::PageNumber {
+                page,
+                size,
+                more: m,
+            } => more(*m, *size)?.then(|| format!("{}:{size}", page + 1)),
+            Continuation::Offset {
+                offset,
+                size,
+                more: m,
+            } => more(*m, *size)?.then(|| (offset + records.len() as u64).to_string()),
+            Continuation::Keyset { size, more: m } => match records.last() {
+                Some(last) if more(*m, *size)? => {
+                    raw::text_at(last.get().as_bytes(), id).map_err(bad)?
+                }
+                _ => None,
+            },
+        })
+    }
+}
+
+/// A cursor no page of this list gave out.
+fn foreign() -> ConnectorError {
+    ConnectorError::new(
+        ErrorKind::Unsupported,
+        "The cursor does not belong to this list.",
+    )
+}
+
+/// A placeholder's value: the record id, or a non-secret setting of the connection.
+fn var<'v>(cx: &'v CallContext, id: Option<&'v str>, name: &str) -> Result<Cow<'v, str>> {
+    match (name, id) {
+        ("id", Some(id)) => Ok(Cow::Borrowed(id)),
+        _ => cx.settings.get(name).map(Cow::Borrowed).ok_or_else(|| {
+            ConnectorError::new(
+                ErrorKind::MissingSetting(name.to_owned()),
+                format!("The connection has no value for the setting {name:?}."),
+            )
+        }),
+    }
+}
+
+/// A JSON template with its strings' placeholders filled.
+fn fill<'v>(template: &Value, value: &dyn Fn(&str) -> Result<Cow<'v, str>>) -> Result<Value> {
+    Ok(match template {
+        Value::String(text) if text.contains(['{', '}']) => {
+            let parsed = Template::parse(text).map_err(|e| {
+                ConnectorError::new(ErrorKind::Unsupported, format!("a manifest template: {e}"))
+            })?;
+            Value::String(parsed.render(|name| value(name).map(|v| Cow::Owned(v.into_owned())))?)
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| fill(v, value))
+                .collect::<Result<_>>()?,
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), fill(v, value)?)))
+                .collect::<Result<_>>()?,
+        ),
+        other => other.clone(),
+    })
+}
