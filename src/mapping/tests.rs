@@ -6,22 +6,36 @@ use crate::unified::{OPPORTUNITIES, UnifiedWrite};
 const HUBSPOT: &str = include_str!("../../mappings/hubspot/opportunities.yaml");
 
 fn compile(text: &str) -> Result<MappingTable, LoadError> {
+    compile_for("hubspot", text)
+}
+
+/// Compiles a table against a built-in connector's hooks and catalogs.
+fn compile_for(connector: &str, text: &str) -> Result<MappingTable, LoadError> {
+    let connectors = crate::registry::connectors();
+    let entry = connectors
+        .iter()
+        .find(|e| e.connector.id() == connector)
+        .expect("the connector is built in");
     MappingTable::compile(
         "test.yaml",
         text,
         &OPPORTUNITIES,
-        crate::registry::connectors()
-            .iter()
-            .find(|e| e.connector.id() == "hubspot")
-            .expect("HubSpot is built in")
-            .connector
-            .write_hooks(),
+        &TableConnector::of(entry.connector.as_ref()),
     )
 }
 
 fn read(table: &MappingTable, record: &Value, view: &RecordView<'_>) -> Value {
+    read_with(table, record, view, &Lookups::default())
+}
+
+fn read_with(
+    table: &MappingTable,
+    record: &Value,
+    view: &RecordView<'_>,
+    lookups: &Lookups,
+) -> Value {
     let mut out = Vec::new();
-    table.write_record(record, view, &mut out);
+    table.write_record(record, view, lookups, &mut out);
     serde_json::from_slice(&out).expect("the engine writes valid JSON")
 }
 
@@ -35,7 +49,7 @@ fn write(
         body.as_bytes(),
         op == WriteOperation::Create,
     )?;
-    table.to_vendor(&input.fields, op, None)
+    table.to_vendor(&input.fields, op, None, &Lookups::default())
 }
 
 fn hubspot_deal() -> Value {
@@ -114,7 +128,7 @@ fn money_keeps_the_vendors_digits() {
     let mut deal = hubspot_deal();
     deal["properties"]["amount"] = json!("12345678901234567.10");
     let mut out = Vec::new();
-    table.write_record(&deal, &RecordView::default(), &mut out);
+    table.write_record(&deal, &RecordView::default(), &Lookups::default(), &mut out);
     let text = String::from_utf8(out).unwrap();
     assert!(
         text.contains(r#""monetary_amount":12345678901234567.10"#),
@@ -593,7 +607,7 @@ fn a_tenant_override_repoints_one_field_in_both_directions() {
         serde_json::from_str::<Value>("1500.50").unwrap()
     );
     let mut out = Vec::new();
-    table.write_record(&deal, &view, &mut out);
+    table.write_record(&deal, &view, &Lookups::default(), &mut out);
     let text = String::from_utf8(out).unwrap();
     let at = |key: &str| text.find(&format!("\"{key}\":")).unwrap();
     assert!(
@@ -608,7 +622,12 @@ fn a_tenant_override_repoints_one_field_in_both_directions() {
     )
     .unwrap();
     let body = table
-        .to_vendor(&input.fields, WriteOperation::Create, Some(&tenant))
+        .to_vendor(
+            &input.fields,
+            WriteOperation::Create,
+            Some(&tenant),
+            &Lookups::default(),
+        )
         .unwrap();
     assert_eq!(
         body.body,
@@ -616,7 +635,12 @@ fn a_tenant_override_repoints_one_field_in_both_directions() {
     );
     assert!(body.unmapped.is_empty());
     let plain = table
-        .to_vendor(&input.fields, WriteOperation::Create, None)
+        .to_vendor(
+            &input.fields,
+            WriteOperation::Create,
+            None,
+            &Lookups::default(),
+        )
         .unwrap();
     assert_eq!(plain.body["properties"]["dealname"], json!("T"));
     assert_eq!(plain.unmapped, ["source_id"]);
@@ -667,7 +691,13 @@ fn the_benchmark_pages_map_without_error() {
         assert_eq!(records.len(), 100);
         let table = compile(text).unwrap();
         let mut out = Vec::new();
-        write_records(&table, records, &RecordView::default(), &mut out);
+        write_records(
+            &table,
+            records,
+            &RecordView::default(),
+            &Lookups::default(),
+            &mut out,
+        );
         let unified: Vec<Value> = serde_json::from_slice(&out).unwrap();
         assert_eq!(unified.len(), 100);
         for record in &unified {
