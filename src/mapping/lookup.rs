@@ -9,10 +9,12 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::fmt;
 use std::sync::Arc;
 
 use crmgate_connector_sdk::FieldNames;
-use schemars::JsonSchema;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -47,7 +49,7 @@ impl Lookups {
 }
 
 /// What a `lookup` reads for an id its catalog does not name.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Missing {
     /// The id itself, as text: a deleted label still on old records stays visible.
@@ -55,6 +57,46 @@ pub enum Missing {
     Id,
     /// Null (and, in a list, no item): for fields whose unified value is only ever a name.
     Null,
+}
+
+// `missing: null` is YAML's null, not the text "null": both spellings mean `Null`.
+impl<'de> Deserialize<'de> for Missing {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MissingVisitor;
+        impl<'de> Visitor<'de> for MissingVisitor {
+            type Value = Missing;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`id` or `null`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Missing, E> {
+                match v {
+                    "id" => Ok(Missing::Id),
+                    "null" => Ok(Missing::Null),
+                    other => Err(E::invalid_value(de::Unexpected::Str(other), &self)),
+                }
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Missing, E> {
+                Ok(Missing::Null)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Missing, E> {
+                Ok(Missing::Null)
+            }
+        }
+        deserializer.deserialize_any(MissingVisitor)
+    }
+}
+
+impl JsonSchema for Missing {
+    fn schema_name() -> Cow<'static, str> {
+        "Missing".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "What a lookup reads for an id its catalog does not name: the id as text (`id`, the default) or null (`null`).",
+            "enum": ["id", "null", null]
+        })
+    }
 }
 
 /// How a vendor holds its custom fields.

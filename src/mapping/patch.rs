@@ -232,6 +232,28 @@ mod tests {
     }
 
     #[test]
+    fn merge_keeps_what_is_there_and_creates_what_is_not() {
+        let Value::Object(members) = json!({"region": "EMEA", "dealname": "B"}) else {
+            unreachable!()
+        };
+        let mut doc = json!({"properties": {"dealname": "A", "amount": "1"}});
+        merge(&mut doc, &path("$.properties"), members.clone()).unwrap();
+        assert_eq!(
+            doc,
+            json!({"properties": {"dealname": "B", "amount": "1", "region": "EMEA"}})
+        );
+        let mut empty = json!({});
+        merge(&mut empty, &path("$.properties"), members.clone()).unwrap();
+        assert_eq!(
+            empty,
+            json!({"properties": {"region": "EMEA", "dealname": "B"}})
+        );
+        let mut text = json!({"properties": "x"});
+        let err = merge(&mut text, &path("$.properties"), members).unwrap_err();
+        assert_eq!(err.reason, "it holds a string where an object is merged");
+    }
+
+    #[test]
     fn deep_merge_merges_objects_and_replaces_the_rest() {
         let mut doc = json!({"properties": {"a": "1", "b": "2"}, "list": [1]});
         let Value::Object(patch) = json!({"properties": {"b": "3", "c": "4"}, "list": [2]}) else {
