@@ -318,9 +318,9 @@ impl CustomFieldsTransform {
     /// The container as `[{id, name, value}]`; values are copied, the container is not.
     fn read(&self, container: &Value, names: Option<&FieldNames>) -> Result<Value, String> {
         let name_of = |key: &str| names.and_then(|n| n.get(key));
-        let mut list = Vec::new();
         match (&self.shape, container) {
             (CustomFieldsShape::Object { only_known, values }, Value::Object(fields)) => {
+                let mut list: Vec<(&str, Value)> = Vec::new();
                 for (key, value) in fields {
                     let name = name_of(key);
                     if *only_known && name.is_none() {
@@ -330,30 +330,31 @@ impl CustomFieldsTransform {
                         (FieldValues::Text, Value::String(s)) if s.is_empty() => Value::Null,
                         _ => value.clone(),
                     };
-                    list.push((key.as_str(), unified_field(key.clone(), name, value)));
+                    list.push((key, unified_field(key.clone(), name, value)));
                 }
+                // Known keys come in the container's order, which need not be sorted.
                 if *only_known {
                     list.sort_by(|a, b| a.0.cmp(b.0));
                 }
+                Ok(Value::Array(list.into_iter().map(|(_, f)| f).collect()))
             }
-            (CustomFieldsShape::List { key, value, .. }, Value::Array(items)) => {
-                for item in items {
-                    let Some(id) = item.get(key).and_then(key_text) else {
-                        continue;
-                    };
-                    let value = item.get(value).cloned().unwrap_or(Value::Null);
-                    let field = unified_field(id.clone().into_owned(), name_of(&id), value);
-                    list.push(("", field));
-                }
-            }
+            (CustomFieldsShape::List { key, value, .. }, Value::Array(items)) => Ok(Value::Array(
+                items
+                    .iter()
+                    .filter_map(|item| {
+                        let id = item.get(key).and_then(key_text)?;
+                        let value = item.get(value).cloned().unwrap_or(Value::Null);
+                        Some(unified_field(id.to_string(), name_of(&id), value))
+                    })
+                    .collect(),
+            )),
             (CustomFieldsShape::Object { .. }, other) => {
-                return Err(format!("{other} is not an object of custom fields"));
+                Err(format!("{other} is not an object of custom fields"))
             }
             (CustomFieldsShape::List { .. }, other) => {
-                return Err(format!("{other} is not a list of custom fields"));
+                Err(format!("{other} is not a list of custom fields"))
             }
         }
-        Ok(Value::Array(list.into_iter().map(|(_, f)| f).collect()))
     }
 
     /// The unified list as the vendor's container; every field must be one the catalog has.

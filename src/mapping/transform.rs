@@ -1,6 +1,7 @@
 //! Named value transforms of the mapping language. Each is resolved once when a table loads;
 //! applying one is a match on an enum. `null` passes through every transform unchanged, except
-//! `constant`, so that "no value" never turns into a made-up one. The catalog transforms
+//! `constant` (and a `custom_fields` write, which builds an empty container), so that "no value"
+//! never turns into a made-up one. The catalog transforms
 //! (`lookup`, `custom_fields`, in [`super::lookup`]) also read the request's catalogs.
 
 use std::borrow::Cow;
