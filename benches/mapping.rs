@@ -9,7 +9,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use crmgate::api::{CursorCodec, CursorState};
 use crmgate::mapping::{
-    MappingSet, PassThroughPlan, PathCache, RecordView, TenantMappings, WriteOperation,
+    Lookups, MappingSet, PassThroughPlan, PathCache, RecordView, TenantMappings, WriteOperation,
     write_records,
 };
 use crmgate::unified::{OPPORTUNITIES, PassThrough, UnifiedWrite};
@@ -112,7 +112,13 @@ fn pages(c: &mut Criterion) {
                 let mut records = (connector.parse)(black_box(connector.page));
                 (connector.name)(&names, &mut records);
                 let mut out = Vec::with_capacity(64 * 1024);
-                write_records(&table, &records, &RecordView::default(), &mut out);
+                write_records(
+                    &table,
+                    &records,
+                    &RecordView::default(),
+                    &Lookups::default(),
+                    &mut out,
+                );
                 out
             })
         });
@@ -149,7 +155,7 @@ fn hubspot_page(c: &mut Criterion) {
         b.iter(|| {
             let records = (CONNECTORS[0].parse)(black_box(page));
             let mut out = Vec::with_capacity(64 * 1024);
-            write_records(&table, &records, &view, &mut out);
+            write_records(&table, &records, &view, &Lookups::default(), &mut out);
             out
         })
     });
@@ -161,6 +167,7 @@ fn hubspot_page(c: &mut Criterion) {
                 &table,
                 black_box(&records),
                 &RecordView::default(),
+                &Lookups::default(),
                 &mut out,
             );
             out
@@ -189,7 +196,12 @@ fn create_body(c: &mut Criterion) {
                     UnifiedWrite::from_body(&OPPORTUNITIES, black_box(body.as_bytes()), true)
                         .unwrap();
                 let vendor = table
-                    .to_vendor(&input.fields, WriteOperation::Create, None)
+                    .to_vendor(
+                        &input.fields,
+                        WriteOperation::Create,
+                        None,
+                        &Lookups::default(),
+                    )
                     .unwrap();
                 serde_json::to_vec(&vendor.body).unwrap()
             })
@@ -204,7 +216,12 @@ fn extend_paths(c: &mut Criterion) {
     let create = CONNECTORS[0].create_body();
     let input = UnifiedWrite::from_body(&OPPORTUNITIES, create.as_bytes(), true).unwrap();
     let body = table
-        .to_vendor(&input.fields, WriteOperation::Create, None)
+        .to_vendor(
+            &input.fields,
+            WriteOperation::Create,
+            None,
+            &Lookups::default(),
+        )
         .unwrap()
         .body;
     let items: Vec<PassThrough> = serde_json::from_value(json!([{

@@ -7,12 +7,13 @@ use std::fmt;
 use serde_json::Value;
 use serde_saphyr::{Location, Spanned};
 
+use super::lookup::{CustomFieldsShape, Direction};
 use super::path::CompiledPath;
 use super::table::{
     FieldSpec, FilterCase, FilterSpec, MappingFile, ReadSpec, SpannedMap, WriteOperation, WriteSpec,
 };
 use super::transform::{Transform, TransformSpec};
-use crmgate_connector_sdk::WriteHook;
+use crmgate_connector_sdk::{Connector, WriteHook};
 
 use crate::unified::{FieldDef, FilterKind, ResourceModel};
 
@@ -37,6 +38,34 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
+/// What of its connector a table is compiled against: the name its messages say, the write
+/// hooks and the lookup catalogs it may name.
+#[derive(Debug, Clone)]
+pub struct TableConnector<'a> {
+    /// The connector's display name (`Connector::name()`), as messages to clients say it.
+    pub name: &'a str,
+    pub write_hooks: &'a [WriteHook],
+    /// The catalogs the connector's manifest declares under `lookups:`.
+    pub lookups: Vec<&'a str>,
+}
+
+impl<'a> TableConnector<'a> {
+    /// What a registered connector offers its tables.
+    pub fn of(connector: &'a dyn Connector) -> Self {
+        Self {
+            name: connector.name(),
+            write_hooks: connector.write_hooks(),
+            lookups: connector
+                .manifest()
+                .declaration()
+                .lookups
+                .keys()
+                .map(String::as_str)
+                .collect(),
+        }
+    }
+}
+
 /// A compiled mapping table for one connector and one resource.
 #[derive(Debug)]
 pub struct MappingTable {
@@ -45,7 +74,10 @@ pub struct MappingTable {
     pub(super) filters: Vec<FilterRule>,
     pub(super) sorts: Vec<(&'static str, String)>,
     pub(super) write_hooks: Vec<WriteHook>,
+    /// The connector's display name, for messages about its catalogs.
+    pub(super) vendor: String,
     read_paths: Vec<Vec<String>>,
+    lookup_sources: Vec<(String, Vec<String>)>,
 }
 
 /// A unified filter key and how its value becomes a vendor filter.
@@ -99,6 +131,31 @@ pub(super) struct WriteRule {
     pub to: CompiledPath,
     pub transforms: Vec<Transform>,
     pub on: Option<Vec<WriteOperation>>,
+    /// The value is an object merged into the one at `to` (custom fields kept among the
+    /// vendor's own fields), so other fields may write inside `to`.
+    pub merge: bool,
+    /// The value is a name looked up to an id, so it may share `to` with the field that writes
+    /// the id, and wins over it when a write carries both.
+    pub named: bool,
+}
+
+impl ReadRule {
+    /// The rule's catalog transform, with the transforms before it.
+    pub fn catalog_step(&self) -> Option<(&[Transform], &Transform)> {
+        catalog_step(&self.transforms)
+    }
+}
+
+impl WriteRule {
+    /// The rule's catalog transform, with the transforms before it.
+    pub fn catalog_step(&self) -> Option<(&[Transform], &Transform)> {
+        catalog_step(&self.transforms)
+    }
+}
+
+fn catalog_step(transforms: &[Transform]) -> Option<(&[Transform], &Transform)> {
+    let at = transforms.iter().position(|t| t.catalog().is_some())?;
+    Some((&transforms[..at], &transforms[at]))
 }
 
 impl MappingTable {
@@ -108,8 +165,9 @@ impl MappingTable {
         file: &str,
         text: &str,
         resource: &'static ResourceModel,
-        hooks: &[WriteHook],
+        connector: &TableConnector<'_>,
     ) -> Result<Self, LoadError> {
+        let hooks = connector.write_hooks;
         let at = |loc: Option<Location>, message: String| LoadError {
             file: file.to_owned(),
             line: loc.map_or(0, |l| l.line()),
@@ -137,13 +195,24 @@ impl MappingTable {
                     format!("{:?} is not a field of the unified resource", name.value),
                 ));
             };
-            *slot = compile_field(slot.def, spec).map_err(|(loc, m)| at(loc, m))?;
+            *slot =
+                compile_field(slot.def, spec, &connector.lookups).map_err(|(loc, m)| at(loc, m))?;
         }
         check_write_overlaps(&fields).map_err(|(loc, m)| at(loc, m))?;
 
         let mut read_paths = Vec::new();
+        let mut lookup_sources: Vec<(String, Vec<String>)> = Vec::new();
         for field in &fields {
             let Some(read) = &field.read else { continue };
+            if let (Some((_, step)), Source::Paths(paths)) = (read.catalog_step(), &read.source) {
+                let catalog = step.catalog().unwrap_or_default();
+                for path in paths {
+                    let source = (catalog.to_owned(), path.name_prefix());
+                    if !lookup_sources.contains(&source) {
+                        lookup_sources.push(source);
+                    }
+                }
+            }
             match &read.source {
                 Source::Paths(paths) => {
                     read_paths.extend(paths.iter().map(CompiledPath::name_prefix))
@@ -186,8 +255,17 @@ impl MappingTable {
             filters,
             sorts,
             write_hooks,
+            vendor: connector.name.to_owned(),
             read_paths,
+            lookup_sources,
         })
+    }
+
+    /// Per catalog a read rule names, the static name prefix of the rule's source
+    /// (`("custom_fields", ["properties"])`), one entry per catalog and source: where the
+    /// catalog's keys sit in a record, for connectors that ask their vendor for fields by name.
+    pub fn lookup_sources(&self) -> &[(String, Vec<String>)] {
+        &self.lookup_sources
     }
 
     /// The static name prefixes of every path the table reads, for [`ReadFields`].
@@ -265,10 +343,25 @@ fn compile_filters(
             ));
         };
         let target = match (&spec.field, &spec.cases) {
-            (Some(field), None) => FilterTarget::Field {
-                field: field.clone(),
-                transforms: compile_transforms(&spec.transforms)?,
-            },
+            (Some(field), None) => {
+                let catalog = spec.transforms.iter().find(|t| {
+                    matches!(
+                        t.value,
+                        TransformSpec::Lookup { .. } | TransformSpec::CustomFields { .. }
+                    )
+                });
+                if let Some(t) = catalog {
+                    return Err((
+                        Some(t.referenced),
+                        "a filter cannot use a catalog: filters are translated without the connection's catalogs"
+                            .to_owned(),
+                    ));
+                }
+                FilterTarget::Field {
+                    field: field.clone(),
+                    transforms: compile_transforms(&spec.transforms, Direction::Write, &[])?,
+                }
+            }
             (None, Some(cases)) if spec.transforms.is_empty() => FilterTarget::Cases(cases.clone()),
             _ => {
                 return Err((
@@ -287,8 +380,16 @@ fn compile_filters(
     Ok(rules)
 }
 
-fn compile_field(def: &'static FieldDef, spec: &FieldSpec) -> Result<FieldMapping, Located> {
-    let read = spec.read.as_ref().map(compile_read).transpose()?;
+fn compile_field(
+    def: &'static FieldDef,
+    spec: &FieldSpec,
+    catalogs: &[&str],
+) -> Result<FieldMapping, Located> {
+    let read = spec
+        .read
+        .as_ref()
+        .map(|r| compile_read(r, catalogs))
+        .transpose()?;
     let write = match &spec.write {
         Some(w) if def.read_only => {
             return Err((
@@ -299,13 +400,13 @@ fn compile_field(def: &'static FieldDef, spec: &FieldSpec) -> Result<FieldMappin
                 ),
             ));
         }
-        Some(w) => Some(compile_write(&w.value)?),
+        Some(w) => Some(compile_write(&w.value, catalogs)?),
         None => None,
     };
     Ok(FieldMapping { def, read, write })
 }
 
-fn compile_read(spec: &ReadSpec) -> Result<ReadRule, Located> {
+fn compile_read(spec: &ReadSpec, catalogs: &[&str]) -> Result<ReadRule, Located> {
     let source = match (&spec.from, &spec.cases) {
         (Some(_), Some(_)) => {
             let loc = spec.from.as_ref().map(|f| f.referenced);
@@ -337,12 +438,12 @@ fn compile_read(spec: &ReadSpec) -> Result<ReadRule, Located> {
     };
     Ok(ReadRule {
         source,
-        transforms: compile_transforms(&spec.transforms)?,
+        transforms: compile_transforms(&spec.transforms, Direction::Read, catalogs)?,
         default: spec.default.clone(),
     })
 }
 
-fn compile_write(spec: &WriteSpec) -> Result<WriteRule, Located> {
+fn compile_write(spec: &WriteSpec, catalogs: &[&str]) -> Result<WriteRule, Located> {
     let to = compile_path(&spec.to.value, spec.to.referenced)?;
     if !to.is_singular() {
         return Err((
@@ -360,10 +461,24 @@ fn compile_write(spec: &WriteSpec) -> Result<WriteRule, Located> {
                 .to_owned(),
         ));
     }
+    let transforms = compile_transforms(&spec.transforms, Direction::Write, catalogs)?;
+    let merge = matches!(
+        spec.transforms.last().map(|t| &t.value),
+        Some(TransformSpec::CustomFields {
+            shape: CustomFieldsShape::Object { .. },
+            ..
+        })
+    );
+    let named = spec
+        .transforms
+        .iter()
+        .any(|t| matches!(t.value, TransformSpec::Lookup { .. }));
     Ok(WriteRule {
         to,
-        transforms: compile_transforms(&spec.transforms)?,
+        transforms,
         on: spec.on.clone(),
+        merge,
+        named,
     })
 }
 
@@ -371,26 +486,55 @@ fn compile_path(text: &str, loc: Location) -> Result<CompiledPath, Located> {
     CompiledPath::parse(text).map_err(|e| (Some(loc), e.to_string()))
 }
 
-fn compile_transforms(specs: &[Spanned<TransformSpec>]) -> Result<Vec<Transform>, Located> {
-    specs
-        .iter()
-        .map(|s| Transform::compile(&s.value).map_err(|m| (Some(s.referenced), m)))
-        .collect()
+/// A rule's transforms. A catalog must be one the connector's manifest declares, and a list
+/// uses at most one, since what a caller resolves is read before the first catalog transform.
+fn compile_transforms(
+    specs: &[Spanned<TransformSpec>],
+    direction: Direction,
+    catalogs: &[&str],
+) -> Result<Vec<Transform>, Located> {
+    let mut out: Vec<Transform> = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let at = |m: String| (Some(spec.referenced), m);
+        let transform = Transform::compile(&spec.value, direction).map_err(at)?;
+        if let Some(catalog) = transform.catalog() {
+            if !catalogs.contains(&catalog) {
+                return Err(at(format!(
+                    "unknown catalog {catalog:?}; this connector's manifest has: {}",
+                    list_or_none(catalogs)
+                )));
+            }
+            if out.iter().any(|t| t.catalog().is_some()) {
+                return Err(at("a transform list uses at most one catalog".to_owned()));
+            }
+        }
+        out.push(transform);
+    }
+    Ok(out)
 }
 
 /// Two fields writing `$.a` and `$.a.b` would overwrite each other depending on body order.
+/// Two exceptions are orderly: a merged object (custom fields) under which other fields write,
+/// and a name and its id written to one place, where the name wins.
 fn check_write_overlaps(fields: &[FieldMapping]) -> Result<(), Located> {
-    let writes: Vec<(&str, &[super::path::Step])> = fields
+    let writes: Vec<(&str, &[super::path::Step], &WriteRule)> = fields
         .iter()
         .filter_map(|f| {
             let w = f.write.as_ref()?;
-            Some((f.def.name, w.to.singular_steps()?))
+            Some((f.def.name, w.to.singular_steps()?, w))
         })
         .collect();
-    for (i, (a, a_steps)) in writes.iter().enumerate() {
-        for (b, b_steps) in &writes[i + 1..] {
+    for (i, (a, a_steps, a_rule)) in writes.iter().enumerate() {
+        for (b, b_steps, b_rule) in &writes[i + 1..] {
             let n = a_steps.len().min(b_steps.len());
-            if a_steps[..n] == b_steps[..n] {
+            let orderly = match a_steps.len().cmp(&b_steps.len()) {
+                std::cmp::Ordering::Less => a_rule.merge,
+                std::cmp::Ordering::Greater => b_rule.merge,
+                std::cmp::Ordering::Equal => {
+                    a_rule.named != b_rule.named && !a_rule.merge && !b_rule.merge
+                }
+            };
+            if a_steps[..n] == b_steps[..n] && !orderly {
                 return Err((
                     None,
                     format!("fields {a:?} and {b:?} write to overlapping vendor paths"),

@@ -4,6 +4,7 @@
 
 mod compile;
 mod filter;
+mod lookup;
 mod patch;
 mod path;
 mod read;
@@ -18,7 +19,8 @@ use std::sync::Arc;
 
 use crmgate_connector_sdk::Resource;
 
-pub use compile::{Coverage, LoadError, MappingTable, WriteScope};
+pub use compile::{Coverage, LoadError, MappingTable, TableConnector, WriteScope};
+pub use lookup::{CustomFieldsShape, FieldValues, Lookups, Missing};
 pub use path::{CompiledPath, PathError};
 pub use read::{RecordView, write_records};
 pub use table::WriteOperation;
@@ -126,8 +128,8 @@ impl MappingSet {
                     });
                     continue;
                 };
-                let hooks = entry.connector.write_hooks();
-                match MappingTable::compile(&name, &text, model, hooks) {
+                let connector = TableConnector::of(entry.connector.as_ref());
+                match MappingTable::compile(&name, &text, model, &connector) {
                     Ok(table) => {
                         set.tables
                             .insert((entry.connector.id(), *resource), Arc::new(table));

@@ -40,7 +40,41 @@ pub fn set(doc: &mut Value, path: &CompiledPath, value: Value) -> Result<usize, 
     Ok(matches.len())
 }
 
+/// Merges the members of `object` into the object at the singular `path` (created when
+/// missing), so that what other fields wrote there stays.
+pub fn merge(
+    doc: &mut Value,
+    path: &CompiledPath,
+    object: Map<String, Value>,
+) -> Result<(), PatchError> {
+    let fail = |reason: String| PatchError {
+        path: path.as_str().to_owned(),
+        reason,
+    };
+    let steps = path
+        .singular_steps()
+        .ok_or_else(|| fail("a merge needs a path naming one location".to_owned()))?;
+    let slot = slot_at(doc, steps).map_err(fail)?;
+    match slot {
+        Value::Object(existing) => existing.extend(object),
+        Value::Null => *slot = Value::Object(object),
+        other => {
+            return Err(fail(format!(
+                "it holds {} where an object is merged",
+                kind_of(other)
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn set_steps(doc: &mut Value, steps: &[Step], value: Value) -> Result<(), String> {
+    *slot_at(doc, steps)? = value;
+    Ok(())
+}
+
+/// The location `steps` name, with the objects and arrays on the way created.
+fn slot_at<'a>(doc: &'a mut Value, steps: &[Step]) -> Result<&'a mut Value, String> {
     let mut slot = doc;
     for (depth, step) in steps.iter().enumerate() {
         if slot.is_null() {
@@ -87,8 +121,7 @@ fn set_steps(doc: &mut Value, steps: &[Step], value: Value) -> Result<(), String
             }
         };
     }
-    *slot = value;
-    Ok(())
+    Ok(slot)
 }
 
 fn kind_of(v: &Value) -> &'static str {
@@ -196,6 +229,28 @@ mod tests {
         assert_eq!(set(&mut doc, &path("$.l[-1].x"), json!(9)), Ok(1));
         assert_eq!(set(&mut doc, &path("$.l[-2]"), json!("first")), Ok(1));
         assert_eq!(doc, json!({"l": ["first", {"x": 9}]}));
+    }
+
+    #[test]
+    fn merge_keeps_what_is_there_and_creates_what_is_not() {
+        let Value::Object(members) = json!({"region": "EMEA", "dealname": "B"}) else {
+            unreachable!()
+        };
+        let mut doc = json!({"properties": {"dealname": "A", "amount": "1"}});
+        merge(&mut doc, &path("$.properties"), members.clone()).unwrap();
+        assert_eq!(
+            doc,
+            json!({"properties": {"dealname": "B", "amount": "1", "region": "EMEA"}})
+        );
+        let mut empty = json!({});
+        merge(&mut empty, &path("$.properties"), members.clone()).unwrap();
+        assert_eq!(
+            empty,
+            json!({"properties": {"region": "EMEA", "dealname": "B"}})
+        );
+        let mut text = json!({"properties": "x"});
+        let err = merge(&mut text, &path("$.properties"), members).unwrap_err();
+        assert_eq!(err.reason, "it holds a string where an object is merged");
     }
 
     #[test]

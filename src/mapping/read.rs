@@ -7,9 +7,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
 use super::compile::{FieldMapping, MappingTable, ReadRule, Source};
+use super::lookup::{Context, Lookups, Wanted};
 use super::path::{CompiledPath, Found};
 use super::tenant::TenantMappings;
-use super::transform::decimal_number;
+use super::transform::{decimal_number, without_catalogs};
 use crate::unified::{FieldKind, parse_date};
 
 /// What of each record the client asked to see, and the tenant's layers.
@@ -28,8 +29,18 @@ impl RecordView<'_> {
 }
 
 impl MappingTable {
-    /// Writes one unified record as a JSON object to `out`.
-    pub fn write_record(&self, record: &Value, view: &RecordView<'_>, out: &mut Vec<u8>) {
+    /// Writes one unified record as a JSON object to `out`, naming ids from `lookups`.
+    pub fn write_record(
+        &self,
+        record: &Value,
+        view: &RecordView<'_>,
+        lookups: &Lookups,
+        out: &mut Vec<u8>,
+    ) {
+        let cx = Context {
+            lookups,
+            vendor: &self.vendor,
+        };
         out.push(b'{');
         let mut first = true;
         for field in &self.fields {
@@ -37,7 +48,7 @@ impl MappingTable {
                 continue;
             }
             let over = view.tenant.and_then(|t| t.override_for(field.def.name));
-            let Some(value) = self.read_field(field, over, record) else {
+            let Some(value) = self.read_field(field, over, record, &cx) else {
                 continue;
             };
             key(out, &mut first, field.def.name);
@@ -65,22 +76,47 @@ impl MappingTable {
         out.push(b'}');
     }
 
-    /// One field's unified value, or `None` when neither the table nor the tenant maps it. A
-    /// tenant override changes where the value is read, not how: the field's transforms and
-    /// default still apply, while `cases` give way to the override's path.
-    fn read_field<'a>(
+    /// Per catalog a read rule names, the distinct keys `records` carry at the rule's source
+    /// (after the transforms before the catalog transform, such as a `split`), for the caller
+    /// to resolve before mapping. A catalog needed whole (custom fields told apart only by
+    /// the catalog) comes with no keys; one no record needs is left out.
+    pub fn lookup_keys(
+        &self,
+        records: &[Value],
+        tenant: Option<&TenantMappings>,
+    ) -> Vec<(String, Vec<String>)> {
+        let mut wanted = Wanted::default();
+        for field in &self.fields {
+            let Some((before, step)) = field.read.as_ref().and_then(ReadRule::catalog_step) else {
+                continue;
+            };
+            let over = tenant.and_then(|t| t.override_for(field.def.name));
+            for record in records {
+                let value = self
+                    .source(field, over, record)
+                    .and_then(|v| without_catalogs(before, v));
+                if let Some(value) = value {
+                    step.keys(&value, &mut wanted);
+                }
+            }
+        }
+        wanted.into_list()
+    }
+
+    /// What a field reads before its transforms, or `None` when neither the table nor the
+    /// tenant maps it.
+    fn source<'a>(
         &'a self,
         field: &'a FieldMapping,
         over: Option<&CompiledPath>,
         record: &'a Value,
     ) -> Option<Cow<'a, Value>> {
-        let read: Option<&ReadRule> = field.read.as_ref();
         let list = matches!(
             field.def.kind,
             FieldKind::IdList | FieldKind::StringList | FieldKind::CustomFields
         );
         let null = || Cow::Owned(Value::Null);
-        let mut value = match (over, read.map(|r| &r.source)) {
+        Some(match (over, field.read.as_ref().map(|r| &r.source)) {
             (Some(path), _) => self.present(path.find(record), list).unwrap_or_else(null),
             (None, Some(Source::Paths(paths))) => paths
                 .iter()
@@ -94,11 +130,27 @@ impl MappingTable {
                 .map_or_else(null, |c| Cow::Borrowed(&c.value)),
             (None, Some(Source::Nothing)) => null(),
             (None, None) => return None,
-        };
+        })
+    }
+
+    /// One field's unified value, or `None` when neither the table nor the tenant maps it. A
+    /// tenant override changes where the value is read, not how: the field's transforms and
+    /// default still apply, while `cases` give way to the override's path.
+    fn read_field<'a>(
+        &'a self,
+        field: &'a FieldMapping,
+        over: Option<&CompiledPath>,
+        record: &'a Value,
+        cx: &Context<'_>,
+    ) -> Option<Cow<'a, Value>> {
+        let read: Option<&ReadRule> = field.read.as_ref();
+        let null = || Cow::Owned(Value::Null);
+        let mut value = self.source(field, over, record)?;
         for transform in read.map_or(&[][..], |r| &r.transforms) {
-            match transform.apply(value.into_owned()) {
+            match transform.apply_in(value, cx) {
                 Ok(v) => value = Cow::Owned(v),
                 Err(reason) => {
+                    let reason = reason.into_message();
                     metrics::counter!("crmgate_mapping_errors_total", "field" => field.def.name)
                         .increment(1);
                     tracing::warn!(
@@ -291,11 +343,12 @@ fn write_value(out: &mut Vec<u8>, value: &Value) {
     serde_json::to_writer(&mut *out, value).expect("writing to a Vec cannot fail");
 }
 
-/// Writes a JSON array of unified records.
+/// Writes a JSON array of unified records, naming ids from `lookups`.
 pub fn write_records(
     table: &MappingTable,
     records: &[Value],
     view: &RecordView<'_>,
+    lookups: &Lookups,
     out: &mut Vec<u8>,
 ) {
     out.push(b'[');
@@ -303,7 +356,7 @@ pub fn write_records(
         if i > 0 {
             out.push(b',');
         }
-        table.write_record(record, view, out);
+        table.write_record(record, view, lookups, out);
     }
     out.push(b']');
 }

@@ -1,27 +1,44 @@
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 
+use super::transform::TransformSpec;
 use super::*;
 use crate::unified::{OPPORTUNITIES, UnifiedWrite};
 
 const HUBSPOT: &str = include_str!("../../mappings/hubspot/opportunities.yaml");
 
 fn compile(text: &str) -> Result<MappingTable, LoadError> {
+    compile_for("hubspot", text)
+}
+
+/// Compiles a table against a built-in connector's hooks and catalogs.
+fn compile_for(connector: &str, text: &str) -> Result<MappingTable, LoadError> {
+    let connectors = crate::registry::connectors();
+    let entry = connectors
+        .iter()
+        .find(|e| e.connector.id() == connector)
+        .expect("the connector is built in");
     MappingTable::compile(
         "test.yaml",
         text,
         &OPPORTUNITIES,
-        crate::registry::connectors()
-            .iter()
-            .find(|e| e.connector.id() == "hubspot")
-            .expect("HubSpot is built in")
-            .connector
-            .write_hooks(),
+        &TableConnector::of(entry.connector.as_ref()),
     )
 }
 
 fn read(table: &MappingTable, record: &Value, view: &RecordView<'_>) -> Value {
+    read_with(table, record, view, &Lookups::default())
+}
+
+fn read_with(
+    table: &MappingTable,
+    record: &Value,
+    view: &RecordView<'_>,
+    lookups: &Lookups,
+) -> Value {
     let mut out = Vec::new();
-    table.write_record(record, view, &mut out);
+    table.write_record(record, view, lookups, &mut out);
     serde_json::from_slice(&out).expect("the engine writes valid JSON")
 }
 
@@ -35,7 +52,7 @@ fn write(
         body.as_bytes(),
         op == WriteOperation::Create,
     )?;
-    table.to_vendor(&input.fields, op, None)
+    table.to_vendor(&input.fields, op, None, &Lookups::default())
 }
 
 fn hubspot_deal() -> Value {
@@ -114,7 +131,7 @@ fn money_keeps_the_vendors_digits() {
     let mut deal = hubspot_deal();
     deal["properties"]["amount"] = json!("12345678901234567.10");
     let mut out = Vec::new();
-    table.write_record(&deal, &RecordView::default(), &mut out);
+    table.write_record(&deal, &RecordView::default(), &Lookups::default(), &mut out);
     let text = String::from_utf8(out).unwrap();
     assert!(
         text.contains(r#""monetary_amount":12345678901234567.10"#),
@@ -593,7 +610,7 @@ fn a_tenant_override_repoints_one_field_in_both_directions() {
         serde_json::from_str::<Value>("1500.50").unwrap()
     );
     let mut out = Vec::new();
-    table.write_record(&deal, &view, &mut out);
+    table.write_record(&deal, &view, &Lookups::default(), &mut out);
     let text = String::from_utf8(out).unwrap();
     let at = |key: &str| text.find(&format!("\"{key}\":")).unwrap();
     assert!(
@@ -608,7 +625,12 @@ fn a_tenant_override_repoints_one_field_in_both_directions() {
     )
     .unwrap();
     let body = table
-        .to_vendor(&input.fields, WriteOperation::Create, Some(&tenant))
+        .to_vendor(
+            &input.fields,
+            WriteOperation::Create,
+            Some(&tenant),
+            &Lookups::default(),
+        )
         .unwrap();
     assert_eq!(
         body.body,
@@ -616,7 +638,12 @@ fn a_tenant_override_repoints_one_field_in_both_directions() {
     );
     assert!(body.unmapped.is_empty());
     let plain = table
-        .to_vendor(&input.fields, WriteOperation::Create, None)
+        .to_vendor(
+            &input.fields,
+            WriteOperation::Create,
+            None,
+            &Lookups::default(),
+        )
         .unwrap();
     assert_eq!(plain.body["properties"]["dealname"], json!("T"));
     assert_eq!(plain.unmapped, ["source_id"]);
@@ -667,7 +694,13 @@ fn the_benchmark_pages_map_without_error() {
         assert_eq!(records.len(), 100);
         let table = compile(text).unwrap();
         let mut out = Vec::new();
-        write_records(&table, records, &RecordView::default(), &mut out);
+        write_records(
+            &table,
+            records,
+            &RecordView::default(),
+            &Lookups::default(),
+            &mut out,
+        );
         let unified: Vec<Value> = serde_json::from_slice(&out).unwrap();
         assert_eq!(unified.len(), 100);
         for record in &unified {
@@ -689,5 +722,592 @@ fn the_benchmark_pages_map_without_error() {
                 "{record}"
             );
         }
+    }
+}
+
+// === catalogs: lookup and custom_fields ===
+
+/// Pipedrive's labels and custom fields as the integrator's table will map them.
+const PIPEDRIVE_NAMED: &str = r#"
+fields:
+  tags:
+    read:
+      from: $.label_ids
+      transforms: [{ type: lookup, catalog: labels }]
+    write:
+      to: $.label_ids
+      transforms:
+        - { type: lookup, catalog: labels, noun: deal label }
+        - { type: to_integer }
+  custom_fields:
+    read:
+      from: $.custom_fields
+      transforms:
+        - { type: custom_fields, catalog: custom_fields, shape: { type: object } }
+    write:
+      to: $.custom_fields
+      transforms:
+        - { type: custom_fields, catalog: custom_fields, shape: { type: object } }
+    "#;
+
+/// Copper's loss reasons, sources and custom fields, beside the ids they name.
+const COPPER_NAMED: &str = r#"
+fields:
+  loss_reason_id:
+    read: { from: $.loss_reason_id }
+    write: { to: $.loss_reason_id, transforms: [{ type: to_integer }] }
+  loss_reason:
+    read:
+      from: $.loss_reason_id
+      transforms: [{ type: lookup, catalog: loss_reasons, missing: null }]
+    write:
+      to: $.loss_reason_id
+      transforms:
+        - { type: lookup, catalog: loss_reasons, noun: loss reason }
+        - { type: to_integer }
+  source_id:
+    read: { from: $.customer_source_id }
+    write: { to: $.customer_source_id, transforms: [{ type: to_integer }] }
+  lead_source:
+    read:
+      from: $.customer_source_id
+      transforms: [{ type: lookup, catalog: customer_sources, missing: null }]
+    write:
+      to: $.customer_source_id
+      transforms:
+        - { type: lookup, catalog: customer_sources, noun: customer source }
+        - { type: to_integer }
+  custom_fields:
+    read:
+      from: $.custom_fields
+      transforms:
+        - type: custom_fields
+          catalog: custom_fields
+          shape: { type: list, key: custom_field_definition_id, value: value, integer_keys: true }
+    write:
+      to: $.custom_fields
+      transforms:
+        - type: custom_fields
+          catalog: custom_fields
+          shape: { type: list, key: custom_field_definition_id, value: value, integer_keys: true }
+"#;
+
+/// HubSpot's tags (`hs_tag_ids`, ids joined with `;`) and custom properties among its own.
+const HUBSPOT_NAMED: &str = r#"
+empty_string_is_null: true
+fields:
+  title:
+    read: { from: $.properties.dealname }
+    write: { to: $.properties.dealname }
+  tags:
+    read:
+      from: $.properties.hs_tag_ids
+      transforms:
+        - { type: split, separator: ";" }
+        - { type: lookup, catalog: tags }
+    write:
+      to: $.properties.hs_tag_ids
+      transforms:
+        - { type: lookup, catalog: tags, noun: deal tag }
+        - { type: join, separator: ";" }
+  custom_fields:
+    read:
+      from: $.properties
+      transforms:
+        - type: custom_fields
+          catalog: custom_fields
+          shape: { type: object, only_known: true, values: text }
+    write:
+      to: $.properties
+      transforms:
+        - type: custom_fields
+          catalog: custom_fields
+          shape: { type: object, only_known: true, values: text }
+"#;
+
+fn catalog(pairs: &[(&str, &str)]) -> Arc<crmgate_connector_sdk::FieldNames> {
+    Arc::new(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+
+fn lookups(catalogs: &[(&str, &[(&str, &str)])]) -> Lookups {
+    let mut lookups = Lookups::default();
+    for (name, pairs) in catalogs {
+        lookups.insert(name, catalog(pairs));
+    }
+    lookups
+}
+
+fn pipedrive_lookups() -> Lookups {
+    lookups(&[
+        ("labels", &[("5", "Hot"), ("6", "Warm")]),
+        ("custom_fields", &[("h1", "Region"), ("h2", "Seats")]),
+    ])
+}
+
+/// Only the named fields of a read, for tables that map a few.
+fn read_only(table: &MappingTable, record: Value, lookups: &Lookups, names: &[&str]) -> Value {
+    let fields: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let view = RecordView {
+        fields: Some(&fields),
+        tenant: None,
+    };
+    let mut unified = read_with(table, &record, &view, lookups);
+    unified.as_object_mut().unwrap().remove("title");
+    unified
+}
+
+fn write_with(
+    table: &MappingTable,
+    body: &str,
+    op: WriteOperation,
+    lookups: &Lookups,
+) -> Result<Value, crate::error::Error> {
+    let input = UnifiedWrite::from_body(
+        &OPPORTUNITIES,
+        body.as_bytes(),
+        op == WriteOperation::Create,
+    )?;
+    table
+        .to_vendor(&input.fields, op, None, lookups)
+        .map(|b| b.body)
+}
+
+const RECENT: &str = " If it was added at the vendor in the last 30 seconds, try again shortly.";
+
+#[test]
+fn a_lookup_reads_ids_as_labels_and_keeps_unnamed_ids() {
+    let table = compile_for("pipedrive", PIPEDRIVE_NAMED).unwrap();
+    let named = pipedrive_lookups();
+    let deal = json!({"label_ids": [5, 9, "6"]});
+    assert_eq!(
+        read_only(&table, deal.clone(), &named, &["tags"]),
+        json!({"tags": ["Hot", "9", "Warm"]})
+    );
+    assert_eq!(
+        read_only(&table, deal, &Lookups::default(), &["tags"]),
+        json!({"tags": ["5", "9", "6"]}),
+        "a catalog the vendor refused names nothing"
+    );
+    assert_eq!(
+        read_only(&table, json!({"label_ids": null}), &named, &["tags"]),
+        json!({"tags": []})
+    );
+    assert_eq!(
+        read_only(&table, json!({}), &named, &["tags"]),
+        json!({"tags": []})
+    );
+}
+
+#[test]
+fn a_lookup_with_missing_null_reads_unnamed_ids_as_nothing() {
+    let table = compile_for("copper", COPPER_NAMED).unwrap();
+    let named = lookups(&[("loss_reasons", &[("4", "Price")])]);
+    let fields = ["loss_reason", "loss_reason_id"];
+    assert_eq!(
+        read_only(&table, json!({"loss_reason_id": 4}), &named, &fields),
+        json!({"loss_reason": "Price", "loss_reason_id": "4"})
+    );
+    assert_eq!(
+        read_only(&table, json!({"loss_reason_id": 7}), &named, &fields),
+        json!({"loss_reason": null, "loss_reason_id": "7"})
+    );
+    assert_eq!(
+        read_only(
+            &table,
+            json!({"loss_reason_id": 4}),
+            &Lookups::default(),
+            &fields
+        ),
+        json!({"loss_reason": null, "loss_reason_id": "4"})
+    );
+    assert_eq!(
+        read_only(&table, json!({"loss_reason_id": null}), &named, &fields),
+        json!({"loss_reason": null, "loss_reason_id": null})
+    );
+    let list = compile_for(
+        "pipedrive",
+        "fields:\n  tags:\n    read:\n      from: $.label_ids\n      transforms: [{ type: lookup, catalog: labels, missing: \"null\" }]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        read_only(
+            &list,
+            json!({"label_ids": [9, 5]}),
+            &pipedrive_lookups(),
+            &["tags"]
+        ),
+        json!({"tags": ["Hot"]}),
+        "in a list, an unnamed id is no item"
+    );
+}
+
+#[test]
+fn a_lookup_writes_labels_or_ids_as_ids() {
+    let table = compile_for("pipedrive", PIPEDRIVE_NAMED).unwrap();
+    let named = pipedrive_lookups();
+    let update = |body: &str| write_with(&table, body, WriteOperation::Update, &named);
+    assert_eq!(
+        update(r#"{"tags":["Hot","6"]}"#).unwrap(),
+        json!({"label_ids": [5, 6]})
+    );
+    assert_eq!(update(r#"{"tags":[]}"#).unwrap(), json!({"label_ids": []}));
+    assert_eq!(
+        update(r#"{"tags":null}"#).unwrap(),
+        json!({"label_ids": []}),
+        "a cleared list clears the labels"
+    );
+    let err = update(r#"{"tags":["Hot","Lukewarm"]}"#).unwrap_err();
+    let message = format!("A Pipedrive deal label named \"Lukewarm\" does not exist.{RECENT}");
+    assert_eq!(err.status().as_u16(), 400);
+    assert_eq!(err.type_name(), "RequestValidationError");
+    assert_eq!(err.message(), message);
+    assert_eq!(err.detail(), &json!({"invalid": [{"tags": message}]}));
+    let err = write_with(
+        &table,
+        r#"{"tags":["5"]}"#,
+        WriteOperation::Update,
+        &Lookups::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.message(),
+        format!("A Pipedrive deal label named \"5\" does not exist.{RECENT}"),
+        "without the catalog nothing is known"
+    );
+}
+
+#[test]
+fn a_name_and_its_id_share_a_place_and_the_name_wins() {
+    let table = compile_for("copper", COPPER_NAMED).unwrap();
+    let named = lookups(&[
+        ("loss_reasons", &[("4", "Price")]),
+        ("customer_sources", &[("3", "Web")]),
+    ]);
+    let update = |body: &str| write_with(&table, body, WriteOperation::Update, &named);
+    assert_eq!(
+        update(r#"{"loss_reason":"Price","lead_source":null}"#).unwrap(),
+        json!({"loss_reason_id": 4, "customer_source_id": null})
+    );
+    assert_eq!(
+        update(r#"{"loss_reason":"Price","loss_reason_id":"9","source_id":"3"}"#).unwrap(),
+        json!({"loss_reason_id": 4, "customer_source_id": 3})
+    );
+    assert_eq!(
+        update(r#"{"lead_source":"3"}"#).unwrap(),
+        json!({"customer_source_id": 3}),
+        "an id is taken where a name is expected"
+    );
+    assert_eq!(
+        update(r#"{"lead_source":"Fair"}"#).unwrap_err().message(),
+        format!("A Copper customer source named \"Fair\" does not exist.{RECENT}")
+    );
+    let err = compile_for(
+        "copper",
+        "fields:\n  loss_reason:\n    write: { to: $.x }\n  loss_reason_id:\n    write: { to: $.x }\n",
+    )
+    .unwrap_err();
+    assert!(err.message.contains("overlapping"), "{err}");
+}
+
+#[test]
+fn hubspot_tags_compose_with_split_and_join() {
+    let table = compile_for("hubspot", HUBSPOT_NAMED).unwrap();
+    let named = lookups(&[("tags", &[("101", "Strategic"), ("102", "Renewal")])]);
+    let deal = |ids: Value| json!({"properties": {"dealname": "A", "hs_tag_ids": ids}});
+    assert_eq!(
+        read_only(&table, deal(json!("101;999")), &named, &["tags"]),
+        json!({"tags": ["Strategic", "999"]})
+    );
+    assert_eq!(
+        read_only(&table, deal(json!("")), &named, &["tags"]),
+        json!({"tags": []})
+    );
+    let update = |body: &str| write_with(&table, body, WriteOperation::Update, &named);
+    assert_eq!(
+        update(r#"{"tags":["Strategic","102"]}"#).unwrap(),
+        json!({"properties": {"hs_tag_ids": "101;102"}})
+    );
+    assert_eq!(
+        update(r#"{"tags":[]}"#).unwrap(),
+        json!({"properties": {"hs_tag_ids": ""}})
+    );
+    assert_eq!(
+        update(r#"{"tags":null}"#).unwrap(),
+        json!({"properties": {"hs_tag_ids": ""}})
+    );
+    assert_eq!(
+        update(r#"{"tags":["Nope"]}"#).unwrap_err().message(),
+        format!("A HubSpot deal tag named \"Nope\" does not exist.{RECENT}")
+    );
+}
+
+#[test]
+fn custom_fields_in_an_object_read_every_key_in_order() {
+    let table = compile_for("pipedrive", PIPEDRIVE_NAMED).unwrap();
+    let deal =
+        json!({"custom_fields": {"h2": 5, "h1": "EMEA", "h3": {"value": 1, "currency": "EUR"}}});
+    assert_eq!(
+        read_only(
+            &table,
+            deal.clone(),
+            &pipedrive_lookups(),
+            &["custom_fields"]
+        ),
+        json!({"custom_fields": [
+            {"id": "h1", "name": "Region", "value": "EMEA"},
+            {"id": "h2", "name": "Seats", "value": 5},
+            {"id": "h3", "name": null, "value": {"value": 1, "currency": "EUR"}},
+        ]})
+    );
+    assert_eq!(
+        read_only(&table, deal, &Lookups::default(), &["custom_fields"]),
+        json!({"custom_fields": [
+            {"id": "h1", "name": null, "value": "EMEA"},
+            {"id": "h2", "name": null, "value": 5},
+            {"id": "h3", "name": null, "value": {"value": 1, "currency": "EUR"}},
+        ]})
+    );
+    assert_eq!(
+        read_only(
+            &table,
+            json!({"custom_fields": {}}),
+            &pipedrive_lookups(),
+            &["custom_fields"]
+        ),
+        json!({"custom_fields": []})
+    );
+}
+
+#[test]
+fn custom_fields_in_an_object_are_written_by_id_or_name() {
+    let table = compile_for("pipedrive", PIPEDRIVE_NAMED).unwrap();
+    let named = pipedrive_lookups();
+    let update = |body: &str| write_with(&table, body, WriteOperation::Update, &named);
+    assert_eq!(
+        update(r#"{"custom_fields":[{"name":"Region","value":"APAC"},{"id":"h2","value":7}]}"#)
+            .unwrap(),
+        json!({"custom_fields": {"h1": "APAC", "h2": 7}})
+    );
+    assert_eq!(
+        update(r#"{"custom_fields":[]}"#).unwrap(),
+        json!({"custom_fields": {}})
+    );
+    let err = update(r#"{"custom_fields":[{"name":"Nope","value":1}]}"#).unwrap_err();
+    let message = format!("Pipedrive has no custom field named \"Nope\".{RECENT}");
+    assert_eq!(err.type_name(), "RequestValidationError");
+    assert_eq!(err.message(), message);
+    assert_eq!(
+        err.detail(),
+        &json!({"invalid": [{"custom_fields": message}]})
+    );
+    assert_eq!(
+        update(r#"{"custom_fields":[{"id":"h9","name":"Region","value":1}]}"#)
+            .unwrap_err()
+            .message(),
+        format!("Pipedrive has no custom field with id \"h9\".{RECENT}"),
+        "an unknown id is refused even beside a known name"
+    );
+}
+
+#[test]
+fn custom_fields_among_the_vendors_own_are_the_known_ones_as_text() {
+    let table = compile_for("hubspot", HUBSPOT_NAMED).unwrap();
+    let named = lookups(&[("custom_fields", &[("seats", "Seats"), ("region", "Region")])]);
+    let deal = json!({"properties": {
+        "dealname": "A", "seats": "", "region": "EMEA", "zeta": "z", "hs_tag_ids": "101"
+    }});
+    assert_eq!(
+        read_only(&table, deal.clone(), &named, &["custom_fields"]),
+        json!({"custom_fields": [
+            {"id": "region", "name": "Region", "value": "EMEA"},
+            {"id": "seats", "name": "Seats", "value": null},
+        ]})
+    );
+    assert_eq!(
+        read_only(&table, deal, &Lookups::default(), &["custom_fields"]),
+        json!({"custom_fields": []}),
+        "without the catalog no property is known to be custom"
+    );
+    let update = |body: &str| write_with(&table, body, WriteOperation::Update, &named);
+    assert_eq!(
+        update(
+            r#"{"title":"T","custom_fields":[{"name":"Region","value":"APAC"},{"id":"seats","value":12}]}"#
+        )
+        .unwrap(),
+        json!({"properties": {"dealname": "T", "region": "APAC", "seats": "12"}}),
+        "merged beside the table's own properties"
+    );
+    assert_eq!(
+        update(r#"{"custom_fields":[{"id":"seats","value":null},{"id":"region","value":true}]}"#)
+            .unwrap(),
+        json!({"properties": {"seats": "", "region": "true"}})
+    );
+    assert_eq!(
+        update(r#"{"custom_fields":[{"id":"dealname","value":"x"}]}"#)
+            .unwrap_err()
+            .message(),
+        format!("HubSpot has no custom field with id \"dealname\".{RECENT}")
+    );
+}
+
+#[test]
+fn custom_fields_in_a_list_read_and_write_with_integer_keys() {
+    let table = compile_for("copper", COPPER_NAMED).unwrap();
+    let named = lookups(&[("custom_fields", &[("11", "Region"), ("12", "Seats")])]);
+    let opportunity = json!({"custom_fields": [
+        {"custom_field_definition_id": 11, "value": "EMEA"},
+        {"custom_field_definition_id": 13, "value": 2},
+    ]});
+    assert_eq!(
+        read_only(&table, opportunity, &named, &["custom_fields"]),
+        json!({"custom_fields": [
+            {"id": "11", "name": "Region", "value": "EMEA"},
+            {"id": "13", "name": null, "value": 2},
+        ]})
+    );
+    assert_eq!(
+        write_with(
+            &table,
+            r#"{"custom_fields":[{"name":"Seats","value":3},{"id":"11","value":null}]}"#,
+            WriteOperation::Update,
+            &named,
+        )
+        .unwrap(),
+        json!({"custom_fields": [
+            {"custom_field_definition_id": 12, "value": 3},
+            {"custom_field_definition_id": 11, "value": null},
+        ]})
+    );
+}
+
+#[test]
+fn a_custom_field_without_id_or_name_is_refused() {
+    let spec = TransformSpec::CustomFields {
+        catalog: "custom_fields".into(),
+        shape: CustomFieldsShape::Object {
+            only_known: false,
+            values: FieldValues::AsIs,
+        },
+    };
+    let transform = transform::Transform::compile(&spec, lookup::Direction::Write).unwrap();
+    let named = pipedrive_lookups();
+    let cx = lookup::Context {
+        lookups: &named,
+        vendor: "Pipedrive",
+    };
+    let err = transform
+        .apply_in(std::borrow::Cow::Owned(json!([{"value": 1}])), &cx)
+        .unwrap_err();
+    assert_eq!(
+        err,
+        lookup::TransformError::Unknown("A custom field needs an id or a name.".to_owned())
+    );
+}
+
+#[test]
+fn callers_learn_which_keys_to_resolve() {
+    let table = compile_for("pipedrive", PIPEDRIVE_NAMED).unwrap();
+    let records = [
+        json!({"label_ids": [5, 9], "custom_fields": {"h2": 1, "h1": null}}),
+        json!({"label_ids": ["9", 6], "custom_fields": {"h3": 2}}),
+        json!({"label_ids": null}),
+    ];
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        table.lookup_keys(&records, None),
+        [
+            ("labels".to_owned(), strings(&["5", "9", "6"])),
+            ("custom_fields".to_owned(), strings(&["h1", "h2", "h3"])),
+        ]
+    );
+    assert_eq!(
+        table.lookup_keys(&[json!({"label_ids": []})], None),
+        [],
+        "records that carry no ids need no catalog"
+    );
+
+    let hubspot = compile_for("hubspot", HUBSPOT_NAMED).unwrap();
+    let deals = [json!({"properties": {"hs_tag_ids": "101;102", "region": "x"}})];
+    assert_eq!(
+        hubspot.lookup_keys(&deals, None),
+        [
+            ("tags".to_owned(), strings(&["101", "102"])),
+            ("custom_fields".to_owned(), vec![]),
+        ],
+        "ids after the split; custom properties need the whole catalog"
+    );
+    assert_eq!(
+        hubspot.lookup_sources(),
+        [
+            ("tags".to_owned(), strings(&["properties", "hs_tag_ids"])),
+            ("custom_fields".to_owned(), strings(&["properties"])),
+        ]
+    );
+
+    let input = UnifiedWrite::from_body(
+        &OPPORTUNITIES,
+        br#"{"tags":["Hot","6"],"custom_fields":[{"name":"Region","value":1},{"id":"h2","name":"Seats","value":2}]}"#,
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        table.write_lookups(&input.fields, WriteOperation::Update, None),
+        [
+            ("custom_fields".to_owned(), strings(&["Region", "h2"])),
+            ("labels".to_owned(), strings(&["Hot", "6"])),
+        ]
+    );
+    let cleared = UnifiedWrite::from_body(
+        &OPPORTUNITIES,
+        br#"{"tags":[],"custom_fields":null}"#,
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        table.write_lookups(&cleared.fields, WriteOperation::Update, None),
+        []
+    );
+}
+
+#[test]
+fn catalogs_are_checked_at_load() {
+    let cases = [
+        (
+            "fields:\n  tags:\n    read: { from: $.x, transforms: [{ type: lookup, catalog: nope }] }\n",
+            3,
+            "unknown catalog \"nope\"; this connector's manifest has: custom_fields, tags",
+        ),
+        (
+            "fields:\n  tags:\n    write: { to: $.x, transforms: [{ type: lookup, catalog: tags }] }\n",
+            3,
+            "a lookup in a write needs `noun`",
+        ),
+        (
+            "fields:\n  tags:\n    read:\n      from: $.x\n      transforms:\n        - { type: lookup, catalog: tags }\n        - { type: lookup, catalog: tags }\n",
+            7,
+            "at most one catalog",
+        ),
+        (
+            "fields: {}\nfilters:\n  title: { field: x, transforms: [{ type: lookup, catalog: tags }] }\n",
+            3,
+            "a filter cannot use a catalog",
+        ),
+        (
+            "fields:\n  custom_fields:\n    read: { from: $.x, transforms: [{ type: custom_fields, catalog: tags, shape: { type: grid } }] }\n",
+            3,
+            "grid",
+        ),
+    ];
+    for (text, line, needle) in cases {
+        let err = compile(text).unwrap_err();
+        assert_eq!(err.file, "test.yaml");
+        assert_eq!(err.line, line, "{text}\n→ {err}");
+        assert!(err.column > 0, "{err}");
+        assert!(err.message.contains(needle), "{text}\n→ {err}");
     }
 }

@@ -1,7 +1,10 @@
 //! Named value transforms of the mapping language. Each is resolved once when a table loads;
 //! applying one is a match on an enum. `null` passes through every transform unchanged, except
-//! `constant`, so that "no value" never turns into a made-up one.
+//! `constant` (and a `custom_fields` write, which builds an empty container), so that "no value"
+//! never turns into a made-up one. The catalog transforms
+//! (`lookup`, `custom_fields`, in [`super::lookup`]) also read the request's catalogs.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
@@ -11,6 +14,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
 
+use super::lookup::{
+    Context, CustomFieldsShape, CustomFieldsTransform, Direction, LookupTransform, Missing,
+    TransformError, Wanted,
+};
 use crate::unified::parse_date;
 
 /// Units of a unix timestamp.
@@ -63,6 +70,23 @@ pub enum TransformSpec {
     Constant { value: Value },
     /// `""` → null.
     EmptyAsNull,
+    /// Ids ↔ their labels in the connection's catalog `catalog` (lists item by item). Reads
+    /// name what the catalog has, and an id it lacks becomes what `missing` says; writes take
+    /// labels or ids and give the id, refusing a value the catalog lacks as an unknown `noun`.
+    Lookup {
+        catalog: String,
+        /// What the catalog holds, for the refusal of an unknown write value ("deal label").
+        #[serde(default)]
+        noun: Option<String>,
+        #[serde(default)]
+        missing: Missing,
+    },
+    /// The vendor's custom field container (`shape`) ↔ the unified `[{id, name, value}]`, with
+    /// names from the catalog `catalog`; writes take `{id}` or `{name}` with a `value`.
+    CustomFields {
+        catalog: String,
+        shape: CustomFieldsShape,
+    },
 }
 
 /// A transform ready to apply.
@@ -87,11 +111,14 @@ pub enum Transform {
     Join(String),
     Constant(Value),
     EmptyAsNull,
+    Lookup(Box<LookupTransform>),
+    CustomFields(Box<CustomFieldsTransform>),
 }
 
 impl Transform {
-    /// Resolves a spec; the error says what is wrong with its arguments.
-    pub fn compile(spec: &TransformSpec) -> Result<Self, String> {
+    /// Resolves a spec for a read or a write rule; the error says what is wrong with its
+    /// arguments.
+    pub(super) fn compile(spec: &TransformSpec, direction: Direction) -> Result<Self, String> {
         Ok(match spec {
             TransformSpec::ToString => Transform::ToString,
             TransformSpec::ToNumber => Transform::ToNumber,
@@ -130,11 +157,78 @@ impl Transform {
             TransformSpec::Join { separator } => Transform::Join(separator.clone()),
             TransformSpec::Constant { value } => Transform::Constant(value.clone()),
             TransformSpec::EmptyAsNull => Transform::EmptyAsNull,
+            TransformSpec::Lookup {
+                noun: None,
+                catalog,
+                ..
+            } if direction == Direction::Write => {
+                return Err(format!(
+                    "a lookup in a write needs `noun`, which names what {catalog:?} holds when a value is not found"
+                ));
+            }
+            TransformSpec::Lookup {
+                catalog,
+                noun,
+                missing,
+            } => Transform::Lookup(Box::new(LookupTransform {
+                catalog: catalog.clone(),
+                noun: noun.clone().unwrap_or_default(),
+                missing: *missing,
+                direction,
+            })),
+            TransformSpec::CustomFields { catalog, shape } => {
+                Transform::CustomFields(Box::new(CustomFieldsTransform {
+                    catalog: catalog.clone(),
+                    shape: shape.clone(),
+                    direction,
+                }))
+            }
         })
     }
 
-    /// Applies the transform; the error describes the value that did not fit.
+    /// The catalog the transform reads, if it is a catalog transform.
+    pub(super) fn catalog(&self) -> Option<&str> {
+        match self {
+            Transform::Lookup(l) => Some(&l.catalog),
+            Transform::CustomFields(c) => Some(&c.catalog),
+            _ => None,
+        }
+    }
+
+    /// What of `value` a catalog transform needs its catalog to cover.
+    pub(super) fn keys(&self, value: &Value, wanted: &mut Wanted) {
+        match self {
+            Transform::Lookup(l) => l.keys(value, wanted),
+            Transform::CustomFields(c) => c.keys(value, wanted),
+            _ => {}
+        }
+    }
+
+    /// Applies the transform with the request's catalogs. A borrowed value is only copied by
+    /// the transforms that change values in place; the catalog transforms build their answer
+    /// from a reference.
+    pub(super) fn apply_in(
+        &self,
+        value: Cow<'_, Value>,
+        cx: &Context<'_>,
+    ) -> Result<Value, TransformError> {
+        match self {
+            Transform::Lookup(l) => l.apply(&value, cx),
+            Transform::CustomFields(c) => c.apply(&value, cx),
+            other => other
+                .apply_value(value.into_owned())
+                .map_err(TransformError::Invalid),
+        }
+    }
+
+    /// Applies the transform without catalogs (a catalog transform then finds no names); the
+    /// error describes the value that did not fit.
     pub fn apply(&self, value: Value) -> Result<Value, String> {
+        self.apply_in(Cow::Owned(value), &Context::NONE)
+            .map_err(TransformError::into_message)
+    }
+
+    fn apply_value(&self, value: Value) -> Result<Value, String> {
         if let Transform::Constant(v) = self {
             return Ok(v.clone());
         }
@@ -284,8 +378,22 @@ impl Transform {
                 _ => value,
             }),
             Transform::Constant(_) => unreachable!("handled before the null check"),
+            Transform::Lookup(_) | Transform::CustomFields(_) => {
+                unreachable!("catalog transforms are applied by apply_in")
+            }
         }
     }
+}
+
+/// `value` through `transforms` without catalogs (the steps before a catalog transform);
+/// `None` when one refuses it.
+pub(super) fn without_catalogs<'a>(
+    transforms: &[Transform],
+    value: Cow<'a, Value>,
+) -> Option<Cow<'a, Value>> {
+    transforms.iter().try_fold(value, |v, t| {
+        t.apply_in(v, &Context::NONE).ok().map(Cow::Owned)
+    })
 }
 
 /// A strftime date format, parsed once when the table compiles rather than on every value.
@@ -362,7 +470,7 @@ mod tests {
     use super::*;
 
     fn t(spec: TransformSpec) -> Transform {
-        Transform::compile(&spec).unwrap()
+        Transform::compile(&spec, Direction::Read).unwrap()
     }
 
     #[test]
@@ -453,9 +561,12 @@ mod tests {
             json!(1601452800000_i64)
         );
         assert!(
-            Transform::compile(&TransformSpec::FormatDate {
-                format: "%Q".into()
-            })
+            Transform::compile(
+                &TransformSpec::FormatDate {
+                    format: "%Q".into()
+                },
+                Direction::Read
+            )
             .is_err()
         );
     }
@@ -488,11 +599,14 @@ mod tests {
             "\"Abandoned\" is not supported by this connector; it takes Open, Won"
         );
         assert!(
-            Transform::compile(&TransformSpec::Enum {
-                map: BTreeMap::new(),
-                default: Some(json!("x")),
-                strict: true,
-            })
+            Transform::compile(
+                &TransformSpec::Enum {
+                    map: BTreeMap::new(),
+                    default: Some(json!("x")),
+                    strict: true,
+                },
+                Direction::Read
+            )
             .is_err()
         );
         let e = t(TransformSpec::Enum {

@@ -1,13 +1,17 @@
 //! Unified write body → vendor body, and pass-through patches on the vendor body.
 
+use std::borrow::Cow;
+
 use crmgate_connector_sdk::Operation;
 use serde_json::{Map, Value};
 
-use super::compile::MappingTable;
+use super::compile::{FieldMapping, MappingTable, WriteRule};
+use super::lookup::{Context, Lookups, TransformError, Wanted};
 use super::patch;
 use super::path::CompiledPath;
 use super::table::WriteOperation;
 use super::tenant::TenantMappings;
+use super::transform::without_catalogs;
 use crate::error::Error;
 use crate::unified::{FieldKind, PassThrough};
 
@@ -26,27 +30,28 @@ pub struct VendorBody {
 
 impl MappingTable {
     /// Builds the vendor body for a create or an update from the client's validated fields,
-    /// then runs the table's write hooks.
+    /// turning names into ids with `lookups`, then runs the table's write hooks.
     pub fn to_vendor(
         &self,
         input: &Map<String, Value>,
         op: WriteOperation,
         tenant: Option<&TenantMappings>,
+        lookups: &Lookups,
     ) -> Result<VendorBody, Error> {
+        let cx = Context {
+            lookups,
+            vendor: &self.vendor,
+        };
         let mut body = Value::Object(Map::new());
         let mut unmapped = Vec::new();
+        // A name shares its place with the id it names, and wins over it: written last.
+        let mut named: Vec<(&str, &CompiledPath, Value)> = Vec::new();
         for (name, value) in input {
             let Some(field) = self.fields.iter().find(|f| f.def.name == name) else {
                 continue;
             };
             let rule = field.write.as_ref();
-            // A tenant override re-points the write too, when its path names one location
-            // inside the body; otherwise the field is read-only for that tenant.
-            let target = match tenant.and_then(|t| t.override_for(name)) {
-                Some(path) => (path.is_singular() && !path.is_root()).then_some(path),
-                None => rule.map(|r| &r.to),
-            };
-            let Some(target) = target else {
+            let Some(target) = write_target(field, tenant) else {
                 if !is_empty(value) {
                     unmapped.push(name.clone());
                 }
@@ -65,29 +70,45 @@ impl MappingTable {
                     serde_json::json!({ "unsupported": [{ name: format!("writable only on {}", ops(on)) }] }),
                 ));
             }
-            let mut v = match value {
-                // A list cleared with null is the empty list at every vendor (no labels, no
-                // tags), so hooks that turn names into ids see one shape.
-                Value::Null
-                    if matches!(field.def.kind, FieldKind::IdList | FieldKind::StringList) =>
-                {
-                    Value::Array(Vec::new())
-                }
-                other => other.clone(),
-            };
+            let mut v = cleared(field, value);
             for transform in rule.map_or(&[][..], |r| &r.transforms) {
-                v = transform.apply(v).map_err(|reason| {
-                    Error::validation(
-                        format!("Invalid property {name}: {reason}"),
-                        serde_json::json!({ "invalid": [{ name: reason }] }),
-                    )
-                })?;
+                v = transform
+                    .apply_in(Cow::Owned(v), &cx)
+                    .map_err(|e| match e {
+                        TransformError::Invalid(reason) => Error::validation(
+                            format!("Invalid property {name}: {reason}"),
+                            serde_json::json!({ "invalid": [{ name: reason }] }),
+                        ),
+                        TransformError::Unknown(message) => Error::validation(
+                            message.clone(),
+                            serde_json::json!({ "invalid": [{ name: message }] }),
+                        ),
+                    })?;
             }
             // `null` passes the transforms as "no value" (a date transform has no date to turn
             // into text); only then does it become the vendor's way of clearing a field.
             if v.is_null() && self.empty_string_is_null {
                 v = Value::String(String::new());
             }
+            let cannot = |e: patch::PatchError| {
+                Error::validation(
+                    format!("Property {name} cannot be written: {e}"),
+                    serde_json::json!({ "invalid": [{ name: e.to_string() }] }),
+                )
+            };
+            match (rule, v) {
+                (Some(r), Value::Object(members)) if r.merge => {
+                    patch::merge(&mut body, target, members).map_err(cannot)?;
+                }
+                (Some(r), v) if r.named && tenant.and_then(|t| t.override_for(name)).is_none() => {
+                    named.push((name, target, v));
+                }
+                (_, v) => {
+                    patch::set(&mut body, target, v).map_err(cannot)?;
+                }
+            }
+        }
+        for (name, target, v) in named {
             patch::set(&mut body, target, v).map_err(|e| {
                 Error::validation(
                     format!("Property {name} cannot be written: {e}"),
@@ -103,6 +124,62 @@ impl MappingTable {
             (hook.apply)(operation, &mut body);
         }
         Ok(VendorBody { body, unmapped })
+    }
+
+    /// Per catalog a write rule names, the labels, ids or custom field names the client's
+    /// fields give, for the caller to resolve before [`to_vendor`](Self::to_vendor). Fields
+    /// this write does not carry to the vendor, and `null` or `[]`, need no catalog.
+    pub fn write_lookups(
+        &self,
+        fields: &Map<String, Value>,
+        op: WriteOperation,
+        tenant: Option<&TenantMappings>,
+    ) -> Vec<(String, Vec<String>)> {
+        let mut wanted = Wanted::default();
+        for (name, value) in fields {
+            let Some(field) = self.fields.iter().find(|f| f.def.name == name) else {
+                continue;
+            };
+            let Some((before, step)) = field.write.as_ref().and_then(WriteRule::catalog_step)
+            else {
+                continue;
+            };
+            let allowed = field
+                .write
+                .as_ref()
+                .and_then(|r| r.on.as_ref())
+                .is_none_or(|on| on.contains(&op));
+            if !allowed || write_target(field, tenant).is_none() {
+                continue;
+            }
+            if let Some(v) = without_catalogs(before, Cow::Borrowed(value)) {
+                step.keys(&v, &mut wanted);
+            }
+        }
+        wanted.into_list()
+    }
+}
+
+/// Where a field is written: a tenant override re-points the write too, when its path names
+/// one location inside the body; otherwise the field is read-only for that tenant.
+fn write_target<'a>(
+    field: &'a FieldMapping,
+    tenant: Option<&'a TenantMappings>,
+) -> Option<&'a CompiledPath> {
+    match tenant.and_then(|t| t.override_for(field.def.name)) {
+        Some(path) => (path.is_singular() && !path.is_root()).then_some(path),
+        None => field.write.as_ref().map(|r| &r.to),
+    }
+}
+
+/// The client's value, with a list cleared by null as the empty list: that is what clears
+/// labels or tags at every vendor, so transforms see one shape.
+fn cleared(field: &FieldMapping, value: &Value) -> Value {
+    match value {
+        Value::Null if matches!(field.def.kind, FieldKind::IdList | FieldKind::StringList) => {
+            Value::Array(Vec::new())
+        }
+        other => other.clone(),
     }
 }
 

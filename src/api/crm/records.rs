@@ -21,7 +21,8 @@ use crate::api::idempotency;
 use crate::api::tenant::Connection;
 use crate::error::{Error, Result};
 use crate::mapping::{
-    MappingTable, PassThroughPlan, RecordView, TenantMappings, WriteOperation, write_records,
+    Lookups, MappingTable, PassThroughPlan, RecordView, TenantMappings, WriteOperation,
+    write_records,
 };
 use crate::store::MappingScope;
 use crate::unified::{ResourceModel, UnifiedWrite};
@@ -147,7 +148,13 @@ pub async fn list(
     });
     let view = mapping.view(q.fields.as_deref());
     let mut data = Vec::with_capacity(records.len() * 512);
-    write_records(&mapping.table, &records, &view, &mut data);
+    write_records(
+        &mapping.table,
+        &records,
+        &view,
+        &Lookups::default(),
+        &mut data,
+    );
     let mut meta = json!({
         "items_on_page": records.len(),
         "cursors": { "previous": null, "current": q.cursor, "next": next },
@@ -226,9 +233,12 @@ pub async fn one(
     )
     .map_err(|e| Error::from_connector(e, conn.service()))?;
     let mut data = Vec::with_capacity(1024);
-    mapping
-        .table
-        .write_record(&record, &mapping.view(q.fields.as_deref()), &mut data);
+    mapping.table.write_record(
+        &record,
+        &mapping.view(q.fields.as_deref()),
+        &Lookups::default(),
+        &mut data,
+    );
     Ok(
         envelope(&conn, model, StatusCode::OK, Operation::Get).respond(
             &data,
@@ -277,9 +287,12 @@ async fn vendor_body(
     let input = UnifiedWrite::from_body(model, body, op == Operation::Create)?;
     let plan = PassThroughPlan::new(input.pass_through, conn.service(), &operation_id(model, op))?;
     let mapping = Mapping::load(state, conn, model).await?;
-    let mapped = mapping
-        .table
-        .to_vendor(&input.fields, write_op, Some(&mapping.tenant))?;
+    let mapped = mapping.table.to_vendor(
+        &input.fields,
+        write_op,
+        Some(&mapping.tenant),
+        &Lookups::default(),
+    )?;
     let mut vendor = mapped.body;
     plan.apply(&mut vendor)?;
     Ok((vendor, mapped.unmapped))
