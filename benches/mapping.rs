@@ -5,6 +5,7 @@
 //! conformance suite's (tests/fixtures/<connector>/create.json).
 
 use std::hint::black_box;
+use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use crmgate::api::{CursorCodec, CursorState};
@@ -17,14 +18,13 @@ use crmgate_connector_sdk::{FieldNames, Resource};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-/// A connector's recorded 100-record page, how its connector reads it, and the custom field
-/// names it would have cached for the connection.
+/// A connector's recorded 100-record page, how the driver reads it, and the catalogs it would
+/// have cached for the connection.
 struct Connector {
     id: &'static str,
     page: &'static [u8],
     parse: fn(&[u8]) -> Vec<Value>,
-    name: fn(&FieldNames, &mut [Value]),
-    custom: &'static [(&'static str, &'static str)],
+    catalogs: &'static [(&'static str, &'static [(&'static str, &'static str)])],
     /// The conformance suite's create request, which carries every field the table writes.
     create: &'static str,
 }
@@ -44,28 +44,32 @@ const CONNECTORS: &[Connector] = &[
         id: "hubspot",
         page: include_bytes!("../bench/fixtures/hubspot_deals_page.json"),
         parse: |bytes| serde_json::from_slice::<Results>(bytes).unwrap().results,
-        name: crmgate_hubspot::name_custom_fields,
-        custom: &[],
+        catalogs: &[("custom_fields", &[]), ("tags", &[])],
         create: include_str!("../tests/fixtures/hubspot/create.json"),
     },
     Connector {
         id: "pipedrive",
         page: include_bytes!("../bench/fixtures/pipedrive_deals_page.json"),
         parse: |bytes| serde_json::from_slice::<Data>(bytes).unwrap().data,
-        name: |names, records| {
-            crmgate_pipedrive::name_custom_fields(names, records);
-            crmgate_pipedrive::name_labels_with(names, records);
-        },
-        // Custom field hashes and label ids share one map here; the connector keeps two.
-        custom: &[
-            ("8f4b27fa0a5d4e0b9c1f0e2d3c4b5a6978695a4b", "Region"),
-            ("1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d", "Seats"),
-            ("d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5", "Support plan"),
-            ("1", "Hot"),
-            ("2", "Warm"),
-            ("3", "Cold"),
-            ("4", "Renewal"),
-            ("5", "Partner"),
+        catalogs: &[
+            (
+                "custom_fields",
+                &[
+                    ("8f4b27fa0a5d4e0b9c1f0e2d3c4b5a6978695a4b", "Region"),
+                    ("1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d", "Seats"),
+                    ("d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5", "Support plan"),
+                ],
+            ),
+            (
+                "labels",
+                &[
+                    ("1", "Hot"),
+                    ("2", "Warm"),
+                    ("3", "Cold"),
+                    ("4", "Renewal"),
+                    ("5", "Partner"),
+                ],
+            ),
         ],
         create: include_str!("../tests/fixtures/pipedrive/create.json"),
     },
@@ -73,18 +77,26 @@ const CONNECTORS: &[Connector] = &[
         id: "copper",
         page: include_bytes!("../bench/fixtures/copper_opportunities.json"),
         parse: |bytes| serde_json::from_slice::<Vec<Value>>(bytes).unwrap(),
-        name: crmgate_copper::name_custom_fields,
-        custom: &[("11", "Region"), ("12", "Seats")],
+        catalogs: &[
+            ("custom_fields", &[("11", "Region"), ("12", "Seats")]),
+            ("loss_reasons", &[]),
+            ("customer_sources", &[]),
+        ],
         create: include_str!("../tests/fixtures/copper/create.json"),
     },
 ];
 
 impl Connector {
-    fn names(&self) -> FieldNames {
-        self.custom
-            .iter()
-            .map(|(id, name)| (id.to_string(), name.to_string()))
-            .collect()
+    fn lookups(&self) -> Lookups {
+        let mut lookups = Lookups::default();
+        for (catalog, entries) in self.catalogs {
+            let names: FieldNames = entries
+                .iter()
+                .map(|(id, name)| (id.to_string(), name.to_string()))
+                .collect();
+            lookups.insert(catalog, Arc::new(names));
+        }
+        lookups
     }
 
     fn create_body(&self) -> String {
@@ -93,13 +105,14 @@ impl Connector {
     }
 }
 
-/// What a list request costs in translation: parse the vendor page, name custom fields, map
-/// and write the unified records; beside a plain parse and write of the same bytes.
+/// What a list request costs in translation: parse the vendor page, collect the keys to name
+/// (the catalogs themselves are cached), map and write the unified records; beside a plain
+/// parse and write of the same bytes.
 fn pages(c: &mut Criterion) {
     let set = MappingSet::load(None, &crmgate::registry::connectors()).unwrap();
     for connector in CONNECTORS {
         let table = set.table(connector.id, Resource::Opportunities).unwrap();
-        let names = connector.names();
+        let lookups = connector.lookups();
         let mut group = c.benchmark_group(format!("page_100/{}", connector.id));
         group.bench_function("serde_json round trip", |b| {
             b.iter(|| {
@@ -109,16 +122,10 @@ fn pages(c: &mut Criterion) {
         });
         group.bench_function("crmgate parse + map + write", |b| {
             b.iter(|| {
-                let mut records = (connector.parse)(black_box(connector.page));
-                (connector.name)(&names, &mut records);
+                let records = (connector.parse)(black_box(connector.page));
+                black_box(table.lookup_keys(&records, None));
                 let mut out = Vec::with_capacity(64 * 1024);
-                write_records(
-                    &table,
-                    &records,
-                    &RecordView::default(),
-                    &Lookups::default(),
-                    &mut out,
-                );
+                write_records(&table, &records, &RecordView::default(), &lookups, &mut out);
                 out
             })
         });

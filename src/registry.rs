@@ -4,12 +4,15 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crmgate_connector_sdk::driver::LookupCache;
 use crmgate_connector_sdk::{Connector, Expected, Manifest, ManifestError, Resource};
 
 /// A connector and the built-in mapping table of each resource it serves.
 #[derive(Clone)]
 pub struct ConnectorEntry {
     pub connector: Arc<dyn Connector>,
+    /// The names of its catalogs, per connection, kept for as long as the process runs.
+    pub lookups: Arc<LookupCache>,
     /// The resource and the text of its built-in table, compiled into the binary so that
     /// `crmgate serve` works from any directory.
     pub mappings: &'static [(Resource, &'static str)],
@@ -119,6 +122,7 @@ pub fn load(dir: Option<&Path>) -> Result<Vec<ConnectorEntry>, Vec<ManifestError
                     continue;
                 }
                 entries.push(ConnectorEntry {
+                    lookups: Arc::new(LookupCache::new(connector.manifest())),
                     connector,
                     mappings: b.mappings,
                 });

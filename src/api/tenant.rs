@@ -253,6 +253,7 @@ fn call_context(
         http,
         base_url,
         settings,
+        lookups: entry.lookups.clone(),
         connection,
         degraded: Default::default(),
     })

@@ -406,7 +406,7 @@ fn overlapping_write_paths_are_refused() {
 #[test]
 fn the_table_tells_connectors_which_fields_it_reads() {
     let table = compile(HUBSPOT).unwrap();
-    let fields = crmgate_connector_sdk::ReadFields::new(table.read_paths(), &[]);
+    let fields = crmgate_connector_sdk::ReadFields::new(table.read_paths(), &[], &[]);
     let properties = fields.under("properties");
     for name in [
         "dealname",
@@ -671,28 +671,31 @@ fn the_committed_schema_matches_the_types() {
 /// a close date and a status from the contract, and an exact amount where the vendor gave one.
 #[test]
 fn the_benchmark_pages_map_without_error() {
-    let pages: [(&str, &[u8], &str); 3] = [
+    let pages: [(&str, &str, &[u8], &str); 3] = [
         (
+            "hubspot",
             HUBSPOT,
             include_bytes!("../../bench/fixtures/hubspot_deals_page.json"),
             "/results",
         ),
         (
+            "pipedrive",
             include_str!("../../mappings/pipedrive/opportunities.yaml"),
             include_bytes!("../../bench/fixtures/pipedrive_deals_page.json"),
             "/data",
         ),
         (
+            "copper",
             include_str!("../../mappings/copper/opportunities.yaml"),
             include_bytes!("../../bench/fixtures/copper_opportunities.json"),
             "",
         ),
     ];
-    for (text, bytes, records_at) in pages {
+    for (connector, text, bytes, records_at) in pages {
         let page: Value = serde_json::from_slice(bytes).unwrap();
         let records = page.pointer(records_at).unwrap().as_array().unwrap();
         assert_eq!(records.len(), 100);
-        let table = compile(text).unwrap();
+        let table = compile_for(connector, text).unwrap();
         let mut out = Vec::new();
         write_records(
             &table,

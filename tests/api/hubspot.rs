@@ -6,15 +6,15 @@ use wiremock::{Mock, MockBuilder, ResponseTemplate};
 
 use crate::app::HUBSPOT_TOKEN;
 
-/// The `properties=` list the built-in mapping table asks for, in its order; the connector
-/// adds the tenant's properties after it, then `hs_tag_ids` (the account has no custom ones).
-pub const PROPERTIES: &str = "dealname,description,dealtype,amount,deal_currency_code,hs_deal_stage_probability,hs_projected_amount,closedate,closed_lost_reason,closed_won_reason,pipeline,dealstage,hs_analytics_source,hubspot_owner_id,hs_priority,hs_is_closed_won,hs_is_closed_lost,num_notes,hs_v2_date_entered_current_stage,notes_last_updated,notes_last_contacted,hs_updated_by_user_id,hs_created_by_user_id,hs_lastmodifieddate,createdate";
+/// The `properties=` list the built-in mapping table asks for, in its order (`hs_tag_ids` is
+/// where `tags` is); the driver adds the tenant's properties after it, then the account's
+/// custom ones (here none).
+pub const PROPERTIES: &str = "dealname,description,dealtype,amount,deal_currency_code,hs_deal_stage_probability,hs_projected_amount,closedate,closed_lost_reason,closed_won_reason,pipeline,dealstage,hs_analytics_source,hubspot_owner_id,hs_priority,hs_is_closed_won,hs_is_closed_lost,hs_tag_ids,num_notes,hs_v2_date_entered_current_stage,notes_last_updated,notes_last_contacted,hs_updated_by_user_id,hs_created_by_user_id,hs_lastmodifieddate,createdate";
 
-/// The whole `properties=` list of a read: the table's, the tenant's, then the deal tags.
+/// The whole `properties=` list of a read: the table's, then the tenant's.
 pub fn asked(tenant: &[&str]) -> String {
     let mut names = vec![PROPERTIES];
     names.extend(tenant);
-    names.push("hs_tag_ids");
     names.join(",")
 }
 

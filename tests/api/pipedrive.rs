@@ -180,7 +180,7 @@ async fn labels_and_custom_fields_are_named_from_one_deal_fields_read() {
 
     let unknown = json!({ "tags": ["Lukewarm"] });
     let answer = call(pipedrive(app.patch("/crm/opportunities/42", &unknown))).await;
-    assert_error(&answer, 400, "ConnectorOperationUnsupportedError");
+    assert_error(&answer, 400, "RequestValidationError");
     assert!(
         answer.1["detail"].to_string().contains("Lukewarm"),
         "{}",

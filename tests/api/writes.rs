@@ -303,8 +303,8 @@ async fn an_unknown_custom_field_id_is_refused() {
     nothing_else(&server).await;
     let body = json!({ "custom_fields": [{ "id": "0000000000000000000000000000000000000000", "value": "x" }] });
     let answer = call(to("pipedrive", app.patch("/crm/opportunities/42", &body))).await;
-    assert_error(&answer, 400, "ConnectorOperationUnsupportedError");
-    let message = answer.1["detail"]["message"].as_str().unwrap();
+    assert_error(&answer, 400, "RequestValidationError");
+    let message = answer.1["message"].as_str().unwrap();
     assert!(
         message.starts_with(
             "Pipedrive has no custom field with id \"0000000000000000000000000000000000000000\"."

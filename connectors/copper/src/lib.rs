@@ -1,42 +1,29 @@
 //! crmgate connector for Copper opportunities (developer API v1).
 //!
-//! Its settings, auth (three headers: access token, application, user email), hosts, budget and
-//! paging are in its manifest, `connectors/copper/connector.yaml`; lists go through the search
-//! endpoint with page numbers; ids are integers; `close_date` is `M/D/YYYY` and other dates are
-//! unix seconds, which the mapping table (`mappings/copper/opportunities.yaml`) converts.
-
-mod hooks;
-mod model;
+//! Everything about Copper is data: its manifest, `connectors/copper/connector.yaml` (settings,
+//! the three auth headers, hosts, budget, the opportunity operations with lists through the
+//! search endpoint by page number, error rules, and the lookups that name custom fields, loss
+//! reasons and customer sources), and its mapping table, `mappings/copper/opportunities.yaml`
+//! (which also turns `M/D/YYYY` and unix-second dates into unified ones). The SDK's driver runs
+//! it; no hook is needed.
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use crmgate_connector_sdk::{
-    Call, CallContext, Connector, Manifest, Operation, Result, VendorRequest, WriteHook,
-};
-use serde_json::Value;
+use crmgate_connector_sdk::{Connector, Manifest};
 
-pub use hooks::name_custom_fields;
-
-/// The Copper connector, with its per-connection caches of custom field definitions, loss
-/// reasons and customer sources.
+/// The Copper connector.
 #[derive(Debug)]
 pub struct Copper {
     manifest: Arc<Manifest>,
-    catalogs: hooks::Catalogs,
 }
 
 impl Copper {
     /// The connector described by `manifest` (its `connector.yaml`, loaded by the registry).
     pub fn new(manifest: Arc<Manifest>) -> Self {
-        Self {
-            manifest,
-            catalogs: hooks::Catalogs::default(),
-        }
+        Self { manifest }
     }
 }
 
-#[async_trait]
 impl Connector for Copper {
     fn id(&self) -> &'static str {
         "copper"
@@ -44,32 +31,5 @@ impl Connector for Copper {
 
     fn manifest(&self) -> &Manifest {
         &self.manifest
-    }
-
-    fn write_hooks(&self) -> &'static [WriteHook] {
-        hooks::WRITE_HOOKS
-    }
-
-    async fn prepare_request(
-        &self,
-        cx: &CallContext,
-        call: &Call<'_>,
-        rq: &mut VendorRequest,
-    ) -> Result<()> {
-        if let (Operation::Create | Operation::Update, Some(body)) = (call.operation, &mut rq.body)
-        {
-            hooks::id_fields(&self.catalogs, cx, body).await?;
-            hooks::id_lookups(&self.catalogs, cx, body).await?;
-        }
-        Ok(())
-    }
-
-    async fn normalise(
-        &self,
-        cx: &CallContext,
-        _call: &Call<'_>,
-        records: &mut [Value],
-    ) -> Result<()> {
-        hooks::name_records(&self.catalogs, cx, records).await
     }
 }

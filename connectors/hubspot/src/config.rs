@@ -5,8 +5,5 @@
 // path; 2026-09 is current. Moving to a later release changes these and connector.yaml; the
 // numbered CRM APIs lose support in 2027.
 
-/// The deal property definitions, read for the names of custom properties and deal tags.
-pub const DEAL_PROPERTIES: &str = "/crm/properties/2026-09/deals";
-
 /// Deal associations, read in batches per associated object type (`/{to}/batch/read`).
 pub const DEAL_ASSOCIATIONS: &str = "/crm/associations/2026-09/deals";

@@ -15,28 +15,21 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use crmgate_connector_sdk::{
-    Call, CallContext, Connector, Manifest, Operation, RateLimitStatus, Result, VendorRequest,
-    WriteHook,
+    Call, CallContext, Connector, Manifest, RateLimitStatus, Result, WriteHook,
 };
 use http::HeaderMap;
 use serde_json::Value;
 
-pub use hooks::name_custom_fields;
-
-/// The HubSpot connector, with its per-connection caches of custom property and tag names.
+/// The HubSpot connector.
 #[derive(Debug)]
 pub struct HubSpot {
     manifest: Arc<Manifest>,
-    catalogs: hooks::Catalogs,
 }
 
 impl HubSpot {
     /// The connector described by `manifest` (its `connector.yaml`, loaded by the registry).
     pub fn new(manifest: Arc<Manifest>) -> Self {
-        Self {
-            manifest,
-            catalogs: hooks::Catalogs::default(),
-        }
+        Self { manifest }
     }
 }
 
@@ -58,44 +51,19 @@ impl Connector for HubSpot {
         hooks::WRITE_HOOKS
     }
 
-    async fn prepare_request(
-        &self,
-        cx: &CallContext,
-        call: &Call<'_>,
-        rq: &mut VendorRequest,
-    ) -> Result<()> {
-        match (call.operation, call.fields) {
-            (Operation::List | Operation::Get, Some(fields)) => {
-                let plan = hooks::ReadPlan::new(&self.catalogs, cx, fields).await?;
-                hooks::ask_for_properties(rq, fields, &plan.extra())
-            }
-            (Operation::Create | Operation::Update, _) => match &mut rq.body {
-                Some(body) => {
-                    hooks::id_fields(&self.catalogs, cx, body).await?;
-                    hooks::id_tags(&self.catalogs, cx, body).await
-                }
-                None => Ok(()),
-            },
-            _ => Ok(()),
-        }
-    }
-
     async fn normalise(
         &self,
         cx: &CallContext,
         call: &Call<'_>,
         records: &mut [Value],
     ) -> Result<()> {
-        let Some(fields) = call.fields else {
-            return Ok(());
-        };
-        if call.search {
-            let errors = &self.manifest.declaration().errors;
-            associations::add_associations(cx, errors, records, fields).await?;
+        match call.fields {
+            Some(fields) if call.search => {
+                let errors = &self.manifest.declaration().errors;
+                associations::add_associations(cx, errors, records, fields).await
+            }
+            _ => Ok(()),
         }
-        let plan = hooks::ReadPlan::new(&self.catalogs, cx, fields).await?;
-        plan.apply(records);
-        Ok(())
     }
 }
 

@@ -104,14 +104,20 @@ impl FieldCatalog {
         match fetch().await {
             Ok(fresh) => Ok(self.store(cx, fresh)),
             Err(err) => {
-                if err.kind == ErrorKind::Unauthorized && err.vendor_status == Some(403) {
-                    self.refused
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(cx.connection.clone(), (Instant::now(), err.clone()));
-                }
+                self.remember_refusal(cx, &err);
                 Err(err)
             }
+        }
+    }
+
+    /// Keeps the vendor's refusal to name (a 403) for the connection, for [`MIN_AGE_TO_REREAD`];
+    /// for catalogs that another catalog's call answers too.
+    pub fn remember_refusal(&self, cx: &CallContext, err: &ConnectorError) {
+        if err.kind == ErrorKind::Unauthorized && err.vendor_status == Some(403) {
+            self.refused
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(cx.connection.clone(), (Instant::now(), err.clone()));
         }
     }
 
@@ -300,6 +306,7 @@ mod tests {
             http: OutboundClient::for_tests(),
             base_url: Url::parse("http://127.0.0.1:9").unwrap(),
             settings: Arc::default(),
+            lookups: Arc::default(),
             connection: "c1".into(),
             degraded: Default::default(),
         };

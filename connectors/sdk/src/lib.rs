@@ -17,7 +17,8 @@ mod pass_through;
 mod settings;
 
 pub use catalog::{
-    CatalogPair, FieldCatalog, FieldNames, distinct, id_text, option_ids, resolve_fields,
+    CatalogPair, FieldCatalog, FieldNames, MIN_AGE_TO_REREAD, distinct, id_text, option_ids,
+    resolve_fields,
 };
 pub use driver::Call;
 pub use error::{ConnectorError, DownstreamError, ErrorKind, Origin};

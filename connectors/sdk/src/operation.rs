@@ -63,6 +63,8 @@ pub struct CallContext {
     pub base_url: Url,
     /// The connection's settings, for the non-secret ones a manifest's paths and bodies use.
     pub settings: Arc<ConnectionSettings>,
+    /// The connector's catalogs ([`crate::driver::lookup`]), shared by its connections.
+    pub lookups: Arc<crate::driver::LookupCache>,
     /// A stable, opaque name of the connection (no tenant ids in it), for connectors that cache
     /// per-connection facts such as custom field definitions.
     pub connection: String,
@@ -78,7 +80,7 @@ pub type DegradedSlot = Arc<Mutex<Vec<Degraded>>>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Degraded {
     /// Which step (`custom_fields`).
-    pub step: &'static str,
+    pub step: String,
     /// The vendor's status for the refused call.
     pub status: Option<u16>,
     /// The vendor's error code, when it gave one (`MISSING_SCOPES`).
@@ -93,7 +95,7 @@ impl CallContext {
     /// records are still served. Any other failure fails the read.
     pub async fn optional<T>(
         &self,
-        step: &'static str,
+        step: &str,
         lacking: &str,
         work: impl Future<Output = Result<T>>,
     ) -> Result<Option<T>> {
@@ -123,7 +125,7 @@ impl CallContext {
                     return Ok(None);
                 }
                 degraded.push(Degraded {
-                    step,
+                    step: step.to_owned(),
                     status: err.vendor_status,
                     error: err.downstream.iter().find_map(|d| d.code.clone()),
                     message,
@@ -145,25 +147,27 @@ impl CallContext {
 
 /// The vendor fields the mapping engine will read, as the static name prefixes of its JSONPaths
 /// (`["properties", "amount"]`): the table's own and the tenant's overrides and custom mappings,
-/// so that connectors ask their vendor for exactly those fields.
+/// so that connectors ask their vendor for exactly those fields; and the catalogs the table
+/// names whole containers with (`custom_fields` over `["properties"]`), whose keys are fields
+/// to ask for too.
 #[derive(Debug, Clone, Copy)]
 pub struct ReadFields<'a> {
     table: &'a [Vec<String>],
     tenant: &'a [Vec<String>],
+    catalogs: &'a [(String, Vec<String>)],
 }
 
 impl<'a> ReadFields<'a> {
-    pub fn new(table: &'a [Vec<String>], tenant: &'a [Vec<String>]) -> Self {
-        Self { table, tenant }
-    }
-
-    /// Whether any path starts at the top-level field `name` (`custom_fields`, say), for
-    /// connectors that only do extra work when the table reads what it produces.
-    pub fn reads(&self, name: &str) -> bool {
-        self.table
-            .iter()
-            .chain(self.tenant)
-            .any(|path| path.first().is_some_and(|first| first == name))
+    pub fn new(
+        table: &'a [Vec<String>],
+        tenant: &'a [Vec<String>],
+        catalogs: &'a [(String, Vec<String>)],
+    ) -> Self {
+        Self {
+            table,
+            tenant,
+            catalogs,
+        }
     }
 
     /// The names directly under `parent` (`under("properties")` → `amount`, `dealname`, ...),
@@ -179,6 +183,15 @@ impl<'a> ReadFields<'a> {
             }
         }
         names
+    }
+
+    /// The catalogs whose keys name fields directly under `parent`.
+    pub fn catalogs_under(&self, parent: &str) -> Vec<&'a str> {
+        self.catalogs
+            .iter()
+            .filter(|(_, path)| matches!(path.as_slice(), [only] if only == parent))
+            .map(|(catalog, _)| catalog.as_str())
+            .collect()
     }
 }
 
@@ -302,6 +315,7 @@ mod tests {
             http: OutboundClient::for_tests(),
             base_url: Url::parse("http://127.0.0.1:1234/mock/").unwrap(),
             settings: Arc::default(),
+            lookups: Arc::default(),
             connection: "test".to_owned(),
             degraded: DegradedSlot::default(),
         };
@@ -322,12 +336,16 @@ mod tests {
             vec!["properties".to_owned(), "dealname".to_owned()],
             vec!["properties".to_owned(), "amount".to_owned()],
         ];
-        assert_eq!(
-            ReadFields::new(&paths, &tenant).under("properties"),
-            ["amount", "dealname"]
-        );
-        let fields = ReadFields::new(&paths, &tenant);
-        assert!(fields.reads("id") && fields.reads("properties"));
-        assert!(!fields.reads("custom_fields") && !fields.reads("amount"));
+        let catalogs = vec![
+            ("custom_fields".to_owned(), vec!["properties".to_owned()]),
+            (
+                "tags".to_owned(),
+                vec!["properties".to_owned(), "tags".to_owned()],
+            ),
+        ];
+        let fields = ReadFields::new(&paths, &tenant, &catalogs);
+        assert_eq!(fields.under("properties"), ["amount", "dealname"]);
+        assert_eq!(fields.catalogs_under("properties"), ["custom_fields"]);
+        assert!(fields.catalogs_under("id").is_empty());
     }
 }

@@ -65,7 +65,18 @@ impl Mapping {
     }
 
     fn read_fields(&self) -> ReadFields<'_> {
-        ReadFields::new(self.table.read_paths(), self.tenant.read_paths())
+        ReadFields::new(
+            self.table.read_paths(),
+            self.tenant.read_paths(),
+            self.table.lookup_sources(),
+        )
+    }
+
+    /// The catalogs the table names the records' ids with; one the vendor refuses to show is
+    /// left out, so its ids stay unnamed and the answer says so.
+    async fn read_lookups(&self, conn: &Connection, records: &[Value]) -> Result<Lookups> {
+        let needs = self.table.lookup_keys(records, Some(&self.tenant));
+        resolve_lookups(conn, &needs, true).await
     }
 
     fn view<'a>(&'a self, fields: Option<&'a [String]>) -> RecordView<'a> {
@@ -74,6 +85,25 @@ impl Mapping {
             tenant: Some(&self.tenant),
         }
     }
+}
+
+/// Reads the catalogs a mapping needs through the connector's lookups.
+async fn resolve_lookups(
+    conn: &Connection,
+    needs: &[(String, Vec<String>)],
+    optional: bool,
+) -> Result<Lookups> {
+    let mut lookups = Lookups::default();
+    if needs.is_empty() {
+        return Ok(lookups);
+    }
+    let found = driver::lookup::resolve(conn.entry.connector.as_ref(), &conn.cx, needs, optional)
+        .await
+        .map_err(|e| Error::from_connector(e, conn.service()))?;
+    for (name, names) in found {
+        lookups.insert(&name, names);
+    }
+    Ok(lookups)
 }
 
 fn envelope(
@@ -147,14 +177,9 @@ pub async fn list(
         })
     });
     let view = mapping.view(q.fields.as_deref());
+    let lookups = mapping.read_lookups(&conn, &records).await?;
     let mut data = Vec::with_capacity(records.len() * 512);
-    write_records(
-        &mapping.table,
-        &records,
-        &view,
-        &Lookups::default(),
-        &mut data,
-    );
+    write_records(&mapping.table, &records, &view, &lookups, &mut data);
     let mut meta = json!({
         "items_on_page": records.len(),
         "cursors": { "previous": null, "current": q.cursor, "next": next },
@@ -232,11 +257,14 @@ pub async fn one(
         std::slice::from_ref(&record),
     )
     .map_err(|e| Error::from_connector(e, conn.service()))?;
+    let lookups = mapping
+        .read_lookups(&conn, std::slice::from_ref(&record))
+        .await?;
     let mut data = Vec::with_capacity(1024);
     mapping.table.write_record(
         &record,
         &mapping.view(q.fields.as_deref()),
-        &Lookups::default(),
+        &lookups,
         &mut data,
     );
     Ok(
@@ -287,12 +315,16 @@ async fn vendor_body(
     let input = UnifiedWrite::from_body(model, body, op == Operation::Create)?;
     let plan = PassThroughPlan::new(input.pass_through, conn.service(), &operation_id(model, op))?;
     let mapping = Mapping::load(state, conn, model).await?;
-    let mapped = mapping.table.to_vendor(
-        &input.fields,
-        write_op,
-        Some(&mapping.tenant),
-        &Lookups::default(),
-    )?;
+    // Names given for ids are resolved before the mapping writes them: an unknown one is the
+    // client's error, raised before anything is written.
+    let needs = mapping
+        .table
+        .write_lookups(&input.fields, write_op, Some(&mapping.tenant));
+    let lookups = resolve_lookups(conn, &needs, false).await?;
+    let mapped =
+        mapping
+            .table
+            .to_vendor(&input.fields, write_op, Some(&mapping.tenant), &lookups)?;
     let mut vendor = mapped.body;
     plan.apply(&mut vendor)?;
     Ok((vendor, mapped.unmapped))

@@ -604,6 +604,7 @@ errors: {}
         )
         .unwrap();
         ConnectorEntry {
+            lookups: Arc::default(),
             connector: Arc::new(SettingsOnly(manifest)),
             mappings: &[],
         }

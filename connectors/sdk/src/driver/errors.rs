@@ -70,7 +70,7 @@ fn each(value: &Value) -> Vec<&Value> {
 }
 
 /// The value at `path` as text: strings as they are, anything else as its JSON.
-fn text(path: &RecordPath, doc: &Value) -> Option<String> {
+pub(super) fn text(path: &RecordPath, doc: &Value) -> Option<String> {
     path.find(doc).map(|v| match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),

@@ -6,13 +6,14 @@
 //! [`Connector`] where its vendor has a quirk the manifest cannot say.
 
 mod errors;
+pub mod lookup;
 mod raw;
 mod request;
 
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::manifest::{IdFormat, ListOperation, Pagination, ResourceSpec};
+use crate::manifest::{FieldSelection, IdFormat, ListOperation, Pagination, ResourceSpec};
 use crate::{
     CallContext, Connector, ConnectorError, DeleteRequest, ErrorKind, GetRequest, ListRequest,
     Operation, Page, ReadFields, Resource, Result, VendorFilter, VendorRequest, VendorResponse,
@@ -20,6 +21,7 @@ use crate::{
 };
 use request::Build;
 
+pub use lookup::LookupCache;
 pub use raw::{at, text_at};
 
 /// What a hook is called for.
@@ -246,8 +248,18 @@ pub async fn page<C: Connector + ?Sized>(
     };
     let mut build = Build::new(cx, op.method, &op.path, &op.query, op.body.as_ref(), None)?;
     build.filters(op, rq.filters)?;
-    let position = build.paging(pagination, op, &spec.id, rq.cursor, rq.limit)?;
+    let position = build.paging(
+        pagination,
+        op.filters.as_ref(),
+        &spec.id,
+        rq.cursor,
+        rq.limit,
+    )?;
     build.sort(op, rq.sort)?;
+    if let Some(selection) = &op.fields {
+        let names = selected(connector, cx, selection, rq.fields).await?;
+        build.select(selection, &names);
+    }
     build.pass_through(rq.query)?;
     let response = send(connector, cx, &call, build.finish(true)).await?;
     let status = response.status.as_u16();
@@ -286,7 +298,11 @@ pub async fn get<C: Connector + ?Sized>(
         fields: Some(rq.fields),
         search: false,
     };
-    let build = Build::new(cx, op.method, &op.path, &op.query, None, Some(rq.id))?;
+    let mut build = Build::new(cx, op.method, &op.path, &op.query, None, Some(rq.id))?;
+    if let Some(selection) = &op.fields {
+        let names = selected(connector, cx, selection, rq.fields).await?;
+        build.select(selection, &names);
+    }
     let response = send(connector, cx, &call, build.finish(true)).await?;
     let mut record = [record_at(&response, &op.record)?];
     connector.normalise(cx, &call, &mut record).await?;
@@ -346,6 +362,38 @@ pub async fn delete<C: Connector + ?Sized>(
     let build = Build::new(cx, op.method, &op.path, &op.query, None, Some(rq.id))?;
     send(connector, cx, &call, build.finish(true)).await?;
     Ok(())
+}
+
+/// The fields a read names: the mapped ones under the selection's member, then the keys of
+/// the catalogs the mapping names that member with, sorted so that calls are the same every
+/// time. A catalog the vendor refuses to show leaves its fields out, and the answer says so.
+async fn selected<C: Connector + ?Sized>(
+    connector: &C,
+    cx: &CallContext,
+    selection: &FieldSelection,
+    fields: ReadFields<'_>,
+) -> Result<Vec<String>> {
+    let mut names: Vec<String> = fields
+        .under(&selection.under)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    for catalog in fields.catalogs_under(&selection.under) {
+        let need = [(catalog.to_owned(), Vec::new())];
+        if let Some(known) = lookup::resolve(connector, cx, &need, true)
+            .await?
+            .get(catalog)
+        {
+            let mut keys: Vec<&String> = known.keys().collect();
+            keys.sort_unstable();
+            for key in keys {
+                if !names.contains(key) {
+                    names.push(key.clone());
+                }
+            }
+        }
+    }
+    Ok(names)
 }
 
 /// The record at `path` of an answer.

@@ -11,8 +11,8 @@ use url::Url;
 
 use super::raw;
 use crate::manifest::{
-    Direction, FilterEncoding, ListOperation, Method, Pagination, Place, RecordId, RecordPath,
-    Segment, SortEncoding, Template,
+    Direction, FieldSelection, FilterEncoding, ListOperation, Method, Pagination, Place, RecordId,
+    RecordPath, Segment, SortEncoding, Template,
 };
 use crate::{
     CallContext, ConnectorError, ErrorKind, Result, SortDirection, VendorFilter, VendorRequest,
@@ -106,7 +106,7 @@ impl Build {
     pub fn paging<'p>(
         &mut self,
         pagination: &'p Pagination,
-        op: &ListOperation,
+        filters: Option<&FilterEncoding>,
         id: &RecordId,
         cursor: Option<&str>,
         limit: u32,
@@ -185,7 +185,7 @@ impl Build {
                     if id.format == crate::manifest::IdFormat::Integer {
                         ConnectorError::check_integer_id(after).map_err(|_| foreign())?;
                     }
-                    let Some(FilterEncoding::List(list)) = &op.filters else {
+                    let Some(FilterEncoding::List(list)) = filters else {
                         return Err(ConnectorError::new(
                             ErrorKind::Unsupported,
                             "A keyset list needs filters of type list.",
@@ -205,6 +205,15 @@ impl Build {
                 }
             }
         })
+    }
+
+    /// Names the fields a read asks for; nothing when there are none to name.
+    pub fn select(&mut self, selection: &FieldSelection, names: &[String]) {
+        match selection.place {
+            Place::Body => self.put(Place::Body, &selection.param, names.into()),
+            Place::Query if names.is_empty() => {}
+            Place::Query => self.query.push((selection.param.clone(), names.join(","))),
+        }
     }
 
     /// Encodes the list's equality filters.

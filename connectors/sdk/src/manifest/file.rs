@@ -7,6 +7,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
+use indexmap::IndexMap;
+
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
@@ -41,9 +43,9 @@ pub struct ManifestFile {
     #[serde(default)]
     pub resources: BTreeMap<String, ResourceSpec>,
     /// Named vendor catalogs (custom field definitions, option labels) that records refer to by
-    /// id, read per connection and cached.
+    /// id, read per connection and cached; a request needing several reads them in this order.
     #[serde(default)]
-    pub lookups: BTreeMap<String, Lookup>,
+    pub lookups: IndexMap<String, Lookup>,
 }
 
 /// Who the connector is.
@@ -475,6 +477,8 @@ pub struct ListOperation {
     pub records: RecordPath,
     /// How the vendor pages.
     pub pagination: Pagination,
+    /// The fields to ask for by name, for vendors that answer only those.
+    pub fields: Option<FieldSelection>,
     /// How the vendor pages when the client sorts, when that differs (a keyset on the id
     /// cannot continue a list sorted on another field).
     pub sorted_pagination: Option<Pagination>,
@@ -502,6 +506,23 @@ pub struct RecordOperation {
     #[serde(default = "RecordPath::root")]
     #[schemars(default = "root_text")]
     pub record: RecordPath,
+    /// The fields to ask for by name, for vendors that answer only those.
+    pub fields: Option<FieldSelection>,
+}
+
+/// The vendor fields a read names, for vendors that answer only the fields asked for: those
+/// the mapping reads under `under`, then the keys of the catalogs the mapping names that
+/// member with (an account's custom properties), each once.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSelection {
+    /// The parameter that lists them (`properties`).
+    pub param: String,
+    /// The query (the names joined with `,`) or the body (a list of names).
+    #[serde(default, rename = "in")]
+    pub place: Place,
+    /// The record member the fields are under (`properties`).
+    pub under: String,
 }
 
 fn root_text() -> &'static str {
