@@ -15,10 +15,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use crmgate_connector_sdk::{
-    Call, CallContext, Connector, Manifest, Operation, RateLimitStatus, Result, VendorRequest,
-    WriteHook,
+    Call, CallContext, Connector, Manifest, Operation, Result, VendorRequest, WriteHook,
 };
-use http::HeaderMap;
 use serde_json::Value;
 
 pub use hooks::name_custom_fields;
@@ -48,10 +46,6 @@ impl Connector for HubSpot {
 
     fn manifest(&self) -> &Manifest {
         &self.manifest
-    }
-
-    fn rate_limit_status(&self) -> Option<fn(&HeaderMap) -> Option<RateLimitStatus>> {
-        Some(model::rate_limit_status)
     }
 
     fn write_hooks(&self) -> &'static [WriteHook] {
