@@ -238,9 +238,7 @@ fn call_context(
         .ok_or_else(|| Error::internal(format_args!("no outbound client for {}", connector.id())))?
         .with_auth(auth)
         .with_deadline(tokio::time::Instant::now() + state.request_deadline);
-    if let Some(read) = connector.rate_limit_status() {
-        http = http.with_rate_headers(read, rate_slot);
-    }
+    http = http.with_rate_report(connector.manifest().rate_report(), rate_slot);
     let budget = overrides
         .and_then(|o| o.rate_limit)
         .map(|r| r.budget())

@@ -14,10 +14,7 @@ mod model;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use crmgate_connector_sdk::{
-    Call, CallContext, Connector, Manifest, RateLimitStatus, Result, WriteHook,
-};
-use http::HeaderMap;
+use crmgate_connector_sdk::{Call, CallContext, Connector, Manifest, Result, WriteHook};
 use serde_json::Value;
 
 /// The HubSpot connector.
@@ -41,10 +38,6 @@ impl Connector for HubSpot {
 
     fn manifest(&self) -> &Manifest {
         &self.manifest
-    }
-
-    fn rate_limit_status(&self) -> Option<fn(&HeaderMap) -> Option<RateLimitStatus>> {
-        Some(model::rate_limit_status)
     }
 
     fn write_hooks(&self) -> &'static [WriteHook] {

@@ -1,7 +1,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Once};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
@@ -76,9 +76,10 @@ pub struct OutboundClient {
     deadline: Option<Instant>,
     /// The connection's budget, its key and where it is kept.
     budget: Option<(Arc<dyn RateLimiter>, Arc<str>, RateBudget)>,
-    /// Reads the vendor's rate-limit headers, and the last reading of this request's calls.
-    rate_headers: Option<fn(&HeaderMap) -> Option<RateLimitStatus>>,
-    last_rate: RateLimitSlot,
+    /// How the vendor reports its rate limit, and where the latest reading of this request's
+    /// calls is kept (none on a client that serves no single request).
+    rate: Arc<dyn RateReport>,
+    last_rate: Option<RateLimitSlot>,
     /// Metric labels: which connector, and which unified operation the calls serve.
     connector: &'static str,
     operation: &'static str,
@@ -95,6 +96,41 @@ pub struct RateLimitStatus {
     pub remaining: u64,
     /// When the window resets, as Unix seconds.
     pub reset: u64,
+}
+
+/// How a vendor reports its rate limit in its answers: its own count, and how long an error
+/// answer asks to wait. A connector's manifest says it ([`crate::manifest::RateLimit`]); a
+/// client without one honours the standard `Retry-After` header and reads no count.
+pub trait RateReport: Send + Sync {
+    /// The vendor's count after a call; `None` when the answer carries none.
+    fn status(&self, headers: &HeaderMap) -> Option<RateLimitStatus>;
+
+    /// How long an error answer asks to wait before the call is sent again; `latest` is the
+    /// newest count of the request's calls, this answer's when it has one.
+    fn retry_after(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        latest: Option<RateLimitStatus>,
+    ) -> Option<Duration>;
+}
+
+/// What HTTP itself defines: `Retry-After`, and no count.
+struct StandardRetryAfter;
+
+impl RateReport for StandardRetryAfter {
+    fn status(&self, _: &HeaderMap) -> Option<RateLimitStatus> {
+        None
+    }
+
+    fn retry_after(
+        &self,
+        headers: &HeaderMap,
+        _: &[u8],
+        _: Option<RateLimitStatus>,
+    ) -> Option<Duration> {
+        header_delay(headers, header::RETRY_AFTER.as_str(), SystemTime::now())
+    }
 }
 
 /// One vendor call before it is sent.
@@ -224,8 +260,8 @@ impl OutboundClient {
             pause: Arc::new(TokioPause),
             deadline: None,
             budget: None,
-            rate_headers: None,
-            last_rate: Arc::default(),
+            rate: Arc::new(StandardRetryAfter),
+            last_rate: None,
             connector,
             operation: "unknown",
         }
@@ -333,17 +369,14 @@ impl OutboundClient {
         Ok(())
     }
 
-    /// The same client reading the vendor's rate-limit headers with `read` into `slot`, where
-    /// the gateway picks the latest reading up for the client's response.
+    /// The same client reading the vendor's rate limit as `report` says, into `slot`, where the
+    /// gateway picks the latest reading up for the client's response. The slot belongs to one
+    /// request: a reading never tells another request's client when to retry.
     #[must_use]
-    pub fn with_rate_headers(
-        &self,
-        read: fn(&HeaderMap) -> Option<RateLimitStatus>,
-        slot: RateLimitSlot,
-    ) -> Self {
+    pub fn with_rate_report(&self, report: Arc<dyn RateReport>, slot: RateLimitSlot) -> Self {
         Self {
-            rate_headers: Some(read),
-            last_rate: slot,
+            rate: report,
+            last_rate: Some(slot),
             ..self.clone()
         }
     }
@@ -359,8 +392,8 @@ impl OutboundClient {
 
     /// Sends one call, retrying what is safe to retry: answers `errors` calls transient (429,
     /// 502, 503 and 504 unless it says otherwise) and failed connections, for calls that may be
-    /// repeated, waiting `Retry-After` when the vendor gives one and an exponential backoff
-    /// with jitter otherwise, never past the deadline. Non-success statuses become typed
+    /// repeated, waiting as long as the vendor asks (its [`RateReport`]) and an exponential
+    /// backoff with jitter otherwise, never past the deadline. Non-success statuses become typed
     /// errors, of the kind `errors` says, with the vendor's own messages.
     pub async fn send(
         &self,
@@ -383,10 +416,7 @@ impl OutboundClient {
             if attempt >= self.config.max_attempts || !transient || !may_repeat {
                 return Err(err);
             }
-            let wait = err
-                .retry_after
-                .or_else(|| self.window_reset())
-                .unwrap_or_else(|| self.backoff(attempt));
+            let wait = err.retry_after.unwrap_or_else(|| self.backoff(attempt));
             if self.deadline.is_some_and(|d| Instant::now() + wait >= d) {
                 tracing::debug!(
                     wait_ms = wait.as_millis() as u64,
@@ -407,21 +437,6 @@ impl OutboundClient {
             self.pause.pause(wait).await;
             attempt += 1;
         }
-    }
-
-    /// When the vendor's own rate-limit headers say its window is used up, the time until it
-    /// resets: a better wait than a guessed backoff when a 429 carries no `Retry-After`.
-    fn window_reset(&self) -> Option<Duration> {
-        self.rate_headers?;
-        let status = (*self.last_rate.lock().unwrap_or_else(|p| p.into_inner()))?;
-        if status.remaining > 0 {
-            return None;
-        }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?
-            .as_secs();
-        Some(Duration::from_secs(status.reset.saturating_sub(now).max(1)))
     }
 
     /// Full-jitter exponential backoff for the given (1-based) retry.
@@ -485,8 +500,9 @@ impl OutboundClient {
         })?;
         let status = response.status();
         let headers = response.headers().clone();
-        if let Some(status) = self.rate_headers.and_then(|read| read(&headers)) {
-            *self.last_rate.lock().unwrap_or_else(|p| p.into_inner()) = Some(status);
+        let reading = self.rate.status(&headers);
+        if let (Some(status), Some(slot)) = (reading, &self.last_rate) {
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(status);
         }
         let mut body = Vec::new();
         while let Some(chunk) = response
@@ -521,7 +537,12 @@ impl OutboundClient {
                 body: Bytes::from(body),
             });
         }
-        let mut err = status_error(status, &headers, &body, errors);
+        let latest = reading.or_else(|| {
+            let slot = self.last_rate.as_ref()?;
+            *slot.lock().unwrap_or_else(|p| p.into_inner())
+        });
+        let mut err = status_error(status, &body, errors)
+            .with_retry_after(self.rate.retry_after(&headers, &body, latest));
         self.scrub(&mut err.downstream);
         Err((err, true))
     }
@@ -599,12 +620,7 @@ fn transport_error(err: &reqwest::Error) -> ConnectorError {
     }
 }
 
-fn status_error(
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: &[u8],
-    errors: &dyn VendorErrors,
-) -> ConnectorError {
+fn status_error(status: StatusCode, body: &[u8], errors: &dyn VendorErrors) -> ConnectorError {
     if status.is_redirection() {
         // Redirects are never followed: the credential would go wherever the answer points.
         return ConnectorError::new(
@@ -637,24 +653,21 @@ fn status_error(
     };
     let mut err = ConnectorError::new(kind, message)
         .with_status(status.as_u16())
-        .with_downstream(errors.downstream(body))
-        .with_retry_after(retry_after(headers));
+        .with_downstream(errors.downstream(body));
     // The vendor answered, so even a missing record is the vendor's word, not a malformed id.
     err.origin = crate::Origin::Vendor;
     err
 }
 
-/// `Retry-After` as seconds or as an HTTP-date.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+/// A delay header read like `Retry-After`: seconds, or an HTTP-date (a date already past is no
+/// wait at all).
+pub(crate) fn header_delay(headers: &HeaderMap, name: &str, now: SystemTime) -> Option<Duration> {
+    let value = headers.get(name)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(
-        at.duration_since(std::time::SystemTime::now())
-            .unwrap_or_default(),
-    )
+    Some(at.duration_since(now).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -699,8 +712,6 @@ mod tests {
     #[test]
     fn statuses_become_typed_errors() {
         let none = |_: &[u8]| Vec::new();
-        let mut headers = HeaderMap::new();
-        headers.insert(header::RETRY_AFTER, "7".parse().unwrap());
         let cases = [
             (401, ErrorKind::Unauthorized),
             (403, ErrorKind::Unauthorized),
@@ -712,10 +723,9 @@ mod tests {
             (503, ErrorKind::Unavailable),
         ];
         for (status, kind) in cases {
-            let err = status_error(StatusCode::from_u16(status).unwrap(), &headers, b"", &none);
+            let err = status_error(StatusCode::from_u16(status).unwrap(), b"", &none);
             assert_eq!(err.kind, kind, "status {status}");
             assert_eq!(err.vendor_status, Some(status));
-            assert_eq!(err.retry_after, Some(Duration::from_secs(7)));
         }
     }
 }
@@ -1036,60 +1046,147 @@ mod retries {
         assert_eq!(messages[0].0, ErrorKind::Unavailable);
     }
 
-    fn exhausted_window(headers: &HeaderMap) -> Option<RateLimitStatus> {
-        headers.get("x-window-remaining")?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        Some(RateLimitStatus {
-            limit: 10,
-            remaining: 0,
-            reset: now + 5,
-        })
+    /// A rate limit as a manifest declares it.
+    fn declared(yaml: &str) -> Arc<dyn RateReport> {
+        let rate: crate::manifest::RateLimit = serde_saphyr::from_str(yaml).unwrap();
+        Arc::new(rate)
     }
 
     #[tokio::test]
     async fn a_429_without_retry_after_waits_for_the_vendors_window() {
         let server = vendor(
             &[
-                ResponseTemplate::new(429).insert_header("x-window-remaining", "0"),
+                ResponseTemplate::new(429)
+                    .insert_header("x-limit", "10")
+                    .insert_header("x-left", "0")
+                    .insert_header("x-reset-in", "5"),
                 ResponseTemplate::new(200),
             ],
             "GET",
         )
         .await;
         let (client, waits) = client();
-        let client = client.with_rate_headers(exhausted_window, RateLimitSlot::default());
+        let slot = RateLimitSlot::default();
+        let report = declared(
+            "headers: { limit: x-limit, remaining: x-left, reset: { type: delta_seconds, header: x-reset-in } }\n\
+             retry_after: [{ type: header, name: retry-after }, { type: reset }]\n",
+        );
         client
+            .with_rate_report(report, slot.clone())
             .send(VendorRequest::new(Method::GET, url(&server)), &none)
             .await
             .unwrap();
         let waits = waits.0.lock().unwrap().clone();
         assert_eq!(waits.len(), 1);
         assert!(
-            waits[0] > Duration::from_secs(3) && waits[0] <= Duration::from_secs(5),
+            waits[0] >= Duration::from_secs(4) && waits[0] <= Duration::from_secs(5),
             "{waits:?}"
         );
+        let reading = slot.lock().unwrap().unwrap();
+        assert_eq!((reading.limit, reading.remaining), (10, 0));
+    }
+
+    #[tokio::test]
+    async fn the_first_hint_that_gives_a_wait_is_waited_and_told() {
+        let server = vendor(
+            &[
+                ResponseTemplate::new(429)
+                    .set_body_json(serde_json::json!({ "error": { "retry_in": 12 } })),
+                ResponseTemplate::new(429)
+                    .insert_header("retry-after", "3")
+                    .set_body_json(serde_json::json!({ "error": { "retry_in": 12 } })),
+                ResponseTemplate::new(429)
+                    .insert_header("retry-after", "3")
+                    .set_body_json(serde_json::json!({ "error": { "retry_in": 12 } })),
+            ],
+            "GET",
+        )
+        .await;
+        let (client, waits) = client();
+        let report = declared(
+            "retry_after:\n  - { type: header, name: retry-after }\n  - { type: body, path: $.error.retry_in }\n",
+        );
+        let err = client
+            .with_rate_report(report, RateLimitSlot::default())
+            .send(VendorRequest::new(Method::GET, url(&server)), &none)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            *waits.0.lock().unwrap(),
+            [Duration::from_secs(12), Duration::from_secs(3)]
+        );
+        assert_eq!(err.retry_after, Some(Duration::from_secs(3)));
+    }
+
+    #[tokio::test]
+    async fn a_manifest_without_hints_leaves_the_wait_to_the_backoff() {
+        let server = vendor(
+            &[
+                ResponseTemplate::new(429).insert_header("retry-after", "30"),
+                ResponseTemplate::new(200),
+            ],
+            "GET",
+        )
+        .await;
+        let (client, waits) = client();
+        client
+            .with_rate_report(declared("{}"), RateLimitSlot::default())
+            .send(VendorRequest::new(Method::GET, url(&server)), &none)
+            .await
+            .unwrap();
+        let waits = waits.0.lock().unwrap().clone();
+        assert_eq!(waits.len(), 1);
+        assert!(waits[0] <= HttpConfig::default().max_backoff, "{waits:?}");
     }
 
     #[test]
-    fn retry_after_takes_seconds_and_http_dates() {
+    fn delay_headers_take_seconds_and_http_dates() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let mut headers = HeaderMap::new();
         headers.insert(header::RETRY_AFTER, "7".parse().unwrap());
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
-        let later = std::time::SystemTime::now() + Duration::from_secs(90);
+        assert_eq!(
+            header_delay(&headers, "retry-after", now),
+            Some(Duration::from_secs(7))
+        );
+        let later = now + Duration::from_secs(90);
         headers.insert(
             header::RETRY_AFTER,
             httpdate::fmt_http_date(later).parse().unwrap(),
         );
-        let wait = retry_after(&headers).unwrap();
-        assert!(
-            wait > Duration::from_secs(85) && wait <= Duration::from_secs(90),
-            "{wait:?}"
+        assert_eq!(
+            header_delay(&headers, "Retry-After", now),
+            Some(Duration::from_secs(90))
+        );
+        let earlier = now - Duration::from_secs(90);
+        headers.insert(
+            header::RETRY_AFTER,
+            httpdate::fmt_http_date(earlier).parse().unwrap(),
+        );
+        assert_eq!(
+            header_delay(&headers, "retry-after", now),
+            Some(Duration::ZERO)
         );
         headers.insert(header::RETRY_AFTER, "soon".parse().unwrap());
-        assert_eq!(retry_after(&headers), None);
+        assert_eq!(header_delay(&headers, "retry-after", now), None);
+        assert_eq!(header_delay(&headers, "x-other", now), None);
+    }
+
+    #[tokio::test]
+    async fn a_client_without_a_report_honours_retry_after() {
+        let server = vendor(
+            &[
+                ResponseTemplate::new(503).insert_header("retry-after", "2"),
+                ResponseTemplate::new(200),
+            ],
+            "GET",
+        )
+        .await;
+        let (client, waits) = client();
+        client
+            .send(VendorRequest::new(Method::GET, url(&server)), &none)
+            .await
+            .unwrap();
+        assert_eq!(*waits.0.lock().unwrap(), [Duration::from_secs(2)]);
     }
 }
 

@@ -23,8 +23,8 @@ pub use catalog::{
 pub use driver::Call;
 pub use error::{ConnectorError, DownstreamError, ErrorKind, Origin};
 pub use http::{
-    HttpConfig, OutboundClient, Pause, RateLimitSlot, RateLimitStatus, VendorErrors, VendorRequest,
-    VendorResponse, install_crypto_provider,
+    HttpConfig, OutboundClient, Pause, RateLimitSlot, RateLimitStatus, RateReport, VendorErrors,
+    VendorRequest, VendorResponse, install_crypto_provider,
 };
 pub use limit::{LocalLimiter, RateBudget, RateLimiter};
 pub use manifest::{Expected, Manifest, ManifestError, manifest_schema};
@@ -94,11 +94,6 @@ pub trait Connector: Send + Sync {
     /// `None` when the vendor publishes none.
     fn rate_budget(&self) -> Option<RateBudget> {
         self.manifest().rate_budget()
-    }
-
-    /// Reads the vendor's rate-limit headers from a response, for clients' benefit.
-    fn rate_limit_status(&self) -> Option<fn(&http::HeaderMap) -> Option<RateLimitStatus>> {
-        None
     }
 
     /// The largest page the vendor serves in one call of a resource's list; the gateway

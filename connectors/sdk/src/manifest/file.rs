@@ -131,7 +131,7 @@ pub struct OAuth2Auth {
 }
 
 /// The vendor's request budget and rate-limit reporting.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimit {
     /// The most calls one connection may make in a rolling window, enforced before calls are
@@ -207,7 +207,7 @@ tagged! {
         "header" => Header(RetryHeader),
         /// The reset of the rate-limit headers, when they say the window is used up.
         "reset" => Reset(NoFields),
-        /// Seconds at a path of the error body.
+        /// Seconds (a number, or text holding one) at a path of the error body.
         "body" => Body(RetryBody),
     }
 }

@@ -5,19 +5,22 @@
 //! A manifest is parsed and checked once, when the gateway starts (or by
 //! `crmgate connectors check`); every error carries its file, line and column. The connector
 //! trait reads settings, hosts, the default base URL, auth headers, the rate budget, page sizes
-//! and paging parameters from it, and the [`crate::driver`] runs its operations, pagination and
-//! error rules. Lookups and rate-limit headers are declared here and still read by connector
-//! code (docs/connectors.md says which).
+//! and paging parameters from it, the [`crate::driver`] runs its operations, pagination and
+//! error rules, and the outbound client reads the vendor's rate-limit headers and retry hints
+//! as it declares them. Lookups are declared here and still read by connector code
+//! (docs/connectors.md says which).
 
 mod check;
 mod file;
 mod locate;
 mod path;
+mod rate;
 pub(crate) mod tagged;
 mod template;
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use http::{HeaderMap, HeaderName, HeaderValue, header};
@@ -29,8 +32,8 @@ pub use path::{RecordPath, Segment};
 pub use template::Template;
 
 use crate::{
-    ConnectionSettings, ConnectorError, ErrorKind, HostPattern, RateBudget, Resource, Result,
-    SettingSpec,
+    ConnectionSettings, ConnectorError, ErrorKind, HostPattern, RateBudget, RateLimitStatus,
+    RateReport, Resource, Result, SettingSpec,
 };
 use locate::Positions;
 
@@ -70,6 +73,8 @@ pub struct Manifest {
     declaration: ManifestFile,
     /// The declared settings, then `base_url`.
     settings: Vec<SettingSpec>,
+    /// The declared rate limit (an empty one when none is), shared with every request's client.
+    rate_limit: Arc<RateLimit>,
 }
 
 impl Manifest {
@@ -109,9 +114,11 @@ impl Manifest {
         }
         let mut settings = declaration.settings.clone();
         settings.push(SettingSpec::base_url());
+        let rate_limit = Arc::new(declaration.rate_limit.clone().unwrap_or_default());
         Ok(Self {
             declaration,
             settings,
+            rate_limit,
         })
     }
 
@@ -201,6 +208,19 @@ impl Manifest {
             requests: budget.requests,
             per: std::time::Duration::from_secs(budget.per_seconds),
         })
+    }
+
+    /// The vendor's own count of its rate limit in an answer's headers, as
+    /// `rate_limit.headers` declares them; `None` when none are declared or the answer lacks
+    /// them.
+    pub fn rate_limit_status(&self, headers: &HeaderMap) -> Option<RateLimitStatus> {
+        self.rate_limit.status(headers)
+    }
+
+    /// How the outbound client reads the vendor's rate limit: the declared headers, and the
+    /// declared `retry_after` hints as the only waits a vendor error asks for.
+    pub fn rate_report(&self) -> Arc<dyn RateReport> {
+        self.rate_limit.clone()
     }
 
     /// The largest page the vendor's list of `resource` serves. A resource without a declared
