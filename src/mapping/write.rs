@@ -40,10 +40,11 @@ impl MappingTable {
                 continue;
             };
             let rule = field.write.as_ref();
-            // A tenant override re-points the write too, when its path names one location
-            // inside the body; otherwise the field is read-only for that tenant.
+            // A tenant override re-points the write too, when its path is writable (one
+            // location, or an equality filter such as a custom-field entry) inside the body;
+            // otherwise the field is read-only for that tenant.
             let target = match tenant.and_then(|t| t.override_for(name)) {
-                Some(path) => (path.is_singular() && !path.is_root()).then_some(path),
+                Some(path) => (path.is_writable() && !path.is_root()).then_some(path),
                 None => rule.map(|r| &r.to),
             };
             let Some(target) = target else {
