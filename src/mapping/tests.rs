@@ -848,3 +848,38 @@ fn a_tenant_override_writes_through_an_equality_filter() {
         "other filters stay read-only"
     );
 }
+
+/// Copper's own table, as the gateway loads it: the body handed to Copper's connector carries
+/// the entry in Copper's shape (the connector's custom-field hook runs after this).
+#[test]
+fn a_copper_description_override_becomes_a_custom_field_entry() {
+    let connectors = crate::registry::connectors();
+    let entry = connectors
+        .iter()
+        .find(|e| e.connector.id() == "copper")
+        .expect("Copper is built in");
+    let table = MappingTable::compile(
+        "copper.yaml",
+        include_str!("../../mappings/copper/opportunities.yaml"),
+        &OPPORTUNITIES,
+        entry.connector.write_hooks(),
+    )
+    .unwrap();
+    let cache = PathCache::default();
+    let tenant = TenantMappings::build(&OPPORTUNITIES, [("description", COPPER_FIELD)], &cache);
+    let input = UnifiedWrite::from_body(
+        &OPPORTUNITIES,
+        br#"{"title": "T", "description": "X"}"#,
+        true,
+    )
+    .unwrap();
+    let out = table
+        .to_vendor(&input.fields, WriteOperation::Create, Some(&tenant))
+        .unwrap();
+    assert!(out.unmapped.is_empty(), "{:?}", out.unmapped);
+    assert_eq!(out.body.get("details"), None);
+    assert_eq!(
+        out.body["custom_fields"],
+        json!([{"custom_field_definition_id": 11, "value": "X"}])
+    );
+}
