@@ -1,12 +1,15 @@
 //! Setting values at JSONPaths in a vendor body: the write side of mapping tables and
 //! pass-through `extend_paths`. A singular path creates the objects and arrays missing on its
-//! way; a wildcard or filter path writes every match.
+//! way. An equality filter (`[?@.custom_field_definition_id == 11].value`) writes every element
+//! it matches, or appends one built from its tests when none does, which is how vendors that
+//! keep custom fields as a list of id/value entries are written. Any other wildcard or filter
+//! path writes every existing match.
 
 use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::path::{CompiledPath, Step, from_end};
+use super::path::{CompiledPath, Equality, Found, Step, from_end};
 
 /// Why a value could not be set; names the path so the client can fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,19 +26,16 @@ impl fmt::Display for PatchError {
 
 /// Sets `value` at `path` in `doc` and answers how many locations were written.
 pub fn set(doc: &mut Value, path: &CompiledPath, value: Value) -> Result<usize, PatchError> {
-    if let Some(steps) = path.singular_steps() {
-        set_steps(doc, steps, value).map_err(|reason| PatchError {
-            path: path.as_str().to_owned(),
-            reason,
-        })?;
-        return Ok(1);
+    let fail = |reason| PatchError {
+        path: path.as_str().to_owned(),
+        reason,
+    };
+    if let Some(steps) = path.write_steps() {
+        return set_steps(doc, steps, value, 0).map_err(fail);
     }
     let matches = path.matches(doc);
     for steps in &matches {
-        set_steps(doc, steps, value.clone()).map_err(|reason| PatchError {
-            path: path.as_str().to_owned(),
-            reason,
-        })?;
+        set_steps(doc, steps, value.clone(), 0).map_err(fail)?;
     }
     Ok(matches.len())
 }
@@ -54,32 +54,32 @@ pub fn merge(
     let steps = path
         .singular_steps()
         .ok_or_else(|| fail("a merge needs a path naming one location".to_owned()))?;
-    let slot = slot_at(doc, steps).map_err(fail)?;
-    match slot {
-        Value::Object(existing) => existing.extend(object),
-        Value::Null => *slot = Value::Object(object),
-        other => {
+    let mut merged = match path.find(doc) {
+        Found::One(Value::Object(existing)) => existing.clone(),
+        Found::One(Value::Null) | Found::Nothing => Map::new(),
+        Found::One(other) => {
             return Err(fail(format!(
                 "it holds {} where an object is merged",
                 kind_of(other)
             )));
         }
-    }
-    Ok(())
+        Found::Many(_) => return Err(fail("a merge needs one location".to_owned())),
+    };
+    merged.extend(object);
+    set_steps(doc, steps, Value::Object(merged), 0)
+        .map(drop)
+        .map_err(fail)
 }
 
-fn set_steps(doc: &mut Value, steps: &[Step], value: Value) -> Result<(), String> {
-    *slot_at(doc, steps)? = value;
-    Ok(())
-}
-
-/// The location `steps` name, with the objects and arrays on the way created.
-fn slot_at<'a>(doc: &'a mut Value, steps: &[Step]) -> Result<&'a mut Value, String> {
+/// Follows `steps` (the first `done` of the path already taken) and answers how many locations
+/// were written.
+fn set_steps(doc: &mut Value, steps: &[Step], value: Value, done: usize) -> Result<usize, String> {
     let mut slot = doc;
-    for (depth, step) in steps.iter().enumerate() {
+    for (i, step) in steps.iter().enumerate() {
+        let depth = done + i;
         if slot.is_null() {
             *slot = match step {
-                Step::Index(_) | Step::FromEnd(_) => Value::Array(Vec::new()),
+                Step::Index(_) | Step::FromEnd(_) | Step::Equals(_) => Value::Array(Vec::new()),
                 _ => Value::Object(Map::new()),
             };
         }
@@ -107,6 +107,9 @@ fn slot_at<'a>(doc: &'a mut Value, steps: &[Step]) -> Result<&'a mut Value, Stri
                 };
                 &mut items[i]
             }
+            (Step::Equals(tests), Value::Array(items)) => {
+                return upsert(items, tests, &steps[i + 1..], value, depth + 1);
+            }
             (Step::Wildcard, _) => return Err("a wildcard cannot create values".to_owned()),
             (_, other) => {
                 return Err(format!(
@@ -114,14 +117,43 @@ fn slot_at<'a>(doc: &'a mut Value, steps: &[Step]) -> Result<&'a mut Value, Stri
                     depth + 1,
                     kind_of(other),
                     match step {
-                        Step::Index(_) | Step::FromEnd(_) => "an array",
+                        Step::Index(_) | Step::FromEnd(_) | Step::Equals(_) => "an array",
                         _ => "an object",
                     }
                 ));
             }
         };
     }
-    Ok(slot)
+    *slot = value;
+    Ok(1)
+}
+
+/// Writes `rest` in every element of `items` that passes `tests`, or in a new element built
+/// from the tests (their literals kept exactly, `11` a number and `'11'` a string) when none
+/// does.
+fn upsert(
+    items: &mut Vec<Value>,
+    tests: &[Equality],
+    rest: &[Step],
+    value: Value,
+    done: usize,
+) -> Result<usize, String> {
+    let mut hits: Vec<usize> = (0..items.len())
+        .filter(|&i| tests.iter().all(|t| t.holds(&items[i])))
+        .collect();
+    if hits.is_empty() {
+        let mut element = Value::Object(Map::new());
+        for test in tests {
+            set_steps(&mut element, &test.relative, test.literal.clone(), done)?;
+        }
+        items.push(element);
+        hits.push(items.len() - 1);
+    }
+    let mut written = 0;
+    for i in hits {
+        written += set_steps(&mut items[i], rest, value.clone(), done)?;
+    }
+    Ok(written)
 }
 
 fn kind_of(v: &Value) -> &'static str {

@@ -1,7 +1,7 @@
 //! JSONPaths compiled once at load time. The common shapes (`$.a.b`, `$.a[0].b`, `$.a[-1].b`,
-//! `$.a[*].b`, and equality filters such as `$.a[?@.type == 'x'].id`) become direct lookups;
-//! anything else (other filters, slices, descendants) keeps the parsed RFC 9535 query and runs
-//! through the general evaluator.
+//! `$.a[*].b`, and equality filters such as `$.a[?@.type == 'x' && @.n == 1].id`) become direct
+//! lookups; anything else (other filters, slices, descendants) keeps the parsed RFC 9535 query
+//! and runs through the general evaluator.
 
 use std::fmt;
 
@@ -24,8 +24,21 @@ pub enum Step {
     /// A negative index, counted from the end: `[-1]` is `FromEnd(1)`, the last item.
     FromEnd(usize),
     Wildcard,
-    /// The children whose value at the relative path equals the literal (`[?@.a.b == 'x']`).
-    Equals(Box<[Step]>, Value),
+    /// The children for which every equality holds (`[?@.a.b == 'x' && @.n == 1]`).
+    Equals(Box<[Equality]>),
+}
+
+/// One `@.<relative> == <literal>` test of a filter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Equality {
+    pub relative: Box<[Step]>,
+    pub literal: Value,
+}
+
+impl Equality {
+    pub(super) fn holds(&self, item: &Value) -> bool {
+        lookup(item, &self.relative).is_some_and(|v| same(v, &self.literal))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -107,6 +120,31 @@ impl CompiledPath {
     /// Whether the path can find several values (wildcards, filters, slices, descendants).
     pub fn is_singular(&self) -> bool {
         self.singular_steps().is_some()
+    }
+
+    /// The steps of a path a write can follow with one meaning, creating what is missing:
+    /// names and indices, and equality filters (`[?@.id == 11].value`) whose tests name members,
+    /// so that a missing element can be built from them, and that are followed by a member
+    /// none of the tests reads, so that the write cannot undo the match. A wildcard, any other
+    /// filter, or a write onto a filter's own members has no such meaning.
+    pub fn write_steps(&self) -> Option<&[Step]> {
+        let Plan::Direct(steps) = &self.plan else {
+            return None;
+        };
+        steps
+            .iter()
+            .enumerate()
+            .all(|(i, step)| match step {
+                Step::Name(_) | Step::Index(_) | Step::FromEnd(_) => true,
+                Step::Wildcard => false,
+                Step::Equals(tests) => upsertable(tests, &steps[i + 1..]),
+            })
+            .then_some(steps)
+    }
+
+    /// Whether a tenant may write a unified field through the path: see [`Self::write_steps`].
+    pub fn is_writable(&self) -> bool {
+        self.write_steps().is_some()
     }
 
     /// The leading member names of the path (`$.properties.amount` → `properties`, `amount`),
@@ -207,14 +245,32 @@ fn direct_steps(query: &JpQuery) -> Option<Vec<Step>> {
         .collect()
 }
 
-/// `@.a.b == literal` (either way round) with a string, boolean or null literal, whose RFC 9535
-/// meaning is plain JSON equality. Numbers are left to the general evaluator, which compares
-/// them numerically (`1 == 1.0`).
+/// A filter made only of `@.a.b == literal` tests (either way round), joined by `&&` and
+/// perhaps parenthesised.
 fn equality_filter(filter: &Filter) -> Option<Step> {
-    let Filter::Atom(FilterAtom::Comparison(comparison)) = filter else {
-        return None;
-    };
-    let Comparison::Eq(left, right) = comparison.as_ref() else {
+    let mut tests = Vec::new();
+    equalities(filter, &mut tests)?;
+    Some(Step::Equals(tests.into_boxed_slice()))
+}
+
+fn equalities(filter: &Filter, out: &mut Vec<Equality>) -> Option<()> {
+    match filter {
+        Filter::Or(alternatives) => match alternatives.as_slice() {
+            [only] => equalities(only, out),
+            _ => None,
+        },
+        Filter::And(all) => all.iter().try_for_each(|f| equalities(f, out)),
+        Filter::Atom(FilterAtom::Filter { expr, not: false }) => equalities(expr, out),
+        Filter::Atom(FilterAtom::Comparison(comparison)) => {
+            out.push(equality(comparison)?);
+            Some(())
+        }
+        Filter::Atom(_) => None,
+    }
+}
+
+fn equality(comparison: &Comparison) -> Option<Equality> {
+    let Comparison::Eq(left, right) = comparison else {
         return None;
     };
     let (query, literal) = match (left, right) {
@@ -222,11 +278,12 @@ fn equality_filter(filter: &Filter) -> Option<Step> {
         | (Comparable::Literal(l), Comparable::SingularQuery(SingularQuery::Current(q))) => (q, l),
         _ => return None,
     };
-    let value = match literal {
+    let literal = match literal {
         Literal::String(s) => Value::String(s.clone()),
         Literal::Bool(b) => Value::Bool(*b),
         Literal::Null => Value::Null,
-        Literal::Int(_) | Literal::Float(_) => return None,
+        Literal::Int(i) => Value::from(*i),
+        Literal::Float(f) => serde_json::Number::from_f64(*f).map(Value::Number)?,
     };
     let relative = query
         .iter()
@@ -235,7 +292,59 @@ fn equality_filter(filter: &Filter) -> Option<Step> {
             SingularQuerySegment::Index(i) => index_step(*i),
         })
         .collect::<Option<Vec<_>>>()?;
-    Some(Step::Equals(relative.into_boxed_slice(), value))
+    Some(Equality {
+        relative: relative.into_boxed_slice(),
+        literal,
+    })
+}
+
+/// RFC 9535 equality: plain JSON equality, except that numbers compare by value (`1 == 1.0`).
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => match (x.as_u64(), y.as_u64()) {
+                (Some(x), Some(y)) => x == y,
+                _ => x.as_f64() == y.as_f64(),
+            },
+        },
+        _ => a == b,
+    }
+}
+
+/// Whether a write may build a missing element from `tests` and go on with `rest`: every test
+/// and `rest` start with member names, and none of those name lists is a prefix of another
+/// (`@.id == 1` followed by `.id`, or `@.a == 1 && @.a.b == 2`, could not hold after the write).
+fn upsertable(tests: &[Equality], rest: &[Step]) -> bool {
+    let names = |steps: &[Step]| -> Option<Vec<Box<str>>> {
+        let names: Vec<Box<str>> = steps
+            .iter()
+            .map_while(|s| match s {
+                Step::Name(n) => Some(n.clone()),
+                _ => None,
+            })
+            .collect();
+        (!names.is_empty()).then_some(names)
+    };
+    let mut lists = Vec::with_capacity(tests.len() + 1);
+    for test in tests {
+        if !test.relative.iter().all(|s| matches!(s, Step::Name(_))) {
+            return false;
+        }
+        let Some(list) = names(&test.relative) else {
+            return false;
+        };
+        lists.push(list);
+    }
+    let Some(written) = names(rest) else {
+        return false;
+    };
+    lists.push(written);
+    lists.iter().enumerate().all(|(i, a)| {
+        lists[i + 1..]
+            .iter()
+            .all(|b| a.iter().zip(b.iter()).any(|(x, y)| x != y))
+    })
 }
 
 /// An RFC 9535 index as a step: from the start, or from the end when negative.
@@ -309,8 +418,8 @@ fn collect<'a>(doc: &'a Value, steps: &[Step], out: &mut Vec<&'a Value>) {
             }
         }
         (Step::Wildcard, _) => children(doc).for_each(|(_, v)| collect(v, rest, out)),
-        (Step::Equals(relative, value), _) => children(doc)
-            .filter(|(_, v)| lookup(v, relative) == Some(value))
+        (Step::Equals(tests), _) => children(doc)
+            .filter(|(_, v)| tests.iter().all(|t| t.holds(v)))
             .for_each(|(_, v)| collect(v, rest, out)),
         _ => {}
     }
@@ -347,9 +456,9 @@ fn expand(doc: &Value, steps: &[Step], prefix: &mut Vec<Step>, out: &mut Vec<Vec
                 descend(v, step, prefix);
             }
         }
-        (Step::Equals(relative, value), _) => {
+        (Step::Equals(tests), _) => {
             for (step, v) in children(doc) {
-                if lookup(v, relative) == Some(value) {
+                if tests.iter().all(|t| t.holds(v)) {
                     descend(v, step, prefix);
                 }
             }
@@ -389,10 +498,7 @@ mod tests {
         let reversed = CompiledPath::parse("$.r[?'x' == @.t].id").unwrap();
         assert_eq!(reversed.find(&doc), Found::Many(vec![&json!("1")]));
         let numeric = CompiledPath::parse("$.r[?@.n == 2].id").unwrap();
-        assert!(
-            matches!(numeric.plan, Plan::General(_)),
-            "numbers compare numerically"
-        );
+        assert!(matches!(numeric.plan, Plan::Direct(_)));
         assert_eq!(numeric.find(&doc), Found::Many(vec![&json!("2")]));
         let other = CompiledPath::parse("$.r[?@.n > 1].id").unwrap();
         assert!(matches!(other.plan, Plan::General(_)));

@@ -1314,3 +1314,203 @@ fn catalogs_are_checked_at_load() {
         assert!(err.message.contains(needle), "{text}\n→ {err}");
     }
 }
+
+// ---- Writes through equality filters (custom-field entries kept as {id, value} lists) ----
+
+fn set_at(doc: &mut Value, text: &str, value: Value) -> Result<usize, patch::PatchError> {
+    patch::set(doc, &CompiledPath::parse(text).unwrap(), value)
+}
+
+const COPPER_FIELD: &str = "$.custom_fields[?@.custom_field_definition_id == 11].value";
+
+#[test]
+fn an_equality_filter_updates_every_matching_element() {
+    let mut doc = json!({"custom_fields": [
+        {"custom_field_definition_id": 11, "value": "old"},
+        {"custom_field_definition_id": 12, "value": "other"},
+        {"custom_field_definition_id": 11.0, "value": "old too"}
+    ]});
+    assert_eq!(set_at(&mut doc, COPPER_FIELD, json!("X")), Ok(2));
+    assert_eq!(
+        doc,
+        json!({"custom_fields": [
+            {"custom_field_definition_id": 11, "value": "X"},
+            {"custom_field_definition_id": 12, "value": "other"},
+            {"custom_field_definition_id": 11.0, "value": "X"}
+        ]})
+    );
+}
+
+#[test]
+fn an_equality_filter_appends_an_element_when_none_matches() {
+    let mut doc = json!({"custom_fields": [{"custom_field_definition_id": 12, "value": "other"}]});
+    assert_eq!(set_at(&mut doc, COPPER_FIELD, json!("X")), Ok(1));
+    assert_eq!(
+        doc,
+        json!({"custom_fields": [
+            {"custom_field_definition_id": 12, "value": "other"},
+            {"custom_field_definition_id": 11, "value": "X"}
+        ]})
+    );
+}
+
+#[test]
+fn an_equality_filter_creates_the_missing_array() {
+    let mut doc = json!({});
+    assert_eq!(set_at(&mut doc, COPPER_FIELD, json!("X")), Ok(1));
+    assert_eq!(
+        doc,
+        json!({"custom_fields": [{"custom_field_definition_id": 11, "value": "X"}]})
+    );
+    let mut doc = json!({});
+    set_at(&mut doc, "$.a.list[?@.k.id == 'x'].v.text", json!(1)).unwrap();
+    assert_eq!(
+        doc,
+        json!({"a": {"list": [{"k": {"id": "x"}, "v": {"text": 1}}]}})
+    );
+}
+
+#[test]
+fn several_equalities_all_hold_on_the_written_element() {
+    let path = "$.f[?@.id == 11 && @.kind == 'text' && (@.live == true)].value";
+    let mut doc = json!({"f": [{"id": 11, "kind": "date", "live": true, "value": "keep"}]});
+    assert_eq!(set_at(&mut doc, path, json!("X")), Ok(1));
+    assert_eq!(
+        doc["f"],
+        json!([
+            {"id": 11, "kind": "date", "live": true, "value": "keep"},
+            {"id": 11, "kind": "text", "live": true, "value": "X"}
+        ])
+    );
+    assert_eq!(set_at(&mut doc, path, json!("Y")), Ok(1));
+    assert_eq!(doc["f"][1]["value"], json!("Y"));
+    assert_eq!(doc["f"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_filter_literal_keeps_its_type() {
+    let mut doc = json!({"custom_fields": [{"custom_field_definition_id": "11", "value": "s"}]});
+    set_at(&mut doc, COPPER_FIELD, json!("n")).unwrap();
+    set_at(
+        &mut doc,
+        "$.custom_fields[?@.custom_field_definition_id == '11'].value",
+        json!("s2"),
+    )
+    .unwrap();
+    set_at(&mut doc, "$.custom_fields[?@.id == 1.5].value", json!("f")).unwrap();
+    assert_eq!(
+        doc,
+        json!({"custom_fields": [
+            {"custom_field_definition_id": "11", "value": "s2"},
+            {"custom_field_definition_id": 11, "value": "n"},
+            {"id": 1.5, "value": "f"}
+        ]})
+    );
+}
+
+#[test]
+fn other_filter_forms_are_not_writable_and_never_append() {
+    assert!(CompiledPath::parse(COPPER_FIELD).unwrap().is_writable());
+    for text in [
+        "$.custom_fields[?@.custom_field_definition_id > 11].value",
+        "$.custom_fields[?@.custom_field_definition_id != 11].value",
+        "$.custom_fields[?@.id == 11 || @.id == 12].value",
+        "$.custom_fields[?!(@.id == 11)].value",
+        "$.custom_fields[?length(@.id) == 2].value",
+        "$.custom_fields[?@.id == 11].values[*]",
+        "$.custom_fields[*][?@.id == 11].value",
+        "$.custom_fields[?@.ids[0] == 11].value",
+        "$.custom_fields[?@ == 11].value",
+        "$.custom_fields[?@.id == 11]",
+        "$.custom_fields[?@.id == 11].id",
+        "$.custom_fields[?@.a == 1 && @.a.b == 2].value",
+        "$.custom_fields[?@.id == 11][0]",
+    ] {
+        let path = CompiledPath::parse(text).unwrap();
+        assert!(!path.is_writable(), "{text}");
+        let mut doc = json!({"custom_fields": []});
+        assert_eq!(patch::set(&mut doc, &path, json!("X")), Ok(0), "{text}");
+        assert_eq!(doc, json!({"custom_fields": []}), "{text}");
+    }
+}
+
+#[test]
+fn a_tenant_override_writes_through_an_equality_filter() {
+    let table = compile(HUBSPOT).unwrap();
+    let cache = PathCache::default();
+    assert!(validate_custom_mapping(&OPPORTUNITIES, "description", COPPER_FIELD, &cache).is_ok());
+    let tenant = TenantMappings::build(&OPPORTUNITIES, [("description", COPPER_FIELD)], &cache);
+    let input = UnifiedWrite::from_body(
+        &OPPORTUNITIES,
+        br#"{"title": "T", "description": "X"}"#,
+        true,
+    )
+    .unwrap();
+    let out = table
+        .to_vendor(
+            &input.fields,
+            WriteOperation::Create,
+            Some(&tenant),
+            &Lookups::default(),
+        )
+        .unwrap();
+    assert!(out.unmapped.is_empty(), "{:?}", out.unmapped);
+    assert_eq!(
+        out.body["custom_fields"],
+        json!([{"custom_field_definition_id": 11, "value": "X"}])
+    );
+    let wildcard = TenantMappings::build(
+        &OPPORTUNITIES,
+        [(
+            "description",
+            "$.custom_fields[?@.custom_field_definition_id > 11].value",
+        )],
+        &cache,
+    );
+    let out = table
+        .to_vendor(
+            &input.fields,
+            WriteOperation::Create,
+            Some(&wildcard),
+            &Lookups::default(),
+        )
+        .unwrap();
+    assert_eq!(
+        out.unmapped,
+        ["description"],
+        "other filters stay read-only"
+    );
+}
+
+/// Copper's own table, as the gateway loads it: the body handed to Copper's connector carries
+/// the entry in Copper's shape (the connector's custom-field hook runs after this).
+#[test]
+fn a_copper_description_override_becomes_a_custom_field_entry() {
+    let table = compile_for(
+        "copper",
+        include_str!("../../mappings/copper/opportunities.yaml"),
+    )
+    .unwrap();
+    let cache = PathCache::default();
+    let tenant = TenantMappings::build(&OPPORTUNITIES, [("description", COPPER_FIELD)], &cache);
+    let input = UnifiedWrite::from_body(
+        &OPPORTUNITIES,
+        br#"{"title": "T", "description": "X"}"#,
+        true,
+    )
+    .unwrap();
+    let out = table
+        .to_vendor(
+            &input.fields,
+            WriteOperation::Create,
+            Some(&tenant),
+            &Lookups::default(),
+        )
+        .unwrap();
+    assert!(out.unmapped.is_empty(), "{:?}", out.unmapped);
+    assert_eq!(out.body.get("details"), None);
+    assert_eq!(
+        out.body["custom_fields"],
+        json!([{"custom_field_definition_id": 11, "value": "X"}])
+    );
+}

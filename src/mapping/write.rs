@@ -167,7 +167,10 @@ fn write_target<'a>(
     tenant: Option<&'a TenantMappings>,
 ) -> Option<&'a CompiledPath> {
     match tenant.and_then(|t| t.override_for(field.def.name)) {
-        Some(path) => (path.is_singular() && !path.is_root()).then_some(path),
+        // A tenant override re-points the write too, when its path is writable (one location,
+        // or an equality filter such as a custom-field entry) inside the body; otherwise the
+        // field is read-only for that tenant.
+        Some(path) => (path.is_writable() && !path.is_root()).then_some(path),
         None => field.write.as_ref().map(|r| &r.to),
     }
 }
