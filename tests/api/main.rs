@@ -18,6 +18,7 @@ mod openapi;
 mod outbound;
 mod paging;
 mod pipedrive;
+mod repoint;
 mod schema;
 mod scopes;
 mod tenancy;
