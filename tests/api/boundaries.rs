@@ -29,3 +29,42 @@ fn only_the_api_knows_axum() {
         .collect();
     assert!(offenders.is_empty(), "axum outside src/api: {offenders:?}");
 }
+
+/// Connectors hand vendor records to the mapping unchanged: no connector source names a
+/// unified field (as a quoted string), so no connector can write one. `id` and `type` are
+/// exempt, being vendors' words too (HubSpot's associations are `{id, type}`).
+#[test]
+fn no_connector_writes_a_unified_field() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for connector in crmgate::registry::ids() {
+        rust_files(
+            &root.join("connectors").join(connector).join("src"),
+            &mut files,
+        );
+    }
+    assert!(files.len() >= 3, "the walk found every connector's sources");
+    let mut offenders = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for model in crmgate::unified::MODELS {
+            for field in model
+                .fields
+                .iter()
+                .filter(|f| !matches!(f.name, "id" | "type"))
+            {
+                if text.contains(&format!("\"{}\"", field.name)) {
+                    offenders.push(format!(
+                        "{}: {}",
+                        file.strip_prefix(root).unwrap().display(),
+                        field.name
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "unified field names in connectors: {offenders:?}"
+    );
+}
