@@ -4,7 +4,6 @@
 
 mod app;
 mod boundaries;
-mod churn;
 mod cli;
 mod conformance;
 mod copper;
