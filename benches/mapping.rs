@@ -265,6 +265,7 @@ fn cursor(c: &mut Criterion) {
         service: "hubspot".into(),
         vendor: Some("MTIzNDU2Nzg5MDEyMzQ1Ng".into()),
         skip: 0,
+        seen: Vec::new(),
         fingerprint: "Zm9vYmFyYmF6cXV4".into(),
     };
     let encoded = codec.encode(&state);

@@ -33,6 +33,9 @@ pub struct CursorState {
     /// Records of that vendor page already served, when the vendor answered more than asked.
     #[serde(rename = "k", default, skip_serializing_if = "is_zero")]
     pub skip: u32,
+    /// The ids served last on a list that pages with an overlap, so the next page drops them.
+    #[serde(rename = "o", default, skip_serializing_if = "Vec::is_empty")]
+    pub seen: Vec<String>,
     /// Fingerprint of the tenant and of the list's filters, so a cursor only continues the
     /// list it came from.
     #[serde(rename = "f")]
@@ -130,6 +133,7 @@ mod tests {
             service: "hubspot".into(),
             vendor: Some("after-100".into()),
             skip: 3,
+            seen: vec!["17".into(), "18".into()],
             fingerprint: "fp".into(),
         }
     }

@@ -147,6 +147,7 @@ pub async fn list(
             Position {
                 vendor: state.vendor,
                 skip: state.skip,
+                seen: state.seen,
             }
         }
         None => Position::default(),
@@ -173,6 +174,7 @@ pub async fn list(
             service: service.to_owned(),
             vendor: at.vendor,
             skip: at.skip,
+            seen: at.seen,
             fingerprint: fp,
         })
     });

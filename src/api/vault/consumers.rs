@@ -115,6 +115,7 @@ pub async fn list(
             service: CURSOR_SCOPE.to_owned(),
             vendor: Some((offset + page.len()).to_string()),
             skip: 0,
+            seen: Vec::new(),
             fingerprint,
         })
     });

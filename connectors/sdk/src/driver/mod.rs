@@ -19,7 +19,7 @@ use crate::{
     Operation, Page, ReadFields, Resource, Result, VendorFilter, VendorRequest, VendorResponse,
     VendorSort, WriteRequest,
 };
-use request::Build;
+use request::{Build, Counted};
 
 pub use lookup::LookupCache;
 pub use raw::{at, text_at};
@@ -41,6 +41,8 @@ pub struct Call<'a> {
 pub struct Position {
     pub vendor: Option<String>,
     pub skip: u32,
+    /// The ids of the records served last, oldest first, on a list that pages with an overlap.
+    pub seen: Vec<String>,
 }
 
 /// One unified page to fill.
@@ -58,6 +60,12 @@ pub struct ListQuery<'a> {
     pub raw: bool,
 }
 
+impl ListQuery<'_> {
+    fn with_limit(self, limit: usize) -> Self {
+        Self { limit, ..self }
+    }
+}
+
 /// A filled unified page: vendor records in vendor order, where the next page starts (`None`
 /// at the end of the list), and the vendor pages as received when asked for.
 #[derive(Debug, Clone, Default)]
@@ -67,11 +75,115 @@ pub struct UnifiedPage {
     pub raw: Vec<Value>,
 }
 
+/// Fills one unified page from `from` on.
+///
+/// A list that pages by counting records (offset, page number) and declares an `overlap`
+/// stays exact while records are added and deleted: a position there is a count of records,
+/// which a change before it shifts. So the next page is read from `overlap` records earlier
+/// (those the cursor remembers as served last), the list goes on after the last of them still
+/// there, and a record served under the cursor is never served again. What remains: when
+/// every remembered record is gone (all deleted) or more records than the unified page holds
+/// were inserted before them, the list goes on where the cursor pointed, as plain offsets do.
+pub async fn list<C: Connector + ?Sized>(
+    connector: &C,
+    cx: &CallContext,
+    q: ListQuery<'_>,
+    from: Position,
+) -> Result<UnifiedPage> {
+    let spec = resource(connector, q.resource)?;
+    let (_, pagination, _) = list_operation(connector, spec, q.resource, q.filters, q.sort)?;
+    match Counted::of(pagination) {
+        Some((counted, overlap)) if overlap > 0 => {
+            overlapping(connector, cx, q, from, &counted, overlap as usize).await
+        }
+        _ => fill(connector, cx, q, from).await,
+    }
+}
+
+/// [`list`] over a counting pagination with an overlap of `overlap` records. Each vendor
+/// call reads one window of the list, and a page costs as many calls as it would without
+/// the overlap (one per vendor page it needs), so a page may hold a few records fewer than
+/// `limit` while the list goes on.
+async fn overlapping<C: Connector + ?Sized>(
+    connector: &C,
+    cx: &CallContext,
+    q: ListQuery<'_>,
+    from: Position,
+    counted: &Counted<'_>,
+    overlap: usize,
+) -> Result<UnifiedPage> {
+    let Some(before) = counted.before(&from) else {
+        // A cursor this list did not give out: the read refuses it.
+        return fill(connector, cx, q, from).await;
+    };
+    let max = connector.max_page_size(q.resource);
+    let mut seen = from.seen;
+    // Records served before the cursor that the first call reads again.
+    let mut rewound = seen
+        .len()
+        .min(usize::try_from(before).unwrap_or(usize::MAX));
+    let mut start = before - rewound as u64;
+    let mut calls = q.limit.div_ceil(max as usize);
+    let mut out = UnifiedPage {
+        records: Vec::with_capacity(q.limit),
+        ..UnifiedPage::default()
+    };
+    let more = loop {
+        let want = (q.limit - out.records.len() + rewound) as u64;
+        let (at, count) = counted.window(start, want, max);
+        let read = fill(connector, cx, q.with_limit(count as usize), at).await?;
+        calls -= 1;
+        out.raw.extend(read.raw);
+        let held = read.records.len();
+        let ids: Vec<Option<String>> = read
+            .records
+            .iter()
+            .map(|r| record_id(connector, q.resource, r))
+            .collect();
+        // The list goes on after the most recently served record still there.
+        let mut consumed = match rewound {
+            0 => 0,
+            n => seen[seen.len() - n..]
+                .iter()
+                .rev()
+                .find_map(|last| ids.iter().position(|id| id.as_ref() == Some(last)))
+                .map_or(n.min(held), |at| at + 1),
+        };
+        rewound = 0;
+        for (record, id) in read.records.into_iter().zip(ids).skip(consumed) {
+            if out.records.len() == q.limit {
+                break;
+            }
+            consumed += 1;
+            if served(&seen, &id) {
+                continue;
+            }
+            out.records.push(record);
+            seen.extend(id);
+        }
+        start += consumed as u64;
+        let goes_on = consumed < held || read.next.is_some();
+        if !goes_on || held == 0 || out.records.len() == q.limit || calls == 0 {
+            break goes_on;
+        }
+    };
+    let keep = seen.len().saturating_sub(overlap);
+    out.next = more.then(|| Position {
+        seen: seen.split_off(keep),
+        ..counted.window(start, q.limit as u64, max).0
+    });
+    Ok(out)
+}
+
+fn served(seen: &[String], id: &Option<String>) -> bool {
+    id.as_ref().is_some_and(|id| seen.contains(id))
+}
+
 /// Fills one unified page from `from` on. Vendor pages are windows onto one stream of
 /// records: a page that holds more than the unified page takes is read again by the next
 /// unified page, skipping what was served; one that holds fewer records than are to be
 /// skipped passes the rest of the skip on.
-pub async fn list<C: Connector + ?Sized>(
+async fn fill<C: Connector + ?Sized>(
     connector: &C,
     cx: &CallContext,
     q: ListQuery<'_>,
@@ -80,6 +192,7 @@ pub async fn list<C: Connector + ?Sized>(
     let Position {
         vendor: mut cursor,
         mut skip,
+        ..
     } = from;
     let max = connector.max_page_size(q.resource);
     let mut out = UnifiedPage {
@@ -124,6 +237,7 @@ pub async fn list<C: Connector + ?Sized>(
     out.next = more.then_some(Position {
         vendor: cursor,
         skip,
+        seen: Vec::new(),
     });
     Ok(out)
 }
@@ -216,16 +330,18 @@ async fn send<C: Connector + ?Sized>(
 fn list_operation<'m, C: Connector + ?Sized>(
     connector: &'m C,
     spec: &'m ResourceSpec,
-    rq: &ListRequest<'_>,
+    resource: Resource,
+    filters: &[VendorFilter],
+    sort: Option<&VendorSort>,
 ) -> Result<(&'m ListOperation, &'m Pagination, bool)> {
-    let wants_search = !rq.filters.is_empty() || rq.sort.is_some();
+    let wants_search = !filters.is_empty() || sort.is_some();
     let (op, search) = match (&spec.search, &spec.list) {
         (Some(search), _) if wants_search => (search, true),
         (_, Some(list)) => (list, false),
         (Some(search), None) => (search, true),
-        (None, None) => return Err(unsupported(connector, rq.resource, "cannot be listed")),
+        (None, None) => return Err(unsupported(connector, resource, "cannot be listed")),
     };
-    let pagination = match (&op.sorted_pagination, rq.sort) {
+    let pagination = match (&op.sorted_pagination, sort) {
         (Some(sorted), Some(_)) => sorted,
         _ => &op.pagination,
     };
@@ -239,7 +355,8 @@ pub async fn page<C: Connector + ?Sized>(
     rq: ListRequest<'_>,
 ) -> Result<Page> {
     let spec = resource(connector, rq.resource)?;
-    let (op, pagination, search) = list_operation(connector, spec, &rq)?;
+    let (op, pagination, search) =
+        list_operation(connector, spec, rq.resource, rq.filters, rq.sort)?;
     let call = Call {
         resource: rq.resource,
         operation: Operation::List,

@@ -9,10 +9,10 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::raw;
+use super::{Position, raw};
 use crate::manifest::{
-    Direction, FieldSelection, FilterEncoding, ListOperation, Method, Pagination, Place, RecordId,
-    RecordPath, Segment, SortEncoding, Template,
+    Direction, FieldSelection, FilterEncoding, ListOperation, Method, PageNumberPagination,
+    Pagination, Place, RecordId, RecordPath, Segment, SortEncoding, Template,
 };
 use crate::{
     CallContext, ConnectorError, ErrorKind, Result, SortDirection, VendorFilter, VendorRequest,
@@ -134,13 +134,7 @@ impl Build {
                 // midway skips nothing.
                 let (page, size) = match cursor {
                     None => (u64::from(p.first), limit),
-                    Some(c) => c
-                        .split_once(':')
-                        .and_then(|(page, size)| Some((page.parse().ok()?, size.parse().ok()?)))
-                        .filter(|&(page, size): &(u64, u32)| {
-                            page >= u64::from(p.first) && (1..=p.page_size.maximum).contains(&size)
-                        })
-                        .ok_or_else(foreign)?,
+                    Some(c) => page_cursor(p, c).ok_or_else(foreign)?,
                 };
                 self.put(p.place, &p.param, page.into());
                 self.put(p.place, &p.page_size.param, size.into());
@@ -410,6 +404,80 @@ impl Continuation<'_> {
     }
 }
 
+/// A page-number cursor, `page:size`, when it is one this list could have given out.
+fn page_cursor(p: &PageNumberPagination, cursor: &str) -> Option<(u64, u32)> {
+    let (page, size) = cursor.split_once(':')?;
+    let (page, size): (u64, u32) = (page.parse().ok()?, size.parse().ok()?);
+    (page >= u64::from(p.first) && (1..=p.page_size.maximum).contains(&size))
+        .then_some((page, size))
+}
+
+/// A list that pages by counting records (an offset or a page number). A position in it is a
+/// number of records from the start of the list, which a record added or deleted before it
+/// shifts; the driver reads such lists with an overlap (see [`super::list`]).
+pub(super) enum Counted<'p> {
+    Offset,
+    Pages(&'p PageNumberPagination),
+}
+
+impl<'p> Counted<'p> {
+    /// The counting form of a pagination and how many records it overlaps; `None` for one
+    /// that does not count.
+    pub fn of(pagination: &'p Pagination) -> Option<(Self, u32)> {
+        match pagination {
+            Pagination::Offset(p) => Some((Counted::Offset, p.overlap)),
+            Pagination::PageNumber(p) => Some((Counted::Pages(p), p.overlap)),
+            _ => None,
+        }
+    }
+
+    /// How many records of the list lie before `at`; `None` for a cursor this list did not
+    /// give out, which the read then refuses.
+    pub fn before(&self, at: &Position) -> Option<u64> {
+        let start = match (self, at.vendor.as_deref()) {
+            (_, None) => 0,
+            (Counted::Offset, Some(offset)) => offset.parse().ok()?,
+            (Counted::Pages(p), Some(c)) => {
+                let (page, size) = page_cursor(p, c)?;
+                (page - u64::from(p.first)) * u64::from(size)
+            }
+        };
+        start.checked_add(u64::from(at.skip))
+    }
+
+    /// One vendor call's window from `n` records into the list: where it starts and how
+    /// many of the `want` records from there it holds, at most `maximum` (the vendor's
+    /// largest page). Offsets start anywhere; numbered pages start at multiples of their
+    /// size, so the size is the one, up to the largest, whose page holds most of them (the
+    /// smallest such size, to read little before `n`).
+    pub fn window(&self, n: u64, want: u64, maximum: u32) -> (Position, u64) {
+        let want = want.clamp(1, u64::from(maximum));
+        match self {
+            Counted::Offset => (
+                Position {
+                    vendor: (n > 0).then(|| n.to_string()),
+                    ..Position::default()
+                },
+                want,
+            ),
+            Counted::Pages(p) => {
+                let maximum = u64::from(p.page_size.maximum.min(maximum));
+                let held = |size: u64| ((n / size + 1) * size - n).min(want);
+                let size = (1..=maximum)
+                    .rev()
+                    .max_by_key(|&size| held(size))
+                    .unwrap_or(1);
+                let position = Position {
+                    vendor: Some(format!("{}:{size}", u64::from(p.first) + n / size)),
+                    skip: (n % size) as u32,
+                    seen: Vec::new(),
+                };
+                (position, held(size))
+            }
+        }
+    }
+}
+
 /// A cursor no page of this list gave out.
 fn foreign() -> ConnectorError {
     ConnectorError::new(
@@ -453,4 +521,56 @@ fn fill<'v>(template: &Value, value: &dyn Fn(&str) -> Result<Cow<'v, str>>) -> R
         ),
         other => other.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pages(maximum: u32) -> PageNumberPagination {
+        serde_saphyr::from_str(&format!(
+            "param: page\nfirst: 1\npage_size: {{ param: size, maximum: {maximum} }}\noverlap: 5\n"
+        ))
+        .unwrap()
+    }
+
+    fn position(vendor: &str, skip: u32) -> Position {
+        Position {
+            vendor: Some(vendor.into()),
+            skip,
+            seen: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_numbered_window_is_the_page_that_holds_most_of_it() {
+        let p = pages(200);
+        let pages = Counted::Pages(&p);
+        // From the start any size of at least the want holds all; the smallest is asked for.
+        assert_eq!(pages.window(0, 20, 200), (position("1:20", 0), 20));
+        // Records 195.. : page 2 of 195 holds 195 of them, no page of 196..200 more than 5.
+        assert_eq!(pages.window(195, 205, 200), (position("2:195", 0), 195));
+        // Records 385.. : page 3 of 192 starts at 384 and holds 191.
+        assert_eq!(pages.window(385, 205, 200), (position("3:192", 1), 191));
+        // The connector's maximum binds too.
+        assert_eq!(pages.window(0, 500, 50), (position("1:50", 0), 50));
+    }
+
+    #[test]
+    fn positions_count_records_from_the_start() {
+        let p = pages(200);
+        let pages = Counted::Pages(&p);
+        assert_eq!(pages.before(&Position::default()), Some(0));
+        assert_eq!(pages.before(&position("3:192", 1)), Some(385));
+        assert_eq!(pages.before(&position("0:20", 0)), None, "pages start at 1");
+        assert_eq!(
+            pages.before(&position("2:201", 0)),
+            None,
+            "above the maximum"
+        );
+        assert_eq!(Counted::Offset.before(&position("40", 2)), Some(42));
+        assert_eq!(Counted::Offset.before(&position("forty", 0)), None);
+        assert_eq!(Counted::Offset.window(40, 10, 100), (position("40", 0), 10));
+        assert_eq!(Counted::Offset.window(0, 10, 100).0, Position::default());
+    }
 }

@@ -648,8 +648,9 @@ pub struct PageNumberPagination {
     /// Something in the answer that is there only when more pages follow; without it a page
     /// shorter than the page size is the last.
     pub more: Option<RecordPath>,
-    /// Records of the previous page read again with the next one, so that a record deleted
-    /// meanwhile does not make the next page skip one; records already served are dropped.
+    /// How many of the records served last the next page reads again, so that a record
+    /// added or deleted before the cursor makes it neither skip nor repeat one: the page goes
+    /// on after the last of them still there. 0 pages by plain numbers.
     #[serde(default)]
     pub overlap: u32,
 }
@@ -678,7 +679,7 @@ pub struct OffsetPagination {
     /// Sends the offset as text (`"100"`), as some search bodies take it.
     #[serde(default)]
     pub text: bool,
-    /// Records of the previous page read again with the next one; see `page_number`.
+    /// How many of the records served last the next page reads again; see `page_number`.
     #[serde(default)]
     pub overlap: u32,
 }
