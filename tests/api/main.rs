@@ -4,6 +4,7 @@
 
 mod app;
 mod boundaries;
+mod churn;
 mod cli;
 mod conformance;
 mod copper;
