@@ -12,15 +12,11 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
-use crmgate_connector_sdk::FieldNames;
+use crmgate_connector_sdk::{FieldNames, recently_added};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-
-/// Said with an unknown name: the connector answers misses from names read in the last 30
-/// seconds (the SDK's `MIN_AGE_TO_REREAD`), so a name just added may not be known yet.
-const RECENT: &str = " If it was added at the vendor in the last 30 seconds, try again shortly.";
 
 /// The catalogs one request resolved, by the names the manifest gives them. A catalog that is
 /// absent is one the vendor refused to name: reads leave its ids unnamed, writes find nothing.
@@ -272,8 +268,9 @@ impl LookupTransform {
             .map(|key| Value::String(key.to_owned()))
             .ok_or_else(|| {
                 TransformError::Unknown(format!(
-                    "A {vendor} {} named {text:?} does not exist.{RECENT}",
-                    self.noun
+                    "A {vendor} {} named {text:?} does not exist.{}",
+                    self.noun,
+                    recently_added()
                 ))
             })
     }
@@ -485,7 +482,8 @@ fn field_key<'a>(
             .map(|(key, _)| key.as_str())
             .ok_or_else(|| {
                 TransformError::Unknown(format!(
-                    "{vendor} has no custom field with id {id:?}.{RECENT}"
+                    "{vendor} has no custom field with id {id:?}.{}",
+                    recently_added(),
                 ))
             }),
         (None, Some(name)) => names
@@ -495,7 +493,8 @@ fn field_key<'a>(
             .min()
             .ok_or_else(|| {
                 TransformError::Unknown(format!(
-                    "{vendor} has no custom field named {name:?}.{RECENT}"
+                    "{vendor} has no custom field named {name:?}.{}",
+                    recently_added(),
                 ))
             }),
         (None, None) => Err(TransformError::Unknown(

@@ -16,10 +16,7 @@ mod outbound;
 mod pass_through;
 mod settings;
 
-pub use catalog::{
-    CatalogPair, FieldCatalog, FieldNames, MIN_AGE_TO_REREAD, distinct, id_text, option_ids,
-    resolve_fields,
-};
+pub use catalog::{FieldCatalog, FieldNames, MIN_AGE_TO_REREAD, id_text, recently_added};
 pub use driver::Call;
 pub use error::{ConnectorError, DownstreamError, ErrorKind, Origin};
 pub use http::{
