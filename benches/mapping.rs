@@ -24,10 +24,15 @@ struct Connector {
     id: &'static str,
     page: &'static [u8],
     parse: fn(&[u8]) -> Vec<Value>,
-    catalogs: &'static [(&'static str, &'static [(&'static str, &'static str)])],
-    /// The conformance suite's create request, which carries every field the table writes.
+    catalogs: Catalogs,
+    /// The conformance suite's create request, which carries every field the table writes,
+    /// and the catalog entries that name its custom fields and tags.
     create: &'static str,
+    create_catalogs: Catalogs,
 }
+
+/// Catalogs by name, each as (key, label) entries.
+type Catalogs = &'static [(&'static str, &'static [(&'static str, &'static str)])];
 
 #[derive(Deserialize)]
 struct Results {
@@ -46,6 +51,10 @@ const CONNECTORS: &[Connector] = &[
         parse: |bytes| serde_json::from_slice::<Results>(bytes).unwrap().results,
         catalogs: &[("custom_fields", &[]), ("tags", &[])],
         create: include_str!("../tests/fixtures/hubspot/create.json"),
+        create_catalogs: &[
+            ("custom_fields", &[("region", "Region")]),
+            ("tags", &[("101", "Strategic")]),
+        ],
     },
     Connector {
         id: "pipedrive",
@@ -72,6 +81,13 @@ const CONNECTORS: &[Connector] = &[
             ),
         ],
         create: include_str!("../tests/fixtures/pipedrive/create.json"),
+        create_catalogs: &[
+            (
+                "custom_fields",
+                &[("a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0", "Region")],
+            ),
+            ("labels", &[("5", "Hot"), ("7", "Cold")]),
+        ],
     },
     Connector {
         id: "copper",
@@ -83,22 +99,27 @@ const CONNECTORS: &[Connector] = &[
             ("customer_sources", &[]),
         ],
         create: include_str!("../tests/fixtures/copper/create.json"),
+        create_catalogs: &[
+            ("custom_fields", &[("11", "Region")]),
+            ("loss_reasons", &[("4", "Price")]),
+            ("customer_sources", &[("6", "Referral")]),
+        ],
     },
 ];
 
-impl Connector {
-    fn lookups(&self) -> Lookups {
-        let mut lookups = Lookups::default();
-        for (catalog, entries) in self.catalogs {
-            let names: FieldNames = entries
-                .iter()
-                .map(|(id, name)| (id.to_string(), name.to_string()))
-                .collect();
-            lookups.insert(catalog, Arc::new(names));
-        }
-        lookups
+fn lookups(catalogs: Catalogs) -> Lookups {
+    let mut lookups = Lookups::default();
+    for (catalog, entries) in catalogs {
+        let names: FieldNames = entries
+            .iter()
+            .map(|(id, name)| (id.to_string(), name.to_string()))
+            .collect();
+        lookups.insert(catalog, Arc::new(names));
     }
+    lookups
+}
 
+impl Connector {
     fn create_body(&self) -> String {
         let fixture: Value = serde_json::from_str(self.create).unwrap();
         fixture["steps"][0]["request"]["body"].to_string()
@@ -112,7 +133,7 @@ fn pages(c: &mut Criterion) {
     let set = MappingSet::load(None, &crmgate::registry::connectors()).unwrap();
     for connector in CONNECTORS {
         let table = set.table(connector.id, Resource::Opportunities).unwrap();
-        let lookups = connector.lookups();
+        let lookups = lookups(connector.catalogs);
         let mut group = c.benchmark_group(format!("page_100/{}", connector.id));
         group.bench_function("serde_json round trip", |b| {
             b.iter(|| {
@@ -190,6 +211,7 @@ fn create_body(c: &mut Criterion) {
     for connector in CONNECTORS {
         let table = set.table(connector.id, Resource::Opportunities).unwrap();
         let body = connector.create_body();
+        let lookups = lookups(connector.create_catalogs);
         let mut group = c.benchmark_group(format!("create_body/{}", connector.id));
         group.bench_function("serde_json round trip", |b| {
             b.iter(|| {
@@ -203,12 +225,7 @@ fn create_body(c: &mut Criterion) {
                     UnifiedWrite::from_body(&OPPORTUNITIES, black_box(body.as_bytes()), true)
                         .unwrap();
                 let vendor = table
-                    .to_vendor(
-                        &input.fields,
-                        WriteOperation::Create,
-                        None,
-                        &Lookups::default(),
-                    )
+                    .to_vendor(&input.fields, WriteOperation::Create, None, &lookups)
                     .unwrap();
                 serde_json::to_vec(&vendor.body).unwrap()
             })
@@ -222,13 +239,9 @@ fn extend_paths(c: &mut Criterion) {
     let table = set.table("hubspot", Resource::Opportunities).unwrap();
     let create = CONNECTORS[0].create_body();
     let input = UnifiedWrite::from_body(&OPPORTUNITIES, create.as_bytes(), true).unwrap();
+    let lookups = lookups(CONNECTORS[0].create_catalogs);
     let body = table
-        .to_vendor(
-            &input.fields,
-            WriteOperation::Create,
-            None,
-            &Lookups::default(),
-        )
+        .to_vendor(&input.fields, WriteOperation::Create, None, &lookups)
         .unwrap()
         .body;
     let items: Vec<PassThrough> = serde_json::from_value(json!([{
