@@ -117,11 +117,11 @@ async fn overlapping<C: Connector + ?Sized>(
         return fill(connector, cx, q, from).await;
     };
     let max = connector.max_page_size(q.resource);
+    // What the cursor remembers, then the ids this page serves.
+    let remembered = from.seen.len();
     let mut seen = from.seen;
     // Records served before the cursor that the first call reads again.
-    let mut rewound = seen
-        .len()
-        .min(usize::try_from(before).unwrap_or(usize::MAX));
+    let mut rewound = remembered.min(usize::try_from(before).unwrap_or(usize::MAX));
     let mut start = before - rewound as u64;
     let mut calls = q.limit.div_ceil(max as usize);
     let mut out = UnifiedPage {
@@ -155,7 +155,10 @@ async fn overlapping<C: Connector + ?Sized>(
                 break;
             }
             consumed += 1;
-            if served(&seen, &id) {
+            if id
+                .as_ref()
+                .is_some_and(|id| seen[..remembered].contains(id))
+            {
                 continue;
             }
             out.records.push(record);
@@ -173,10 +176,6 @@ async fn overlapping<C: Connector + ?Sized>(
         ..counted.window(start, q.limit as u64, max).0
     });
     Ok(out)
-}
-
-fn served(seen: &[String], id: &Option<String>) -> bool {
-    id.as_ref().is_some_and(|id| seen.contains(id))
 }
 
 /// Fills one unified page from `from` on. Vendor pages are windows onto one stream of
