@@ -140,6 +140,16 @@ impl TestApp {
     }
 }
 
+/// The ids of a unified list page's records, as the numbers the test vendors give out.
+pub fn page_ids(body: &Value) -> Vec<u64> {
+    body["data"]
+        .as_array()
+        .expect("a list page has data")
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().parse().unwrap())
+        .collect()
+}
+
 /// Sends a request and answers its status and JSON body, checked against the contract.
 pub async fn call(rq: RequestBuilder) -> (u16, Value) {
     let (status, _, body) = exchange(rq).await;

@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::app::{TestApp, call, spawn_app};
+use crate::app::{TestApp, call, page_ids, spawn_app};
 
 /// The page size the client asks for; 12 records make four pages of it.
 const LIMIT: usize = 3;
@@ -612,12 +612,7 @@ async fn run(
                 pages.len() + 1
             ));
         }
-        let ids: Vec<u64> = body["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["id"].as_str().unwrap().parse().unwrap())
-            .collect();
+        let ids = page_ids(&body);
         pages.push(ids);
         cursor = body["meta"]["cursors"]["next"].as_str().map(str::to_owned);
         if pages.len() == 1 {

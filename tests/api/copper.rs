@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
-use crate::app::{TestApp, assert_error, call, spawn_app};
+use crate::app::{TestApp, assert_error, call, page_ids, spawn_app};
 
 const TOKEN: &str = "cu-key-789";
 const EMAIL: &str = "ops@acme.test";
@@ -90,13 +90,7 @@ async fn a_450_opportunity_account_is_read_by_page_number_one_call_a_page() {
         let (status, body) = call(copper(app.get(&path))).await;
         assert_eq!(status, 200, "{body}");
         sizes.push(body["data"].as_array().unwrap().len());
-        seen.extend(
-            body["data"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r["id"].as_str().unwrap().parse::<u64>().unwrap()),
-        );
+        seen.extend(page_ids(&body));
         match body["meta"]["cursors"]["next"].as_str() {
             Some(next) => cursor = Some(next.to_owned()),
             None => break,

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, query_param, query_param_is_missing};
 
-use crate::app::{assert_error, call, exact, spawn_app};
+use crate::app::{assert_error, call, exact, page_ids, spawn_app};
 use crate::hubspot::{answer, deal, expect, expect_read};
 
 fn envelope(status: u16, word: &str, operation: &str, data: Value) -> Value {
@@ -110,12 +110,7 @@ async fn a_limit_above_hubspots_page_size_is_filled_from_two_vendor_pages() {
         .await;
     let (status, body) = call(app.get("/crm/opportunities?limit=150")).await;
     assert_eq!(status, 200);
-    let ids: Vec<u32> = body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().parse().unwrap())
-        .collect();
+    let ids = page_ids(&body);
     assert_eq!(ids, (1..151).collect::<Vec<_>>());
     assert!(
         body["meta"]["cursors"]["next"].is_string(),

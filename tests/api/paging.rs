@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::app::{TestApp, assert_error, call, spawn_app};
+use crate::app::{TestApp, assert_error, call, page_ids, spawn_app};
 
 /// A Pipedrive-like vendor over `total` deals whose cursor is an offset and whose pages hold as
 /// many records as the next entry of `sizes` says, whatever `limit` asked for.
@@ -75,12 +75,7 @@ async fn read_all(total: usize, sizes: Vec<usize>, limits: Vec<u32>) -> Vec<Vec<
         }
         let (status, body) = call(app.get(&url)).await;
         assert_eq!(status, 200, "{body}");
-        let ids: Vec<u64> = body["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["id"].as_str().unwrap().parse().unwrap())
-            .collect();
+        let ids = page_ids(&body);
         assert!(ids.len() <= *limit as usize, "limit {limit}, got {ids:?}");
         pages.push(ids);
         cursor = body["meta"]["cursors"]["next"].as_str().map(str::to_owned);

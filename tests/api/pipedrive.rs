@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
-use crate::app::{TestApp, assert_error, call, spawn_app};
+use crate::app::{TestApp, assert_error, call, page_ids, spawn_app};
 
 const TOKEN: &str = "pd-token-456";
 
@@ -76,13 +76,7 @@ async fn a_250_deal_account_is_read_once_through_cursors() {
         };
         let (status, body) = call(pipedrive(app.get(&path))).await;
         assert_eq!(status, 200, "{body}");
-        seen.extend(
-            body["data"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r["id"].as_str().unwrap().parse::<u64>().unwrap()),
-        );
+        seen.extend(page_ids(&body));
         match body["meta"]["cursors"]["next"].as_str() {
             Some(next) => cursor = Some(next.to_owned()),
             None => break,
