@@ -565,3 +565,21 @@ fn keys_before_type_still_load_and_their_errors_point_at_the_block() {
         "must start with $",
     );
 }
+
+#[test]
+fn an_overlap_must_leave_room_for_new_records() {
+    let paged = |overlap: u32| {
+        changed(
+            "        type: cursor\n        param: cursor\n        next: $.next\n",
+            &format!(
+                "        type: page_number\n        param: page\n        overlap: {overlap}\n"
+            ),
+        )
+    };
+    assert!(load(&paged(5)).is_ok());
+    assert_error(
+        &paged(100),
+        "33:18:",
+        "an overlap of 100 leaves no new record on a page of 100",
+    );
+}
