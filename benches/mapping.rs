@@ -107,6 +107,19 @@ const CONNECTORS: &[Connector] = &[
     },
 ];
 
+/// One run of a benchmark's routine, kept out of line so that `bench/instructions.sh` can
+/// count what a run costs in instructions under callgrind (the symbol's inclusive cost over
+/// its calls): on a shared, noisy machine timings move by a third between runs, instruction
+/// counts do not.
+#[inline(never)]
+fn run<T>(routine: &mut impl FnMut() -> T) -> T {
+    routine()
+}
+
+fn measured<T>(mut routine: impl FnMut() -> T) -> impl FnMut() -> T {
+    move || run(&mut routine)
+}
+
 fn lookups(catalogs: Catalogs) -> Lookups {
     let mut lookups = Lookups::default();
     for (catalog, entries) in catalogs {
@@ -136,19 +149,19 @@ fn pages(c: &mut Criterion) {
         let lookups = lookups(connector.catalogs);
         let mut group = c.benchmark_group(format!("page_100/{}", connector.id));
         group.bench_function("serde_json round trip", |b| {
-            b.iter(|| {
+            b.iter(measured(|| {
                 let value: Value = serde_json::from_slice(black_box(connector.page)).unwrap();
                 serde_json::to_vec(&value).unwrap()
-            })
+            }))
         });
         group.bench_function("crmgate parse + map + write", |b| {
-            b.iter(|| {
+            b.iter(measured(|| {
                 let records = (connector.parse)(black_box(connector.page));
                 black_box(table.lookup_keys(&records, None));
                 let mut out = Vec::with_capacity(64 * 1024);
                 write_records(&table, &records, &RecordView::default(), &lookups, &mut out);
                 out
-            })
+            }))
         });
         group.finish();
     }
@@ -170,26 +183,26 @@ fn hubspot_page(c: &mut Criterion) {
     );
     let mut group = c.benchmark_group("page_100/hubspot");
     group.bench_function("sonic-rs round trip", |b| {
-        b.iter(|| {
+        b.iter(measured(|| {
             let value: sonic_rs::Value = sonic_rs::from_slice(black_box(page)).unwrap();
             sonic_rs::to_vec(&value).unwrap()
-        })
+        }))
     });
     group.bench_function("crmgate parse + map + write, 2 custom mappings", |b| {
         let view = RecordView {
             fields: None,
             tenant: Some(&tenant),
         };
-        b.iter(|| {
+        b.iter(measured(|| {
             let records = (CONNECTORS[0].parse)(black_box(page));
             let mut out = Vec::with_capacity(64 * 1024);
             write_records(&table, &records, &view, &Lookups::default(), &mut out);
             out
-        })
+        }))
     });
     let records = (CONNECTORS[0].parse)(page);
     group.bench_function("crmgate map + write only", |b| {
-        b.iter(|| {
+        b.iter(measured(|| {
             let mut out = Vec::with_capacity(64 * 1024);
             write_records(
                 &table,
@@ -199,7 +212,7 @@ fn hubspot_page(c: &mut Criterion) {
                 &mut out,
             );
             out
-        })
+        }))
     });
     group.finish();
 }
@@ -214,13 +227,13 @@ fn create_body(c: &mut Criterion) {
         let lookups = lookups(connector.create_catalogs);
         let mut group = c.benchmark_group(format!("create_body/{}", connector.id));
         group.bench_function("serde_json round trip", |b| {
-            b.iter(|| {
+            b.iter(measured(|| {
                 let value: Value = serde_json::from_str(black_box(&body)).unwrap();
                 serde_json::to_vec(&value).unwrap()
-            })
+            }))
         });
         group.bench_function("crmgate validate + map + write", |b| {
-            b.iter(|| {
+            b.iter(measured(|| {
                 let input =
                     UnifiedWrite::from_body(&OPPORTUNITIES, black_box(body.as_bytes()), true)
                         .unwrap();
@@ -228,7 +241,7 @@ fn create_body(c: &mut Criterion) {
                     .to_vendor(&input.fields, WriteOperation::Create, None, &lookups)
                     .unwrap();
                 serde_json::to_vec(&vendor.body).unwrap()
-            })
+            }))
         });
         group.finish();
     }
@@ -261,14 +274,14 @@ fn extend_paths(c: &mut Criterion) {
     }]))
     .unwrap();
     c.bench_function("extend_paths_10 (compile + apply)", |b| {
-        b.iter(|| {
+        b.iter(measured(|| {
             let mut vendor = body.clone();
             PassThroughPlan::new(black_box(items.clone()), "hubspot", "opportunitiesAdd")
                 .unwrap()
                 .apply(&mut vendor)
                 .unwrap();
             vendor
-        })
+        }))
     });
 }
 
@@ -283,14 +296,14 @@ fn cursor(c: &mut Criterion) {
     };
     let encoded = codec.encode(&state);
     c.bench_function("cursor encode", |b| {
-        b.iter(|| codec.encode(black_box(&state)))
+        b.iter(measured(|| codec.encode(black_box(&state))))
     });
     c.bench_function("cursor decode", |b| {
-        b.iter(|| {
+        b.iter(measured(|| {
             codec
                 .decode(black_box(&encoded), "hubspot", "Zm9vYmFyYmF6cXV4")
                 .unwrap()
-        })
+        }))
     });
 }
 
