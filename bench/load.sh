@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# Load benchmark: one recorded 100-deal HubSpot list page, served three ways and measured with
+# Load benchmark: one recorded 100-deal HubSpot list page, served five ways and measured with
 # the same load generator in the same run:
 #   direct   nginx serving the page as a static file (the "vendor")
-#   nginx    nginx proxy_pass in front of it
-#   crmgate  GET /crm/opportunities?limit=100 with the HubSpot connector pointed at it
+#   nginx    nginx proxy_pass in front of it: what copying the bytes costs
+#   node1    bench/node-peer/server.js, one process: GET /crm/opportunities?limit=100 fetched
+#            from the vendor, JSON.parse, a hand-written JavaScript mapper per deal, JSON.stringify
+#            of Apideck's envelope: how the Node unified APIs (Supaglue, Panora, ...) translate
+#   node     the same server with one node:cluster worker per core (NODE_WORKERS, nproc by
+#            default), as a Node service is deployed on this machine
+#   crmgate  GET /crm/opportunities?limit=100 with the HubSpot connector pointed at the vendor
 # For each: throughput at saturation, then p50/p99 latency at a fixed rate of half nginx's
 # saturation throughput; every measurement repeated, medians reported. Then crmgate's resident
-# memory idle and at its peak under 512 concurrent clients.
+# memory idle and at its peak under 512 concurrent clients. The targets (issue #14): crmgate's
+# throughput >= 3x the two-worker Node peer and >= 0.45x nginx; crmgate's p99 at the fixed rate
+# <= 3x nginx's there. The Node peer is the yardstick because it does the same translation the
+# way the existing peers do; nginx only bounds what any HTTP hop costs.
 #
-# Loopback only; every run is bounded by DURATION. Installs nginx (Debian) and oha (crates)
-# when missing. Usage: bench/load.sh   (DURATION=10 REPEATS=3 CONCURRENCY=64 to change)
+# Loopback only; every run is bounded by DURATION (2 x 5 runs per repeat, then one for memory). Installs
+# nginx and Node (Debian) and oha (crates) when missing.
+# Usage: bench/load.sh   (DURATION=10 REPEATS=3 CONCURRENCY=64 NODE_WORKERS=2 to change)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,10 +29,17 @@ PEAK_CLIENTS=512
 UPSTREAM_PORT=18101
 PROXY_PORT=18102
 GATEWAY_PORT=18103
+NODE1_PORT=18104
+NODE_PORT=18105
+# One worker per core, as a Node service is run in production; issue #14 judges against two.
+NODE_WORKERS="${NODE_WORKERS:-$(nproc)}"
 KEY="load-bench-key"
 
 if ! command -v nginx >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light
+fi
+if ! command -v node >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs
 fi
 if ! command -v oha >/dev/null 2>&1; then
     cargo install oha --locked
@@ -86,8 +102,16 @@ RUST_LOG=warn \
 GATEWAY_PID=$!
 PIDS+=("$GATEWAY_PID")
 
+# The Node peers, pointed at the same vendor. The cluster's primary stops its workers on SIGTERM,
+# so killing the one PID in cleanup is enough.
+UPSTREAM_URL="http://127.0.0.1:$UPSTREAM_PORT" PORT="$NODE1_PORT" WORKERS=1 node bench/node-peer/server.js &
+PIDS+=($!)
+UPSTREAM_URL="http://127.0.0.1:$UPSTREAM_PORT" PORT="$NODE_PORT" WORKERS="$NODE_WORKERS" node bench/node-peer/server.js &
+PIDS+=($!)
+
 for _ in $(seq 100); do
-    if curl -fs "http://127.0.0.1:$GATEWAY_PORT/health/ready" >/dev/null && curl -fs "http://127.0.0.1:$UPSTREAM_PORT/crm/objects/2026-09/deals" >/dev/null; then
+    if curl -fs "http://127.0.0.1:$GATEWAY_PORT/health/ready" >/dev/null && curl -fs "http://127.0.0.1:$UPSTREAM_PORT/crm/objects/2026-09/deals" >/dev/null \
+        && curl -fs "http://127.0.0.1:$NODE1_PORT/health" >/dev/null && curl -fs "http://127.0.0.1:$NODE_PORT/health" >/dev/null; then
         break
     fi
     sleep 0.1
@@ -98,6 +122,11 @@ curl -fs -X PATCH "http://127.0.0.1:$GATEWAY_PORT/vault/connections/crm/hubspot"
     -d "{\"settings\": {\"api_key\": \"bench\", \"base_url\": \"http://127.0.0.1:$UPSTREAM_PORT\"}}" >/dev/null
 curl -fs "http://127.0.0.1:$GATEWAY_PORT/crm/opportunities?limit=100" "${TENANT[@]}" \
     | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["data"]) == 100, d'
+# The peers must do the same work: a whole page of 100 translated records each.
+for port in "$NODE1_PORT" "$NODE_PORT"; do
+    curl -fs "http://127.0.0.1:$port/crm/opportunities?limit=100" \
+        | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["data"]) == 100 and d["data"][0]["title"], d'
+done
 
 rss_kb() { awk "/^$1:/ {print \$2}" "/proc/$GATEWAY_PID/status"; }
 IDLE_RSS_KB="$(rss_kb VmRSS)"
@@ -105,8 +134,11 @@ IDLE_RSS_KB="$(rss_kb VmRSS)"
 declare -A URL=(
     [direct]="http://127.0.0.1:$UPSTREAM_PORT/crm/objects/2026-09/deals?limit=100"
     [nginx]="http://127.0.0.1:$PROXY_PORT/crm/objects/2026-09/deals?limit=100"
+    [node1]="http://127.0.0.1:$NODE1_PORT/crm/opportunities?limit=100"
+    [node]="http://127.0.0.1:$NODE_PORT/crm/opportunities?limit=100"
     [crmgate]="http://127.0.0.1:$GATEWAY_PORT/crm/opportunities?limit=100"
 )
+NAMES=(direct nginx node1 node crmgate)
 load() { # name, extra oha flags...
     local name="$1"; shift
     local headers=()
@@ -119,7 +151,7 @@ load() { # name, extra oha flags...
 RESULTS="$WORK/results.jsonl"
 for mode in saturation; do
     for run in $(seq "$REPEATS"); do
-        for name in direct nginx crmgate; do
+        for name in "${NAMES[@]}"; do
             load "$name" -c "$CONCURRENCY" | python3 -c "import json,sys; d=json.load(sys.stdin); print(json.dumps({'mode':'$mode','name':'$name','run':$run,'rps':d['summary']['requestsPerSec'],'success':d['summary']['successRate']}))" >> "$RESULTS"
         done
     done
@@ -130,7 +162,7 @@ rows=[json.loads(l) for l in open('$RESULTS')]
 print(statistics.median(r['rps'] for r in rows if r['name']=='nginx'))")"
 RATE="$(python3 -c "print(max(1, int($NGINX_RPS / 2)))")"
 for run in $(seq "$REPEATS"); do
-    for name in direct nginx crmgate; do
+    for name in "${NAMES[@]}"; do
         load "$name" -c "$CONCURRENCY" -q "$RATE" --latency-correction | python3 -c "import json,sys; d=json.load(sys.stdin); p=d['latencyPercentiles']; print(json.dumps({'mode':'rate','name':'$name','run':$run,'p50':p['p50'],'p99':p['p99'],'rps':d['summary']['requestsPerSec'],'success':d['summary']['successRate']}))" >> "$RESULTS"
     done
 done
@@ -138,21 +170,25 @@ done
 load crmgate -c "$PEAK_CLIENTS" >/dev/null
 PEAK_RSS_KB="$(rss_kb VmHWM)"
 
-python3 - "$RESULTS" "$RATE" "$IDLE_RSS_KB" "$PEAK_RSS_KB" <<'PY'
+python3 - "$RESULTS" "$RATE" "$IDLE_RSS_KB" "$PEAK_RSS_KB" "$NODE_WORKERS" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-rate, idle, peak = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+rate, idle, peak, workers = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 med = lambda mode, name, key: statistics.median(r[key] for r in rows if r["mode"] == mode and r["name"] == name)
 print(f"| path | throughput at saturation (req/s) | p50 at {rate} req/s (ms) | p99 at {rate} req/s (ms) | success |")
 print("|---|---|---|---|---|")
-for name in ["direct", "nginx", "crmgate"]:
+for name in ["direct", "nginx", "node1", "node", "crmgate"]:
     success = min(r["success"] for r in rows if r["name"] == name)
     print(f"| {name} | {med('saturation', name, 'rps'):.0f} | {med('rate', name, 'p50') * 1000:.2f} | {med('rate', name, 'p99') * 1000:.2f} | {success:.3f} |")
 nginx_rps, gate_rps = med("saturation", "nginx", "rps"), med("saturation", "crmgate", "rps")
-added = lambda name: med("rate", name, "p99") - med("rate", "direct", "p99")
+node1_rps, node_rps = med("saturation", "node1", "rps"), med("saturation", "node", "rps")
+gate_p99, nginx_p99 = med("rate", "crmgate", "p99"), med("rate", "nginx", "p99")
 print()
-print(f"crmgate / nginx throughput: {gate_rps / nginx_rps:.2f} (target >= 0.7)")
-print(f"p99 added over direct: crmgate {added('crmgate') * 1000:.2f} ms, nginx {added('nginx') * 1000:.2f} ms"
-      f" (ratio {added('crmgate') / added('nginx') if added('nginx') > 0 else float('inf'):.2f}, target <= 2)")
+# Issue #14 judges against the two-worker peer; a machine with other than 2 cores says so here.
+print(f"crmgate / node ({workers} workers) throughput: {gate_rps / node_rps:.2f} (target >= 3, with 2 workers)"
+      f"; / node1: {gate_rps / node1_rps:.2f}")
+print(f"crmgate / nginx throughput: {gate_rps / nginx_rps:.2f} (target >= 0.45)")
+print(f"p99 at {rate} req/s: crmgate {gate_p99 * 1000:.2f} ms, nginx {nginx_p99 * 1000:.2f} ms"
+      f" (ratio {gate_p99 / nginx_p99 if nginx_p99 > 0 else float('inf'):.2f}, target <= 3)")
 print(f"crmgate RSS idle: {idle / 1024:.1f} MiB (target <= 30), peak at 512 clients: {peak / 1024:.1f} MiB (target <= 100)")
 PY
