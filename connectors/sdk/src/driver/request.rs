@@ -11,8 +11,8 @@ use url::Url;
 
 use super::{Position, raw};
 use crate::manifest::{
-    Direction, FieldSelection, FilterEncoding, ListOperation, Method, PageNumberPagination,
-    Pagination, Place, RecordId, RecordPath, Segment, SortEncoding, Template,
+    Direction, FieldSelection, FilterEncoding, JsonTemplate, ListOperation, Method,
+    PageNumberPagination, Pagination, Place, RecordId, RecordPath, Segment, SortEncoding, Template,
 };
 use crate::{
     CallContext, ConnectorError, ErrorKind, Result, SortDirection, VendorFilter, VendorRequest,
@@ -56,7 +56,7 @@ impl Build {
         method: Method,
         path: &Template,
         query: &BTreeMap<String, Template>,
-        body: Option<&Value>,
+        body: Option<&JsonTemplate>,
         id: Option<&str>,
     ) -> Result<Self> {
         let vars = |name: &str| var(cx, id, name);
@@ -66,7 +66,7 @@ impl Build {
             .map(|(k, v)| Ok((k.clone(), v.render(vars)?)))
             .collect::<Result<_>>()?;
         let body = match body {
-            Some(template) => Some(fill(template, &|name| var(cx, id, name))?),
+            Some(template) => Some(template.fill(&|name| var(cx, id, name))?),
             None if matches!(method, Method::Post | Method::Put | Method::Patch) => {
                 Some(Value::Object(Map::new()))
             }
@@ -185,7 +185,7 @@ impl Build {
                             "A keyset list needs filters of type list.",
                         ));
                     };
-                    let item = fill(&p.after, &|name| match name {
+                    let item = p.after.fill(&|name| match name {
                         "field" => Ok(Cow::Borrowed(p.field.as_str())),
                         _ => Ok(Cow::Borrowed(after)),
                     })?;
@@ -235,7 +235,7 @@ impl Build {
             Some(FilterEncoding::List(list)) => {
                 for f in filters {
                     let value = id_text(&f.value);
-                    let item = fill(&list.item, &|name| {
+                    let item = list.item.fill(&|name| {
                         Ok(Cow::Borrowed(match name {
                             "field" => f.field.as_str(),
                             _ => value.as_str(),
@@ -276,7 +276,7 @@ impl Build {
             }
             SortEncoding::List(list) => {
                 let word = word_of(direction, &list.ascending, &list.descending);
-                let item = fill(&list.item, &|name| {
+                let item = list.item.fill(&|name| {
                     Ok(Cow::Borrowed(match name {
                         "field" => field.as_str(),
                         _ => word,
@@ -497,30 +497,6 @@ fn var<'v>(cx: &'v CallContext, id: Option<&'v str>, name: &str) -> Result<Cow<'
             )
         }),
     }
-}
-
-/// A JSON template with its strings' placeholders filled.
-fn fill<'v>(template: &Value, value: &dyn Fn(&str) -> Result<Cow<'v, str>>) -> Result<Value> {
-    Ok(match template {
-        Value::String(text) if text.contains(['{', '}']) => {
-            let parsed = Template::parse(text).map_err(|e| {
-                ConnectorError::new(ErrorKind::Unsupported, format!("a manifest template: {e}"))
-            })?;
-            Value::String(parsed.render(|name| value(name).map(|v| Cow::Owned(v.into_owned())))?)
-        }
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| fill(v, value))
-                .collect::<Result<_>>()?,
-        ),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| Ok((k.clone(), fill(v, value)?)))
-                .collect::<Result<_>>()?,
-        ),
-        other => other.clone(),
-    })
 }
 
 #[cfg(test)]

@@ -4,13 +4,12 @@
 //! the element it is about; the loader turns that into a line and column.
 
 use http::{HeaderName, HeaderValue};
-use serde_json::Value;
 use url::Url;
 
 use super::Expected;
 use super::file::*;
 use super::locate::At;
-use super::template::{Template, is_name};
+use super::template::{JsonTemplate, Template, is_name};
 use crate::settings::BASE_URL;
 use crate::{Resource, SettingSpec};
 
@@ -204,25 +203,12 @@ impl Checker<'_> {
         }
     }
 
-    /// Checks every string of a JSON template (a body, a list item) as a template.
-    fn value_template(&mut self, value: &Value, vars: &Vars<'_>, at: &At) {
-        match value {
-            Value::String(text) => match Template::parse(text) {
-                Ok(template) => self.template(&template, vars, at),
-                Err(why) => self.problem(at.clone(), why),
-            },
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    self.value_template(item, vars, &at.index(i));
-                }
-            }
-            Value::Object(fields) => {
-                for (k, v) in fields {
-                    self.value_template(v, vars, &at.key(k));
-                }
-            }
-            _ => {}
-        }
+    /// Checks every template of a JSON template (a body, a list item).
+    fn value_template(&mut self, value: &JsonTemplate, vars: &Vars<'_>, at: &At) {
+        value.visit(at, &mut |found, at| match found {
+            Ok(template) => self.template(template, vars, at),
+            Err(why) => self.problem(at.clone(), why),
+        });
     }
 
     fn header_name(&mut self, name: &str, at: &At) {
@@ -444,7 +430,7 @@ impl Checker<'_> {
         }
     }
 
-    fn body(&mut self, body: Option<&Value>, method: Method, record: bool, at: &At) {
+    fn body(&mut self, body: Option<&JsonTemplate>, method: Method, record: bool, at: &At) {
         let Some(body) = body else { return };
         if matches!(method, Method::Get | Method::Delete) {
             self.problem(at.key("body"), "a GET or DELETE carries no body");

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::path::RecordPath;
 use super::tagged::tagged;
-use super::template::Template;
+use super::template::{JsonTemplate, Template};
 use crate::{HostPattern, SettingSpec};
 
 /// One connector manifest: everything crmgate knows about a vendor's API that is data rather
@@ -472,7 +472,7 @@ pub struct ListOperation {
     #[serde(default)]
     pub query: BTreeMap<String, Template>,
     /// The body every call starts from (POST only); strings may use non-secret settings.
-    pub body: Option<Value>,
+    pub body: Option<JsonTemplate>,
     /// Where the records are in the answer.
     pub records: RecordPath,
     /// How the vendor pages.
@@ -541,7 +541,7 @@ pub struct WriteOperation {
     #[serde(default)]
     pub query: BTreeMap<String, Template>,
     /// Fields every body carries besides the mapped ones; strings may use non-secret settings.
-    pub body: Option<Value>,
+    pub body: Option<JsonTemplate>,
     /// Where the written record is in the answer.
     #[serde(default = "RecordPath::root")]
     #[schemars(default = "root_text")]
@@ -692,7 +692,7 @@ pub struct KeysetPagination {
     pub field: String,
     /// The filter that continues after the last record, added to the operation's filters
     /// (`type: list` only); `{field}` and `{value}` are the key and the last record's value.
-    pub after: Value,
+    pub after: JsonTemplate,
     /// The page size.
     pub page_size: PageSize,
     /// Something in the answer that is there only when more pages follow; without it a page
@@ -719,7 +719,7 @@ pub struct FilterList {
     /// Where the list is in the body (created when missing).
     pub at: RecordPath,
     /// One item; `{field}` and `{value}` are the vendor field and the filter's value.
-    pub item: Value,
+    pub item: JsonTemplate,
 }
 
 tagged! {
@@ -757,7 +757,7 @@ pub struct SortList {
     pub at: RecordPath,
     /// One item; `{field}` and `{direction}` are the vendor field and the vendor's word for
     /// the direction.
-    pub item: Value,
+    pub item: JsonTemplate,
     /// The vendor's word for ascending.
     pub ascending: String,
     /// The vendor's word for descending.

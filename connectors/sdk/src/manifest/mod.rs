@@ -29,7 +29,7 @@ use url::Url;
 
 pub use file::*;
 pub use path::{RecordPath, Segment};
-pub use template::Template;
+pub use template::{JsonTemplate, Template};
 
 use crate::{
     ConnectionSettings, ConnectorError, ErrorKind, HostPattern, RateBudget, RateLimitStatus,

@@ -8,6 +8,10 @@ use std::fmt;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+
+use super::locate::At;
+use crate::{ConnectorError, ErrorKind, Result};
 
 /// A parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,6 +147,133 @@ impl JsonSchema for Template {
     }
 }
 
+/// A JSON value whose strings may be templates (a body, a filter or sort item), parsed once
+/// when the manifest loads; a call only fills in the placeholders.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JsonTemplate {
+    /// A part without placeholders, sent as written.
+    Literal(Value),
+    Text(Template),
+    /// A string that is no template, kept with why so that the manifest check can say where it
+    /// is (a manifest holding one never loads).
+    Invalid(String),
+    Array(Vec<JsonTemplate>),
+    Object(Vec<(String, JsonTemplate)>),
+}
+
+impl JsonTemplate {
+    fn compile(value: Value) -> Self {
+        match value {
+            Value::String(text) if text.contains(['{', '}']) => match Template::parse(&text) {
+                Ok(template) => JsonTemplate::Text(template),
+                Err(why) => JsonTemplate::Invalid(why),
+            },
+            Value::Array(items) if items.iter().any(holds_placeholder) => {
+                JsonTemplate::Array(items.into_iter().map(JsonTemplate::compile).collect())
+            }
+            Value::Object(fields) if fields.values().any(holds_placeholder) => {
+                JsonTemplate::Object(
+                    fields
+                        .into_iter()
+                        .map(|(k, v)| (k, JsonTemplate::compile(v)))
+                        .collect(),
+                )
+            }
+            literal => JsonTemplate::Literal(literal),
+        }
+    }
+
+    /// Whether the value is a map of fields, as a body must be.
+    pub fn is_object(&self) -> bool {
+        matches!(
+            self,
+            JsonTemplate::Object(_) | JsonTemplate::Literal(Value::Object(_))
+        )
+    }
+
+    /// The value with every placeholder replaced by `value(name)`.
+    pub fn fill<'v>(&self, value: &dyn Fn(&str) -> Result<Cow<'v, str>>) -> Result<Value> {
+        Ok(match self {
+            JsonTemplate::Literal(v) => v.clone(),
+            JsonTemplate::Text(template) => Value::String(
+                template.render(|name| value(name).map(|v| Cow::Owned(v.into_owned())))?,
+            ),
+            JsonTemplate::Invalid(why) => {
+                return Err(ConnectorError::new(
+                    ErrorKind::Unsupported,
+                    format!("a manifest template: {why}"),
+                ));
+            }
+            JsonTemplate::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|item| item.fill(value))
+                    .collect::<Result<_>>()?,
+            ),
+            JsonTemplate::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), v.fill(value)?)))
+                    .collect::<Result<Map<_, _>>>()?,
+            ),
+        })
+    }
+
+    /// Calls `f` with every template and where it is, or with why a string is none.
+    pub(super) fn visit(
+        &self,
+        at: &At,
+        f: &mut dyn FnMut(std::result::Result<&Template, &str>, &At),
+    ) {
+        match self {
+            JsonTemplate::Literal(_) => {}
+            JsonTemplate::Text(template) => f(Ok(template), at),
+            JsonTemplate::Invalid(why) => f(Err(why), at),
+            JsonTemplate::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    item.visit(&at.index(i), f);
+                }
+            }
+            JsonTemplate::Object(fields) => {
+                for (k, v) in fields {
+                    v.visit(&at.key(k), f);
+                }
+            }
+        }
+    }
+}
+
+/// Whether a JSON value holds a string with a brace anywhere: only those parts are templates.
+fn holds_placeholder(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains(['{', '}']),
+        Value::Array(items) => items.iter().any(holds_placeholder),
+        Value::Object(fields) => fields.values().any(holds_placeholder),
+        _ => false,
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonTemplate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        Value::deserialize(deserializer).map(JsonTemplate::compile)
+    }
+}
+
+// Any JSON value, as the manifest schema has always said.
+impl JsonSchema for JsonTemplate {
+    fn inline_schema() -> bool {
+        Value::inline_schema()
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        Value::schema_name()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        Value::json_schema(generator)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +300,53 @@ mod tests {
         for bad in ["{api_key", "a}b", "{}", "{Api}", "{a b}", "{9x}"] {
             assert!(Template::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    fn json(text: &str) -> JsonTemplate {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn a_json_template_fills_its_strings_and_keeps_the_rest_as_written() {
+        let template = json(
+            r#"{"filters": [{"field": "{field}", "op": "EQ", "values": ["{value}", 2]}],
+                "limit": 100, "note": "{{literal}}", "plain": {"a": [true, null]}}"#,
+        );
+        let filled = template
+            .fill(&|name| Ok(Cow::Owned(format!("<{name}>"))))
+            .unwrap();
+        assert_eq!(
+            filled,
+            serde_json::json!({
+                "filters": [{"field": "<field>", "op": "EQ", "values": ["<value>", 2]}],
+                "limit": 100, "note": "{literal}", "plain": {"a": [true, null]}
+            })
+        );
+        // Parts without a placeholder are compiled to one literal, not walked per call.
+        let JsonTemplate::Object(fields) = &template else {
+            panic!("{template:?}")
+        };
+        assert!(matches!(
+            fields.iter().find(|(k, _)| k == "plain"),
+            Some((_, JsonTemplate::Literal(_)))
+        ));
+    }
+
+    #[test]
+    fn a_json_template_reports_each_template_and_each_broken_string_where_it_is() {
+        let template = json(r#"{"a": ["x", "{ok}"], "b": {"c": "{broken"}}"#);
+        let mut seen = Vec::new();
+        template.visit(&At::default(), &mut |found, at| {
+            seen.push((
+                at.to_string(),
+                found.map(|t| t.as_str().to_owned()).map_err(str::to_owned),
+            ));
+        });
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen[0], ("a[1]".to_owned(), Ok("{ok}".to_owned())));
+        assert_eq!(seen[1].0, "b.c");
+        assert!(seen[1].1.as_ref().unwrap_err().contains("never closed"));
+        let refused = template.fill(&|_| Ok(Cow::Borrowed("v"))).unwrap_err();
+        assert!(refused.to_string().contains("never closed"), "{refused}");
     }
 }

@@ -583,3 +583,14 @@ fn an_overlap_must_leave_room_for_new_records() {
         "an overlap of 100 leaves no new record on a page of 100",
     );
 }
+
+#[test]
+fn a_broken_string_deep_in_a_body_template_is_reported_at_that_string() {
+    let body = changed(
+        "    get:\n",
+        "    create:\n      method: POST\n      path: /v1/deals\n      body:\n        meta:\n          tags: [fixed, \"{company\"]\n    get:\n",
+    );
+    assert_error(&body, "40:25:", "never closed");
+    let unknown = body.replace("\"{company\"", "\"{region}\"");
+    assert_error(&unknown, "40:25:", "region");
+}
