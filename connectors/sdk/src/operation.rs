@@ -217,10 +217,33 @@ pub struct VendorSort {
     pub direction: SortDirection,
 }
 
-/// A request for one vendor page.
+/// One unified page to fill, as the driver's list takes it.
+#[derive(Debug, Clone, Copy)]
+pub struct ListQuery<'a> {
+    pub resource: Resource,
+    /// The most records the unified page holds.
+    pub limit: usize,
+    pub fields: ReadFields<'a>,
+    /// `pass_through[k]=v` query parameters, forwarded to the vendor as `k=v`: in the URL, or
+    /// in the body of a search that reads only its body ([`crate::extend_search_body`]).
+    pub query: &'a [(String, String)],
+    pub filters: &'a [VendorFilter],
+    pub sort: Option<&'a VendorSort>,
+    /// `raw=true`: every vendor page comes along as received, for the client's `_raw`.
+    pub raw: bool,
+}
+
+impl ListQuery<'_> {
+    pub(crate) fn with_limit(self, limit: usize) -> Self {
+        Self { limit, ..self }
+    }
+}
+
+/// A request for one vendor page of a unified page.
 #[derive(Debug, Clone, Copy)]
 pub struct ListRequest<'a> {
-    pub resource: Resource,
+    /// The unified page this vendor page is read for.
+    pub list: ListQuery<'a>,
     /// The page size to ask the vendor for: the records to skip and to take, at most the
     /// connector's `max_page_size`. A vendor may answer more or fewer.
     pub limit: u32,
@@ -230,14 +253,6 @@ pub struct ListRequest<'a> {
     pub take: u32,
     /// The vendor's own cursor of this page, `None` for the first page.
     pub cursor: Option<&'a str>,
-    pub fields: ReadFields<'a>,
-    /// `pass_through[k]=v` query parameters, forwarded to the vendor as `k=v`: in the URL, or
-    /// in the body of a search that reads only its body ([`crate::extend_search_body`]).
-    pub query: &'a [(String, String)],
-    pub filters: &'a [VendorFilter],
-    pub sort: Option<&'a VendorSort>,
-    /// `raw=true`: the page carries the vendor's answer as received, for the client's `_raw`.
-    pub raw: bool,
 }
 
 /// One vendor page as a unified page uses it: the records it takes, in vendor order, how many
@@ -277,7 +292,7 @@ impl Page {
             records: taken,
             held: records.len(),
             next,
-            raw: rq.raw.then(|| response.json()).transpose()?,
+            raw: rq.list.raw.then(|| response.json()).transpose()?,
         })
     }
 }

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
-use crmgate_connector_sdk::driver::{self, ListQuery, Position};
+use crmgate_connector_sdk::driver::{self, Position};
 use crmgate_connector_sdk::{
-    ConnectorError, DeleteRequest, GetRequest, Operation, ReadFields, WriteRequest,
+    ConnectorError, DeleteRequest, GetRequest, ListQuery, Operation, ReadFields, WriteRequest,
 };
 use serde_json::{Value, json};
 

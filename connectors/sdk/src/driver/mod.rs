@@ -15,9 +15,9 @@ use serde_json::value::RawValue;
 
 use crate::manifest::{FieldSelection, IdFormat, ListOperation, Pagination, ResourceSpec};
 use crate::{
-    CallContext, Connector, ConnectorError, DeleteRequest, ErrorKind, GetRequest, ListRequest,
-    Operation, Page, ReadFields, Resource, Result, VendorFilter, VendorRequest, VendorResponse,
-    VendorSort, WriteRequest,
+    CallContext, Connector, ConnectorError, DeleteRequest, ErrorKind, GetRequest, ListQuery,
+    ListRequest, Operation, Page, ReadFields, Resource, Result, VendorFilter, VendorRequest,
+    VendorResponse, VendorSort, WriteRequest,
 };
 use request::{Build, Counted};
 
@@ -43,27 +43,6 @@ pub struct Position {
     pub skip: u32,
     /// The ids of the records served last, oldest first, on a list that pages with an overlap.
     pub seen: Vec<String>,
-}
-
-/// One unified page to fill.
-#[derive(Debug, Clone, Copy)]
-pub struct ListQuery<'a> {
-    pub resource: Resource,
-    /// The most records the unified page holds.
-    pub limit: usize,
-    pub fields: ReadFields<'a>,
-    /// `pass_through[k]=v` of the list.
-    pub query: &'a [(String, String)],
-    pub filters: &'a [VendorFilter],
-    pub sort: Option<&'a VendorSort>,
-    /// `raw=true`: keep every vendor page as received.
-    pub raw: bool,
-}
-
-impl ListQuery<'_> {
-    fn with_limit(self, limit: usize) -> Self {
-        Self { limit, ..self }
-    }
 }
 
 /// A filled unified page: vendor records in vendor order, where the next page starts (`None`
@@ -204,16 +183,11 @@ async fn fill<C: Connector + ?Sized>(
             .list(
                 cx,
                 ListRequest {
-                    resource: q.resource,
+                    list: q,
                     limit: skip.saturating_add(take).min(max),
                     skip,
                     take,
                     cursor: cursor.as_deref(),
-                    fields: q.fields,
-                    query: q.query,
-                    filters: q.filters,
-                    sort: q.sort,
-                    raw: q.raw,
                 },
             )
             .await?;
@@ -353,17 +327,17 @@ pub async fn page<C: Connector + ?Sized>(
     cx: &CallContext,
     rq: ListRequest<'_>,
 ) -> Result<Page> {
-    let spec = resource(connector, rq.resource)?;
-    let (op, pagination, search) =
-        list_operation(connector, spec, rq.resource, rq.filters, rq.sort)?;
+    let q = rq.list;
+    let spec = resource(connector, q.resource)?;
+    let (op, pagination, search) = list_operation(connector, spec, q.resource, q.filters, q.sort)?;
     let call = Call {
-        resource: rq.resource,
+        resource: q.resource,
         operation: Operation::List,
-        fields: Some(rq.fields),
+        fields: Some(q.fields),
         search,
     };
     let mut build = Build::new(cx, op.method, &op.path, &op.query, op.body.as_ref(), None)?;
-    build.filters(op, rq.filters)?;
+    build.filters(op, q.filters)?;
     let position = build.paging(
         pagination,
         op.filters.as_ref(),
@@ -371,12 +345,12 @@ pub async fn page<C: Connector + ?Sized>(
         rq.cursor,
         rq.limit,
     )?;
-    build.sort(op, rq.sort)?;
+    build.sort(op, q.sort)?;
     if let Some(selection) = &op.fields {
-        let names = selected(connector, cx, selection, rq.fields).await?;
+        let names = selected(connector, cx, selection, q.fields).await?;
         build.select(selection, &names);
     }
-    build.pass_through(rq.query)?;
+    build.pass_through(q.query)?;
     let response = send(connector, cx, &call, build.finish(true)).await?;
     let status = response.status.as_u16();
     let bad = |e| ConnectorError::bad_response(status, e);
