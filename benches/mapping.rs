@@ -11,11 +11,11 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use crmgate::api::{CursorCodec, CursorState};
 use crmgate::mapping::{
     Lookups, MappingSet, PassThroughPlan, PathCache, RecordView, TenantMappings, WriteOperation,
-    write_records,
 };
 use crmgate::unified::{OPPORTUNITIES, PassThrough, UnifiedWrite};
-use crmgate_connector_sdk::{FieldNames, Resource};
+use crmgate_connector_sdk::{FieldNames, Record, Resource};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 /// A connector's recorded 100-record page, how the driver reads it, and the catalogs it would
@@ -23,7 +23,8 @@ use serde_json::{Value, json};
 struct Connector {
     id: &'static str,
     page: &'static [u8],
-    parse: fn(&[u8]) -> Vec<Value>,
+    /// The page's records as the driver finds them: borrowed slices of the page.
+    split: for<'a> fn(&'a str) -> Vec<&'a RawValue>,
     catalogs: Catalogs,
     /// The conformance suite's create request, which carries every field the table writes,
     /// and the catalog entries that name its custom fields and tags.
@@ -35,20 +36,22 @@ struct Connector {
 type Catalogs = &'static [(&'static str, &'static [(&'static str, &'static str)])];
 
 #[derive(Deserialize)]
-struct Results {
-    results: Vec<Value>,
+struct Results<'a> {
+    #[serde(borrow)]
+    results: Vec<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
-struct Data {
-    data: Vec<Value>,
+struct Data<'a> {
+    #[serde(borrow)]
+    data: Vec<&'a RawValue>,
 }
 
 const CONNECTORS: &[Connector] = &[
     Connector {
         id: "hubspot",
         page: include_bytes!("../bench/fixtures/hubspot_deals_page.json"),
-        parse: |bytes| serde_json::from_slice::<Results>(bytes).unwrap().results,
+        split: |page| serde_json::from_str::<Results>(page).unwrap().results,
         catalogs: &[("custom_fields", &[]), ("tags", &[])],
         create: include_str!("../tests/fixtures/hubspot/create.json"),
         create_catalogs: &[
@@ -59,7 +62,7 @@ const CONNECTORS: &[Connector] = &[
     Connector {
         id: "pipedrive",
         page: include_bytes!("../bench/fixtures/pipedrive_deals_page.json"),
-        parse: |bytes| serde_json::from_slice::<Data>(bytes).unwrap().data,
+        split: |page| serde_json::from_str::<Data>(page).unwrap().data,
         catalogs: &[
             (
                 "custom_fields",
@@ -92,7 +95,7 @@ const CONNECTORS: &[Connector] = &[
     Connector {
         id: "copper",
         page: include_bytes!("../bench/fixtures/copper_opportunities.json"),
-        parse: |bytes| serde_json::from_slice::<Vec<Value>>(bytes).unwrap(),
+        split: |page| serde_json::from_str::<Vec<&RawValue>>(page).unwrap(),
         catalogs: &[
             ("custom_fields", &[("11", "Region"), ("12", "Seats")]),
             ("loss_reasons", &[]),
@@ -133,6 +136,16 @@ fn lookups(catalogs: Catalogs) -> Lookups {
 }
 
 impl Connector {
+    /// The records of a page as the driver reads them: the text checked once, then each
+    /// record a span of it.
+    fn records(&self, page: &[u8]) -> Vec<Record> {
+        let text: Arc<str> = std::str::from_utf8(page).unwrap().into();
+        (self.split)(&text)
+            .into_iter()
+            .filter_map(|r| Record::within(&text, r))
+            .collect()
+    }
+
     fn create_body(&self) -> String {
         let fixture: Value = serde_json::from_str(self.create).unwrap();
         fixture["steps"][0]["request"]["body"].to_string()
@@ -156,10 +169,11 @@ fn pages(c: &mut Criterion) {
         });
         group.bench_function("crmgate parse + map + write", |b| {
             b.iter(measured(|| {
-                let records = (connector.parse)(black_box(connector.page));
-                black_box(table.lookup_keys(&records, None));
+                let records = connector.records(black_box(connector.page));
+                let read = table.read_page(&records, RecordView::default());
+                black_box(read.lookup_keys());
                 let mut out = Vec::with_capacity(64 * 1024);
-                write_records(&table, &records, &RecordView::default(), &lookups, &mut out);
+                read.write(&lookups, &mut out);
                 out
             }))
         });
@@ -194,23 +208,34 @@ fn hubspot_page(c: &mut Criterion) {
             tenant: Some(&tenant),
         };
         b.iter(measured(|| {
-            let records = (CONNECTORS[0].parse)(black_box(page));
+            let records = CONNECTORS[0].records(black_box(page));
             let mut out = Vec::with_capacity(64 * 1024);
-            write_records(&table, &records, &view, &Lookups::default(), &mut out);
+            table
+                .read_page(&records, view)
+                .write(&Lookups::default(), &mut out);
             out
         }))
     });
-    let records = (CONNECTORS[0].parse)(page);
+    let records = CONNECTORS[0].records(page);
     group.bench_function("crmgate map + write only", |b| {
         b.iter(measured(|| {
             let mut out = Vec::with_capacity(64 * 1024);
-            write_records(
-                &table,
-                black_box(&records),
-                &RecordView::default(),
-                &Lookups::default(),
-                &mut out,
-            );
+            table
+                .read_page(black_box(&records), RecordView::default())
+                .write(&Lookups::default(), &mut out);
+            out
+        }))
+    });
+    let trees: Vec<Record> = records
+        .iter()
+        .map(|r| Record::from_value(r.to_value().unwrap()))
+        .collect();
+    group.bench_function("crmgate map + write only, records as trees", |b| {
+        b.iter(measured(|| {
+            let mut out = Vec::with_capacity(64 * 1024);
+            table
+                .read_page(black_box(&trees), RecordView::default())
+                .write(&Lookups::default(), &mut out);
             out
         }))
     });

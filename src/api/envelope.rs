@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// The fixed part of an envelope: the six keys Apideck's SDKs require.
 pub struct Envelope<'a> {
@@ -16,15 +17,16 @@ pub struct Envelope<'a> {
 
 /// The optional parts of an envelope.
 #[derive(Default)]
-pub struct Extras<'a> {
+pub struct Extras {
     pub meta: Option<Value>,
     pub links: Option<Value>,
-    pub raw: Option<&'a Value>,
+    /// The vendor's answer as JSON text, written as it is.
+    pub raw: Option<Box<RawValue>>,
 }
 
 impl Envelope<'_> {
     /// The response with `data` (already JSON) inside the envelope.
-    pub fn respond(self, data: &[u8], extras: Extras<'_>) -> Response {
+    pub fn respond(self, data: &[u8], extras: Extras) -> Response {
         let mut out = Vec::with_capacity(data.len() + 256);
         out.extend_from_slice(b"{\"status_code\":");
         out.extend_from_slice(self.status.as_u16().to_string().as_bytes());
@@ -44,7 +46,7 @@ impl Envelope<'_> {
         if let Some(links) = &extras.links {
             field(&mut out, "links", links);
         }
-        if let Some(raw) = extras.raw {
+        if let Some(raw) = &extras.raw {
             field(&mut out, "_raw", raw);
         }
         out.push(b'}');

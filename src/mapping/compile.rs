@@ -7,6 +7,7 @@ use std::fmt;
 use serde_json::Value;
 use serde_saphyr::{Location, Spanned};
 
+use super::lazy::{Place, Plan};
 use super::lookup::{CustomFieldsShape, Direction};
 use super::path::CompiledPath;
 use super::table::{
@@ -70,6 +71,8 @@ impl<'a> TableConnector<'a> {
 #[derive(Debug)]
 pub struct MappingTable {
     pub(super) fields: Vec<FieldMapping>,
+    /// Where each field's paths are found in a walked record, parallel to `fields`.
+    pub(super) walk: Walk,
     pub(super) empty_string_is_null: bool,
     pub(super) filters: Vec<FilterRule>,
     pub(super) sorts: Vec<(&'static str, String)>,
@@ -78,6 +81,29 @@ pub struct MappingTable {
     pub(super) vendor: String,
     read_paths: Vec<Vec<String>>,
     lookup_sources: Vec<(String, Vec<String>)>,
+}
+
+/// The table's read paths merged for one walk per record.
+#[derive(Debug, Default)]
+pub(super) struct Walk {
+    pub plan: Plan,
+    /// Per field, the places of its `from` paths or of its cases' `when` paths.
+    pub fields: Vec<Vec<Place>>,
+}
+
+impl Walk {
+    fn of(fields: &[FieldMapping]) -> Self {
+        let mut plan = Plan::default();
+        let fields = fields
+            .iter()
+            .map(|f| match f.read.as_ref().map(|r| &r.source) {
+                Some(Source::Paths(paths)) => paths.iter().map(|p| plan.add(p)).collect(),
+                Some(Source::Cases(cases)) => cases.iter().map(|c| plan.add(&c.when)).collect(),
+                Some(Source::Nothing) | None => Vec::new(),
+            })
+            .collect();
+        Self { plan, fields }
+    }
 }
 
 /// A unified filter key and how its value becomes a vendor filter.
@@ -249,8 +275,10 @@ impl MappingTable {
             };
             write_hooks.push(*hook);
         }
+        let walk = Walk::of(&fields);
         Ok(Self {
             fields,
+            walk,
             empty_string_is_null: parsed.empty_string_is_null,
             filters,
             sorts,

@@ -418,6 +418,18 @@ impl CustomFieldsTransform {
         }
     }
 
+    /// Whether a read needs the whole catalog (see [`Self::read_keys`]).
+    pub fn needs_whole_catalog(&self) -> bool {
+        self.direction == Direction::Read
+            && matches!(
+                self.shape,
+                CustomFieldsShape::Object {
+                    only_known: true,
+                    ..
+                }
+            )
+    }
+
     /// The keys a read container carries, or the ids and names a write gives, for the catalog
     /// to cover.
     pub fn keys(&self, value: &Value, wanted: &mut Wanted) {

@@ -4,6 +4,7 @@
 
 mod compile;
 mod filter;
+mod lazy;
 mod lookup;
 mod patch;
 mod path;
@@ -22,7 +23,7 @@ use crmgate_connector_sdk::Resource;
 pub use compile::{Coverage, LoadError, MappingTable, TableConnector, WriteScope};
 pub use lookup::{CustomFieldsShape, FieldValues, Lookups, Missing};
 pub use path::{CompiledPath, PathError};
-pub use read::{RecordView, write_records};
+pub use read::{ReadPage, RecordView};
 pub use table::WriteOperation;
 pub use tenant::{
     CustomMapping, FieldOverride, PathCache, TenantMappings, validate as validate_custom_mapping,

@@ -191,6 +191,46 @@ impl CompiledPath {
         }
     }
 
+    /// The steps of a direct path; `None` for one the general evaluator runs.
+    pub(super) fn steps(&self) -> Option<&[Step]> {
+        match &self.plan {
+            Plan::Direct(steps) => Some(steps),
+            Plan::General(_) => None,
+        }
+    }
+
+    /// The leading steps a reader can follow without a tree, by member name or index from the
+    /// start: `$.a.b[0]` of `$.a.b[0].c[*]`. A path the general evaluator runs has none: it is
+    /// evaluated on the whole record.
+    pub(super) fn plain_prefix(&self) -> &[Step] {
+        match &self.plan {
+            Plan::Direct(steps) => {
+                let n = steps
+                    .iter()
+                    .take_while(|s| matches!(s, Step::Name(_) | Step::Index(_)))
+                    .count();
+                &steps[..n]
+            }
+            Plan::General(_) => &[],
+        }
+    }
+
+    /// What the path finds in `doc`, the value at its first `consumed` steps (the whole
+    /// document when `consumed` is 0): the same as [`Self::find`] on the document around it.
+    pub(super) fn find_after<'a>(&self, doc: &'a Value, consumed: usize) -> Found<'a> {
+        match &self.plan {
+            Plan::Direct(steps) if steps.iter().all(Step::is_singular) => {
+                lookup(doc, &steps[consumed..]).map_or(Found::Nothing, Found::One)
+            }
+            Plan::Direct(steps) => {
+                let mut out = Vec::new();
+                collect(doc, &steps[consumed..], &mut out);
+                Found::Many(out)
+            }
+            Plan::General(_) => self.find(doc),
+        }
+    }
+
     /// The normalized paths of every match, as step lists, for writes through wildcard and
     /// filter paths.
     pub fn matches(&self, doc: &Value) -> Vec<Vec<Step>> {

@@ -6,11 +6,14 @@ use std::borrow::Cow;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
+use crmgate_connector_sdk::Record;
+
 use super::compile::{FieldMapping, MappingTable, ReadRule, Source};
+use super::lazy::{Place, Text};
 use super::lookup::{Context, Lookups, Wanted};
 use super::path::{CompiledPath, Found};
-use super::tenant::TenantMappings;
-use super::transform::{decimal_number, without_catalogs};
+use super::tenant::{FieldOverride, TenantMappings};
+use super::transform::{Transform, decimal_number, without_catalogs};
 use crate::unified::{FieldKind, parse_date};
 
 /// What of each record the client asked to see, and the tenant's layers.
@@ -76,33 +79,6 @@ impl MappingTable {
         out.push(b'}');
     }
 
-    /// Per catalog a read rule names, the distinct keys `records` carry at the rule's source
-    /// (after the transforms before the catalog transform, such as a `split`), for the caller
-    /// to resolve before mapping. A catalog needed whole (custom fields told apart only by
-    /// the catalog) comes with no keys; one no record needs is left out.
-    pub fn lookup_keys(
-        &self,
-        records: &[Value],
-        tenant: Option<&TenantMappings>,
-    ) -> Vec<(String, Vec<String>)> {
-        let mut wanted = Wanted::default();
-        for field in &self.fields {
-            let Some((before, step)) = field.read.as_ref().and_then(ReadRule::catalog_step) else {
-                continue;
-            };
-            let over = tenant.and_then(|t| t.override_for(field.def.name));
-            for record in records {
-                let value = self
-                    .source(field, over, record)
-                    .and_then(|v| without_catalogs(before, v));
-                if let Some(value) = value {
-                    step.keys(&value, &mut wanted);
-                }
-            }
-        }
-        wanted.into_list()
-    }
-
     /// What a field reads before its transforms, or `None` when neither the table nor the
     /// tenant maps it.
     fn source<'a>(
@@ -143,9 +119,18 @@ impl MappingTable {
         record: &'a Value,
         cx: &Context<'_>,
     ) -> Option<Cow<'a, Value>> {
+        let value = self.source(field, over, record)?;
+        Some(self.finish(field, value, cx))
+    }
+
+    /// A field's source value through its transforms, default and the unified field's type.
+    fn finish<'a>(
+        &'a self,
+        field: &'a FieldMapping,
+        mut value: Cow<'a, Value>,
+        cx: &Context<'_>,
+    ) -> Cow<'a, Value> {
         let read: Option<&ReadRule> = field.read.as_ref();
-        let null = || Cow::Owned(Value::Null);
-        let mut value = self.source(field, over, record)?;
         for transform in read.map_or(&[][..], |r| &r.transforms) {
             match transform.apply_in(value, cx) {
                 Ok(v) => value = Cow::Owned(v),
@@ -158,7 +143,7 @@ impl MappingTable {
                         reason,
                         "A vendor value did not fit its mapping; it reads as nothing."
                     );
-                    value = null();
+                    value = Cow::Owned(Value::Null);
                     break;
                 }
             }
@@ -168,7 +153,7 @@ impl MappingTable {
         {
             value = Cow::Borrowed(default);
         }
-        Some(coerce(field.def.name, field.def.kind, value))
+        coerce(field.def.name, field.def.kind, value)
     }
 
     /// A found value, unless it is absent (null, or `""` where the table says so). Several
@@ -343,22 +328,324 @@ fn write_value(out: &mut Vec<u8>, value: &Value) {
     serde_json::to_writer(&mut *out, value).expect("writing to a Vec cannot fail");
 }
 
-/// Writes a JSON array of unified records, naming ids from `lookups`.
-pub fn write_records(
-    table: &MappingTable,
-    records: &[Value],
-    view: &RecordView<'_>,
-    lookups: &Lookups,
-    out: &mut Vec<u8>,
-) {
-    out.push(b'[');
-    for (i, record) in records.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+/// A page of vendor records, each walked once for every path the table and the tenant read.
+pub struct ReadPage<'r> {
+    table: &'r MappingTable,
+    view: RecordView<'r>,
+    records: Vec<Walked<'r>>,
+}
+
+/// One record of a [`ReadPage`].
+enum Walked<'r> {
+    /// The text at each of the table's and the tenant's places.
+    Text {
+        table: Vec<Option<&'r str>>,
+        tenant: Vec<Option<&'r str>>,
+    },
+    /// A record a hook rewrote (or, never in practice, text the walk refused).
+    Tree(Cow<'r, Value>),
+}
+
+impl MappingTable {
+    /// Walks each record for what `view` will read of it.
+    pub fn read_page<'r>(&'r self, records: &'r [Record], view: RecordView<'r>) -> ReadPage<'r> {
+        let records = records
+            .iter()
+            .map(|r| self.walked(r, view.tenant))
+            .collect();
+        ReadPage {
+            table: self,
+            view,
+            records,
         }
-        table.write_record(record, view, lookups, out);
     }
-    out.push(b']');
+
+    fn walked<'r>(&self, record: &'r Record, tenant: Option<&TenantMappings>) -> Walked<'r> {
+        let text = match (record.text(), record.tree()) {
+            (Some(text), _) => text,
+            (None, Some(tree)) => return Walked::Tree(Cow::Borrowed(tree)),
+            (None, None) => return Walked::Tree(Cow::Owned(Value::Null)),
+        };
+        let tenant_walk = tenant.map_or(Ok(Vec::new()), |t| t.plan.walk(text));
+        match (self.walk.plan.walk(text), tenant_walk) {
+            (Ok(table), Ok(tenant)) => Walked::Text { table, tenant },
+            _ => Walked::Tree(Cow::Owned(record.to_value().unwrap_or(Value::Null))),
+        }
+    }
+
+    /// What a field reads in a walked record before its transforms, as [`Self::source`]
+    /// reads it in a tree; `None` when neither the table nor the tenant maps it.
+    fn walked_source<'a>(
+        &'a self,
+        field: &'a FieldMapping,
+        places: &[Place],
+        over: Option<&'a FieldOverride>,
+        slots: &[Option<&'a str>],
+        tenant_slots: &[Option<&'a str>],
+    ) -> Option<Text<'a>> {
+        let list = matches!(
+            field.def.kind,
+            FieldKind::IdList | FieldKind::StringList | FieldKind::CustomFields
+        );
+        let pick = |found: Found<'_>| self.present(found, list).map(Cow::into_owned);
+        if let Some(over) = over {
+            return Some(self.present_text(over.at.find(&over.path, tenant_slots, pick)));
+        }
+        Some(match field.read.as_ref().map(|r| &r.source) {
+            Some(Source::Paths(paths)) => paths
+                .iter()
+                .zip(places)
+                .map(|(path, at)| self.present_text(at.find(path, slots, pick)))
+                .find(|t| !matches!(t, Text::Nothing))
+                .unwrap_or(Text::Nothing),
+            Some(Source::Cases(cases)) => cases
+                .iter()
+                .zip(places)
+                .find(|(case, at)| {
+                    let one = |found: Found<'_>| match found {
+                        Found::One(v) => Some(v.clone()),
+                        _ => None,
+                    };
+                    match at.find(&case.when, slots, one) {
+                        Text::Raw(text) => serde_json::from_str::<Value>(text)
+                            .is_ok_and(|v| loosely_equal(&v, &case.equals)),
+                        Text::Tree(v) => loosely_equal(&v, &case.equals),
+                        Text::Nothing => false,
+                    }
+                })
+                .map_or(Text::Nothing, |(case, _)| {
+                    Text::Tree(Cow::Borrowed(&case.value))
+                }),
+            Some(Source::Nothing) => Text::Nothing,
+            None => return None,
+        })
+    }
+
+    /// A found text, unless it is absent (null, or `""` where the table says so).
+    fn present_text<'a>(&self, text: Text<'a>) -> Text<'a> {
+        match text {
+            Text::Raw("null") => Text::Nothing,
+            Text::Raw("\"\"") if self.empty_string_is_null => Text::Nothing,
+            other => other,
+        }
+    }
+
+    /// Writes one walked record as [`Self::write_record`] writes its tree.
+    fn write_walked(
+        &self,
+        slots: &[Option<&str>],
+        tenant_slots: &[Option<&str>],
+        view: &RecordView<'_>,
+        lookups: &Lookups,
+        out: &mut Vec<u8>,
+    ) {
+        let cx = Context {
+            lookups,
+            vendor: &self.vendor,
+        };
+        out.push(b'{');
+        let mut first = true;
+        for (field, places) in self.fields.iter().zip(&self.walk.fields) {
+            if !view.wants(field.def.name) {
+                continue;
+            }
+            let over = view.tenant.and_then(|t| t.override_of(field.def.name));
+            let Some(found) = self.walked_source(field, places, over, slots, tenant_slots) else {
+                continue;
+            };
+            key(out, &mut first, field.def.name);
+            let transforms = field.read.as_ref().map_or(&[][..], |r| &r.transforms);
+            let value = match found {
+                Text::Raw(text)
+                    if transforms.is_empty() && write_plain(field.def.kind, text, out) =>
+                {
+                    continue;
+                }
+                Text::Raw(text) => Cow::Owned(
+                    known_members(transforms, text, &cx)
+                        .unwrap_or_else(|| serde_json::from_str(text).unwrap_or(Value::Null)),
+                ),
+                Text::Tree(value) => value,
+                Text::Nothing => Cow::Owned(Value::Null),
+            };
+            write_value(out, &self.finish(field, value, &cx));
+        }
+        let custom = view.tenant.map_or(&[][..], |t| &t.custom);
+        if !custom.is_empty() && view.wants("custom_mappings") {
+            key(out, &mut first, "custom_mappings");
+            out.push(b'{');
+            let mut inner_first = true;
+            for mapping in custom {
+                let found =
+                    mapping.at.find(
+                        &mapping.path,
+                        tenant_slots,
+                        |found: Found<'_>| match found {
+                            Found::One(v) => Some(v.clone()),
+                            Found::Many(vs) if vs.len() == 1 => Some(vs[0].clone()),
+                            Found::Many(vs) if !vs.is_empty() => {
+                                Some(Value::Array(vs.into_iter().cloned().collect()))
+                            }
+                            _ => None,
+                        },
+                    );
+                key(out, &mut inner_first, &mapping.key);
+                match found {
+                    Text::Raw(text) => out.extend_from_slice(text.as_bytes()),
+                    Text::Tree(value) => write_value(out, &value),
+                    Text::Nothing => out.extend_from_slice(b"null"),
+                }
+            }
+            out.push(b'}');
+        }
+        out.push(b'}');
+    }
+}
+
+impl ReadPage<'_> {
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Per catalog a read rule names, the distinct keys the records carry at the rule's source
+    /// (after the transforms before the catalog transform, such as a `split`), for the caller
+    /// to resolve before mapping. A catalog needed whole (custom fields told apart only by
+    /// the catalog) comes with no keys; one no record needs is left out.
+    pub fn lookup_keys(&self) -> Vec<(String, Vec<String>)> {
+        let table = self.table;
+        let mut wanted = Wanted::default();
+        for (field, places) in table.fields.iter().zip(&table.walk.fields) {
+            let Some((before, step)) = field.read.as_ref().and_then(ReadRule::catalog_step) else {
+                continue;
+            };
+            let over = self.view.tenant.and_then(|t| t.override_of(field.def.name));
+            for record in &self.records {
+                let value = match record {
+                    Walked::Tree(tree) => table.source(field, over.map(|o| &*o.path), tree),
+                    Walked::Text { .. } if before.is_empty() && step.needs_whole_catalog() => {
+                        Some(Cow::Owned(Value::Null))
+                    }
+                    Walked::Text {
+                        table: slots,
+                        tenant,
+                    } => table
+                        .walked_source(field, places, over, slots, tenant)
+                        .map(Text::into_value),
+                };
+                if let Some(value) = value.and_then(|v| without_catalogs(before, v)) {
+                    step.keys(&value, &mut wanted);
+                }
+            }
+        }
+        wanted.into_list()
+    }
+
+    /// Writes the page as a JSON array of unified records, naming ids from `lookups`.
+    pub fn write(&self, lookups: &Lookups, out: &mut Vec<u8>) {
+        out.push(b'[');
+        for i in 0..self.records.len() {
+            if i > 0 {
+                out.push(b',');
+            }
+            self.write_record(i, lookups, out);
+        }
+        out.push(b']');
+    }
+
+    /// Writes the unified record of the page's record `at` (nothing past the end).
+    pub fn write_record(&self, at: usize, lookups: &Lookups, out: &mut Vec<u8>) {
+        match self.records.get(at) {
+            Some(Walked::Text { table, tenant }) => {
+                self.table
+                    .write_walked(table, tenant, &self.view, lookups, out);
+            }
+            Some(Walked::Tree(tree)) => self.table.write_record(tree, &self.view, lookups, out),
+            None => {}
+        }
+    }
+}
+
+/// Writes a vendor scalar that needs no transform straight from its text, when its type is
+/// already the unified field's; `false` leaves it to the tree reader (a value to convert, a
+/// misfit to report, a string with escapes to decode).
+fn write_plain(kind: FieldKind, text: &str, out: &mut Vec<u8>) -> bool {
+    let number = |b: u8| b == b'-' || b.is_ascii_digit();
+    let Some(&first) = text.as_bytes().first() else {
+        return false;
+    };
+    match kind {
+        FieldKind::Id | FieldKind::Title | FieldKind::String | FieldKind::Currency
+            if first == b'"' =>
+        {
+            out.extend_from_slice(text.as_bytes());
+        }
+        FieldKind::Id | FieldKind::Title | FieldKind::String if number(first) => {
+            out.push(b'"');
+            out.extend_from_slice(text.as_bytes());
+            out.push(b'"');
+        }
+        FieldKind::Decimal if number(first) => out.extend_from_slice(text.as_bytes()),
+        FieldKind::Bool if text == "true" || text == "false" => {
+            out.extend_from_slice(text.as_bytes());
+        }
+        FieldKind::Decimal => match plain_string(text).map(str::trim) {
+            Some("") => out.extend_from_slice(b"null"),
+            Some(s) => match decimal_number(s) {
+                Some(n) => write_value(out, &Value::Number(n)),
+                None => return false,
+            },
+            None => return false,
+        },
+        FieldKind::Date => match plain_string(text) {
+            Some(s) if parse_date(s).is_some() => out.extend_from_slice(text.as_bytes()),
+            Some(s) if is_utc_timestamp(s) => {
+                out.push(b'"');
+                out.extend_from_slice(&s.as_bytes()[..10]);
+                out.push(b'"');
+            }
+            _ => return false,
+        },
+        FieldKind::DateTime => match plain_string(text) {
+            Some(s) if is_utc_timestamp(s) => out.extend_from_slice(text.as_bytes()),
+            _ => return false,
+        },
+        _ => return false,
+    }
+    true
+}
+
+/// The contents of a JSON string without escapes; `None` for anything else.
+fn plain_string(text: &str) -> Option<&str> {
+    text.strip_prefix('"')?
+        .strip_suffix('"')
+        .filter(|s| !s.contains('\\'))
+}
+
+/// A container of custom fields told apart by the catalog, with only the members the catalog
+/// names parsed: what the `custom_fields` transform would keep of the whole container.
+fn known_members(transforms: &[Transform], text: &str, cx: &Context<'_>) -> Option<Value> {
+    let Some(Transform::CustomFields(transform)) = transforms.first() else {
+        return None;
+    };
+    if !transform.needs_whole_catalog() || !text.starts_with('{') {
+        return None;
+    }
+    let names = cx.lookups.get(&transform.catalog);
+    let mut members = serde_json::Map::new();
+    for entry in sonic_rs::to_object_iter(text) {
+        let (key, value) = entry.ok()?;
+        if names.is_some_and(|n| n.contains_key(&*key)) {
+            members.insert(
+                key.into_owned(),
+                serde_json::from_str(value.as_raw_str()).ok()?,
+            );
+        }
+    }
+    Some(Value::Object(members))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use super::lazy::{Place, Plan};
 use super::path::{CompiledPath, PathError};
 use crate::error::Error;
 use crate::unified::{FieldKind, ResourceModel};
@@ -49,6 +50,7 @@ impl PathCache {
 pub struct FieldOverride {
     pub field: &'static str,
     pub path: Arc<CompiledPath>,
+    pub(super) at: Place,
 }
 
 /// A tenant's custom mapping: `custom_mappings.<key>` read from the vendor record at `path`.
@@ -56,6 +58,7 @@ pub struct FieldOverride {
 pub struct CustomMapping {
     pub key: String,
     pub path: Arc<CompiledPath>,
+    pub(super) at: Place,
 }
 
 /// The effective tenant layers for one request.
@@ -64,6 +67,8 @@ pub struct TenantMappings {
     pub overrides: Vec<FieldOverride>,
     pub custom: Vec<CustomMapping>,
     read_paths: Vec<Vec<String>>,
+    /// The paths of `overrides` and `custom`, merged for one walk per record.
+    pub(super) plan: Plan,
 }
 
 impl TenantMappings {
@@ -100,14 +105,17 @@ impl TenantMappings {
                 continue;
             }
             out.read_paths.push(path.name_prefix());
+            let at = out.plan.add(&path);
             match resource.fields.iter().find(|f| f.name == key) {
                 Some(def) => out.overrides.push(FieldOverride {
                     field: def.name,
                     path,
+                    at,
                 }),
                 None => out.custom.push(CustomMapping {
                     key: key.to_owned(),
                     path,
+                    at,
                 }),
             }
         }
@@ -120,6 +128,10 @@ impl TenantMappings {
     }
 
     /// The tenant's path for a unified field, if it re-points it.
+    pub(super) fn override_of(&self, field: &str) -> Option<&FieldOverride> {
+        self.overrides.iter().find(|o| o.field == field)
+    }
+
     pub fn override_for(&self, field: &str) -> Option<&CompiledPath> {
         self.overrides
             .iter()

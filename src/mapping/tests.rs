@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crmgate_connector_sdk::Record;
 use serde_json::{Map, Value, json};
 
 use super::transform::TransformSpec;
@@ -31,6 +32,8 @@ fn read(table: &MappingTable, record: &Value, view: &RecordView<'_>) -> Value {
     read_with(table, record, view, &Lookups::default())
 }
 
+/// The unified record, read both ways: from a tree (as records a hook rewrote are read) and
+/// walked in the vendor's text (as pages are read), which must agree.
 fn read_with(
     table: &MappingTable,
     record: &Value,
@@ -39,7 +42,39 @@ fn read_with(
 ) -> Value {
     let mut out = Vec::new();
     table.write_record(record, view, lookups, &mut out);
-    serde_json::from_slice(&out).expect("the engine writes valid JSON")
+    let tree: Value = serde_json::from_slice(&out).expect("the engine writes valid JSON");
+    let walked: Value = serde_json::from_str(&read_text(table, &record.to_string(), view, lookups))
+        .expect("the engine writes valid JSON");
+    assert_eq!(walked, tree, "the walk and the tree read {record} alike");
+    tree
+}
+
+/// The unified record read from the vendor's text, as a page's records are.
+fn read_text(table: &MappingTable, text: &str, view: &RecordView<'_>, lookups: &Lookups) -> String {
+    let records = [Record::from_text(text).unwrap()];
+    let mut out = Vec::new();
+    table.read_page(&records, *view).write(lookups, &mut out);
+    let out = String::from_utf8(out).unwrap();
+    out.strip_prefix('[')
+        .and_then(|o| o.strip_suffix(']'))
+        .unwrap()
+        .to_owned()
+}
+
+/// The catalog keys a page of records needs, asked of them as text and as trees alike.
+fn lookup_keys(table: &MappingTable, records: &[Value]) -> Vec<(String, Vec<String>)> {
+    let texts: Vec<Record> = records
+        .iter()
+        .map(|r| Record::from_text(&r.to_string()).unwrap())
+        .collect();
+    let trees: Vec<Record> = records.iter().cloned().map(Record::from_value).collect();
+    let keys = table.read_page(&texts, RecordView::default()).lookup_keys();
+    assert_eq!(
+        table.read_page(&trees, RecordView::default()).lookup_keys(),
+        keys,
+        "trees need the same catalogs"
+    );
+    keys
 }
 
 fn write(
@@ -132,11 +167,19 @@ fn money_keeps_the_vendors_digits() {
     deal["properties"]["amount"] = json!("12345678901234567.10");
     let mut out = Vec::new();
     table.write_record(&deal, &RecordView::default(), &Lookups::default(), &mut out);
-    let text = String::from_utf8(out).unwrap();
-    assert!(
-        text.contains(r#""monetary_amount":12345678901234567.10"#),
-        "{text}"
+    let tree = String::from_utf8(out).unwrap();
+    let walked = read_text(
+        &table,
+        &deal.to_string(),
+        &RecordView::default(),
+        &Lookups::default(),
     );
+    for text in [tree, walked] {
+        assert!(
+            text.contains(r#""monetary_amount":12345678901234567.10"#),
+            "{text}"
+        );
+    }
 }
 
 #[test]
@@ -609,9 +652,7 @@ fn a_tenant_override_repoints_one_field_in_both_directions() {
         unified["monetary_amount"],
         serde_json::from_str::<Value>("1500.50").unwrap()
     );
-    let mut out = Vec::new();
-    table.write_record(&deal, &view, &Lookups::default(), &mut out);
-    let text = String::from_utf8(out).unwrap();
+    let text = read_text(&table, &deal.to_string(), &view, &Lookups::default());
     let at = |key: &str| text.find(&format!("\"{key}\":")).unwrap();
     assert!(
         at("pipeline_stage_id") < at("source_id") && at("source_id") < at("lead_source"),
@@ -693,17 +734,20 @@ fn the_benchmark_pages_map_without_error() {
     ];
     for (connector, text, bytes, records_at) in pages {
         let page: Value = serde_json::from_slice(bytes).unwrap();
-        let records = page.pointer(records_at).unwrap().as_array().unwrap();
+        let records: Vec<Record> = page
+            .pointer(records_at)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| Record::from_text(&r.to_string()).unwrap())
+            .collect();
         assert_eq!(records.len(), 100);
         let table = compile_for(connector, text).unwrap();
         let mut out = Vec::new();
-        write_records(
-            &table,
-            records,
-            &RecordView::default(),
-            &Lookups::default(),
-            &mut out,
-        );
+        table
+            .read_page(&records, RecordView::default())
+            .write(&Lookups::default(), &mut out);
         let unified: Vec<Value> = serde_json::from_slice(&out).unwrap();
         assert_eq!(unified.len(), 100);
         for record in &unified {
@@ -1222,14 +1266,14 @@ fn callers_learn_which_keys_to_resolve() {
     ];
     let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     assert_eq!(
-        table.lookup_keys(&records, None),
+        lookup_keys(&table, &records),
         [
             ("labels".to_owned(), strings(&["5", "9", "6"])),
             ("custom_fields".to_owned(), strings(&["h1", "h2", "h3"])),
         ]
     );
     assert_eq!(
-        table.lookup_keys(&[json!({"label_ids": []})], None),
+        lookup_keys(&table, &[json!({"label_ids": []})]),
         [],
         "records that carry no ids need no catalog"
     );
@@ -1237,7 +1281,7 @@ fn callers_learn_which_keys_to_resolve() {
     let hubspot = compile_for("hubspot", HUBSPOT_NAMED).unwrap();
     let deals = [json!({"properties": {"hs_tag_ids": "101;102", "region": "x"}})];
     assert_eq!(
-        hubspot.lookup_keys(&deals, None),
+        lookup_keys(&hubspot, &deals),
         [
             ("tags".to_owned(), strings(&["101", "102"])),
             ("custom_fields".to_owned(), vec![]),
@@ -1513,4 +1557,173 @@ fn a_copper_description_override_becomes_a_custom_field_entry() {
         out.body["custom_fields"],
         json!([{"custom_field_definition_id": 11, "value": "X"}])
     );
+}
+
+/// Walking a record's text must read exactly what the tree reader reads (the tree reader is
+/// the oracle): over the shipped tables, records whose every read path holds a random value
+/// of any type, with escapes, big and exact numbers, dates with offsets, empty containers.
+mod walk_matches_tree {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            prop_oneof![
+                Just("12345678901234567.10"),
+                Just("0.5"),
+                Just("-3"),
+                Just("1e3"),
+                Just("40.000")
+            ]
+            .prop_map(|n| serde_json::from_str(n).unwrap()),
+            prop_oneof![
+                Just(""),
+                Just(" 12.50 "),
+                Just("true"),
+                Just("false"),
+                Just("2026-03-04"),
+                Just("2026-03-04T05:06:07Z"),
+                Just("2026-03-04T05:06:07.123+02:00"),
+                Just("2026-02-30"),
+                Just("low"),
+                Just("101;102"),
+                Just("deal_to_company"),
+            ]
+            .prop_map(|s| Value::String(s.to_owned())),
+            "[a-z0-9 \"\\\\/\u{e9}\u{1F600}\u{2028};.-]{0,12}".prop_map(Value::String),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        scalar().prop_recursive(2, 12, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-z_]{1,6}|id|type|value", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Sets `value` at the member names `path` in `doc`, making objects on the way.
+    fn set(doc: &mut Value, path: &[String], value: Value) {
+        let Some((last, parents)) = path.split_last() else {
+            return;
+        };
+        let mut at = doc;
+        for name in parents {
+            if !at.get(name).is_some_and(Value::is_object) {
+                at[name.as_str()] = json!({});
+            }
+            at = &mut at[name.as_str()];
+        }
+        at[last.as_str()] = value;
+    }
+
+    fn check(connector: &str, text: &str, base: &Value, changes: Vec<(usize, Option<Value>)>) {
+        let table = compile_for(connector, text).unwrap();
+        let paths = table.read_paths().to_vec();
+        let mut record = base.clone();
+        for (pick, value) in changes {
+            let path = &paths[pick % paths.len()];
+            match value {
+                Some(v) => set(&mut record, path, v),
+                None => set(&mut record, path, Value::Null),
+            }
+        }
+        let cache = PathCache::default();
+        let tenant = TenantMappings::build(
+            &OPPORTUNITIES,
+            [
+                ("description", "$.id"),
+                ("everything", "$"),
+                ("items", "$.a[*].b"),
+                ("first", "$.a[0]"),
+                ("matched", "$.a[?@.type == 'x'].value"),
+            ],
+            &cache,
+        );
+        let catalogs = lookups(&[
+            ("custom_fields", &[("region", "Region"), ("11", "Seats")]),
+            ("tags", &[("101", "Strategic")]),
+            ("labels", &[("5", "Hot")]),
+        ]);
+        for view in [
+            RecordView::default(),
+            RecordView {
+                fields: None,
+                tenant: Some(&tenant),
+            },
+        ] {
+            read_with(&table, &record, &view, &catalogs);
+        }
+        lookup_keys(&table, std::slice::from_ref(&record));
+    }
+
+    fn lookups(catalogs: &[(&str, &[(&str, &str)])]) -> Lookups {
+        let mut lookups = Lookups::default();
+        for (name, entries) in catalogs {
+            let names = entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            lookups.insert(name, Arc::new(names));
+        }
+        lookups
+    }
+
+    fn changes() -> impl Strategy<Value = Vec<(usize, Option<Value>)>> {
+        prop::collection::vec((any::<usize>(), prop::option::of(value())), 1..12)
+    }
+
+    fn first_record(page: &[u8], at: &str) -> Value {
+        let page: Value = serde_json::from_slice(page).unwrap();
+        page.pointer(at).unwrap().clone()
+    }
+
+    proptest! {
+        #[test]
+        fn hubspot(changes in changes()) {
+            let deal = first_record(include_bytes!("../../bench/fixtures/hubspot_deals_page.json"), "/results/0");
+            check("hubspot", HUBSPOT, &deal, changes);
+        }
+
+        #[test]
+        fn pipedrive(changes in changes()) {
+            let deal = first_record(include_bytes!("../../bench/fixtures/pipedrive_deals_page.json"), "/data/0");
+            check("pipedrive", include_str!("../../mappings/pipedrive/opportunities.yaml"), &deal, changes);
+        }
+
+        #[test]
+        fn copper(changes in changes()) {
+            let deal = first_record(include_bytes!("../../bench/fixtures/copper_opportunities.json"), "/0");
+            check("copper", include_str!("../../mappings/copper/opportunities.yaml"), &deal, changes);
+        }
+    }
+
+    #[test]
+    fn a_member_named_twice_reads_as_the_later_one() {
+        let table = compile(HUBSPOT).unwrap();
+        let text = r#"{"id": "1", "properties": {"dealname": "first", "amount": "5"},
+            "properties": {"dealname": "second"}, "id": "2"}"#;
+        let tree: Value = serde_json::from_str(text).unwrap();
+        let walked: Value = serde_json::from_str(&read_text(
+            &table,
+            text,
+            &RecordView::default(),
+            &Lookups::default(),
+        ))
+        .unwrap();
+        assert_eq!(walked, read(&table, &tree, &RecordView::default()));
+        assert_eq!(walked["title"], json!("second"));
+        assert_eq!(walked["id"], json!("2"));
+        assert_eq!(
+            walked["monetary_amount"],
+            Value::Null,
+            "the first properties are gone"
+        );
+    }
 }

@@ -195,6 +195,12 @@ impl Transform {
         }
     }
 
+    /// Whether the transform reads custom fields told apart only by the catalog, so a read
+    /// needs the whole catalog whatever the record holds.
+    pub(super) fn needs_whole_catalog(&self) -> bool {
+        matches!(self, Transform::CustomFields(c) if c.needs_whole_catalog())
+    }
+
     /// What of `value` a catalog transform needs its catalog to cover.
     pub(super) fn keys(&self, value: &Value, wanted: &mut Wanted) {
         match self {

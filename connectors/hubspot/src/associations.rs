@@ -3,7 +3,7 @@
 //! endpoint answers, so that the mapping table reads both alike.
 
 use crmgate_connector_sdk::{
-    CallContext, ConnectorError, ReadFields, Result, VendorErrors, VendorRequest, id_text,
+    CallContext, ConnectorError, ReadFields, Record, Result, VendorErrors, VendorRequest, id_text,
 };
 use http::Method;
 use serde_json::{Value, json};
@@ -16,21 +16,28 @@ use crate::model::{AssociationBatch, AssociationType};
 pub async fn add_associations(
     cx: &CallContext,
     errors: &dyn VendorErrors,
-    records: &mut [Value],
+    records: &mut [Record],
     fields: ReadFields<'_>,
 ) -> Result<()> {
-    if records.is_empty() {
+    let objects: Vec<&str> = fields
+        .under("associations")
+        .into_iter()
+        .filter(|o| matches!(*o, "contacts" | "companies"))
+        .collect();
+    if records.is_empty() || objects.is_empty() {
         return Ok(());
     }
+    let mut records = records
+        .iter_mut()
+        .map(Record::tree_mut)
+        .collect::<serde_json::Result<Vec<&mut Value>>>()
+        .map_err(|e| ConnectorError::bad_response(200, e))?;
     let ids: Vec<Value> = records
         .iter()
         .filter_map(|r| r.get("id").cloned())
         .map(|id| json!({ "id": id }))
         .collect();
-    for object in fields.under("associations") {
-        if !matches!(object, "contacts" | "companies") {
-            continue;
-        }
+    for object in objects {
         let url = cx.url(&format!("{DEAL_ASSOCIATIONS}/{object}/batch/read"));
         let rq = VendorRequest::new(Method::POST, url)
             .json(json!({ "inputs": ids }))

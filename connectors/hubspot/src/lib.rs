@@ -14,8 +14,7 @@ mod model;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use crmgate_connector_sdk::{Call, CallContext, Connector, Manifest, Result, WriteHook};
-use serde_json::Value;
+use crmgate_connector_sdk::{Call, CallContext, Connector, Manifest, Record, Result, WriteHook};
 
 /// The HubSpot connector.
 #[derive(Debug)]
@@ -48,7 +47,7 @@ impl Connector for HubSpot {
         &self,
         cx: &CallContext,
         call: &Call<'_>,
-        records: &mut [Value],
+        records: &mut [Record],
     ) -> Result<()> {
         match call.fields {
             Some(fields) if call.search => {

@@ -27,7 +27,8 @@ pub use limit::{LocalLimiter, RateBudget, RateLimiter};
 pub use manifest::{Expected, Manifest, ManifestError, manifest_schema};
 pub use operation::{
     CallContext, Degraded, DegradedSlot, DeleteRequest, GetRequest, ListQuery, ListRequest,
-    Operation, Page, ReadFields, Resource, SortDirection, VendorFilter, VendorSort, WriteRequest,
+    Operation, Page, ReadFields, Record, Resource, SortDirection, VendorFilter, VendorSort,
+    WriteRequest,
 };
 pub use outbound::{HostPattern, OutboundPolicy, Refusal, is_public};
 pub use pass_through::extend_search_body;
@@ -161,7 +162,7 @@ pub trait Connector: Send + Sync {
         &self,
         _cx: &CallContext,
         _call: &Call<'_>,
-        _records: &mut [Value],
+        _records: &mut [Record],
     ) -> Result<()> {
         Ok(())
     }

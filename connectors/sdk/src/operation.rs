@@ -5,9 +5,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use url::Url;
 
-use crate::{
-    ConnectionSettings, ConnectorError, ErrorKind, OutboundClient, Result, VendorResponse,
-};
+use crate::{ConnectionSettings, ErrorKind, OutboundClient, Result};
 
 /// The unified resources a connector may serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -255,45 +253,129 @@ pub struct ListRequest<'a> {
     pub cursor: Option<&'a str>,
 }
 
+/// One vendor record as it crossed the wire: its span of the vendor's answer, which the
+/// mapping reads where it lies (no tree is built for a record read as it came), or a tree
+/// once a connector hook rewrote it.
+#[derive(Debug, Clone)]
+pub struct Record(Repr);
+
+#[derive(Debug, Clone)]
+enum Repr {
+    /// `page[span]` is the record's JSON text, validated when the page was split.
+    Text {
+        page: Arc<str>,
+        span: std::ops::Range<usize>,
+    },
+    Tree(Value),
+}
+
+impl Record {
+    /// A record the connector built itself.
+    pub fn from_value(value: Value) -> Self {
+        Self(Repr::Tree(value))
+    }
+
+    /// A record from JSON text, checked here: for connectors and tests that hold a record's
+    /// text rather than a page.
+    pub fn from_text(text: &str) -> serde_json::Result<Self> {
+        let page: Arc<str> = text.trim().into();
+        serde_json::from_str::<&RawValue>(&page)?;
+        let span = 0..page.len();
+        Ok(Self(Repr::Text { page, span }))
+    }
+
+    /// The record `raw` holds, read where it lies in `page`: `None` unless `raw` was parsed
+    /// from `page` itself (a slice of the same text), whose parse validated it.
+    pub fn within(page: &Arc<str>, raw: &RawValue) -> Option<Self> {
+        let start = (raw.get().as_ptr() as usize).checked_sub(page.as_ptr() as usize)?;
+        let span = start..start.checked_add(raw.get().len())?;
+        page.get(span.clone())?;
+        Some(Self(Repr::Text {
+            page: page.clone(),
+            span,
+        }))
+    }
+
+    /// The record's JSON text as the vendor sent it, unless a hook rewrote it.
+    pub fn text(&self) -> Option<&str> {
+        match &self.0 {
+            Repr::Text { page, span } => page.get(span.clone()),
+            Repr::Tree(_) => None,
+        }
+    }
+
+    /// The record as a tree: the hook's tree, or the text parsed into a new one.
+    pub fn to_value(&self) -> serde_json::Result<Value> {
+        match &self.0 {
+            Repr::Text { .. } => serde_json::from_str(self.text().unwrap_or("null")),
+            Repr::Tree(value) => Ok(value.clone()),
+        }
+    }
+
+    /// The record as a tree, parsing the text only when it is text.
+    pub fn into_value(self) -> serde_json::Result<Value> {
+        match self.0 {
+            Repr::Text { .. } => self.to_value(),
+            Repr::Tree(value) => Ok(value),
+        }
+    }
+
+    /// The record as a tree to rewrite, parsed on first use: for hooks, which are the only
+    /// readers that need one.
+    pub fn tree_mut(&mut self) -> serde_json::Result<&mut Value> {
+        if let Repr::Text { .. } = self.0 {
+            self.0 = Repr::Tree(self.to_value()?);
+        }
+        match &mut self.0 {
+            Repr::Tree(value) => Ok(value),
+            Repr::Text { .. } => unreachable!("a text record was just made a tree"),
+        }
+    }
+
+    /// The tree, when the record is one.
+    pub fn tree(&self) -> Option<&Value> {
+        match &self.0 {
+            Repr::Tree(value) => Some(value),
+            Repr::Text { .. } => None,
+        }
+    }
+}
+
 /// One vendor page as a unified page uses it: the records it takes, in vendor order, how many
 /// the vendor page held, and the vendor cursor of the next page.
 #[derive(Debug, Clone, Default)]
 pub struct Page {
     /// The page's records after the request's `skip`, at most its `take`.
-    pub records: Vec<Value>,
+    pub records: Vec<Record>,
     /// How many records the vendor page held, taken or not: a vendor answering more than
     /// asked leaves the rest for the next unified page, which re-reads this vendor page.
     pub held: usize,
     pub next: Option<String>,
     /// The vendor's page body as received, when the request asked for it (`raw`).
-    pub raw: Option<Value>,
+    pub raw: Option<Arc<str>>,
 }
 
 impl Page {
-    /// The page from the vendor's records as they lie in its answer: only the records taken are
-    /// parsed, so a vendor answering far more than asked costs the answer's bytes, not a tree
-    /// per record. With `raw`, the whole answer comes along as received.
+    /// The page from the vendor's records as they lie in its answer `page`: the records taken
+    /// keep their spans of it, so nothing is parsed into a tree. With `raw`, the whole answer
+    /// comes along as received.
     pub fn select(
+        page: &Arc<str>,
         records: &[&RawValue],
         rq: &ListRequest<'_>,
         next: Option<String>,
-        response: &VendorResponse,
-    ) -> Result<Self> {
-        let status = response.status.as_u16();
+    ) -> Self {
         let start = (rq.skip as usize).min(records.len());
         let end = start.saturating_add(rq.take as usize).min(records.len());
-        let taken = records[start..end]
-            .iter()
-            .map(|r| {
-                serde_json::from_str(r.get()).map_err(|e| ConnectorError::bad_response(status, e))
-            })
-            .collect::<Result<_>>()?;
-        Ok(Self {
-            records: taken,
+        Self {
+            records: records[start..end]
+                .iter()
+                .filter_map(|r| Record::within(page, r))
+                .collect(),
             held: records.len(),
             next,
-            raw: rq.list.raw.then(|| response.json()).transpose()?,
-        })
+            raw: rq.list.raw.then(|| page.clone()),
+        }
     }
 }
 

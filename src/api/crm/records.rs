@@ -9,8 +9,10 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
 use crmgate_connector_sdk::driver::{self, Position};
 use crmgate_connector_sdk::{
-    ConnectorError, DeleteRequest, GetRequest, ListQuery, Operation, ReadFields, WriteRequest,
+    ConnectorError, DeleteRequest, GetRequest, ListQuery, Operation, ReadFields, Record,
+    WriteRequest,
 };
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::{Body, CrmQuery, DEFAULT_LIMIT, QueryShape, operation_id};
@@ -21,8 +23,7 @@ use crate::api::idempotency;
 use crate::api::tenant::Connection;
 use crate::error::{Error, Result};
 use crate::mapping::{
-    Lookups, MappingTable, PassThroughPlan, RecordView, TenantMappings, WriteOperation,
-    write_records,
+    Lookups, MappingTable, PassThroughPlan, ReadPage, RecordView, TenantMappings, WriteOperation,
 };
 use crate::store::MappingScope;
 use crate::unified::{ResourceModel, UnifiedWrite};
@@ -74,9 +75,8 @@ impl Mapping {
 
     /// The catalogs the table names the records' ids with; one the vendor refuses to show is
     /// left out, so its ids stay unnamed and the answer says so.
-    async fn read_lookups(&self, conn: &Connection, records: &[Value]) -> Result<Lookups> {
-        let needs = self.table.lookup_keys(records, Some(&self.tenant));
-        resolve_lookups(conn, &needs, true).await
+    async fn read_lookups(&self, conn: &Connection, page: &ReadPage<'_>) -> Result<Lookups> {
+        resolve_lookups(conn, &page.lookup_keys(), true).await
     }
 
     fn view<'a>(&'a self, fields: Option<&'a [String]>) -> RecordView<'a> {
@@ -178,10 +178,12 @@ pub async fn list(
             fingerprint: fp,
         })
     });
-    let view = mapping.view(q.fields.as_deref());
-    let lookups = mapping.read_lookups(&conn, &records).await?;
+    let read = mapping
+        .table
+        .read_page(&records, mapping.view(q.fields.as_deref()));
+    let lookups = mapping.read_lookups(&conn, &read).await?;
     let mut data = Vec::with_capacity(records.len() * 512);
-    write_records(&mapping.table, &records, &view, &lookups, &mut data);
+    read.write(&lookups, &mut data);
     let mut meta = json!({
         "items_on_page": records.len(),
         "cursors": { "previous": null, "current": q.cursor, "next": next },
@@ -194,17 +196,38 @@ pub async fn list(
         "current": link(&headers, &uri, q.cursor.as_deref()),
         "next": next.as_deref().map(|c| link(&headers, &uri, Some(c))),
     });
-    let raw = q.raw.then(|| json!({ "pages": page.raw }));
+    let raw = q.raw.then(|| raw_pages(&page.raw)).transpose()?;
     Ok(
         envelope(&conn, model, StatusCode::OK, Operation::List).respond(
             &data,
             Extras {
                 meta: Some(meta),
                 links: Some(links),
-                raw: raw.as_ref(),
+                raw,
             },
         ),
     )
+}
+
+/// `_raw` of a list: `{"pages": [...]}` around the vendor's answers, their bytes copied.
+fn raw_pages(pages: &[Arc<str>]) -> Result<Box<RawValue>> {
+    let mut text = String::with_capacity(pages.iter().map(|p| p.len() + 1).sum::<usize>() + 12);
+    text.push_str("{\"pages\":[");
+    for (i, page) in pages.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(page);
+    }
+    text.push_str("]}");
+    RawValue::from_string(text)
+        .map_err(|e| Error::internal(format_args!("a vendor page is not JSON: {e}")))
+}
+
+/// `_raw` of one record, or `null` when there is none.
+fn raw_json(record: Option<&Value>) -> Result<Box<RawValue>> {
+    serde_json::value::to_raw_value(&record)
+        .map_err(|e| Error::internal(format_args!("a vendor record does not serialise: {e}")))
 }
 
 /// The request's URL with `cursor` replaced, as Apideck's ready-made `links`.
@@ -252,6 +275,7 @@ pub async fn one(
             },
         )
         .await
+        .map(Record::from_value)
         .map_err(|e| Error::from_connector(e, conn.service()))?;
     driver::check_records(
         conn.entry.connector.as_ref(),
@@ -259,22 +283,19 @@ pub async fn one(
         std::slice::from_ref(&record),
     )
     .map_err(|e| Error::from_connector(e, conn.service()))?;
-    let lookups = mapping
-        .read_lookups(&conn, std::slice::from_ref(&record))
-        .await?;
-    let mut data = Vec::with_capacity(1024);
-    mapping.table.write_record(
-        &record,
-        &mapping.view(q.fields.as_deref()),
-        &lookups,
-        &mut data,
+    let read = mapping.table.read_page(
+        std::slice::from_ref(&record),
+        mapping.view(q.fields.as_deref()),
     );
+    let lookups = mapping.read_lookups(&conn, &read).await?;
+    let mut data = Vec::with_capacity(1024);
+    read.write_record(0, &lookups, &mut data);
     Ok(
         envelope(&conn, model, StatusCode::OK, Operation::Get).respond(
             &data,
             Extras {
                 meta: degraded(&conn, Operation::Get).map(|w| json!({ "warnings": w })),
-                raw: q.raw.then_some(&record),
+                raw: q.raw.then(|| raw_json(record.tree())).transpose()?,
                 ..Extras::default()
             },
         ),
@@ -351,7 +372,7 @@ fn written_id(
     record: &Value,
     fallback: Option<&str>,
 ) -> Result<String> {
-    driver::record_id(conn.entry.connector.as_ref(), model.resource, record)
+    driver::tree_id(conn.entry.connector.as_ref(), model.resource, record)
         .or_else(|| fallback.map(str::to_owned))
         .ok_or_else(|| {
             Error::from_connector(
@@ -417,7 +438,7 @@ async fn create_once(
             &unified_id(&id),
             Extras {
                 meta: warnings(conn.service(), Operation::Create, &unmapped),
-                raw: q.raw.then_some(&record),
+                raw: q.raw.then(|| raw_json(Some(&record))).transpose()?,
                 ..Extras::default()
             },
         ),
@@ -467,7 +488,7 @@ pub async fn update(
             &unified_id(&id),
             Extras {
                 meta: warnings(conn.service(), Operation::Update, &unmapped),
-                raw: q.raw.then_some(record.as_ref().unwrap_or(&Value::Null)),
+                raw: q.raw.then(|| raw_json(record.as_ref())).transpose()?,
                 ..Extras::default()
             },
         ),

@@ -10,14 +10,16 @@ pub mod lookup;
 mod raw;
 mod request;
 
+use std::sync::Arc;
+
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::manifest::{FieldSelection, IdFormat, ListOperation, Pagination, ResourceSpec};
 use crate::{
     CallContext, Connector, ConnectorError, DeleteRequest, ErrorKind, GetRequest, ListQuery,
-    ListRequest, Operation, Page, ReadFields, Resource, Result, VendorFilter, VendorRequest,
-    VendorResponse, VendorSort, WriteRequest,
+    ListRequest, Operation, Page, ReadFields, Record, Resource, Result, VendorFilter,
+    VendorRequest, VendorResponse, VendorSort, WriteRequest,
 };
 use request::{Build, Counted};
 
@@ -49,9 +51,9 @@ pub struct Position {
 /// at the end of the list), and the vendor pages as received when asked for.
 #[derive(Debug, Clone, Default)]
 pub struct UnifiedPage {
-    pub records: Vec<Value>,
+    pub records: Vec<Record>,
     pub next: Option<Position>,
-    pub raw: Vec<Value>,
+    pub raw: Vec<Arc<str>>,
 }
 
 /// Fills one unified page from `from` on.
@@ -220,12 +222,16 @@ async fn fill<C: Connector + ?Sized>(
 pub fn check_records<C: Connector + ?Sized>(
     connector: &C,
     resource: Resource,
-    records: &[Value],
+    records: &[Record],
 ) -> Result<()> {
-    match records
-        .iter()
-        .position(|r| !r.is_object() || record_id(connector, resource, r).is_none())
-    {
+    let readable = |r: &Record| {
+        let object = match r.text() {
+            Some(text) => text.trim_start().starts_with('{'),
+            None => r.tree().is_some_and(Value::is_object),
+        };
+        object && record_id(connector, resource, r).is_some()
+    };
+    match records.iter().position(|r| !readable(r)) {
         None => Ok(()),
         Some(i) => Err(ConnectorError::unreadable(
             200,
@@ -238,14 +244,46 @@ pub fn check_records<C: Connector + ?Sized>(
 pub fn record_id<C: Connector + ?Sized>(
     connector: &C,
     resource: Resource,
+    record: &Record,
+) -> Option<String> {
+    match (record.text(), record.tree()) {
+        (Some(text), _) => {
+            let path = &resource_spec(connector, resource)?.id.path;
+            match raw::at(text.as_bytes(), path).ok()? {
+                Some(found) if found.get() != "null" => {
+                    scalar_id(&serde_json::from_str(found.get()).ok()?)
+                }
+                // Only a path through `[*]` finds nothing there and may find an id in the tree.
+                _ => scalar_id(path.find(&record.to_value().ok()?)?),
+            }
+        }
+        (None, Some(tree)) => tree_id(connector, resource, tree),
+        (None, None) => None,
+    }
+}
+
+/// The id of a vendor record held as a tree (a write's answer), read as [`record_id`] reads it.
+pub fn tree_id<C: Connector + ?Sized>(
+    connector: &C,
+    resource: Resource,
     record: &Value,
 ) -> Option<String> {
-    let spec = connector
+    scalar_id(resource_spec(connector, resource)?.id.path.find(record)?)
+}
+
+fn resource_spec<C: Connector + ?Sized>(
+    connector: &C,
+    resource: Resource,
+) -> Option<&ResourceSpec> {
+    connector
         .manifest()
         .declaration()
         .resources
-        .get(resource.as_str())?;
-    match spec.id.path.find(record)? {
+        .get(resource.as_str())
+}
+
+fn scalar_id(value: &Value) -> Option<String> {
+    match value {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
@@ -354,7 +392,10 @@ pub async fn page<C: Connector + ?Sized>(
     let response = send(connector, cx, &call, build.finish(true)).await?;
     let status = response.status.as_u16();
     let bad = |e| ConnectorError::bad_response(status, e);
-    let records: Vec<&RawValue> = match raw::at(&response.body, &op.records).map_err(bad)? {
+    let text: Arc<str> = std::str::from_utf8(&response.body)
+        .map_err(|e| bad(serde::de::Error::custom(e)))?
+        .into();
+    let records: Vec<&RawValue> = match raw::at(text.as_bytes(), &op.records).map_err(bad)? {
         Some(found) if found.get() != "null" => serde_json::from_str(found.get()).map_err(bad)?,
         Some(_) => Vec::new(),
         None => {
@@ -365,7 +406,7 @@ pub async fn page<C: Connector + ?Sized>(
         }
     };
     let next = position.next(&response, &records, &spec.id.path)?;
-    let mut page = Page::select(&records, &rq, next, &response)?;
+    let mut page = Page::select(&text, &records, &rq, next);
     connector.normalise(cx, &call, &mut page.records).await?;
     Ok(page)
 }
@@ -394,10 +435,12 @@ pub async fn get<C: Connector + ?Sized>(
         build.select(selection, &names);
     }
     let response = send(connector, cx, &call, build.finish(true)).await?;
-    let mut record = [record_at(&response, &op.record)?];
+    let mut record = [Record::from_value(record_at(&response, &op.record)?)];
     connector.normalise(cx, &call, &mut record).await?;
     let [record] = record;
-    Ok(record)
+    record
+        .into_value()
+        .map_err(|e| ConnectorError::bad_response(response.status.as_u16(), e))
 }
 
 /// Creates or updates a record with the body the mapping wrote, as [`Connector::create`]
