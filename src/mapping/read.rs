@@ -9,7 +9,7 @@ use serde_json::Value;
 use crmgate_connector_sdk::Record;
 
 use super::compile::{FieldMapping, MappingTable, ReadRule, Source};
-use super::lazy::{Place, Text};
+use super::lazy::{self, Place, Text};
 use super::lookup::{Context, Lookups, Wanted};
 use super::path::{CompiledPath, Found};
 use super::tenant::{FieldOverride, TenantMappings};
@@ -636,14 +636,24 @@ fn known_members(transforms: &[Transform], text: &str, cx: &Context<'_>) -> Opti
     }
     let names = cx.lookups.get(&transform.catalog);
     let mut members = serde_json::Map::new();
-    for entry in sonic_rs::to_object_iter(text) {
-        let (key, value) = entry.ok()?;
-        if names.is_some_and(|n| n.contains_key(&*key)) {
-            members.insert(
-                key.into_owned(),
-                serde_json::from_str(value.as_raw_str()).ok()?,
-            );
+    if names.is_none_or(|n| n.is_empty()) {
+        return Some(Value::Object(members));
+    }
+    let mut bad = false;
+    lazy::members(text, |key, value| {
+        let name = key.name();
+        if !bad && names.is_some_and(|n| n.contains_key(&*name)) {
+            match serde_json::from_str(value) {
+                Ok(value) => {
+                    members.insert(name.into_owned(), value);
+                }
+                Err(_) => bad = true,
+            }
         }
+    })
+    .ok()?;
+    if bad {
+        return None;
     }
     Some(Value::Object(members))
 }

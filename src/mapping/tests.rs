@@ -1705,6 +1705,31 @@ mod walk_matches_tree {
     }
 
     #[test]
+    fn escapes_brackets_in_strings_and_spacing_do_not_mislead_the_walk() {
+        let table = compile(HUBSPOT).unwrap();
+        let text = "{ \"id\" : 7 ,\n\t\"archived\": false, \"note\": \"}]\\\"[{\",
+            \"properties\" : { \"deal\\u006eame\" : \"A \\\"quoted\\\" } name\",
+            \"x\": [\"]\", {\"y\": \"}\"}], \"amount\": \"12.50\" } ,
+            \"associations\": {\"contacts\": {\"results\": [{\"id\": \"9\"}, {\"id\": 10}]}} }";
+        let tree: Value = serde_json::from_str(text).unwrap();
+        let walked: Value = serde_json::from_str(&read_text(
+            &table,
+            text,
+            &RecordView::default(),
+            &Lookups::default(),
+        ))
+        .unwrap();
+        assert_eq!(walked, read(&table, &tree, &RecordView::default()));
+        assert_eq!(walked["id"], json!("7"));
+        assert_eq!(walked["title"], json!("A \"quoted\" } name"));
+        assert_eq!(
+            walked["monetary_amount"],
+            serde_json::from_str::<Value>("12.50").unwrap()
+        );
+        assert_eq!(walked["contact_ids"], json!(["9", "10"]));
+    }
+
+    #[test]
     fn a_member_named_twice_reads_as_the_later_one() {
         let table = compile(HUBSPOT).unwrap();
         let text = r#"{"id": "1", "properties": {"dealname": "first", "amount": "5"},
