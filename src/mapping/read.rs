@@ -9,7 +9,7 @@ use serde_json::Value;
 use crmgate_connector_sdk::Record;
 
 use super::compile::{FieldMapping, MappingTable, ReadRule, Source};
-use super::lazy::{self, Place, Text};
+use super::lazy::{Place, Text};
 use super::lookup::{Context, Lookups, Wanted};
 use super::path::{CompiledPath, Found};
 use super::tenant::{FieldOverride, TenantMappings};
@@ -640,7 +640,7 @@ fn known_members(transforms: &[Transform], text: &str, cx: &Context<'_>) -> Opti
         return Some(Value::Object(members));
     }
     let mut bad = false;
-    lazy::members(text, |key, value| {
+    crmgate_connector_sdk::text::members(text, |key, value| {
         let name = key.name();
         if !bad && names.is_some_and(|n| n.contains_key(&*name)) {
             match serde_json::from_str(value) {

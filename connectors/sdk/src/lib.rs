@@ -15,6 +15,7 @@ mod operation;
 mod outbound;
 mod pass_through;
 mod settings;
+pub mod text;
 
 pub use catalog::{FieldCatalog, FieldNames, MIN_AGE_TO_REREAD, id_text, recently_added};
 pub use driver::Call;

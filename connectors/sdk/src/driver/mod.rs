@@ -249,10 +249,8 @@ pub fn record_id<C: Connector + ?Sized>(
     match (record.text(), record.tree()) {
         (Some(text), _) => {
             let path = &resource_spec(connector, resource)?.id.path;
-            match raw::at(text.as_bytes(), path).ok()? {
-                Some(found) if found.get() != "null" => {
-                    scalar_id(&serde_json::from_str(found.get()).ok()?)
-                }
+            match crate::text::at(text, path).ok()? {
+                Some(found) if found != "null" => scalar_id(&serde_json::from_str(found).ok()?),
                 // Only a path through `[*]` finds nothing there and may find an id in the tree.
                 _ => scalar_id(path.find(&record.to_value().ok()?)?),
             }
