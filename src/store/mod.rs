@@ -149,6 +149,12 @@ pub trait Store: Send + Sync {
     /// Deletes the connection; answers whether one existed.
     async fn delete_connection(&self, tenant: &Tenant, service_id: &str) -> Result<bool>;
 
+    /// A count of the changes to what a tenant's CRM calls are made with: its connections and
+    /// the custom mappings that apply to it (its own and its application's). It moves on every
+    /// such change, in the change's transaction, from any process, and never returns to an
+    /// earlier value; so one indexed read tells whether a connection opened earlier is current.
+    async fn tenant_version(&self, tenant: &Tenant) -> Result<i64>;
+
     /// The custom mappings that apply to a scope: the application layer's first, then (when the
     /// scope names a consumer) the consumer's, each ordered by key.
     async fn custom_mappings(&self, scope: &MappingScope) -> Result<Vec<CustomMappingRecord>>;

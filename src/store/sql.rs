@@ -100,6 +100,25 @@ macro_rules! impl_store {
                 })
             }
 
+            /// Counts one change to a tenant's connections or custom mappings, in the
+            /// transaction of the change, so a reader that sees the change also sees the count
+            /// move.
+            async fn bump_version(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                app_id: &str,
+                consumer_id: &str,
+            ) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO tenant_versions (app_id, consumer_id, version) VALUES ($1, $2, 1)
+                     ON CONFLICT (app_id, consumer_id) DO UPDATE SET version = tenant_versions.version + 1",
+                )
+                .bind(app_id)
+                .bind(consumer_id)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
             fn application_record(row: &$row) -> Result<Application> {
                 Ok(Application {
                     id: row.try_get("id")?,
@@ -218,20 +237,36 @@ macro_rules! impl_store {
                 .bind(record.updated_at)
                 .execute(&mut *tx)
                 .await?;
+                Self::bump_version(&mut tx, &tenant.app_id, &tenant.consumer_id).await?;
                 tx.commit().await?;
                 Ok(())
             }
 
             async fn delete_connection(&self, tenant: &Tenant, service_id: &str) -> Result<bool> {
+                let mut tx = self.pool.begin().await?;
                 let done = sqlx::query(
                     "DELETE FROM connections WHERE app_id = $1 AND consumer_id = $2 AND service_id = $3",
                 )
                 .bind(&tenant.app_id)
                 .bind(&tenant.consumer_id)
                 .bind(service_id)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+                Self::bump_version(&mut tx, &tenant.app_id, &tenant.consumer_id).await?;
+                tx.commit().await?;
                 Ok(done.rows_affected() > 0)
+            }
+
+            async fn tenant_version(&self, tenant: &Tenant) -> Result<i64> {
+                let version: Option<i64> = sqlx::query_scalar(
+                    "SELECT CAST(SUM(version) AS BIGINT) FROM tenant_versions
+                     WHERE app_id = $1 AND consumer_id IN ('', $2)",
+                )
+                .bind(&tenant.app_id)
+                .bind(&tenant.consumer_id)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(version.unwrap_or_default())
             }
 
             async fn custom_mappings(&self, scope: &MappingScope) -> Result<Vec<CustomMappingRecord>> {
@@ -290,22 +325,27 @@ macro_rules! impl_store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+                Self::bump_version(&mut tx, &scope.app_id, consumer).await?;
                 tx.commit().await?;
                 Ok(existed.is_some())
             }
 
             async fn delete_custom_mapping(&self, scope: &MappingScope, key: &str) -> Result<bool> {
+                let consumer = scope.consumer_id.as_deref().unwrap_or_default();
+                let mut tx = self.pool.begin().await?;
                 let done = sqlx::query(
                     "DELETE FROM custom_mappings
                      WHERE app_id = $1 AND consumer_id = $2 AND service_id = $3 AND resource = $4 AND key = $5",
                 )
                 .bind(&scope.app_id)
-                .bind(scope.consumer_id.as_deref().unwrap_or_default())
+                .bind(consumer)
                 .bind(&scope.service_id)
                 .bind(&scope.resource)
                 .bind(key)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+                Self::bump_version(&mut tx, &scope.app_id, consumer).await?;
+                tx.commit().await?;
                 Ok(done.rows_affected() > 0)
             }
 
@@ -439,6 +479,7 @@ macro_rules! impl_store {
                     .bind(consumer_id)
                     .execute(&mut *tx)
                     .await?;
+                Self::bump_version(&mut tx, app_id, consumer_id).await?;
                 tx.commit().await?;
                 Ok(done.rows_affected() > 0)
             }

@@ -134,6 +134,69 @@ async fn saving_again_replaces_settings_and_keeps_created_at() {
 }
 
 #[tokio::test]
+async fn every_change_to_what_a_tenant_calls_with_moves_its_version() {
+    on_every_store(|store| async move {
+        let a = tenant("app1", "c1");
+        let neighbour = tenant("app1", "c2");
+        let stranger = tenant("app2", "c1");
+        let versions = async |store: &Arc<dyn Store>| {
+            let mut out = Vec::new();
+            for t in [&a, &neighbour, &stranger] {
+                out.push(store.tenant_version(t).await.unwrap());
+            }
+            out
+        };
+        assert_eq!(versions(&store).await, [0, 0, 0]);
+        store
+            .save_connection(&a, &connection("hubspot", "k1"))
+            .await
+            .unwrap();
+        assert_eq!(versions(&store).await, [1, 0, 0]);
+        store
+            .save_custom_mapping(&scope(Some("c1")), "x", "$.x", 5)
+            .await
+            .unwrap();
+        assert_eq!(versions(&store).await, [2, 0, 0]);
+        // The application layer applies to every consumer of the application.
+        store
+            .save_custom_mapping(&scope(None), "y", "$.y", 5)
+            .await
+            .unwrap();
+        assert_eq!(versions(&store).await, [3, 1, 0]);
+        store
+            .delete_custom_mapping(&scope(None), "y")
+            .await
+            .unwrap();
+        store
+            .delete_custom_mapping(&scope(Some("c1")), "x")
+            .await
+            .unwrap();
+        assert_eq!(versions(&store).await, [5, 2, 0]);
+        store.delete_connection(&a, "hubspot").await.unwrap();
+        assert_eq!(versions(&store).await, [6, 2, 0]);
+        // Metadata is not something a CRM call is made with.
+        let consumer = ConsumerRecord {
+            consumer_id: "c1".to_owned(),
+            metadata: "{}".to_owned(),
+            created_at: 1,
+            updated_at: 1,
+        };
+        store.save_consumer("app1", &consumer).await.unwrap();
+        assert_eq!(versions(&store).await, [6, 2, 0]);
+        // A deleted consumer's count goes on, so a consumer made again under the same id can
+        // never match what was cached for the old one.
+        assert!(store.delete_consumer("app1", "c1").await.unwrap());
+        assert_eq!(versions(&store).await, [7, 2, 0]);
+        store
+            .save_connection(&a, &connection("hubspot", "k2"))
+            .await
+            .unwrap();
+        assert_eq!(versions(&store).await, [8, 2, 0]);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn the_first_meta_value_wins_until_it_is_set() {
     on_every_store(|store| async move {
         assert_eq!(store.meta("k").await.unwrap(), None);
