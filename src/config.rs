@@ -53,6 +53,9 @@ pub struct ServerSettings {
     pub request_deadline_secs: u64,
     /// Largest request body accepted; larger ones are answered 413.
     pub max_request_body_bytes: usize,
+    /// How many tenants' opened connections (settings decrypted, mapping layers compiled)
+    /// each process keeps; 0 opens every request's connection afresh.
+    pub connection_cache_tenants: usize,
 }
 
 impl Default for ServerSettings {
@@ -63,6 +66,7 @@ impl Default for ServerSettings {
             log_format: LogFormat::Human,
             request_deadline_secs: 30,
             max_request_body_bytes: 1024 * 1024,
+            connection_cache_tenants: 10_000,
         }
     }
 }
@@ -279,8 +283,10 @@ impl Settings {
         let _ = writeln!(out, "log_format = \"{format}\"");
         let _ = writeln!(
             out,
-            "request_deadline_secs = {}\nmax_request_body_bytes = {}\n",
-            self.server.request_deadline_secs, self.server.max_request_body_bytes
+            "request_deadline_secs = {}\nmax_request_body_bytes = {}\nconnection_cache_tenants = {}\n",
+            self.server.request_deadline_secs,
+            self.server.max_request_body_bytes,
+            self.server.connection_cache_tenants
         );
         let _ = writeln!(
             out,

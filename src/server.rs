@@ -13,7 +13,7 @@ use crmgate_connector_sdk::{
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
-use crate::api::{self, ApiKeys, AppState, CursorCodec};
+use crate::api::{self, ApiKeys, AppState, ConnectionCache, CursorCodec};
 use crate::config::{ConnectorSettings, Settings};
 use crate::mapping::{MappingSet, PathCache};
 use crate::registry;
@@ -48,6 +48,8 @@ pub struct ServeOptions {
     pub request_deadline: Duration,
     /// Largest request body accepted.
     pub max_request_body_bytes: usize,
+    /// How many tenants' opened connections are kept.
+    pub connection_cache_tenants: usize,
     /// Per-connector overrides (base URL, timeout, rate budget), by service id.
     pub connectors: BTreeMap<String, ConnectorSettings>,
     /// Hosts every connector may call beyond its vendor's (`[outbound] allowed_hosts`).
@@ -68,6 +70,7 @@ impl ServeOptions {
             encryption_key: settings.crypto.encryption_key,
             request_deadline: Duration::from_secs(settings.server.request_deadline_secs),
             max_request_body_bytes: settings.server.max_request_body_bytes,
+            connection_cache_tenants: settings.server.connection_cache_tenants,
             connectors: settings.connectors,
         })
     }
@@ -164,6 +167,7 @@ impl Gateway {
             sealer: Arc::new(sealer),
             limiter,
             overrides: Arc::new(options.connectors),
+            connections: Arc::new(ConnectionCache::new(options.connection_cache_tenants)),
         };
         Ok(Self { state, key_source })
     }
@@ -344,6 +348,7 @@ mod tests {
             encryption_key: key.cloned(),
             request_deadline: Duration::from_secs(30),
             max_request_body_bytes: 1024 * 1024,
+            connection_cache_tenants: 10_000,
             connectors: BTreeMap::new(),
             allowed_hosts: Vec::new(),
         }

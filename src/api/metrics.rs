@@ -1,6 +1,7 @@
 //! Prometheus metrics at `GET /metrics`: requests by route and status with their latency, and
 //! (from the outbound client) vendor calls by connector, operation and status, vendor latency,
-//! retries and rate-limit waits, plus mapping errors by field. No label carries tenant data.
+//! retries and rate-limit waits, plus mapping errors by field and connection cache hits. No
+//! label carries tenant data.
 
 use std::sync::OnceLock;
 use std::time::Instant;

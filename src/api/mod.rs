@@ -3,6 +3,7 @@
 //! engine.
 
 pub mod auth;
+mod connection_cache;
 pub mod crm;
 mod cursor;
 mod downstream;
@@ -32,6 +33,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use auth::ApiKeys;
+pub use connection_cache::ConnectionCache;
 pub use cursor::{CursorCodec, CursorState};
 
 use crate::config::ConnectorSettings;
@@ -63,6 +65,8 @@ pub struct AppState {
     pub limiter: Arc<dyn RateLimiter>,
     /// Operators' per-connector overrides, by service id.
     pub overrides: Arc<BTreeMap<String, ConnectorSettings>>,
+    /// Connections opened by earlier requests, for as long as they are current.
+    pub connections: Arc<ConnectionCache>,
 }
 
 impl AppState {

@@ -12,6 +12,7 @@ use url::Url;
 
 use super::AppState;
 use super::auth::KeyScope;
+use super::connection_cache::OpenConnection;
 use crate::error::{Error, ErrorType, Result};
 use crate::registry::ConnectorEntry;
 use crate::store::{ConnectionRecord, Tenant};
@@ -102,6 +103,8 @@ pub struct Connection {
     pub tenant: Tenant,
     pub entry: ConnectorEntry,
     pub cx: CallContext,
+    /// The opened connection this call uses, with the tenant's compiled mapping layers.
+    pub open: Arc<OpenConnection>,
 }
 
 impl Connection {
@@ -116,26 +119,55 @@ impl FromRequestParts<AppState> for Connection {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let tenant = Tenant::from_request_parts(parts, state).await?;
         let wanted = header(&parts.headers, SERVICE_ID)?;
-        let record = select(state, &tenant, wanted).await?;
-        let entry = state
-            .connector(&record.service_id)
-            .cloned()
-            .ok_or_else(|| {
-                Error::connection_not_found(format!(
-                    "The connection to {} uses a connector this build of crmgate does not have",
-                    record.service_id
-                ))
-            })?;
-        let settings = state.open_settings(&tenant, &record)?;
+        // Read before anything is opened, so what is opened is never older than the version
+        // it is kept under.
+        let version = state.store.tenant_version(&tenant).await?;
+        let open = match state.connections.get(&tenant, wanted, version) {
+            Some(open) => open,
+            None => {
+                let open = Arc::new(open_connection(state, &tenant, wanted).await?);
+                state
+                    .connections
+                    .insert(&tenant, wanted, version, open.clone());
+                open
+            }
+        };
         let slot = parts
             .extensions
             .get::<RateLimitSlot>()
             .cloned()
             .unwrap_or_default();
-        let mut cx = call_context(state, &entry, &tenant, settings, slot)?;
-        cx.http = cx.http.with_operation(operation_of(parts));
-        Ok(Self { tenant, entry, cx })
+        let deadline = tokio::time::Instant::now() + state.request_deadline;
+        let cx = open.call_context(deadline, slot, operation_of(parts));
+        Ok(Self {
+            tenant,
+            entry: open.entry.clone(),
+            cx,
+            open,
+        })
     }
+}
+
+/// Opens the connection a call asks for: finds it, checks its settings and prepares its
+/// client.
+async fn open_connection(
+    state: &AppState,
+    tenant: &Tenant,
+    wanted: Option<&str>,
+) -> Result<OpenConnection> {
+    let record = select(state, tenant, wanted).await?;
+    let entry = state
+        .connector(&record.service_id)
+        .cloned()
+        .ok_or_else(|| {
+            Error::connection_not_found(format!(
+                "The connection to {} uses a connector this build of crmgate does not have",
+                record.service_id
+            ))
+        })?;
+    let settings = state.open_settings(tenant, &record)?;
+    let template = call_context(state, &entry, tenant, settings)?;
+    Ok(OpenConnection::new(entry, template))
 }
 
 /// The unified operation a CRM request asks for, as a metric label.
@@ -206,7 +238,6 @@ fn call_context(
     entry: &ConnectorEntry,
     tenant: &Tenant,
     settings: BTreeMap<String, SecretString>,
-    rate_slot: RateLimitSlot,
 ) -> Result<CallContext> {
     let connector = &entry.connector;
     if let Some(missing) = connector.settings().iter().find(|s| {
@@ -236,9 +267,7 @@ fn call_context(
         .clients
         .get(connector.id())
         .ok_or_else(|| Error::internal(format_args!("no outbound client for {}", connector.id())))?
-        .with_auth(auth)
-        .with_deadline(tokio::time::Instant::now() + state.request_deadline);
-    http = http.with_rate_report(connector.manifest().rate_report(), rate_slot);
+        .with_auth(auth);
     let budget = overrides
         .and_then(|o| o.rate_limit)
         .map(|r| r.budget())

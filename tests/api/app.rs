@@ -90,6 +90,7 @@ pub fn options(database_url: &str) -> ServeOptions {
         )),
         request_deadline: Duration::from_secs(30),
         max_request_body_bytes: 1024 * 1024,
+        connection_cache_tenants: 10_000,
         connectors: Default::default(),
         // The vendor mocks listen on loopback, which only an entry naming it reaches.
         allowed_hosts: vec![HostPattern::parse("127.0.0.1").unwrap()],
@@ -125,6 +126,18 @@ impl TestApp {
 
     pub fn delete(&self, path: &str) -> RequestBuilder {
         self.request(Method::DELETE, path)
+    }
+
+    /// What `/metrics` shows now.
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.address))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     /// Connects the default consumer to the HubSpot mock.
@@ -199,4 +212,45 @@ pub fn assert_error(answer: &(u16, Value), status: u16, type_name: &str) {
 /// Parses JSON text with exact numbers (`json!` would turn 1500.50 into 1500.5).
 pub fn exact(text: &str) -> Value {
     serde_json::from_str(text).unwrap()
+}
+
+/// The value of one sample in Prometheus's text format, 0 when absent.
+pub fn sample(metrics: &str, name_and_labels: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name_and_labels)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// A fresh schema on the test PostgreSQL (`CRMGATE_TEST_POSTGRES_URL`), and a URL that puts
+/// crmgate in it; `None` when no server is configured.
+pub struct PostgresSchema {
+    pub url: String,
+    name: String,
+    admin: sqlx::PgPool,
+}
+
+impl PostgresSchema {
+    pub async fn create() -> Option<Self> {
+        let base = std::env::var("CRMGATE_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.is_empty())?;
+        let mut raw = [0u8; 8];
+        getrandom::fill(&mut raw).unwrap();
+        let name = format!("crmgate_it_{}", u64::from_le_bytes(raw));
+        let admin = sqlx::PgPool::connect(&base).await.unwrap();
+        sqlx::query(&format!("CREATE SCHEMA {name}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        let url = format!("{base}?options=-c%20search_path%3D{name}");
+        Some(Self { url, name, admin })
+    }
+
+    pub async fn drop_schema(&self) {
+        sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.name))
+            .execute(&self.admin)
+            .await
+            .unwrap();
+    }
 }

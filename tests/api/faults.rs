@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use wiremock::ResponseTemplate;
 
-use crate::app::{assert_error, call, exact, exchange, spawn_app, spawn_app_with};
+use crate::app::{assert_error, call, exact, exchange, sample, spawn_app, spawn_app_with};
 use crate::hubspot::{answer, deal, expect, expect_read};
 
 #[tokio::test]
@@ -522,14 +522,6 @@ async fn two_gateways_on_one_redis_keep_one_budget_at_the_vendor() {
     }
 }
 
-/// The value of one sample in Prometheus's text format, 0 when absent.
-fn sample(metrics: &str, name_and_labels: &str) -> f64 {
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix(name_and_labels)?.trim().parse().ok())
-        .unwrap_or(0.0)
-}
-
 #[tokio::test]
 async fn metrics_count_each_vendor_call_once() {
     let app = spawn_app().await;
@@ -541,20 +533,10 @@ async fn metrics_count_each_vendor_call_once() {
         .await;
     // The first read also reads the account's custom properties; the second is one call.
     assert_eq!(call(app.get("/crm/opportunities/42")).await.0, 200);
-    let scrape = || async {
-        app.client
-            .get(format!("{}/metrics", app.address))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
     let calls = r#"crmgate_vendor_calls_total{connector="hubspot",operation="get",status="200"}"#;
-    let before = sample(&scrape().await, calls);
+    let before = sample(&app.metrics().await, calls);
     assert_eq!(call(app.get("/crm/opportunities/42")).await.0, 200);
-    let after = scrape().await;
+    let after = app.metrics().await;
     assert_eq!(sample(&after, calls), before + 1.0, "{after}");
     assert!(
         sample(

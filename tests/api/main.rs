@@ -4,6 +4,7 @@
 
 mod app;
 mod boundaries;
+mod cache;
 mod churn;
 mod cli;
 mod conformance;

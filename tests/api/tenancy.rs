@@ -9,7 +9,7 @@ use reqwest::Method;
 use secrecy::ExposeSecret;
 use serde_json::json;
 
-use crate::app::{HUBSPOT_TOKEN, assert_error, call, spawn_app, spawn_on};
+use crate::app::{HUBSPOT_TOKEN, PostgresSchema, assert_error, call, spawn_app, spawn_on};
 use crate::hubspot::{answer, deal, error_body, expect_read};
 
 #[tokio::test]
@@ -282,37 +282,4 @@ async fn readiness_turns_false_when_the_database_is_gone() {
         .await
         .unwrap();
     assert_eq!(live.status(), 200, "the process itself is still alive");
-}
-
-/// A fresh schema on the test PostgreSQL (`CRMGATE_TEST_POSTGRES_URL`), and a URL that puts
-/// crmgate in it; `None` when no server is configured.
-struct PostgresSchema {
-    url: String,
-    name: String,
-    admin: sqlx::PgPool,
-}
-
-impl PostgresSchema {
-    async fn create() -> Option<Self> {
-        let base = std::env::var("CRMGATE_TEST_POSTGRES_URL")
-            .ok()
-            .filter(|u| !u.is_empty())?;
-        let mut raw = [0u8; 8];
-        getrandom::fill(&mut raw).unwrap();
-        let name = format!("crmgate_it_{}", u64::from_le_bytes(raw));
-        let admin = sqlx::PgPool::connect(&base).await.unwrap();
-        sqlx::query(&format!("CREATE SCHEMA {name}"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        let url = format!("{base}?options=-c%20search_path%3D{name}");
-        Some(Self { url, name, admin })
-    }
-
-    async fn drop_schema(&self) {
-        sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.name))
-            .execute(&self.admin)
-            .await
-            .unwrap();
-    }
 }

@@ -31,7 +31,8 @@ use crate::unified::{ResourceModel, UnifiedWrite};
 /// The connector's table with the tenant's layers, as one request uses them.
 struct Mapping {
     table: Arc<MappingTable>,
-    tenant: TenantMappings,
+    /// Compiled once per opened connection ([`crate::api::connection_cache`]).
+    tenant: Arc<TenantMappings>,
 }
 
 impl Mapping {
@@ -50,18 +51,26 @@ impl Mapping {
                     model.resource.as_str()
                 ))
             })?;
-        let scope = MappingScope {
-            app_id: conn.tenant.app_id.clone(),
-            consumer_id: Some(conn.tenant.consumer_id.clone()),
-            service_id: conn.service().to_owned(),
-            resource: model.resource.as_str().to_owned(),
+        let resource = model.resource;
+        let tenant = match conn.open.mappings(resource) {
+            Some(layers) => layers,
+            None => {
+                let scope = MappingScope {
+                    app_id: conn.tenant.app_id.clone(),
+                    consumer_id: Some(conn.tenant.consumer_id.clone()),
+                    service_id: conn.service().to_owned(),
+                    resource: resource.as_str().to_owned(),
+                };
+                let rows = state.store.custom_mappings(&scope).await?;
+                let layers = Arc::new(TenantMappings::build(
+                    model,
+                    rows.iter().map(|r| (r.key.as_str(), r.value.as_str())),
+                    &state.paths,
+                ));
+                conn.open.keep_mappings(resource, layers.clone());
+                layers
+            }
         };
-        let rows = state.store.custom_mappings(&scope).await?;
-        let tenant = TenantMappings::build(
-            model,
-            rows.iter().map(|r| (r.key.as_str(), r.value.as_str())),
-            &state.paths,
-        );
         Ok(Self { table, tenant })
     }
 
