@@ -13,9 +13,8 @@ use crmgate::mapping::{
     Lookups, MappingSet, PassThroughPlan, PathCache, RecordView, TenantMappings, WriteOperation,
 };
 use crmgate::unified::{OPPORTUNITIES, PassThrough, UnifiedWrite};
-use crmgate_connector_sdk::{FieldNames, Record, Resource};
-use serde::Deserialize;
-use serde_json::value::RawValue;
+use crmgate_connector_sdk::manifest::RecordPath;
+use crmgate_connector_sdk::{FieldNames, Record, Resource, driver};
 use serde_json::{Value, json};
 
 /// A connector's recorded 100-record page, how the driver reads it, and the catalogs it would
@@ -23,8 +22,8 @@ use serde_json::{Value, json};
 struct Connector {
     id: &'static str,
     page: &'static [u8],
-    /// The page's records as the driver finds them: borrowed slices of the page.
-    split: for<'a> fn(&'a str) -> Vec<&'a RawValue>,
+    /// Where the page's records are, as its manifest says.
+    records: &'static str,
     catalogs: Catalogs,
     /// The conformance suite's create request, which carries every field the table writes,
     /// and the catalog entries that name its custom fields and tags.
@@ -35,23 +34,11 @@ struct Connector {
 /// Catalogs by name, each as (key, label) entries.
 type Catalogs = &'static [(&'static str, &'static [(&'static str, &'static str)])];
 
-#[derive(Deserialize)]
-struct Results<'a> {
-    #[serde(borrow)]
-    results: Vec<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct Data<'a> {
-    #[serde(borrow)]
-    data: Vec<&'a RawValue>,
-}
-
 const CONNECTORS: &[Connector] = &[
     Connector {
         id: "hubspot",
         page: include_bytes!("../bench/fixtures/hubspot_deals_page.json"),
-        split: |page| serde_json::from_str::<Results>(page).unwrap().results,
+        records: "$.results",
         catalogs: &[("custom_fields", &[]), ("tags", &[])],
         create: include_str!("../tests/fixtures/hubspot/create.json"),
         create_catalogs: &[
@@ -62,7 +49,7 @@ const CONNECTORS: &[Connector] = &[
     Connector {
         id: "pipedrive",
         page: include_bytes!("../bench/fixtures/pipedrive_deals_page.json"),
-        split: |page| serde_json::from_str::<Data>(page).unwrap().data,
+        records: "$.data",
         catalogs: &[
             (
                 "custom_fields",
@@ -95,7 +82,7 @@ const CONNECTORS: &[Connector] = &[
     Connector {
         id: "copper",
         page: include_bytes!("../bench/fixtures/copper_opportunities.json"),
-        split: |page| serde_json::from_str::<Vec<&RawValue>>(page).unwrap(),
+        records: "$",
         catalogs: &[
             ("custom_fields", &[("11", "Region"), ("12", "Seats")]),
             ("loss_reasons", &[]),
@@ -140,7 +127,11 @@ impl Connector {
     /// record a span of it.
     fn records(&self, page: &[u8]) -> Vec<Record> {
         let text: Arc<str> = std::str::from_utf8(page).unwrap().into();
-        (self.split)(&text)
+        let path = RecordPath::parse(self.records).unwrap();
+        let mut checked = driver::check_body(&text, &[&path], 200).unwrap();
+        driver::records_of(&mut checked, &path, 200)
+            .unwrap()
+            .unwrap()
             .into_iter()
             .filter_map(|r| Record::within(&text, r))
             .collect()

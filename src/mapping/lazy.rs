@@ -203,10 +203,18 @@ impl Place {
         if self.whole {
             return Text::Raw(text);
         }
-        let Ok(prefix) = serde_json::from_str::<serde_json::Value>(text) else {
-            return Text::Nothing;
+        let picked = match path.find_after_text(text, self.consumed) {
+            Some(values) if path.finds_one() => {
+                pick(values.first().map_or(Found::Nothing, Found::One))
+            }
+            Some(values) => pick(Found::Many(values.iter().collect())),
+            None => {
+                let Ok(prefix) = serde_json::from_str::<serde_json::Value>(text) else {
+                    return Text::Nothing;
+                };
+                pick(path.find_after(&prefix, self.consumed))
+            }
         };
-        pick(path.find_after(&prefix, self.consumed))
-            .map_or(Text::Nothing, |v| Text::Tree(Cow::Owned(v)))
+        picked.map_or(Text::Nothing, |v| Text::Tree(Cow::Owned(v)))
     }
 }

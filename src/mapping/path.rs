@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use crmgate_connector_sdk::text::{self, Unwalkable};
 use jsonpath_rust::parser::model::{
     Comparable, Comparison, Filter, FilterAtom, JpQuery, Literal, Segment, Selector, SingularQuery,
     SingularQuerySegment,
@@ -217,6 +218,26 @@ impl CompiledPath {
 
     /// What the path finds in `doc`, the value at its first `consumed` steps (the whole
     /// document when `consumed` is 0): the same as [`Self::find`] on the document around it.
+    /// The values [`Self::find_after`] finds, read from the text of the value at the first
+    /// `consumed` steps: only the matches are parsed, not the value around them. `None` where
+    /// the tree must answer (a general plan, an object's members through a wildcard).
+    pub(super) fn find_after_text(&self, text: &str, consumed: usize) -> Option<Vec<Value>> {
+        let Plan::Direct(steps) = &self.plan else {
+            return None;
+        };
+        let mut found = Vec::new();
+        collect_text(text, steps.get(consumed..)?, &mut found).ok()?;
+        found
+            .into_iter()
+            .map(|t| serde_json::from_str(t).ok())
+            .collect()
+    }
+
+    /// Whether [`Self::find_after`] answers one value or nothing, never a list.
+    pub(super) fn finds_one(&self) -> bool {
+        matches!(&self.plan, Plan::Direct(steps) if steps.iter().all(Step::is_singular))
+    }
+
     pub(super) fn find_after<'a>(&self, doc: &'a Value, consumed: usize) -> Found<'a> {
         match &self.plan {
             Plan::Direct(steps) if steps.iter().all(Step::is_singular) => {
@@ -504,6 +525,81 @@ fn expand(doc: &Value, steps: &[Step], prefix: &mut Vec<Step>, out: &mut Vec<Vec
             }
         }
         _ => {}
+    }
+}
+
+/// The paths' matches read from JSON text (valid) rather than a tree: what [`collect`] and
+/// [`lookup`] find, as the texts of the values, in the same order. Wildcards and filters over
+/// an object's members are left to the tree (it orders them by name), as is text the scan
+/// cannot read.
+fn collect_text<'r>(
+    text: &'r str,
+    steps: &[Step],
+    out: &mut Vec<&'r str>,
+) -> Result<(), Unwalkable> {
+    let Some((step, rest)) = steps.split_first() else {
+        out.push(text);
+        return Ok(());
+    };
+    match (step, text.as_bytes().first()) {
+        (Step::Wildcard | Step::Equals(_), Some(b'{')) => return Err(Unwalkable),
+        (Step::Wildcard, Some(b'[')) => {
+            for item in text::items(text)? {
+                collect_text(item, rest, out)?;
+            }
+        }
+        (Step::Equals(tests), Some(b'[')) => {
+            for item in text::items(text)? {
+                if tests.iter().all(|t| t.holds_text(item)) {
+                    collect_text(item, rest, out)?;
+                }
+            }
+        }
+        _ => {
+            if let Some(child) = lookup_text(text, std::slice::from_ref(step))? {
+                collect_text(child, rest, out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`lookup`] on JSON text (valid): singular steps only.
+fn lookup_text<'r>(mut text: &'r str, steps: &[Step]) -> Result<Option<&'r str>, Unwalkable> {
+    for step in steps {
+        let found = match (step, text.as_bytes().first()) {
+            (Step::Name(name), Some(b'{')) => {
+                let mut found = None;
+                text::members(text, |key, value| {
+                    if key.name() == **name {
+                        found = Some(value);
+                    }
+                })?;
+                found
+            }
+            (Step::Index(i), Some(b'[')) => text::items(text)?.get(*i).copied(),
+            (Step::FromEnd(k), Some(b'[')) => {
+                let items = text::items(text)?;
+                from_end(items.len(), *k).and_then(|i| items.get(i).copied())
+            }
+            (Step::Name(_) | Step::Index(_) | Step::FromEnd(_), _) => None,
+            (Step::Wildcard | Step::Equals(_), _) => return Err(Unwalkable),
+        };
+        match found {
+            Some(child) => text = child,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(text))
+}
+
+impl Equality {
+    fn holds_text(&self, item: &str) -> bool {
+        lookup_text(item, &self.relative)
+            .ok()
+            .flatten()
+            .and_then(|v| serde_json::from_str::<Value>(v).ok())
+            .is_some_and(|v| same(&v, &self.literal))
     }
 }
 

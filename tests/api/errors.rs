@@ -4,7 +4,7 @@ use serde_json::json;
 use wiremock::ResponseTemplate;
 
 use crate::app::{APP_ID, CONSUMER_ID, HUBSPOT_TOKEN, assert_error, call, exchange, spawn_app};
-use crate::hubspot::{answer, error_body, expect, expect_read};
+use crate::hubspot::{answer, deal, error_body, expect, expect_read, list_answered_with};
 
 #[tokio::test]
 async fn vendor_failures_become_typed_errors_without_the_token() {
@@ -87,6 +87,22 @@ async fn a_vendor_answer_that_is_not_json_is_a_502() {
     let answer = call(app.get("/crm/opportunities/7")).await;
     assert_error(&answer, 502, "ConnectorExecutionError");
     assert_eq!(answer.1["detail"]["downstream_status"], 200);
+}
+
+#[tokio::test]
+async fn a_list_page_cut_off_is_a_502_that_says_where() {
+    let app = spawn_app().await;
+    app.connect_hubspot().await;
+    let page = json!({ "results": [deal(1), deal(2)] }).to_string();
+    let cut = &page[..page.len() / 2];
+    let answer = list_answered_with(&app, cut).await;
+    assert_error(&answer, 502, "ConnectorExecutionError");
+    let text = answer.1.to_string();
+    assert!(
+        text.contains("its body is not JSON (expected")
+            && text.contains(&format!("at byte {}", cut.len())),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -75,3 +75,14 @@ pub fn error_body(message: &str, category: &str) -> Value {
         "category": category, "errors": [{ "message": message, "code": "INVALID" }]
     })
 }
+
+/// The unified answer to a list whose one vendor page is `body`, sent as is.
+pub async fn list_answered_with(app: &crate::app::TestApp, body: &str) -> (u16, Value) {
+    Mock::given(method("GET"))
+        .and(path("/crm/objects/2026-09/deals"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body.to_owned(), "application/json"))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    crate::app::call(app.get("/crm/opportunities")).await
+}

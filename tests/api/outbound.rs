@@ -15,6 +15,7 @@ use crate::app::{
     APP_ID, CONSUMER_ID, HUBSPOT_TOKEN, TestApp, assert_error, call, options, spawn_app,
     spawn_app_with,
 };
+use crate::hubspot::list_answered_with;
 
 /// A vendor mock that must receive nothing.
 async fn untouched() -> MockServer {
@@ -263,21 +264,12 @@ async fn vendor_redirects_are_not_followed_by_any_connector() {
 async fn an_answer_that_is_not_the_vendors_is_never_quoted() {
     let app = spawn_app().await;
     app.connect_hubspot().await;
-    Mock::given(method("GET"))
-        .and(path("/crm/objects/2026-09/deals"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_string(r#"{"results": "INTERNAL-ADMIN-SECRET=hunter2"}"#),
-        )
-        .expect(1)
-        .mount(&app.hubspot)
-        .await;
-    let answer = call(app.get("/crm/opportunities")).await;
+    let answer = list_answered_with(&app, r#"{"results": "INTERNAL-ADMIN-SECRET=hunter2"}"#).await;
     assert_error(&answer, 502, "ConnectorExecutionError");
     let text = answer.1.to_string();
     assert!(
         !text.contains("hunter2") && !text.contains("INTERNAL"),
         "{text}"
     );
-    assert!(text.contains("line 1, column"), "{text}");
+    assert!(text.contains("it holds no list at $.results"), "{text}");
 }

@@ -284,11 +284,11 @@ impl Record {
         Ok(Self(Repr::Text { page, span }))
     }
 
-    /// The record `raw` holds, read where it lies in `page`: `None` unless `raw` was parsed
-    /// from `page` itself (a slice of the same text), whose parse validated it.
-    pub fn within(page: &Arc<str>, raw: &RawValue) -> Option<Self> {
-        let start = (raw.get().as_ptr() as usize).checked_sub(page.as_ptr() as usize)?;
-        let span = start..start.checked_add(raw.get().len())?;
+    /// The record `text` holds, read where it lies in `page`: `None` unless `text` is a slice
+    /// of `page` itself, which was validated as JSON when it was received.
+    pub fn within(page: &Arc<str>, text: &str) -> Option<Self> {
+        let start = (text.as_ptr() as usize).checked_sub(page.as_ptr() as usize)?;
+        let span = start..start.checked_add(text.len())?;
         page.get(span.clone())?;
         Some(Self(Repr::Text {
             page: page.clone(),
@@ -361,7 +361,7 @@ impl Page {
     /// comes along as received.
     pub fn select(
         page: &Arc<str>,
-        records: &[&RawValue],
+        records: &[&str],
         rq: &ListRequest<'_>,
         next: Option<String>,
     ) -> Self {

@@ -51,6 +51,35 @@ pub fn at<'r>(text: &'r str, path: &RecordPath) -> Result<Option<&'r str>, Unwal
     Ok(Some(here))
 }
 
+/// The items of the array `text` (valid JSON), each as its text.
+pub fn items(text: &str) -> Result<Vec<&str>, Unwalkable> {
+    let mut scan = Scan::new(text, 0, b'[')?;
+    let mut out = Vec::new();
+    while scan.next_item()? {
+        let start = scan.at;
+        scan.skip_value()?;
+        out.push(text.get(start..scan.at).ok_or(Unwalkable)?);
+    }
+    Ok(out)
+}
+
+/// A scalar's text (valid JSON): a string's contents with escapes decoded, a number or a
+/// boolean as written; `None` for null, an object or an array.
+pub fn scalar(text: &str) -> Option<Cow<'_, str>> {
+    match text.as_bytes().first()? {
+        b'"' => {
+            let (end, escaped) = string_end(text.as_bytes(), 1)?;
+            if escaped {
+                serde_json::from_str::<String>(text).ok().map(Cow::Owned)
+            } else {
+                text.get(1..end - 1).map(Cow::Borrowed)
+            }
+        }
+        b'-' | b'0'..=b'9' | b't' | b'f' => Some(Cow::Borrowed(text)),
+        _ => None,
+    }
+}
+
 /// An object member's name as written between its quotes, and whether it holds escapes.
 pub struct Key<'r>(&'r str, bool);
 
@@ -168,25 +197,35 @@ impl<'r> Scan<'r> {
 /// Where the string whose contents start at `from` ends (after its closing quote), and
 /// whether it holds escapes.
 fn string_end(bytes: &[u8], mut from: usize) -> Option<(usize, bool)> {
-    // Most names and values are short: a plain look at their first bytes beats a call.
-    for (i, &b) in bytes.get(from..)?.iter().take(24).enumerate() {
-        match b {
-            b'"' => return Some((from + i + 1, false)),
-            b'\\' => break,
-            _ => {}
-        }
-    }
     let mut escaped = false;
     loop {
-        from += memchr::memchr2(b'"', b'\\', bytes.get(from..)?)?;
-        match bytes[from] {
+        // Eight bytes at a time to the next quote or backslash: most strings are short, and
+        // a call to a search routine costs more than they do.
+        while let Some(chunk) = bytes.get(from..from + 8) {
+            let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            let stops = zero_bytes(x ^ (ONES * u64::from(b'"')))
+                | zero_bytes(x ^ (ONES * u64::from(b'\\')));
+            if stops != 0 {
+                from += (stops.trailing_zeros() / 8) as usize;
+                break;
+            }
+            from += 8;
+        }
+        match *bytes.get(from)? {
             b'"' => return Some((from + 1, escaped)),
-            _ => {
+            b'\\' => {
                 escaped = true;
                 from += 2;
             }
+            _ => from += 1,
         }
     }
+}
+
+/// The high bit of each zero byte of `v`; the lowest one set is exact (borrows only spoil
+/// the bytes above it).
+fn zero_bytes(v: u64) -> u64 {
+    v.wrapping_sub(ONES) & !v & HIGHS
 }
 
 /// Where the value that starts at `start` ends.
@@ -223,6 +262,372 @@ pub fn value_end(bytes: &[u8], start: usize) -> Option<usize> {
     }
 }
 
+/// Where text is not JSON: the byte it stops at and what was expected there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Invalid {
+    pub at: usize,
+    pub expected: &'static str,
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "expected {} at byte {}", self.expected, self.at)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// How deep arrays and objects may nest: as deep as serde_json parses into a `Value`, so a
+/// page this accepts is one every later parse of a part of it accepts too.
+const MAX_DEPTH: usize = 127;
+
+/// What one checking pass over a page found at the paths it was given.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Checked<'t> {
+    /// The text of the value at each path, `None` where nothing is there. A member named twice
+    /// counts as the later one, as a parse keeps it; `[*]` finds nothing (these paths name one
+    /// value).
+    pub found: Vec<Option<&'t str>>,
+    /// The text of each item of the array at the first path, when that is an array.
+    pub items: Vec<&'t str>,
+}
+
+/// Checks that `text` is one JSON value (RFC 8259), with whitespace around it at most, and
+/// finds the values at `paths` on the way: one pass that builds nothing, so a page costs one
+/// read of its bytes before its records are walked.
+///
+/// # Panics
+/// With more than 64 paths (callers pass two or three).
+pub fn check<'t>(text: &'t str, paths: &[&RecordPath]) -> Result<Checked<'t>, Invalid> {
+    assert!(paths.len() <= 64, "at most 64 paths are looked for at once");
+    let b = text.as_bytes();
+    let fail = |at: usize, expected: &'static str| Err(Invalid { at, expected });
+    let mut out = Checked {
+        found: vec![None; paths.len()],
+        items: Vec::new(),
+    };
+    let mut open: Vec<Frame> = Vec::new();
+    // The paths the value about to start lies on: every path, at the root.
+    let mut on: u64 = if paths.is_empty() {
+        0
+    } else {
+        u64::MAX >> (64 - paths.len())
+    };
+    let mut i = skip_space(b, 0);
+    'value: loop {
+        let start = i;
+        let depth = open.len();
+        // The paths whose value this is; the others in `on` go on below it.
+        let mut target = 0;
+        if on != 0 {
+            for (k, path) in paths.iter().enumerate() {
+                if on & (1 << k) != 0 && path.segments().len() == depth {
+                    target |= 1 << k;
+                }
+            }
+        }
+        match b.get(i) {
+            Some(&c @ (b'{' | b'[')) => {
+                if depth == MAX_DEPTH {
+                    return fail(i, "at most 127 levels of nesting");
+                }
+                let object = c == b'{';
+                i = skip_space(b, i + 1);
+                if b.get(i) == Some(if object { &b'}' } else { &b']' }) {
+                    i += 1;
+                } else {
+                    let items = target & 1 != 0 && !object;
+                    if items {
+                        out.items.clear();
+                    }
+                    let frame = Frame {
+                        object,
+                        on: on & !target,
+                        target,
+                        start,
+                        index: 0,
+                        items,
+                    };
+                    if object {
+                        (i, on) = member(b, i, &frame, depth, paths)?;
+                    } else {
+                        on = frame.child_on(depth, paths, &Segment::Index(0));
+                    }
+                    open.push(frame);
+                    continue 'value;
+                }
+            }
+            Some(b'"') => i = string(b, i + 1)?.0,
+            Some(b'-' | b'0'..=b'9') => i = number(b, i)?,
+            Some(b't') => i = literal(b, i, b"true")?,
+            Some(b'f') => i = literal(b, i, b"false")?,
+            Some(b'n') => i = literal(b, i, b"null")?,
+            _ => return fail(i, "a value"),
+        }
+        out.done(text, start..i, target, open.last());
+        // After a value: a separator, the end of its container, or the end of the text.
+        loop {
+            i = skip_space(b, i);
+            let depth = open.len().wrapping_sub(1);
+            let Some(frame) = open.last_mut() else {
+                return match b.get(i) {
+                    None => Ok(out),
+                    Some(_) => fail(i, "the end of the text"),
+                };
+            };
+            match (frame.object, b.get(i)) {
+                (true, Some(b',')) => {
+                    (i, on) = member(b, skip_space(b, i + 1), frame, depth, paths)?;
+                    continue 'value;
+                }
+                (false, Some(b',')) => {
+                    frame.index += 1;
+                    on = frame.child_on(depth, paths, &Segment::Index(frame.index));
+                    i = skip_space(b, i + 1);
+                    continue 'value;
+                }
+                (true, Some(b'}')) | (false, Some(b']')) => {
+                    let frame = open.pop().expect("a frame is open");
+                    i += 1;
+                    out.done(text, frame.start..i, frame.target, open.last());
+                }
+                (true, _) => return fail(i, "',' or '}'"),
+                (false, _) => return fail(i, "',' or ']'"),
+            }
+        }
+    }
+}
+
+/// Checks that `text` is one JSON value, as [`check`] does without looking for anything.
+pub fn validate(text: &str) -> Result<(), Invalid> {
+    check(text, &[]).map(|_| ())
+}
+
+/// An object or array being checked.
+struct Frame {
+    object: bool,
+    /// The paths that go on below this container.
+    on: u64,
+    /// The paths whose value this container is.
+    target: u64,
+    start: usize,
+    /// The item being read, in an array.
+    index: usize,
+    /// Whether its items are the first path's list.
+    items: bool,
+}
+
+impl Frame {
+    /// The paths that a child of this container (at `depth`), reached by `step`, lies on.
+    fn child_on(&self, depth: usize, paths: &[&RecordPath], step: &Segment) -> u64 {
+        let mut on = 0;
+        if self.on == 0 {
+            return on;
+        }
+        for (k, path) in paths.iter().enumerate() {
+            if self.on & (1 << k) != 0 && path.segments().get(depth) == Some(step) {
+                on |= 1 << k;
+            }
+        }
+        on
+    }
+}
+
+impl<'t> Checked<'t> {
+    /// Notes a value that ended: as the value of its paths, and as an item of the list.
+    fn done(
+        &mut self,
+        text: &'t str,
+        span: std::ops::Range<usize>,
+        target: u64,
+        parent: Option<&Frame>,
+    ) {
+        if target != 0 {
+            for (k, found) in self.found.iter_mut().enumerate() {
+                if target & (1 << k) != 0 {
+                    *found = text.get(span.clone());
+                }
+            }
+        }
+        if parent.is_some_and(|p| p.items)
+            && let Some(item) = text.get(span)
+        {
+            self.items.push(item);
+        }
+    }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `x` that is a quote, a backslash or a control character; the
+/// lowest one set is exact (borrows only spoil the bytes above it).
+fn string_stops(x: u64) -> u64 {
+    zero_bytes(x ^ (ONES * u64::from(b'"')))
+        | zero_bytes(x ^ (ONES * u64::from(b'\\')))
+        | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS)
+}
+
+fn skip_space(b: &[u8], mut i: usize) -> usize {
+    while b
+        .get(i)
+        .is_some_and(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
+    {
+        i += 1;
+    }
+    i
+}
+
+/// A member's name and its colon, from the name's opening quote, in the object `frame` at
+/// `depth`; answers where its value starts and the paths that value lies on.
+fn member(
+    b: &[u8],
+    i: usize,
+    frame: &Frame,
+    depth: usize,
+    paths: &[&RecordPath],
+) -> Result<(usize, u64), Invalid> {
+    if b.get(i) != Some(&b'"') {
+        return Err(Invalid {
+            at: i,
+            expected: "a member name",
+        });
+    }
+    let (end, escaped) = string(b, i + 1)?;
+    let mut on = 0;
+    if frame.on != 0 {
+        let raw = &b[i + 1..end - 1];
+        let name: Cow<'_, [u8]> = if escaped {
+            std::str::from_utf8(&b[i..end])
+                .ok()
+                .and_then(|t| serde_json::from_str::<String>(t).ok())
+                .map_or(Cow::Borrowed(raw), |n| Cow::Owned(n.into_bytes()))
+        } else {
+            Cow::Borrowed(raw)
+        };
+        for (k, path) in paths.iter().enumerate() {
+            if frame.on & (1 << k) != 0
+                && matches!(path.segments().get(depth), Some(Segment::Key(key)) if key.as_bytes() == &*name)
+            {
+                on |= 1 << k;
+            }
+        }
+    }
+    let i = skip_space(b, end);
+    if b.get(i) != Some(&b':') {
+        return Err(Invalid {
+            at: i,
+            expected: "':'",
+        });
+    }
+    Ok((skip_space(b, i + 1), on))
+}
+
+/// A string's contents from after its opening quote; answers where it ends and whether it
+/// holds escapes.
+fn string(b: &[u8], mut i: usize) -> Result<(usize, bool), Invalid> {
+    let mut escaped = false;
+    loop {
+        // Eight bytes at a time to the next quote, backslash or control character.
+        while let Some(chunk) = b.get(i..i + 8) {
+            let stops = string_stops(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+            if stops != 0 {
+                i += (stops.trailing_zeros() / 8) as usize;
+                break;
+            }
+            i += 8;
+        }
+        match b.get(i) {
+            Some(b'"') => return Ok((i + 1, escaped)),
+            Some(b'\\') => {
+                escaped = true;
+                match b.get(i + 1) {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                    Some(b'u')
+                        if b.get(i + 2..i + 6)
+                            .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) =>
+                    {
+                        i += 6;
+                    }
+                    _ => {
+                        return Err(Invalid {
+                            at: i,
+                            expected: "an escape (\\\", \\\\, \\/, \\b, \\f, \\n, \\r, \\t or \\u and 4 hex digits)",
+                        });
+                    }
+                }
+            }
+            Some(&c) if c < 0x20 => {
+                return Err(Invalid {
+                    at: i,
+                    expected: "no control character unescaped in a string",
+                });
+            }
+            // The last few bytes, fewer than eight.
+            Some(_) => i += 1,
+            None => {
+                return Err(Invalid {
+                    at: i,
+                    expected: "'\"' closing the string",
+                });
+            }
+        }
+    }
+}
+
+/// A number, `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`; answers where it ends.
+fn number(b: &[u8], mut i: usize) -> Result<usize, Invalid> {
+    let digits = |i: usize| {
+        b.get(i..).map_or(0, |rest| {
+            rest.iter().take_while(|c| c.is_ascii_digit()).count()
+        })
+    };
+    let fail = |at: usize| {
+        Err(Invalid {
+            at,
+            expected: "a digit",
+        })
+    };
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => i += digits(i),
+        _ => return fail(i),
+    }
+    if b.get(i) == Some(&b'.') {
+        let n = digits(i + 1);
+        if n == 0 {
+            return fail(i + 1);
+        }
+        i += 1 + n;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let n = digits(i);
+        if n == 0 {
+            return fail(i);
+        }
+        i += n;
+    }
+    Ok(i)
+}
+
+fn literal(b: &[u8], i: usize, word: &'static [u8]) -> Result<usize, Invalid> {
+    if b.get(i..i + word.len()) == Some(word) {
+        Ok(i + word.len())
+    } else {
+        Err(Invalid {
+            at: i,
+            expected: "true, false or null",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,5 +660,168 @@ mod tests {
         assert_eq!(at(text, &path("$.a.b[*]")), Ok(None));
         assert_eq!(at("[1, 2]", &path("$.x")), Ok(None));
         assert_eq!(at("{\"x\" 1}", &path("$.x")), Err(Unwalkable));
+    }
+
+    #[test]
+    fn finds_lists_and_scalars() {
+        let body = r#"{"data":[{"id":1}, {"id":"2"} ,[]],"additional_data":{"next_cursor":"a\u0062c"},"n":7,"e\"k":true,"z":null}"#;
+        let data = at(body, &path("$.data")).unwrap().unwrap();
+        assert_eq!(items(data), Ok(vec![r#"{"id":1}"#, r#"{"id":"2"}"#, "[]"]));
+        assert_eq!(items("[]"), Ok(vec![]));
+        assert_eq!(items("{}"), Err(Unwalkable));
+        let scalar_at = |p: &str| scalar(at(body, &path(p)).unwrap().unwrap()).map(Cow::into_owned);
+        assert_eq!(
+            scalar_at("$.additional_data.next_cursor").as_deref(),
+            Some("abc")
+        );
+        assert_eq!(scalar_at("$.n").as_deref(), Some("7"));
+        assert_eq!(scalar_at("$['e\"k']").as_deref(), Some("true"));
+        assert_eq!(scalar_at("$.z"), None);
+        assert_eq!(scalar_at("$.data"), None);
+        assert_eq!(scalar(r#""plain""#), Some(Cow::Borrowed("plain")));
+    }
+
+    #[test]
+    fn check_finds_what_a_scan_finds() {
+        let text = r#" {"a": {"b": [1, {"c": "x\"}"}]}, "s": "{\"a\": 2}", "a\u0062": 3, "d": 1, "d": [4, 5], "n": null} "#;
+        let wanted = [
+            "$.d",
+            "$.a.b[1].c",
+            "$.a.b[0]",
+            "$.ab",
+            "$.a.b[2]",
+            "$.s.a",
+            "$.a.b[*]",
+            "$",
+            "$.n",
+            "$.a",
+            "$.a.b",
+        ]
+        .map(path);
+        let paths: Vec<&RecordPath> = wanted.iter().collect();
+        let checked = check(text, &paths).unwrap();
+        for (p, found) in wanted.iter().zip(&checked.found) {
+            assert_eq!(*found, at(text, p).unwrap(), "{p}");
+        }
+        assert_eq!(checked.items, ["4", "5"], "the later of two members");
+        let list = path("$.a.b");
+        let nested = check(text, &[&list]).unwrap();
+        assert_eq!(nested.items, ["1", r#"{"c": "x\"}"}"#]);
+        assert!(check("[]", &[&path("$")]).unwrap().items.is_empty());
+        assert_eq!(
+            check("[[1], 2]", &[&path("$")]).unwrap().items,
+            ["[1]", "2"]
+        );
+        assert_eq!(
+            check(r#"{"x": {"y": 1}}"#, &[&path("$.x")]).unwrap().items,
+            Vec::<&str>::new(),
+            "an object has no items"
+        );
+    }
+
+    /// What serde_json accepts as one value, for comparison.
+    fn parses(text: &str) -> bool {
+        serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
+    }
+
+    #[test]
+    fn validates_as_serde_json_parses() {
+        let cases = [
+            r#"{"a": [1, -0.5e+3, "x\u00e9\n", true, false, null, {}, []], "b": {"c": 1E2}}"#,
+            " [ ] ",
+            "\"\"",
+            "0",
+            "-0",
+            "1.0",
+            "12e-3",
+            "",
+            " ",
+            "{",
+            "}",
+            "[1,]",
+            "{\"a\":1,}",
+            "{\"a\" 1}",
+            "{a: 1}",
+            "[1 2]",
+            "01",
+            "1.",
+            ".5",
+            "-",
+            "1e",
+            "1e+",
+            "+1",
+            "tru",
+            "nul",
+            "[true false]",
+            "\"\\x\"",
+            "\"\\u12g4\"",
+            "\"a\u{1}b\"",
+            "\"open",
+            "[\"a\"] x",
+            "{\"a\":}",
+            "[,1]",
+            "{,}",
+            "[1]]",
+            "{\"a\":1}}",
+            "\"\u{7f}\"",
+            "[-]",
+            "[0x1]",
+            "\"\\ud800\"",
+        ];
+        for text in cases {
+            assert_eq!(validate(text).is_ok(), parses(text), "{text:?}");
+        }
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        for n in [126, 127, 128, 129] {
+            let parsed = serde_json::from_str::<serde_json::Value>(&deep(n)).is_ok();
+            assert_eq!(validate(&deep(n)).is_ok(), parsed, "{n} levels");
+        }
+    }
+
+    #[test]
+    fn says_where_and_what() {
+        assert_eq!(
+            validate(r#"{"a": [1, 2,]}"#),
+            Err(Invalid {
+                at: 12,
+                expected: "a value"
+            })
+        );
+        assert_eq!(
+            validate(r#"{"a": 1} {"#).unwrap_err().to_string(),
+            "expected the end of the text at byte 9"
+        );
+    }
+
+    proptest::proptest! {
+        /// Any text, and any valid text cut or with one byte changed, is judged as serde_json
+        /// judges it.
+        #[test]
+        fn agrees_with_serde_json(
+            text in "[\\[\\]{}:,\"\\\\ 0-9a-z.eE+-]{0,40}",
+            cut in 0usize..200,
+            spot in 0usize..200,
+            byte in proptest::prelude::any::<u8>(),
+        ) {
+            proptest::prop_assert_eq!(validate(&text).is_ok(), parses(&text));
+            let valid = r#"{"id": "1", "n": [1.5, -2e3, 0], "s": "a\"b\\u00e9", "t": true, "z": null, "o": {"x": []}}"#;
+            let cut = &valid[..cut.min(valid.len())];
+            proptest::prop_assert_eq!(validate(cut).is_ok(), parses(cut));
+            let mut bytes = valid.as_bytes().to_vec();
+            let changed_at = spot % bytes.len();
+            bytes[changed_at] = byte;
+            if let Ok(changed) = std::str::from_utf8(&bytes) {
+                proptest::prop_assert_eq!(validate(changed).is_ok(), parses(changed), "{}", changed);
+                let wanted = ["$.n", "$.n[1]", "$.o.x", "$.s", "$.id"].map(path);
+                let paths: Vec<&RecordPath> = wanted.iter().collect();
+                if let Ok(checked) = check(changed, &paths) {
+                    for (p, found) in wanted.iter().zip(&checked.found) {
+                        proptest::prop_assert_eq!(*found, at(changed, p).unwrap(), "{} in {}", p, changed);
+                    }
+                    let listed = at(changed, &wanted[0]).unwrap().and_then(|n| items(n).ok());
+                    proptest::prop_assert_eq!(Some(checked.items), listed.or(Some(Vec::new())));
+                }
+            }
+        }
     }
 }

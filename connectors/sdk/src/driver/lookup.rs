@@ -7,10 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use super::errors::text;
-use super::raw;
 use super::request::Build;
 use crate::manifest::{Lookup, Manifest, RecordId};
 use crate::{CallContext, Connector, ConnectorError, ErrorKind, FieldCatalog, FieldNames, Result};
@@ -156,18 +154,24 @@ async fn read<C: Connector + ?Sized>(
         let response = cx.http.send(build.finish(true), errors).await?;
         let status = response.status.as_u16();
         let bad = |e| ConnectorError::bad_response(status, e);
-        let records: Vec<&RawValue> = match raw::at(&response.body, &spec.records).map_err(bad)? {
-            Some(found) => serde_json::from_str(found.get()).map_err(bad)?,
-            None => Vec::new(),
-        };
+        let text = super::body_text(&response)?;
+        let mut paths = vec![&spec.records];
+        paths.extend(continuation.as_ref().and_then(|c| c.body_path()));
+        let mut checked = super::check_body(text, &paths, status)?;
+        let records = super::records_of(&mut checked, &spec.records, status)?.unwrap_or_default();
         for record in &records {
-            let record: Value = serde_json::from_str(record.get()).map_err(bad)?;
+            let record: Value = serde_json::from_str(record).map_err(bad)?;
             for (lookup, names) in lookups.iter().zip(out.iter_mut()) {
                 collect(lookup, &record, names);
             }
         }
         cursor = match continuation {
-            Some(c) => c.next(&response, &records, &RecordId::default().path)?,
+            Some(c) => c.next(
+                checked.found.get(1).copied().flatten(),
+                &records,
+                &RecordId::default().path,
+                status,
+            )?,
             None => None,
         };
         if cursor.is_none() {

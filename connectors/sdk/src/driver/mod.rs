@@ -7,15 +7,14 @@
 
 mod errors;
 pub mod lookup;
-mod raw;
 mod request;
 
 use std::sync::Arc;
 
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::manifest::{FieldSelection, IdFormat, ListOperation, Pagination, ResourceSpec};
+use crate::text;
 use crate::{
     CallContext, Connector, ConnectorError, DeleteRequest, ErrorKind, GetRequest, ListQuery,
     ListRequest, Operation, Page, ReadFields, Record, Resource, Result, VendorFilter,
@@ -24,7 +23,6 @@ use crate::{
 use request::{Build, Counted};
 
 pub use lookup::LookupCache;
-pub use raw::{at, text_at};
 
 /// What a hook is called for.
 #[derive(Debug, Clone, Copy)]
@@ -389,21 +387,19 @@ pub async fn page<C: Connector + ?Sized>(
     build.pass_through(q.query)?;
     let response = send(connector, cx, &call, build.finish(true)).await?;
     let status = response.status.as_u16();
-    let bad = |e| ConnectorError::bad_response(status, e);
-    let text: Arc<str> = std::str::from_utf8(&response.body)
-        .map_err(|e| bad(serde::de::Error::custom(e)))?
-        .into();
-    let records: Vec<&RawValue> = match raw::at(text.as_bytes(), &op.records).map_err(bad)? {
-        Some(found) if found.get() != "null" => serde_json::from_str(found.get()).map_err(bad)?,
-        Some(_) => Vec::new(),
-        None => {
-            return Err(ConnectorError::unreadable(
-                status,
-                &format!("it holds nothing at {}", op.records),
-            ));
-        }
-    };
-    let next = position.next(&response, &records, &spec.id.path)?;
+    let text: Arc<str> = body_text(&response)?.into();
+    let mut paths = vec![&op.records];
+    paths.extend(position.body_path());
+    let mut checked = check_body(&text, &paths, status)?;
+    let records = records_of(&mut checked, &op.records, status)?.ok_or_else(|| {
+        ConnectorError::unreadable(status, &format!("it holds nothing at {}", op.records))
+    })?;
+    let next = position.next(
+        checked.found.get(1).copied().flatten(),
+        &records,
+        &spec.id.path,
+        status,
+    )?;
     let mut page = Page::select(&text, &records, &rq, next);
     connector.normalise(cx, &call, &mut page.records).await?;
     Ok(page)
@@ -530,13 +526,52 @@ async fn selected<C: Connector + ?Sized>(
 /// The record at `path` of an answer.
 fn record_at(response: &VendorResponse, path: &crate::manifest::RecordPath) -> Result<Value> {
     let status = response.status.as_u16();
-    match raw::at(&response.body, path).map_err(|e| ConnectorError::bad_response(status, e))? {
+    match check_body(body_text(response)?, &[path], status)?.found[0] {
         Some(found) => {
-            serde_json::from_str(found.get()).map_err(|e| ConnectorError::bad_response(status, e))
+            serde_json::from_str(found).map_err(|e| ConnectorError::bad_response(status, e))
         }
         None => Err(ConnectorError::unreadable(
             status,
             &format!("it holds no record at {path}"),
+        )),
+    }
+}
+
+/// An answer's body as text.
+fn body_text(response: &VendorResponse) -> Result<&str> {
+    std::str::from_utf8(&response.body).map_err(|e| {
+        ConnectorError::unreadable(
+            response.status.as_u16(),
+            &format!("its body is not UTF-8 ({e})"),
+        )
+    })
+}
+
+/// Checks an answer's text as JSON, once, finding the values at `paths` on the way: every
+/// later read of it is a scan that trusts it.
+pub fn check_body<'t>(
+    text: &'t str,
+    paths: &[&crate::manifest::RecordPath],
+    status: u16,
+) -> Result<text::Checked<'t>> {
+    text::check(text, paths)
+        .map_err(|e| ConnectorError::unreadable(status, &format!("its body is not JSON ({e})")))
+}
+
+/// The records of a list answer, checked with `path` first among its paths: `None` when
+/// nothing is there, none for `null`.
+pub fn records_of<'t>(
+    checked: &mut text::Checked<'t>,
+    path: &crate::manifest::RecordPath,
+    status: u16,
+) -> Result<Option<Vec<&'t str>>> {
+    match checked.found.first().copied().flatten() {
+        None => Ok(None),
+        Some("null") => Ok(Some(Vec::new())),
+        Some(list) if list.starts_with('[') => Ok(Some(std::mem::take(&mut checked.items))),
+        Some(_) => Err(ConnectorError::unreadable(
+            status,
+            &format!("it holds no list at {path}"),
         )),
     }
 }

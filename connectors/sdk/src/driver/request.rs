@@ -5,18 +5,18 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::{Position, raw};
+use super::Position;
 use crate::manifest::{
     Direction, FieldSelection, FilterEncoding, JsonTemplate, ListOperation, Method,
     PageNumberPagination, Pagination, Place, RecordId, RecordPath, Segment, SortEncoding, Template,
 };
+use crate::text;
 use crate::{
     CallContext, ConnectorError, ErrorKind, Result, SortDirection, VendorFilter, VendorRequest,
-    VendorResponse, VendorSort, extend_search_body, id_text,
+    VendorSort, extend_search_body, id_text,
 };
 
 /// A vendor call being built.
@@ -364,40 +364,49 @@ fn word_of<'w>(direction: SortDirection, ascending: &'w str, descending: &'w str
     }
 }
 
-impl Continuation<'_> {
-    /// The vendor cursor of the page after this one, `None` at the end of the list.
+impl<'p> Continuation<'p> {
+    /// The path in the answer's body this reads (the cursor, or whether there is more).
+    pub fn body_path(&self) -> Option<&'p RecordPath> {
+        match self {
+            Continuation::Cursor(path) => Some(path),
+            Continuation::PageNumber { more, .. }
+            | Continuation::Offset { more, .. }
+            | Continuation::Keyset { more, .. } => *more,
+        }
+    }
+
+    /// The vendor cursor of the page after this one, `None` at the end of the list; `found` is
+    /// the text at [`Self::body_path`] of the answer.
     pub fn next(
         &self,
-        response: &VendorResponse,
-        records: &[&RawValue],
+        found: Option<&str>,
+        records: &[&str],
         id: &RecordPath,
+        status: u16,
     ) -> Result<Option<String>> {
-        let status = response.status.as_u16();
-        let bad = |e| ConnectorError::bad_response(status, e);
-        let more = |more: Option<&RecordPath>, size: u32| -> Result<bool> {
-            Ok(match more {
-                Some(path) => raw::at(&response.body, path)
-                    .map_err(bad)?
-                    .is_some_and(|v| v.get() != "null"),
-                None => records.len() >= size as usize,
-            })
+        let more = |more: Option<&RecordPath>, size: u32| match more {
+            Some(_) => found.is_some_and(|v| v != "null"),
+            None => records.len() >= size as usize,
         };
         Ok(match self {
-            Continuation::Cursor(path) => raw::text_at(&response.body, path).map_err(bad)?,
+            Continuation::Cursor(_) => found.and_then(text::scalar).map(Cow::into_owned),
             Continuation::PageNumber {
                 page,
                 size,
                 more: m,
-            } => more(*m, *size)?.then(|| format!("{}:{size}", page + 1)),
+            } => more(*m, *size).then(|| format!("{}:{size}", page + 1)),
             Continuation::Offset {
                 offset,
                 size,
                 more: m,
-            } => more(*m, *size)?.then(|| (offset + records.len() as u64).to_string()),
+            } => more(*m, *size).then(|| (offset + records.len() as u64).to_string()),
             Continuation::Keyset { size, more: m } => match records.last() {
-                Some(last) if more(*m, *size)? => {
-                    raw::text_at(last.get().as_bytes(), id).map_err(bad)?
-                }
+                Some(last) if more(*m, *size) => text::at(last, id)
+                    .map_err(|_| {
+                        ConnectorError::unreadable(status, &format!("its last record has no {id}"))
+                    })?
+                    .and_then(text::scalar)
+                    .map(Cow::into_owned),
                 _ => None,
             },
         })
