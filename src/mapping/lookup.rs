@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
-use crmgate_connector_sdk::{FieldNames, recently_added};
+use crmgate_connector_sdk::{FieldNames, recently_added, text};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
@@ -286,6 +286,44 @@ impl LookupTransform {
             wanted.add(&self.catalog, &key);
         }
     }
+
+    /// [`Self::keys`] of a read value's JSON text (valid), without parsing it; `false` where
+    /// the text cannot be read so.
+    pub fn keys_text(&self, value: &str, wanted: &mut Wanted) -> bool {
+        let items = if value.starts_with('[') {
+            match text::items(value) {
+                Ok(items) => items,
+                Err(_) => return false,
+            }
+        } else {
+            vec![value]
+        };
+        for key in items.into_iter().filter_map(scalar_key) {
+            wanted.add(&self.catalog, &key);
+        }
+        true
+    }
+}
+
+/// Whether serde_json writes a parse of this JSON text (valid) as the same text.
+fn written_as_is(value: &str) -> bool {
+    match value.as_bytes().first() {
+        Some(b'"') => !value.contains('\\'),
+        Some(b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => true,
+        _ => false,
+    }
+}
+
+fn write_json(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
+    serde_json::to_writer(out, value).expect("writing to a Vec cannot fail");
+}
+
+/// [`key_text`] of a value's JSON text: a string's contents, a number as written.
+fn scalar_key(value: &str) -> Option<Cow<'_, str>> {
+    match value.as_bytes().first() {
+        Some(b'"' | b'-' | b'0'..=b'9') => text::scalar(value),
+        _ => None,
+    }
 }
 
 // === impl CustomFieldsTransform ===
@@ -310,6 +348,78 @@ impl CustomFieldsTransform {
             Direction::Read => self.read(value, names).map_err(TransformError::Invalid),
             Direction::Write => self.write(value, names, cx.vendor),
         }
+    }
+
+    /// A read of a list of fields (`[{key, value}]`) written from its JSON text (valid) as
+    /// [`Self::apply`] and serde_json would write it: values as the vendor wrote them when
+    /// that is how serde_json writes them too (numbers, literals, strings without escapes),
+    /// parsed and written otherwise. `false`, with nothing written, for other shapes and for
+    /// text that is not such a list, which the tree answers.
+    pub fn write_list_text(
+        &self,
+        container: &str,
+        names: Option<&FieldNames>,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let (Direction::Read, CustomFieldsShape::List { key, value, .. }) =
+            (self.direction, &self.shape)
+        else {
+            return false;
+        };
+        let Some(items) = container
+            .starts_with('[')
+            .then(|| text::items(container).ok())
+            .flatten()
+        else {
+            return false;
+        };
+        let start = out.len();
+        out.push(b'[');
+        let mut first = true;
+        for item in items {
+            let (mut id, mut found) = (None, None);
+            if item.starts_with('{')
+                && text::members(item, |name, member| {
+                    let name = name.name();
+                    if name == key.as_str() {
+                        id = Some(member);
+                    }
+                    if name == value.as_str() {
+                        found = Some(member);
+                    }
+                })
+                .is_err()
+            {
+                out.truncate(start);
+                return false;
+            }
+            let Some(id) = id.and_then(scalar_key) else {
+                continue;
+            };
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(b"{\"id\":");
+            write_json(out, &*id);
+            out.extend_from_slice(b",\"name\":");
+            write_json(out, &names.and_then(|n| n.get(&*id)));
+            out.extend_from_slice(b",\"value\":");
+            match found {
+                None => out.extend_from_slice(b"null"),
+                Some(v) if written_as_is(v) => out.extend_from_slice(v.as_bytes()),
+                Some(v) => match serde_json::from_str::<Value>(v) {
+                    Ok(parsed) => write_json(out, &parsed),
+                    Err(_) => {
+                        out.truncate(start);
+                        return false;
+                    }
+                },
+            }
+            out.push(b'}');
+        }
+        out.push(b']');
+        true
     }
 
     /// The container as `[{id, name, value}]`; values are copied, the container is not.
@@ -463,6 +573,38 @@ impl CustomFieldsTransform {
             }
             _ => {}
         }
+    }
+
+    /// [`Self::keys`] of a read container's JSON text (valid), for a list of fields: the key of
+    /// each item read where it lies. `false` for the other shapes, which the tree answers.
+    pub fn keys_text(&self, container: &str, wanted: &mut Wanted) -> bool {
+        let (Direction::Read, CustomFieldsShape::List { key, .. }) = (self.direction, &self.shape)
+        else {
+            return false;
+        };
+        if !container.starts_with('[') {
+            return true;
+        }
+        let Ok(items) = text::items(container) else {
+            return false;
+        };
+        for item in items {
+            let mut id = None;
+            if item.starts_with('{')
+                && text::members(item, |name, value| {
+                    if name.name() == key.as_str() {
+                        id = Some(value);
+                    }
+                })
+                .is_err()
+            {
+                return false;
+            }
+            if let Some(id) = id.and_then(scalar_key) {
+                wanted.add(&self.catalog, &id);
+            }
+        }
+        true
     }
 
     /// The id of each item, else its name (an item with both is written by its id).

@@ -461,6 +461,12 @@ impl MappingTable {
                 {
                     continue;
                 }
+                Text::Raw(text)
+                    if matches!(transforms, [Transform::CustomFields(t)]
+                        if t.write_list_text(text, cx.lookups.get(&t.catalog), out)) =>
+                {
+                    continue;
+                }
                 Text::Raw(text) => Cow::Owned(
                     known_members(transforms, text, &cx)
                         .unwrap_or_else(|| serde_json::from_str(text).unwrap_or(Value::Null)),
@@ -532,9 +538,14 @@ impl ReadPage<'_> {
                     Walked::Text {
                         table: slots,
                         tenant,
-                    } => table
-                        .walked_source(field, places, over, slots, tenant)
-                        .map(Text::into_value),
+                    } => match table.walked_source(field, places, over, slots, tenant) {
+                        Some(Text::Raw(raw))
+                            if before.is_empty() && step.keys_text(raw, &mut wanted) =>
+                        {
+                            None
+                        }
+                        found => found.map(Text::into_value),
+                    },
                 };
                 if let Some(value) = value.and_then(|v| without_catalogs(before, v)) {
                     step.keys(&value, &mut wanted);

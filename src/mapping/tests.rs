@@ -1559,6 +1559,47 @@ fn a_copper_description_override_becomes_a_custom_field_entry() {
     );
 }
 
+#[test]
+fn a_list_of_custom_fields_is_written_from_its_text_as_the_tree_writes_it() {
+    let table = compile_for(
+        "copper",
+        include_str!("../../mappings/copper/opportunities.yaml"),
+    )
+    .unwrap();
+    let text = r#"{"id": 1, "custom_fields": [
+        {"custom_field_definition_id": 11, "value": "caf\u00e9 \"x\""},
+        {"value": [1, 2.50], "custom_field_definition_id": "12"},
+        {"custom_field_definition_id": 13, "value": {"b": 1, "a": 2, "a": 3}},
+        {"custom_field_definition_id": 14, "value": 1.5e3},
+        {"custom_field_definition_id": 15},
+        {"value": "no id"},
+        7
+    ]}"#;
+    let catalogs = lookups(&[("custom_fields", &[("11", "Region"), ("12", "Seats")])]);
+    let view = RecordView::default();
+    let walked = read_text(&table, text, &view, &catalogs);
+    let mut tree = Vec::new();
+    table.write_record(
+        &serde_json::from_str(text).unwrap(),
+        &view,
+        &catalogs,
+        &mut tree,
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&walked).unwrap(),
+        serde_json::from_slice::<Value>(&tree).unwrap()
+    );
+    for written in [
+        r#"{"id":"11","name":"Region","value":"café \"x\""}"#,
+        r#"{"id":"12","name":"Seats","value":[1,2.50]}"#,
+        r#"{"id":"13","name":null,"value":{"a":3,"b":1}}"#,
+        r#"{"id":"14","name":null,"value":1.5e3}"#,
+        r#"{"id":"15","name":null,"value":null}"#,
+    ] {
+        assert!(walked.contains(written), "{written} in {walked}");
+    }
+}
+
 /// Walking a record's text must read exactly what the tree reader reads (the tree reader is
 /// the oracle): over the shipped tables, records whose every read path holds a random value
 /// of any type, with escapes, big and exact numbers, dates with offsets, empty containers.

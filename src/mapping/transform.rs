@@ -210,6 +210,16 @@ impl Transform {
         }
     }
 
+    /// [`Self::keys`] of a value's JSON text, where the transform can read it so; `false`
+    /// leaves it to [`Self::keys`].
+    pub(super) fn keys_text(&self, value: &str, wanted: &mut Wanted) -> bool {
+        match self {
+            Transform::Lookup(l) => l.keys_text(value, wanted),
+            Transform::CustomFields(c) => c.keys_text(value, wanted),
+            _ => true,
+        }
+    }
+
     /// Applies the transform with the request's catalogs. A borrowed value is only copied by
     /// the transforms that change values in place; the catalog transforms build their answer
     /// from a reference.
