@@ -33,7 +33,13 @@ pub(super) struct Plan {
 struct Node {
     /// The slots whose prefix ends here.
     here: Vec<usize>,
+    /// Ordered by name length, then name.
     members: Vec<(Box<str>, Node)>,
+    /// Per name length, the range of `members` whose names are that long: most names a
+    /// record holds are told apart by their length and first eight bytes alone.
+    by_len: Vec<(usize, usize)>,
+    /// The first eight bytes of each member's name.
+    heads: Vec<u64>,
     items: Vec<(usize, Node)>,
 }
 
@@ -49,6 +55,7 @@ impl Plan {
                         Ok(at) => at,
                         Err(at) => {
                             node.members.insert(at, (name.clone(), Node::default()));
+                            node.index();
                             at
                         }
                     };
@@ -104,9 +111,8 @@ impl Node {
                 // Members met so far (all of them past 64), to tell a repeated one.
                 let mut met = 0u64;
                 while let Some(key) = scan.next_key()? {
-                    let name = key.name();
-                    match self.members.binary_search_by(|(n, _)| by_length(n, &name)) {
-                        Ok(at) => {
+                    match self.member(&key.name()) {
+                        Some(at) => {
                             let bit = 1u64.checked_shl(at as u32).unwrap_or(0);
                             if met & bit != 0 || bit == 0 {
                                 self.members[at].1.clear(out);
@@ -115,7 +121,7 @@ impl Node {
                             let end = self.members[at].1.visit(text, scan.at(), out)?;
                             scan.resume(end);
                         }
-                        Err(_) => scan.skip_value()?,
+                        None => scan.skip_value()?,
                     }
                 }
                 scan.at() + 1
@@ -143,6 +149,34 @@ impl Node {
         Ok(end)
     }
 
+    /// Rebuilds the index of `members` after one was added.
+    fn index(&mut self) {
+        let longest = self.members.last().map_or(0, |(n, _)| n.len());
+        self.by_len = vec![(0, 0); longest + 1];
+        for (i, (name, _)) in self.members.iter().enumerate() {
+            let range = &mut self.by_len[name.len()];
+            if range.0 == range.1 {
+                *range = (i, i);
+            }
+            range.1 = i + 1;
+        }
+        self.heads = self
+            .members
+            .iter()
+            .map(|(n, _)| head(n.as_bytes()))
+            .collect();
+    }
+
+    /// The index of the member named `name`.
+    fn member(&self, name: &str) -> Option<usize> {
+        let (from, to) = *self.by_len.get(name.len())?;
+        let (bytes, want) = (name.as_bytes(), head(name.as_bytes()));
+        (from..to).find(|&i| {
+            self.heads[i] == want
+                && (bytes.len() <= 8 || self.members[i].0.as_bytes()[8..] == bytes[8..])
+        })
+    }
+
     /// Forgets what an earlier member of the same name left in this node's slots.
     fn clear(&self, out: &mut [Option<&str>]) {
         for &slot in &self.here {
@@ -157,7 +191,15 @@ impl Node {
     }
 }
 
-/// Member names ordered by length first, so that most comparisons of a walk end there.
+/// The first eight bytes of a name, zero-padded.
+fn head(name: &[u8]) -> u64 {
+    let mut first = [0u8; 8];
+    let n = name.len().min(8);
+    first[..n].copy_from_slice(&name[..n]);
+    u64::from_le_bytes(first)
+}
+
+/// Member names ordered by length first, then by their bytes.
 fn by_length(a: &str, b: &str) -> std::cmp::Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
