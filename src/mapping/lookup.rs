@@ -305,6 +305,122 @@ impl LookupTransform {
     }
 }
 
+/// The items of a list of fields (`[{key, value}]`), as [`CustomFieldsTransform::read`] keeps
+/// them: those with a scalar key, in order.
+fn write_list_text(
+    container: &str,
+    key: &str,
+    value: &str,
+    names: Option<&FieldNames>,
+    out: &mut Vec<u8>,
+) -> bool {
+    let Some(items) = container
+        .starts_with('[')
+        .then(|| text::items(container).ok())
+        .flatten()
+    else {
+        return false;
+    };
+    let mut first = true;
+    for item in items {
+        let (mut id, mut found) = (None, None);
+        if item.starts_with('{')
+            && text::members(item, |name, member| {
+                let name = name.name();
+                if name == key {
+                    id = Some(member);
+                }
+                if name == value {
+                    found = Some(member);
+                }
+            })
+            .is_err()
+        {
+            return false;
+        }
+        let Some(id) = id.and_then(scalar_key) else {
+            continue;
+        };
+        if !write_field_text(out, &mut first, &id, names, found) {
+            return false;
+        }
+    }
+    true
+}
+
+/// The members of an object of fields (`{key: value}`), as [`CustomFieldsTransform::read`]
+/// keeps them: ordered by key, a key named twice as the later one, only those the catalog
+/// names when `only_known`.
+fn write_object_text(
+    container: &str,
+    only_known: bool,
+    values: FieldValues,
+    names: Option<&FieldNames>,
+    out: &mut Vec<u8>,
+) -> bool {
+    if !container.starts_with('{') {
+        return false;
+    }
+    let known = |key: &str| !only_known || names.is_some_and(|n| n.contains_key(key));
+    if only_known && names.is_none_or(FieldNames::is_empty) {
+        return true;
+    }
+    let mut fields: Vec<(Cow<'_, str>, &str)> = Vec::new();
+    let read = text::members(container, |key, value| {
+        let key = key.name();
+        if known(&key) {
+            fields.push((key, value));
+        }
+    });
+    if read.is_err() {
+        return false;
+    }
+    fields.reverse();
+    fields.sort_by(|a, b| a.0.cmp(&b.0));
+    fields.dedup_by(|a, b| a.0 == b.0);
+    let mut first = true;
+    for (key, value) in fields {
+        let value = match (values, value) {
+            (FieldValues::Text, "\"\"") => "null",
+            (_, value) => value,
+        };
+        if !write_field_text(out, &mut first, &key, names, Some(value)) {
+            return false;
+        }
+    }
+    true
+}
+
+/// One unified custom field, `{"id", "name", "value"}`, its value from the vendor's text;
+/// `false` when that text does not parse.
+fn write_field_text(
+    out: &mut Vec<u8>,
+    first: &mut bool,
+    id: &str,
+    names: Option<&FieldNames>,
+    value: Option<&str>,
+) -> bool {
+    if !*first {
+        out.push(b',');
+    }
+    *first = false;
+    out.extend_from_slice(b"{\"id\":");
+    write_json(out, id);
+    out.extend_from_slice(b",\"name\":");
+    write_json(out, &names.and_then(|n| n.get(id)));
+    out.extend_from_slice(b",\"value\":");
+    match value {
+        None => out.extend_from_slice(b"null"),
+        Some(v) if written_as_is(v) => out.extend_from_slice(v.as_bytes()),
+        Some(v) => match serde_json::from_str::<Value>(v) {
+            Ok(parsed) => write_json(out, &parsed),
+            Err(_) => return false,
+        },
+    }
+    out.push(b'}');
+    true
+}
+
 /// Whether serde_json writes a parse of this JSON text (valid) as the same text.
 fn written_as_is(value: &str) -> bool {
     match value.as_bytes().first() {
@@ -350,73 +466,31 @@ impl CustomFieldsTransform {
         }
     }
 
-    /// A read of a list of fields (`[{key, value}]`) written from its JSON text (valid) as
-    /// [`Self::apply`] and serde_json would write it: values as the vendor wrote them when
-    /// that is how serde_json writes them too (numbers, literals, strings without escapes),
-    /// parsed and written otherwise. `false`, with nothing written, for other shapes and for
-    /// text that is not such a list, which the tree answers.
-    pub fn write_list_text(
+    /// A read written from the container's JSON text (valid) as [`Self::apply`] and
+    /// serde_json would write it: values as the vendor wrote them when that is how serde_json
+    /// writes them too (numbers, literals, strings without escapes), parsed and written
+    /// otherwise. `false`, with nothing written, for a write, and for text that is not such a
+    /// container, which the tree answers.
+    pub fn write_text(
         &self,
         container: &str,
         names: Option<&FieldNames>,
         out: &mut Vec<u8>,
     ) -> bool {
-        let (Direction::Read, CustomFieldsShape::List { key, value, .. }) =
-            (self.direction, &self.shape)
-        else {
-            return false;
-        };
-        let Some(items) = container
-            .starts_with('[')
-            .then(|| text::items(container).ok())
-            .flatten()
-        else {
-            return false;
-        };
         let start = out.len();
         out.push(b'[');
-        let mut first = true;
-        for item in items {
-            let (mut id, mut found) = (None, None);
-            if item.starts_with('{')
-                && text::members(item, |name, member| {
-                    let name = name.name();
-                    if name == key.as_str() {
-                        id = Some(member);
-                    }
-                    if name == value.as_str() {
-                        found = Some(member);
-                    }
-                })
-                .is_err()
-            {
-                out.truncate(start);
-                return false;
+        let done = match (self.direction, &self.shape) {
+            (Direction::Read, CustomFieldsShape::List { key, value, .. }) => {
+                write_list_text(container, key, value, names, out)
             }
-            let Some(id) = id.and_then(scalar_key) else {
-                continue;
-            };
-            if !first {
-                out.push(b',');
+            (Direction::Read, CustomFieldsShape::Object { only_known, values }) => {
+                write_object_text(container, *only_known, *values, names, out)
             }
-            first = false;
-            out.extend_from_slice(b"{\"id\":");
-            write_json(out, &*id);
-            out.extend_from_slice(b",\"name\":");
-            write_json(out, &names.and_then(|n| n.get(&*id)));
-            out.extend_from_slice(b",\"value\":");
-            match found {
-                None => out.extend_from_slice(b"null"),
-                Some(v) if written_as_is(v) => out.extend_from_slice(v.as_bytes()),
-                Some(v) => match serde_json::from_str::<Value>(v) {
-                    Ok(parsed) => write_json(out, &parsed),
-                    Err(_) => {
-                        out.truncate(start);
-                        return false;
-                    }
-                },
-            }
-            out.push(b'}');
+            (Direction::Write, _) => false,
+        };
+        if !done {
+            out.truncate(start);
+            return false;
         }
         out.push(b']');
         true

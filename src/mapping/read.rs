@@ -463,14 +463,11 @@ impl MappingTable {
                 }
                 Text::Raw(text)
                     if matches!(transforms, [Transform::CustomFields(t)]
-                        if t.write_list_text(text, cx.lookups.get(&t.catalog), out)) =>
+                        if t.write_text(text, cx.lookups.get(&t.catalog), out)) =>
                 {
                     continue;
                 }
-                Text::Raw(text) => Cow::Owned(
-                    known_members(transforms, text, &cx)
-                        .unwrap_or_else(|| serde_json::from_str(text).unwrap_or(Value::Null)),
-                ),
+                Text::Raw(text) => Cow::Owned(serde_json::from_str(text).unwrap_or(Value::Null)),
                 Text::Tree(value) => value,
                 Text::Nothing => Cow::Owned(Value::Null),
             };
@@ -634,39 +631,6 @@ fn plain_string(text: &str) -> Option<&str> {
     text.strip_prefix('"')?
         .strip_suffix('"')
         .filter(|s| !s.contains('\\'))
-}
-
-/// A container of custom fields told apart by the catalog, with only the members the catalog
-/// names parsed: what the `custom_fields` transform would keep of the whole container.
-fn known_members(transforms: &[Transform], text: &str, cx: &Context<'_>) -> Option<Value> {
-    let Some(Transform::CustomFields(transform)) = transforms.first() else {
-        return None;
-    };
-    if !transform.needs_whole_catalog() || !text.starts_with('{') {
-        return None;
-    }
-    let names = cx.lookups.get(&transform.catalog);
-    let mut members = serde_json::Map::new();
-    if names.is_none_or(|n| n.is_empty()) {
-        return Some(Value::Object(members));
-    }
-    let mut bad = false;
-    crmgate_connector_sdk::text::members(text, |key, value| {
-        let name = key.name();
-        if !bad && names.is_some_and(|n| n.contains_key(&*name)) {
-            match serde_json::from_str(value) {
-                Ok(value) => {
-                    members.insert(name.into_owned(), value);
-                }
-                Err(_) => bad = true,
-            }
-        }
-    })
-    .ok()?;
-    if bad {
-        return None;
-    }
-    Some(Value::Object(members))
 }
 
 #[cfg(test)]

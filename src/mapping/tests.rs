@@ -1576,19 +1576,7 @@ fn a_list_of_custom_fields_is_written_from_its_text_as_the_tree_writes_it() {
         7
     ]}"#;
     let catalogs = lookups(&[("custom_fields", &[("11", "Region"), ("12", "Seats")])]);
-    let view = RecordView::default();
-    let walked = read_text(&table, text, &view, &catalogs);
-    let mut tree = Vec::new();
-    table.write_record(
-        &serde_json::from_str(text).unwrap(),
-        &view,
-        &catalogs,
-        &mut tree,
-    );
-    assert_eq!(
-        serde_json::from_str::<Value>(&walked).unwrap(),
-        serde_json::from_slice::<Value>(&tree).unwrap()
-    );
+    let walked = same_as_tree(&table, text, &catalogs);
     for written in [
         r#"{"id":"11","name":"Region","value":"café \"x\""}"#,
         r#"{"id":"12","name":"Seats","value":[1,2.50]}"#,
@@ -1598,6 +1586,56 @@ fn a_list_of_custom_fields_is_written_from_its_text_as_the_tree_writes_it() {
     ] {
         assert!(walked.contains(written), "{written} in {walked}");
     }
+}
+
+#[test]
+fn an_object_of_custom_fields_is_written_from_its_text_as_the_tree_writes_it() {
+    let hash = |c: char| c.to_string().repeat(40);
+    let (a, b, c) = (hash('a'), hash('b'), hash('c'));
+    let pipedrive = compile_for(
+        "pipedrive",
+        include_str!("../../mappings/pipedrive/opportunities.yaml"),
+    )
+    .unwrap();
+    let text = format!(
+        r#"{{"id": 1, "custom_fields": {{"{c}": [1, 2], "{a}": "first", "{b}": "x\u0079", "{a}": "later"}}}}"#
+    );
+    let catalogs = lookups(&[("custom_fields", &[(a.as_str(), "Region")])]);
+    let written = same_as_tree(&pipedrive, &text, &catalogs);
+    let expected = format!(
+        r#""custom_fields":[{{"id":"{a}","name":"Region","value":"later"}},{{"id":"{b}","name":null,"value":"xy"}},{{"id":"{c}","name":null,"value":[1,2]}}]"#
+    );
+    assert!(written.contains(&expected), "{written}");
+    // HubSpot's properties hold custom fields among the rest; only the catalog's are fields,
+    // and an empty text is no value.
+    let hubspot = compile(HUBSPOT).unwrap();
+    let text = r#"{"id": "1", "properties": {"region": "", "seats": "12", "dealname": "D", "other": "o"}}"#;
+    let catalogs = lookups(&[("custom_fields", &[("seats", "Seats"), ("region", "Region")])]);
+    let written = same_as_tree(&hubspot, text, &catalogs);
+    assert!(
+        written.contains(
+            r#""custom_fields":[{"id":"region","name":"Region","value":null},{"id":"seats","name":"Seats","value":"12"}]"#
+        ),
+        "{written}"
+    );
+}
+
+/// A record read from its text, checked to read as its tree does.
+fn same_as_tree(table: &MappingTable, text: &str, catalogs: &Lookups) -> String {
+    let view = RecordView::default();
+    let walked = read_text(table, text, &view, catalogs);
+    let mut tree = Vec::new();
+    table.write_record(
+        &serde_json::from_str(text).unwrap(),
+        &view,
+        catalogs,
+        &mut tree,
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&walked).unwrap(),
+        serde_json::from_slice::<Value>(&tree).unwrap()
+    );
+    walked
 }
 
 /// Walking a record's text must read exactly what the tree reader reads (the tree reader is
