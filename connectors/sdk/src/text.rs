@@ -199,34 +199,96 @@ impl<'r> Scan<'r> {
 fn string_end(bytes: &[u8], mut from: usize) -> Option<(usize, bool)> {
     let mut escaped = false;
     loop {
-        // Eight bytes at a time to the next quote or backslash: most strings are short, and
-        // a call to a search routine costs more than they do.
-        while let Some(chunk) = bytes.get(from..from + 8) {
-            let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
-            let stops = zero_bytes(x ^ (ONES * u64::from(b'"')))
-                | zero_bytes(x ^ (ONES * u64::from(b'\\')));
-            if stops != 0 {
-                from += (stops.trailing_zeros() / 8) as usize;
-                break;
-            }
-            from += 8;
-        }
+        from = next_stop(bytes, from, false);
         match *bytes.get(from)? {
             b'"' => return Some((from + 1, escaped)),
-            b'\\' => {
+            _ => {
                 escaped = true;
                 from += 2;
             }
-            _ => from += 1,
         }
     }
 }
 
-/// The high bit of each zero byte of `v`; the lowest one set is exact (borrows only spoil
-/// the bytes above it).
-fn zero_bytes(v: u64) -> u64 {
-    v.wrapping_sub(ONES) & !v & HIGHS
+/// Where the first quote or backslash (and, with `control`, control character) at or after
+/// `from` is; the length of `bytes` when there is none. Sixteen bytes at a time: most strings
+/// are short, and a call to a search routine costs more than they do.
+fn next_stop(bytes: &[u8], mut from: usize, control: bool) -> usize {
+    while let Some(chunk) = bytes.get(from..from + 16) {
+        let stops = stops_in(chunk.try_into().expect("16 bytes"), control);
+        if stops != 0 {
+            return from + stops.trailing_zeros() as usize;
+        }
+        from += 16;
+    }
+    bytes
+        .get(from..)
+        .and_then(|rest| {
+            rest.iter()
+                .position(|&c| c == b'"' || c == b'\\' || (control && c < 0x20))
+        })
+        .map_or(bytes.len(), |n| from + n)
 }
+
+/// One bit per byte of `chunk` that is a quote or a backslash (or, with `control`, below
+/// 0x20), lowest bit first.
+#[cfg(target_arch = "x86_64")]
+fn stops_in(chunk: &[u8; 16], control: bool) -> u32 {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    // SAFETY: SSE2 is part of the x86_64 baseline, so every x86_64 processor runs these; the
+    // load reads the 16 bytes of `chunk` (unaligned loads are allowed).
+    unsafe {
+        let x = _mm_loadu_si128(chunk.as_ptr().cast());
+        let mut hits = _mm_or_si128(
+            _mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8)),
+            _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8)),
+        );
+        if control {
+            // Unsigned x <= 0x1f exactly when max(x, 0x1f) is 0x1f.
+            let low = _mm_set1_epi8(0x1f);
+            hits = _mm_or_si128(hits, _mm_cmpeq_epi8(_mm_max_epu8(x, low), low));
+        }
+        _mm_movemask_epi8(hits) as u32
+    }
+}
+
+/// [`stops_in`] eight bytes at a time where SSE2 is not there to count on (and, in tests,
+/// beside it).
+#[cfg(any(test, not(target_arch = "x86_64")))]
+fn stops_in_words(chunk: &[u8; 16], control: bool) -> u32 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each zero byte; the lowest one set is exact (borrows only spoil the
+    // bytes above it).
+    let zero_bytes = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let half = |bytes: &[u8]| {
+        let x = u64::from_le_bytes(bytes.try_into().expect("8 bytes"));
+        let mut stops =
+            zero_bytes(x ^ (ONES * u64::from(b'"'))) | zero_bytes(x ^ (ONES * u64::from(b'\\')));
+        if control {
+            stops |= x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+        }
+        // Bit 7 of each byte to one bit per byte; the lowest set bit stays exact.
+        let mut bits = 0u32;
+        for k in 0..8 {
+            if stops & (0x80 << (8 * k)) != 0 {
+                bits |= 1 << k;
+            }
+        }
+        bits
+    };
+    let low = half(&chunk[..8]);
+    if low != 0 {
+        return low;
+    }
+    half(&chunk[8..]) << 8
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+use stops_in_words as stops_in;
 
 /// Where the value that starts at `start` ends.
 pub fn value_end(bytes: &[u8], start: usize) -> Option<usize> {
@@ -457,17 +519,6 @@ impl<'t> Checked<'t> {
     }
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// The high bit of each byte of `x` that is a quote, a backslash or a control character; the
-/// lowest one set is exact (borrows only spoil the bytes above it).
-fn string_stops(x: u64) -> u64 {
-    zero_bytes(x ^ (ONES * u64::from(b'"')))
-        | zero_bytes(x ^ (ONES * u64::from(b'\\')))
-        | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS)
-}
-
 fn skip_space(b: &[u8], mut i: usize) -> usize {
     while b
         .get(i)
@@ -528,15 +579,7 @@ fn member(
 fn string(b: &[u8], mut i: usize) -> Result<(usize, bool), Invalid> {
     let mut escaped = false;
     loop {
-        // Eight bytes at a time to the next quote, backslash or control character.
-        while let Some(chunk) = b.get(i..i + 8) {
-            let stops = string_stops(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
-            if stops != 0 {
-                i += (stops.trailing_zeros() / 8) as usize;
-                break;
-            }
-            i += 8;
-        }
+        i = next_stop(b, i, true);
         match b.get(i) {
             Some(b'"') => return Ok((i + 1, escaped)),
             Some(b'\\') => {
@@ -717,6 +760,20 @@ mod tests {
             Vec::<&str>::new(),
             "an object has no items"
         );
+    }
+
+    proptest::proptest! {
+        /// Where SSE2 is used, it finds the first stop where the word-at-a-time scan does.
+        #[test]
+        fn both_stop_scans_agree(chunk in proptest::prelude::any::<[u8; 16]>(), control: bool) {
+            let first = |stops: u32| (stops != 0).then(|| stops.trailing_zeros());
+            let expected = chunk
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || (control && c < 0x20))
+                .map(|n| n as u32);
+            proptest::prop_assert_eq!(first(stops_in(&chunk, control)), expected);
+            proptest::prop_assert_eq!(first(stops_in_words(&chunk, control)), expected);
+        }
     }
 
     /// What serde_json accepts as one value, for comparison.
