@@ -17,6 +17,11 @@ use crmgate_connector_sdk::manifest::RecordPath;
 use crmgate_connector_sdk::{FieldNames, Record, Resource, driver};
 use serde_json::{Value, json};
 
+/// The allocator the gateway runs with (src/main.rs), so that allocations cost here what they
+/// cost in the product.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// A connector's recorded 100-record page, how the driver reads it, and the catalogs it would
 /// have cached for the connection.
 struct Connector {
