@@ -130,15 +130,16 @@ fn lookups(catalogs: Catalogs) -> Lookups {
 impl Connector {
     /// The records of a page as the driver reads them: the text checked once, then each
     /// record a span of it.
-    fn records(&self, page: &[u8]) -> Vec<Record> {
-        let text: Arc<str> = std::str::from_utf8(page).unwrap().into();
+    fn records(&self, page: &'static [u8]) -> Vec<Record> {
+        let body = bytes::Bytes::from_static(page);
+        let text = std::str::from_utf8(&body).unwrap();
         let path = RecordPath::parse(self.records).unwrap();
-        let mut checked = driver::check_body(&text, &[&path], 200).unwrap();
+        let mut checked = driver::check_body(text, &[&path], 200).unwrap();
         driver::records_of(&mut checked, &path, 200)
             .unwrap()
             .unwrap()
             .into_iter()
-            .filter_map(|r| Record::within(&text, r))
+            .filter_map(|r| Record::within(&body, r))
             .collect()
     }
 

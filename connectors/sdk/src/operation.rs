@@ -1,6 +1,7 @@
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use url::Url;
@@ -261,9 +262,10 @@ pub struct Record(Repr);
 
 #[derive(Debug, Clone)]
 enum Repr {
-    /// `page[span]` is the record's JSON text, validated when the page was split.
+    /// `page[span]` is the record's JSON text, validated when the page was split. The page is
+    /// the vendor's answer body as received, shared by its records without a copy.
     Text {
-        page: Arc<str>,
+        page: Bytes,
         span: std::ops::Range<usize>,
     },
     Tree(Value),
@@ -278,15 +280,16 @@ impl Record {
     /// A record from JSON text, checked here: for connectors and tests that hold a record's
     /// text rather than a page.
     pub fn from_text(text: &str) -> serde_json::Result<Self> {
-        let page: Arc<str> = text.trim().into();
-        serde_json::from_str::<&RawValue>(&page)?;
+        let text = text.trim();
+        serde_json::from_str::<&RawValue>(text)?;
+        let page = Bytes::copy_from_slice(text.as_bytes());
         let span = 0..page.len();
         Ok(Self(Repr::Text { page, span }))
     }
 
     /// The record `text` holds, read where it lies in `page`: `None` unless `text` is a slice
     /// of `page` itself, which was validated as JSON when it was received.
-    pub fn within(page: &Arc<str>, text: &str) -> Option<Self> {
+    pub fn within(page: &Bytes, text: &str) -> Option<Self> {
         let start = (text.as_ptr() as usize).checked_sub(page.as_ptr() as usize)?;
         let span = start..start.checked_add(text.len())?;
         page.get(span.clone())?;
@@ -296,10 +299,12 @@ impl Record {
         }))
     }
 
-    /// The record's JSON text as the vendor sent it, unless a hook rewrote it.
+    /// The record's JSON text as the vendor sent it, unless a hook rewrote it. (The span is
+    /// checked as UTF-8 again here, which costs far less than keeping the page twice, as bytes
+    /// and as text.)
     pub fn text(&self) -> Option<&str> {
         match &self.0 {
-            Repr::Text { page, span } => page.get(span.clone()),
+            Repr::Text { page, span } => std::str::from_utf8(page.get(span.clone())?).ok(),
             Repr::Tree(_) => None,
         }
     }
@@ -352,7 +357,7 @@ pub struct Page {
     pub held: usize,
     pub next: Option<String>,
     /// The vendor's page body as received, when the request asked for it (`raw`).
-    pub raw: Option<Arc<str>>,
+    pub raw: Option<Bytes>,
 }
 
 impl Page {
@@ -360,7 +365,7 @@ impl Page {
     /// keep their spans of it, so nothing is parsed into a tree. With `raw`, the whole answer
     /// comes along as received.
     pub fn select(
-        page: &Arc<str>,
+        page: &Bytes,
         records: &[&str],
         rq: &ListRequest<'_>,
         next: Option<String>,

@@ -219,14 +219,17 @@ pub async fn list(
 }
 
 /// `_raw` of a list: `{"pages": [...]}` around the vendor's answers, their bytes copied.
-fn raw_pages(pages: &[Arc<str>]) -> Result<Box<RawValue>> {
+fn raw_pages(pages: &[bytes::Bytes]) -> Result<Box<RawValue>> {
     let mut text = String::with_capacity(pages.iter().map(|p| p.len() + 1).sum::<usize>() + 12);
     text.push_str("{\"pages\":[");
     for (i, page) in pages.iter().enumerate() {
         if i > 0 {
             text.push(',');
         }
-        text.push_str(page);
+        text.push_str(
+            std::str::from_utf8(page)
+                .map_err(|e| Error::internal(format_args!("a vendor page is not UTF-8: {e}")))?,
+        );
     }
     text.push_str("]}");
     RawValue::from_string(text)

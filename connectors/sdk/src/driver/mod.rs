@@ -9,7 +9,6 @@ mod errors;
 pub mod lookup;
 mod request;
 
-use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -51,7 +50,7 @@ pub struct Position {
 pub struct UnifiedPage {
     pub records: Vec<Record>,
     pub next: Option<Position>,
-    pub raw: Vec<Arc<str>>,
+    pub raw: Vec<bytes::Bytes>,
 }
 
 /// Fills one unified page from `from` on.
@@ -387,10 +386,10 @@ pub async fn page<C: Connector + ?Sized>(
     build.pass_through(q.query)?;
     let response = send(connector, cx, &call, build.finish(true)).await?;
     let status = response.status.as_u16();
-    let text: Arc<str> = body_text(&response)?.into();
+    let text = body_text(&response)?;
     let mut paths = vec![&op.records];
     paths.extend(position.body_path());
-    let mut checked = check_body(&text, &paths, status)?;
+    let mut checked = check_body(text, &paths, status)?;
     let records = records_of(&mut checked, &op.records, status)?.ok_or_else(|| {
         ConnectorError::unreadable(status, &format!("it holds nothing at {}", op.records))
     })?;
@@ -400,7 +399,7 @@ pub async fn page<C: Connector + ?Sized>(
         &spec.id.path,
         status,
     )?;
-    let mut page = Page::select(&text, &records, &rq, next);
+    let mut page = Page::select(&response.body, &records, &rq, next);
     connector.normalise(cx, &call, &mut page.records).await?;
     Ok(page)
 }
