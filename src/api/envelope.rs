@@ -27,7 +27,18 @@ pub struct Extras {
 impl Envelope<'_> {
     /// The response with `data` (already JSON) inside the envelope.
     pub fn respond(self, data: &[u8], extras: Extras) -> Response {
-        let mut out = Vec::with_capacity(data.len() + 256);
+        self.respond_writing(data.len(), extras, |out| out.extend_from_slice(data))
+    }
+
+    /// The response with the data `write` writes (JSON, about `size` bytes) inside the
+    /// envelope: written in place, so a page of records is never copied into it.
+    pub fn respond_writing(
+        self,
+        size: usize,
+        extras: Extras,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) -> Response {
+        let mut out = Vec::with_capacity(size + 512);
         out.extend_from_slice(b"{\"status_code\":");
         out.extend_from_slice(self.status.as_u16().to_string().as_bytes());
         field(
@@ -39,7 +50,7 @@ impl Envelope<'_> {
         field(&mut out, "resource", &self.resource);
         field(&mut out, "operation", &self.operation);
         out.extend_from_slice(b",\"data\":");
-        out.extend_from_slice(data);
+        write(&mut out);
         if let Some(meta) = &extras.meta {
             field(&mut out, "meta", meta);
         }

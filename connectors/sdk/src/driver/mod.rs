@@ -9,7 +9,6 @@ mod errors;
 pub mod lookup;
 mod request;
 
-
 use serde_json::Value;
 
 use crate::manifest::{FieldSelection, IdFormat, ListOperation, Pagination, ResourceSpec};
