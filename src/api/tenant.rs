@@ -101,15 +101,18 @@ impl FromRequestParts<AppState> for Tenant {
 /// connection's credentials injected.
 pub struct Connection {
     pub tenant: Tenant,
-    pub entry: ConnectorEntry,
     pub cx: CallContext,
     /// The opened connection this call uses, with the tenant's compiled mapping layers.
     pub open: Arc<OpenConnection>,
 }
 
 impl Connection {
+    pub fn entry(&self) -> &ConnectorEntry {
+        &self.open.entry
+    }
+
     pub fn service(&self) -> &'static str {
-        self.entry.connector.id()
+        self.entry().connector.id()
     }
 }
 
@@ -139,12 +142,7 @@ impl FromRequestParts<AppState> for Connection {
             .unwrap_or_default();
         let deadline = tokio::time::Instant::now() + state.request_deadline;
         let cx = open.call_context(deadline, slot, operation_of(parts));
-        Ok(Self {
-            tenant,
-            entry: open.entry.clone(),
-            cx,
-            open,
-        })
+        Ok(Self { tenant, cx, open })
     }
 }
 

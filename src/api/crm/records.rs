@@ -106,7 +106,7 @@ async fn resolve_lookups(
     if needs.is_empty() {
         return Ok(lookups);
     }
-    let found = driver::lookup::resolve(conn.entry.connector.as_ref(), &conn.cx, needs, optional)
+    let found = driver::lookup::resolve(conn.entry().connector.as_ref(), &conn.cx, needs, optional)
         .await
         .map_err(|e| Error::from_connector(e, conn.service()))?;
     for (name, names) in found {
@@ -140,7 +140,7 @@ pub async fn list(
 ) -> Result<Response> {
     let q = CrmQuery::parse(query.as_deref(), QueryShape::List, model)?;
     let service = conn.service();
-    let connector = &conn.entry.connector;
+    let connector = &conn.entry().connector;
     q.check_paging_params(&connector.paging_params())?;
     let mapping = Mapping::load(&state, &conn, model).await?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT) as usize;
@@ -277,7 +277,7 @@ pub async fn one(
     let q = CrmQuery::parse(query.as_deref(), QueryShape::One, model)?;
     let mapping = Mapping::load(&state, &conn, model).await?;
     let record = conn
-        .entry
+        .entry()
         .connector
         .get(
             &conn.cx,
@@ -291,7 +291,7 @@ pub async fn one(
         .map(Record::from_value)
         .map_err(|e| Error::from_connector(e, conn.service()))?;
     driver::check_records(
-        conn.entry.connector.as_ref(),
+        conn.entry().connector.as_ref(),
         model.resource,
         std::slice::from_ref(&record),
     )
@@ -385,7 +385,7 @@ fn written_id(
     record: &Value,
     fallback: Option<&str>,
 ) -> Result<String> {
-    driver::tree_id(conn.entry.connector.as_ref(), model.resource, record)
+    driver::tree_id(conn.entry().connector.as_ref(), model.resource, record)
         .or_else(|| fallback.map(str::to_owned))
         .ok_or_else(|| {
             Error::from_connector(
@@ -433,7 +433,7 @@ async fn create_once(
     let q = CrmQuery::parse(query, QueryShape::Write, model)?;
     let (vendor, unmapped) = vendor_body(state, conn, model, body, Operation::Create).await?;
     let record = conn
-        .entry
+        .entry()
         .connector
         .create(
             &conn.cx,
@@ -478,7 +478,7 @@ pub async fn update(
         None
     } else {
         let record = conn
-            .entry
+            .entry()
             .connector
             .update(
                 &conn.cx,
@@ -517,7 +517,7 @@ pub async fn delete(
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     CrmQuery::parse(query.as_deref(), QueryShape::Write, model)?;
-    conn.entry
+    conn.entry()
         .connector
         .delete(
             &conn.cx,
