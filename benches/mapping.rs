@@ -134,9 +134,9 @@ impl Connector {
         let body = bytes::Bytes::from_static(page);
         let text = std::str::from_utf8(&body).unwrap();
         let path = RecordPath::parse(self.records).unwrap();
-        let mut checked = driver::check_body(text, &[&path], 200).unwrap();
-        driver::records_of(&mut checked, &path, 200)
+        driver::read_list(text, &path, None, 200)
             .unwrap()
+            .records
             .unwrap()
             .into_iter()
             .filter_map(|r| Record::within(&body, r))

@@ -154,11 +154,9 @@ async fn read<C: Connector + ?Sized>(
         let response = cx.http.send(build.finish(true), errors).await?;
         let status = response.status.as_u16();
         let bad = |e| ConnectorError::bad_response(status, e);
-        let text = super::body_text(&response)?;
-        let mut paths = vec![&spec.records];
-        paths.extend(continuation.as_ref().and_then(|c| c.body_path()));
-        let mut checked = super::check_body(text, &paths, status)?;
-        let records = super::records_of(&mut checked, &spec.records, status)?.unwrap_or_default();
+        let more = continuation.as_ref().and_then(|c| c.body_path());
+        let answer = super::read_list(super::body_text(&response)?, &spec.records, more, status)?;
+        let records = answer.records.unwrap_or_default();
         for record in &records {
             let record: Value = serde_json::from_str(record).map_err(bad)?;
             for (lookup, names) in lookups.iter().zip(out.iter_mut()) {
@@ -166,12 +164,7 @@ async fn read<C: Connector + ?Sized>(
             }
         }
         cursor = match continuation {
-            Some(c) => c.next(
-                checked.found.get(1).copied().flatten(),
-                &records,
-                &RecordId::default().path,
-                status,
-            )?,
+            Some(c) => c.next(answer.more, &records, &RecordId::default().path, status)?,
             None => None,
         };
         if cursor.is_none() {

@@ -385,19 +385,16 @@ pub async fn page<C: Connector + ?Sized>(
     build.pass_through(q.query)?;
     let response = send(connector, cx, &call, build.finish(true)).await?;
     let status = response.status.as_u16();
-    let text = body_text(&response)?;
-    let mut paths = vec![&op.records];
-    paths.extend(position.body_path());
-    let mut checked = check_body(text, &paths, status)?;
-    let records = records_of(&mut checked, &op.records, status)?.ok_or_else(|| {
-        ConnectorError::unreadable(status, &format!("it holds nothing at {}", op.records))
-    })?;
-    let next = position.next(
-        checked.found.get(1).copied().flatten(),
-        &records,
-        &spec.id.path,
+    let answer = read_list(
+        body_text(&response)?,
+        &op.records,
+        position.body_path(),
         status,
     )?;
+    let records = answer.records.ok_or_else(|| {
+        ConnectorError::unreadable(status, &format!("it holds nothing at {}", op.records))
+    })?;
+    let next = position.next(answer.more, &records, &spec.id.path, status)?;
     let mut page = Page::select(&response.body, &records, &rq, next);
     connector.normalise(cx, &call, &mut page.records).await?;
     Ok(page)
@@ -547,7 +544,7 @@ fn body_text(response: &VendorResponse) -> Result<&str> {
 
 /// Checks an answer's text as JSON, once, finding the values at `paths` on the way: every
 /// later read of it is a scan that trusts it.
-pub fn check_body<'t>(
+fn check_body<'t>(
     text: &'t str,
     paths: &[&crate::manifest::RecordPath],
     status: u16,
@@ -556,20 +553,39 @@ pub fn check_body<'t>(
         .map_err(|e| ConnectorError::unreadable(status, &format!("its body is not JSON ({e})")))
 }
 
-/// The records of a list answer, checked with `path` first among its paths: `None` when
-/// nothing is there, none for `null`.
-pub fn records_of<'t>(
-    checked: &mut text::Checked<'t>,
-    path: &crate::manifest::RecordPath,
+/// A list answer, checked once.
+pub struct ListAnswer<'t> {
+    /// The records, each as its text: `None` when nothing is at the records path, none for
+    /// `null`.
+    pub records: Option<Vec<&'t str>>,
+    /// The text at the paging path, when one was asked for and is there.
+    pub more: Option<&'t str>,
+}
+
+/// Checks a list answer's text as JSON, once, and finds its records at `records` and,
+/// on the same pass, the text at the paging path `more`.
+pub fn read_list<'t>(
+    text: &'t str,
+    records: &crate::manifest::RecordPath,
+    more: Option<&crate::manifest::RecordPath>,
     status: u16,
-) -> Result<Option<Vec<&'t str>>> {
-    match checked.found.first().copied().flatten() {
-        None => Ok(None),
-        Some("null") => Ok(Some(Vec::new())),
-        Some(list) if list.starts_with('[') => Ok(Some(std::mem::take(&mut checked.items))),
-        Some(_) => Err(ConnectorError::unreadable(
-            status,
-            &format!("it holds no list at {path}"),
-        )),
-    }
+) -> Result<ListAnswer<'t>> {
+    let mut paths = vec![records];
+    paths.extend(more);
+    let mut checked = check_body(text, &paths, status)?;
+    let list = match checked.found[0] {
+        None => None,
+        Some("null") => Some(Vec::new()),
+        Some(list) if list.starts_with('[') => Some(std::mem::take(&mut checked.items)),
+        Some(_) => {
+            return Err(ConnectorError::unreadable(
+                status,
+                &format!("it holds no list at {records}"),
+            ));
+        }
+    };
+    Ok(ListAnswer {
+        records: list,
+        more: checked.found.get(1).copied().flatten(),
+    })
 }
