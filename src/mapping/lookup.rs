@@ -662,18 +662,10 @@ impl CustomFieldsTransform {
         let Ok(items) = text::items(container) else {
             return false;
         };
-        for item in items {
-            let mut id = None;
-            if item.starts_with('{')
-                && text::members(item, |name, value| {
-                    if name.name() == key.as_str() {
-                        id = Some(value);
-                    }
-                })
-                .is_err()
-            {
+        for item in items.into_iter().filter(|i| i.starts_with('{')) {
+            let Ok(id) = text::member(item, key) else {
                 return false;
-            }
+            };
             if let Some(id) = id.and_then(scalar_key) {
                 wanted.add(&self.catalog, &id);
             }

@@ -568,15 +568,7 @@ fn collect_text<'r>(
 fn lookup_text<'r>(mut text: &'r str, steps: &[Step]) -> Result<Option<&'r str>, Unwalkable> {
     for step in steps {
         let found = match (step, text.as_bytes().first()) {
-            (Step::Name(name), Some(b'{')) => {
-                let mut found = None;
-                text::members(text, |key, value| {
-                    if key.name() == **name {
-                        found = Some(value);
-                    }
-                })?;
-                found
-            }
+            (Step::Name(name), Some(b'{')) => text::member(text, name)?,
             (Step::Index(i), Some(b'[')) => text::items(text)?.get(*i).copied(),
             (Step::FromEnd(k), Some(b'[')) => {
                 let items = text::items(text)?;

@@ -18,15 +18,7 @@ pub fn at<'r>(text: &'r str, path: &RecordPath) -> Result<Option<&'r str>, Unwal
     let mut here = text.trim();
     for segment in path.segments() {
         let found = match (segment, here.as_bytes().first()) {
-            (Segment::Key(name), Some(b'{')) => {
-                let mut found = None;
-                members(here, |key, value| {
-                    if key.name() == name.as_str() {
-                        found = Some(value);
-                    }
-                })?;
-                found
-            }
+            (Segment::Key(name), Some(b'{')) => member(here, name)?,
             (Segment::Index(i), Some(b'[')) => {
                 let mut scan = Scan::new(here, 0, b'[')?;
                 let mut found = None;
@@ -107,6 +99,18 @@ pub fn members<'r>(
     Ok(())
 }
 
+/// The value of the member `name` of the object `text` (valid JSON): the later of two, as a
+/// parse keeps it.
+pub fn member<'r>(text: &'r str, name: &str) -> Result<Option<&'r str>, Unwalkable> {
+    let mut found = None;
+    members(text, |key, value| {
+        if key.name() == name {
+            found = Some(value);
+        }
+    })?;
+    Ok(found)
+}
+
 /// A position in the text of one object or array. The text was validated when the page was
 /// split, so the scan only finds where values end; anything it does not expect stops it
 /// (`Unwalkable`) rather than being read some other way.
@@ -145,13 +149,7 @@ impl<'r> Scan<'r> {
     }
 
     fn skip_space(&mut self) {
-        while self
-            .bytes()
-            .get(self.at)
-            .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-        {
-            self.at += 1;
-        }
+        self.at = skip_space(self.bytes(), self.at);
     }
 
     /// Past the separator before the next member or item; `false` at the end.
@@ -411,7 +409,7 @@ pub fn check<'t>(text: &'t str, paths: &[&RecordPath]) -> Result<Checked<'t>, In
                         items,
                     };
                     if object {
-                        (i, on) = member(b, i, &frame, depth, paths)?;
+                        (i, on) = member_name(text, i, &frame, depth, paths)?;
                     } else {
                         on = frame.child_on(depth, paths, &Segment::Index(0));
                     }
@@ -439,7 +437,7 @@ pub fn check<'t>(text: &'t str, paths: &[&RecordPath]) -> Result<Checked<'t>, In
             };
             match (frame.object, b.get(i)) {
                 (true, Some(b',')) => {
-                    (i, on) = member(b, skip_space(b, i + 1), frame, depth, paths)?;
+                    (i, on) = member_name(text, skip_space(b, i + 1), frame, depth, paths)?;
                     continue 'value;
                 }
                 (false, Some(b',')) => {
@@ -458,11 +456,6 @@ pub fn check<'t>(text: &'t str, paths: &[&RecordPath]) -> Result<Checked<'t>, In
             }
         }
     }
-}
-
-/// Checks that `text` is one JSON value, as [`check`] does without looking for anything.
-pub fn validate(text: &str) -> Result<(), Invalid> {
-    check(text, &[]).map(|_| ())
 }
 
 /// An object or array being checked.
@@ -531,13 +524,14 @@ fn skip_space(b: &[u8], mut i: usize) -> usize {
 
 /// A member's name and its colon, from the name's opening quote, in the object `frame` at
 /// `depth`; answers where its value starts and the paths that value lies on.
-fn member(
-    b: &[u8],
+fn member_name(
+    text: &str,
     i: usize,
     frame: &Frame,
     depth: usize,
     paths: &[&RecordPath],
 ) -> Result<(usize, u64), Invalid> {
+    let b = text.as_bytes();
     if b.get(i) != Some(&b'"') {
         return Err(Invalid {
             at: i,
@@ -547,18 +541,10 @@ fn member(
     let (end, escaped) = string(b, i + 1)?;
     let mut on = 0;
     if frame.on != 0 {
-        let raw = &b[i + 1..end - 1];
-        let name: Cow<'_, [u8]> = if escaped {
-            std::str::from_utf8(&b[i..end])
-                .ok()
-                .and_then(|t| serde_json::from_str::<String>(t).ok())
-                .map_or(Cow::Borrowed(raw), |n| Cow::Owned(n.into_bytes()))
-        } else {
-            Cow::Borrowed(raw)
-        };
+        let name = Key(&text[i + 1..end - 1], escaped).name();
         for (k, path) in paths.iter().enumerate() {
             if frame.on & (1 << k) != 0
-                && matches!(path.segments().get(depth), Some(Segment::Key(key)) if key.as_bytes() == &*name)
+                && matches!(path.segments().get(depth), Some(Segment::Key(key)) if *key == name)
             {
                 on |= 1 << k;
             }
@@ -774,6 +760,11 @@ mod tests {
             proptest::prop_assert_eq!(first(stops_in(&chunk, control)), expected);
             proptest::prop_assert_eq!(first(stops_in_words(&chunk, control)), expected);
         }
+    }
+
+    /// Checks that `text` is one JSON value, as [`check`] does without looking for anything.
+    fn validate(text: &str) -> Result<(), Invalid> {
+        check(text, &[]).map(|_| ())
     }
 
     /// What serde_json accepts as one value, for comparison.
