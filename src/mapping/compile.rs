@@ -482,13 +482,6 @@ fn compile_write(spec: &WriteSpec, catalogs: &[&str]) -> Result<WriteRule, Locat
             ),
         ));
     }
-    if to.is_root() {
-        return Err((
-            Some(spec.to.referenced),
-            "write path \"$\" would replace the whole vendor body; name a location in it"
-                .to_owned(),
-        ));
-    }
     let transforms = compile_transforms(&spec.transforms, Direction::Write, catalogs)?;
     let merge = matches!(
         spec.transforms.last().map(|t| &t.value),
@@ -497,6 +490,15 @@ fn compile_write(spec: &WriteSpec, catalogs: &[&str]) -> Result<WriteRule, Locat
             ..
         })
     );
+    // Custom fields merged into the body's top level (Close's `custom.cf_…` members) are the
+    // one write that may name `$`: they add members and replace none.
+    if to.is_root() && !merge {
+        return Err((
+            Some(spec.to.referenced),
+            "write path \"$\" would replace the whole vendor body; name a location in it (only an object of custom fields may be merged into `$`)"
+                .to_owned(),
+        ));
+    }
     let named = spec
         .transforms
         .iter()

@@ -108,6 +108,11 @@ pub enum CustomFieldsShape {
         only_known: bool,
         #[serde(default)]
         values: FieldValues,
+        /// Custom fields are the members whose name starts with this, the rest of the name
+        /// being the field's key (Close keeps `"custom.cf_…"` members among a record's own,
+        /// read with `from: $`); writes put it back in front of each key.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        prefix: String,
     },
     /// `[{<key>: id, <value>: value}]`.
     List {
@@ -355,6 +360,7 @@ fn write_object_text(
     container: &str,
     only_known: bool,
     values: FieldValues,
+    prefix: &str,
     names: Option<&FieldNames>,
     out: &mut Vec<u8>,
 ) -> bool {
@@ -367,8 +373,11 @@ fn write_object_text(
     }
     let mut fields: Vec<(Cow<'_, str>, &str)> = Vec::new();
     let read = text::members(container, |key, value| {
-        let key = key.name();
-        if known(&key) {
+        let key = match key.name() {
+            Cow::Borrowed(k) => k.strip_prefix(prefix).map(Cow::Borrowed),
+            Cow::Owned(k) => k.strip_prefix(prefix).map(|k| Cow::Owned(k.to_owned())),
+        };
+        if let Some(key) = key.filter(|k| known(k)) {
             fields.push((key, value));
         }
     });
@@ -483,9 +492,14 @@ impl CustomFieldsTransform {
             (Direction::Read, CustomFieldsShape::List { key, value, .. }) => {
                 write_list_text(container, key, value, names, out)
             }
-            (Direction::Read, CustomFieldsShape::Object { only_known, values }) => {
-                write_object_text(container, *only_known, *values, names, out)
-            }
+            (
+                Direction::Read,
+                CustomFieldsShape::Object {
+                    only_known,
+                    values,
+                    prefix,
+                },
+            ) => write_object_text(container, *only_known, *values, prefix, names, out),
             (Direction::Write, _) => false,
         };
         if !done {
@@ -500,9 +514,19 @@ impl CustomFieldsTransform {
     fn read(&self, container: &Value, names: Option<&FieldNames>) -> Result<Value, String> {
         let name_of = |key: &str| names.and_then(|n| n.get(key));
         match (&self.shape, container) {
-            (CustomFieldsShape::Object { only_known, values }, Value::Object(fields)) => {
+            (
+                CustomFieldsShape::Object {
+                    only_known,
+                    values,
+                    prefix,
+                },
+                Value::Object(fields),
+            ) => {
                 let mut list: Vec<(&str, Value)> = Vec::new();
                 for (key, value) in fields {
+                    let Some(key) = key.strip_prefix(prefix.as_str()) else {
+                        continue;
+                    };
                     let name = name_of(key);
                     if *only_known && name.is_none() {
                         continue;
@@ -511,7 +535,7 @@ impl CustomFieldsTransform {
                         (FieldValues::Text, Value::String(s)) if s.is_empty() => Value::Null,
                         _ => value.clone(),
                     };
-                    list.push((key, unified_field(key.clone(), name, value)));
+                    list.push((key, unified_field(key.to_owned(), name, value)));
                 }
                 // Known keys come in the container's order, which need not be sorted.
                 if *only_known {
@@ -557,7 +581,7 @@ impl CustomFieldsTransform {
         let empty = FieldNames::new();
         let names = names.unwrap_or(&empty);
         match &self.shape {
-            CustomFieldsShape::Object { values, .. } => {
+            CustomFieldsShape::Object { values, prefix, .. } => {
                 let mut out = Map::new();
                 for item in items {
                     let key = field_key(names, item, vendor)?;
@@ -568,7 +592,7 @@ impl CustomFieldsTransform {
                         (FieldValues::Text, v @ Value::String(_)) => v,
                         (FieldValues::Text, other) => Value::String(other.to_string()),
                     };
-                    out.insert(key.to_owned(), value);
+                    out.insert(format!("{prefix}{key}"), value);
                 }
                 Ok(Value::Object(out))
             }
@@ -635,8 +659,11 @@ impl CustomFieldsTransform {
             ) => {
                 wanted.whole(&self.catalog);
             }
-            (CustomFieldsShape::Object { .. }, Value::Object(fields)) => {
-                for key in fields.keys() {
+            (CustomFieldsShape::Object { prefix, .. }, Value::Object(fields)) => {
+                for key in fields
+                    .keys()
+                    .filter_map(|k| k.strip_prefix(prefix.as_str()))
+                {
                     wanted.add(&self.catalog, key);
                 }
             }

@@ -54,6 +54,23 @@ pub fn merge(
     let steps = path
         .singular_steps()
         .ok_or_else(|| fail("a merge needs a path naming one location".to_owned()))?;
+    if steps.is_empty() {
+        // Into the body itself: its members are added to in place.
+        return match doc {
+            Value::Object(existing) => {
+                existing.extend(object);
+                Ok(())
+            }
+            Value::Null => {
+                *doc = Value::Object(object);
+                Ok(())
+            }
+            other => Err(fail(format!(
+                "it holds {} where an object is merged",
+                kind_of(other)
+            ))),
+        };
+    }
     let mut merged = match path.find(doc) {
         Found::One(Value::Object(existing)) => existing.clone(),
         Found::One(Value::Null) | Found::Nothing => Map::new(),

@@ -1130,6 +1130,63 @@ fn custom_fields_in_an_object_read_every_key_in_order() {
     );
 }
 
+/// Close keeps custom fields as `"custom.<key>"` members among the record's own: read from the
+/// record itself, written merged into the body's top level beside the other fields.
+#[test]
+fn custom_fields_with_a_prefix_live_among_the_records_own_members() {
+    let table = compile_for(
+        "pipedrive",
+        r#"
+fields:
+  title: { read: { from: $.name }, write: { to: $.name } }
+  custom_fields:
+    read:
+      from: $
+      transforms:
+        - { type: custom_fields, catalog: custom_fields, shape: { type: object, prefix: custom. } }
+    write:
+      to: $
+      transforms:
+        - { type: custom_fields, catalog: custom_fields, shape: { type: object, prefix: custom. } }
+"#,
+    )
+    .unwrap();
+    let record = json!({"name": "A", "custom.h2": 5, "customer": "x", "custom.h1": "EMEA", "custom.h9": null});
+    assert_eq!(
+        read_only(&table, record, &pipedrive_lookups(), &["custom_fields"]),
+        json!({"custom_fields": [
+            {"id": "h1", "name": "Region", "value": "EMEA"},
+            {"id": "h2", "name": "Seats", "value": 5},
+            {"id": "h9", "name": null, "value": null},
+        ]})
+    );
+    assert_eq!(
+        lookup_keys(&table, &[json!({"custom.h1": 1, "name": "x"})]),
+        [("custom_fields".to_owned(), vec!["h1".to_owned()])]
+    );
+    let body = write_with(
+        &table,
+        r#"{"title": "B", "custom_fields": [{"name": "Seats", "value": 7}, {"id": "h1", "value": "EU"}]}"#,
+        WriteOperation::Create,
+        &pipedrive_lookups(),
+    )
+    .unwrap();
+    assert_eq!(
+        body,
+        json!({"name": "B", "custom.h2": 7, "custom.h1": "EU"})
+    );
+}
+
+/// `$` is the whole body: only an object of custom fields may be merged into it.
+#[test]
+fn only_custom_fields_may_write_the_whole_body() {
+    let err = compile("fields:\n  title:\n    write: { to: $ }\n").unwrap_err();
+    assert!(
+        err.message.contains("would replace the whole vendor body"),
+        "{err}"
+    );
+}
+
 #[test]
 fn custom_fields_in_an_object_are_written_by_id_or_name() {
     let table = compile_for("pipedrive", PIPEDRIVE_NAMED).unwrap();
@@ -1239,6 +1296,7 @@ fn a_custom_field_without_id_or_name_is_refused() {
         shape: CustomFieldsShape::Object {
             only_known: false,
             values: FieldValues::AsIs,
+            prefix: String::new(),
         },
     };
     let transform = transform::Transform::compile(&spec, lookup::Direction::Write).unwrap();

@@ -15,8 +15,10 @@ impl VendorErrors for Errors {
             return Vec::new();
         };
         let mut out = Vec::new();
-        let message = messages.message.as_ref().and_then(|p| text(p, &doc));
-        if let Some(message) = message.or_else(|| messages.fallback.clone()) {
+        // A message is text: a path that finds an object (Close's `error` is text on most
+        // answers and an object on a 429) counts as finding nothing, so `items` can read it.
+        let message = messages.message.as_ref().and_then(|p| words(p, &doc));
+        if let Some(message) = message {
             out.push(DownstreamError {
                 message,
                 detail: messages.detail.as_ref().and_then(|p| text(p, &doc)),
@@ -25,7 +27,7 @@ impl VendorErrors for Errors {
         }
         if let Some(items) = &messages.items {
             for item in items.at.find_all(&doc).into_iter().flat_map(each) {
-                let Some(message) = text(&items.message, item) else {
+                let Some(message) = words(&items.message, item) else {
                     continue;
                 };
                 out.push(DownstreamError {
@@ -34,6 +36,16 @@ impl VendorErrors for Errors {
                     code: items.code.as_ref().and_then(|p| text(p, item)),
                 });
             }
+        }
+        // The fallback stands in for a body that said nothing a client can read.
+        if out.is_empty()
+            && let Some(fallback) = &messages.fallback
+        {
+            out.push(DownstreamError {
+                message: fallback.clone(),
+                detail: messages.detail.as_ref().and_then(|p| text(p, &doc)),
+                code: messages.code.as_ref().and_then(|p| text(p, &doc)),
+            });
         }
         out
     }
@@ -66,6 +78,15 @@ fn each(value: &Value) -> Vec<&Value> {
     match value {
         Value::Array(items) => items.iter().collect(),
         other => vec![other],
+    }
+}
+
+/// The text at `path` when it is a message: a string, a number or a boolean, not a structure.
+fn words(path: &RecordPath, doc: &Value) -> Option<String> {
+    match path.find(doc)? {
+        Value::Object(_) | Value::Array(_) | Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
     }
 }
 
@@ -120,6 +141,20 @@ mod tests {
         );
         assert_eq!(
             spec.downstream(br#"{"code": 5}"#)[0].message,
+            "The vendor failed."
+        );
+        // A structure where the message should be is no message; its items still are, and
+        // then the fallback is not needed.
+        assert_eq!(
+            spec.downstream(br#"{"message":{"m":1},"errors":[{"message":"x"}]}"#),
+            [DownstreamError {
+                message: "x".into(),
+                detail: None,
+                code: None
+            }]
+        );
+        assert_eq!(
+            spec.downstream(br#"{"message":{"m":1}}"#)[0].message,
             "The vendor failed."
         );
         assert!(spec.downstream(b"<html>").is_empty());

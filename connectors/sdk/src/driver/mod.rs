@@ -310,10 +310,21 @@ fn unsupported<C: Connector + ?Sized>(
 
 /// Checks an id against the vendor's id format before it goes into a path.
 fn check_id(spec: &ResourceSpec, id: &str) -> Result<()> {
-    match spec.id.format {
-        IdFormat::Integer => ConnectorError::check_integer_id(id),
-        IdFormat::String if id.is_empty() => Err(ConnectorError::not_found(id)),
-        IdFormat::String => Ok(()),
+    match (spec.id.format, &spec.id.prefix) {
+        (IdFormat::Integer, _) => ConnectorError::check_integer_id(id),
+        (IdFormat::String, _) if id.is_empty() => Err(ConnectorError::not_found(id)),
+        (IdFormat::String, None) => Ok(()),
+        (IdFormat::String, Some(prefix)) => match id.strip_prefix(prefix.as_str()) {
+            Some(rest)
+                if !rest.is_empty()
+                    && rest
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
+            {
+                Ok(())
+            }
+            _ => Err(ConnectorError::not_found(id)),
+        },
     }
 }
 

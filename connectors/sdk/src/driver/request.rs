@@ -274,6 +274,12 @@ impl Build {
                 self.put(p.place, &p.field, field.into());
                 self.put(p.place, &p.direction, word.into());
             }
+            SortEncoding::Param(p) => {
+                let value = word_of(direction, &p.ascending, &p.descending)
+                    .render(|_| Ok::<_, std::convert::Infallible>(Cow::Borrowed(field.as_str())))
+                    .unwrap_or_else(|never| match never {});
+                self.put(p.place, &p.name, value.into());
+            }
             SortEncoding::List(list) => {
                 let word = word_of(direction, &list.ascending, &list.descending);
                 let item = list.item.fill(&|name| {
@@ -357,7 +363,7 @@ impl Build {
     }
 }
 
-fn word_of<'w>(direction: SortDirection, ascending: &'w str, descending: &'w str) -> &'w str {
+fn word_of<'w, T: ?Sized>(direction: SortDirection, ascending: &'w T, descending: &'w T) -> &'w T {
     match direction {
         SortDirection::Ascending => ascending,
         SortDirection::Descending => descending,
@@ -385,7 +391,7 @@ impl<'p> Continuation<'p> {
         status: u16,
     ) -> Result<Option<String>> {
         let more = |more: Option<&RecordPath>, size: u32| match more {
-            Some(_) => found.is_some_and(|v| v != "null"),
+            Some(_) => found.is_some_and(|v| v != "null" && v != "false"),
             None => records.len() >= size as usize,
         };
         Ok(match self {

@@ -354,6 +354,17 @@ impl Checker<'_> {
     }
 
     fn resource(&mut self, spec: &ResourceSpec, at: &At) {
+        match (&spec.id.prefix, spec.id.format) {
+            (Some(_), IdFormat::Integer) => self.problem(
+                at.key("id").key("prefix"),
+                "integer ids have no prefix; use format: string",
+            ),
+            (Some(prefix), _) if prefix.is_empty() => self.problem(
+                at.key("id").key("prefix"),
+                "an empty prefix says nothing; leave it out",
+            ),
+            _ => {}
+        }
         if let Some(list) = &spec.list {
             self.list(list, &at.key("list"));
         }
@@ -514,6 +525,46 @@ impl Checker<'_> {
                     }
                 }
                 params.extend([&sort.field, &sort.direction]);
+            }
+            Some(SortEncoding::Param(sort)) => {
+                let here = at.key("sort");
+                if sort.place == Place::Body && get {
+                    self.problem(
+                        here.key("in"),
+                        "a GET has no body; put the sort in the query",
+                    );
+                }
+                if sort.place == Place::Query && op.query.contains_key(&sort.name) {
+                    self.problem(
+                        here.key("name"),
+                        format!(
+                            "the query already sets {:?}, which the sort sets",
+                            sort.name
+                        ),
+                    );
+                }
+                if params.contains(&&sort.name) {
+                    self.problem(
+                        here.key("name"),
+                        format!("{:?} is set by both the sort and the pagination", sort.name),
+                    );
+                }
+                for (key, value) in [
+                    ("ascending", &sort.ascending),
+                    ("descending", &sort.descending),
+                ] {
+                    let vars: Vec<&str> = value.vars().collect();
+                    if vars != ["field"] {
+                        self.problem(
+                            here.key(key),
+                            format!(
+                                "{:?} must name the vendor field once, as {{field}}, and nothing else",
+                                value.as_str()
+                            ),
+                        );
+                    }
+                }
+                params.push(&sort.name);
             }
             Some(SortEncoding::List(sort)) => {
                 let here = at.key("sort");

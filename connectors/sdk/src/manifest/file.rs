@@ -397,6 +397,9 @@ pub struct RecordId {
     /// without a call.
     #[serde(default)]
     pub format: IdFormat,
+    /// What every id starts with (`oppo_`), text ids only; the rest is letters, digits, `_`
+    /// and `-`. Another id is answered as not found without a call.
+    pub prefix: Option<String>,
 }
 
 impl Default for RecordId {
@@ -404,6 +407,7 @@ impl Default for RecordId {
         Self {
             path: id_path(),
             format: IdFormat::default(),
+            prefix: None,
         }
     }
 }
@@ -645,8 +649,8 @@ pub struct PageNumberPagination {
     pub first: u32,
     /// The page size.
     pub page_size: PageSize,
-    /// Something in the answer that is there only when more pages follow; without it a page
-    /// shorter than the page size is the last.
+    /// Something in the answer that is there, and neither `null` nor `false`, only when more
+    /// pages follow (`$.has_more`); without it a page shorter than the page size is the last.
     pub more: Option<RecordPath>,
     /// How many of the records served last the next page reads again, so that a record
     /// added or deleted before the cursor makes it neither skip nor repeat one: the page goes
@@ -670,8 +674,8 @@ pub struct OffsetPagination {
     pub place: Place,
     /// The page size.
     pub page_size: PageSize,
-    /// Something in the answer that is there only when more pages follow; without it a page
-    /// shorter than the page size is the last.
+    /// Something in the answer that is there, and neither `null` nor `false`, only when more
+    /// pages follow (`$.has_more`); without it a page shorter than the page size is the last.
     pub more: Option<RecordPath>,
     /// The largest offset the vendor serves; a list that would go past it is refused rather
     /// than cut short.
@@ -695,8 +699,8 @@ pub struct KeysetPagination {
     pub after: JsonTemplate,
     /// The page size.
     pub page_size: PageSize,
-    /// Something in the answer that is there only when more pages follow; without it a page
-    /// shorter than the page size is the last.
+    /// Something in the answer that is there, and neither `null` nor `false`, only when more
+    /// pages follow (`$.has_more`); without it a page shorter than the page size is the last.
     pub more: Option<RecordPath>,
 }
 
@@ -727,6 +731,8 @@ tagged! {
     pub enum SortEncoding {
         /// Two parameters: the field and the direction.
         "params" => Params(SortParams),
+        /// One parameter whose value says both (`_order_by=-date_created`).
+        "param" => Param(SortParam),
         /// Items of a list in the body.
         "list" => List(SortList),
     }
@@ -747,6 +753,21 @@ pub struct SortParams {
     pub ascending: String,
     /// The vendor's word for descending.
     pub descending: String,
+}
+
+/// A sort as one parameter.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SortParam {
+    /// Where the parameter goes.
+    #[serde(default, rename = "in")]
+    pub place: Place,
+    /// The parameter's name (`_order_by`).
+    pub name: String,
+    /// Its value for an ascending sort; `{field}` is the vendor field (`"{field}"`).
+    pub ascending: Template,
+    /// Its value for a descending sort (`"-{field}"`).
+    pub descending: Template,
 }
 
 /// A sort as an item of a body list.

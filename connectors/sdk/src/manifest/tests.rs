@@ -594,3 +594,55 @@ fn a_broken_string_deep_in_a_body_template_is_reported_at_that_string() {
     let unknown = body.replace("\"{company\"", "\"{region}\"");
     assert_error(&unknown, "40:25:", "region");
 }
+
+#[test]
+fn a_one_parameter_sort_names_the_field_and_clashes_with_nothing() {
+    let sort = |ascending: &str| {
+        changed(
+            "    get:\n",
+            &format!(
+                "      sort: {{ type: param, name: order, ascending: \"{ascending}\", descending: \"-{{field}}\" }}\n    get:\n"
+            ),
+        )
+    };
+    assert!(load(&sort("{field}")).is_ok());
+    assert_error(
+        &sort("up"),
+        "35:",
+        "must name the vendor field once, as {field}",
+    );
+    assert_error(
+        &sort("{company}{field}"),
+        "35:",
+        "must name the vendor field once",
+    );
+    assert_error(
+        &changed(
+            "    get:\n",
+            "      sort: { type: param, name: limit, ascending: \"{field}\", descending: \"-{field}\" }\n    get:\n",
+        ),
+        "35:",
+        "\"limit\" is set by both the sort and the pagination",
+    );
+}
+
+#[test]
+fn an_id_prefix_is_for_text_ids() {
+    let with = |id: &str| {
+        changed(
+            "  opportunities:\n",
+            &format!("  opportunities:\n    id: {id}\n"),
+        )
+    };
+    assert!(load(&with("{ format: string, prefix: oppo_ }")).is_ok());
+    assert_error(
+        &with("{ format: integer, prefix: oppo_ }"),
+        "27:",
+        "integer ids have no prefix",
+    );
+    assert_error(
+        &with("{ prefix: \"\" }"),
+        "27:",
+        "an empty prefix says nothing",
+    );
+}
