@@ -1,6 +1,7 @@
 # crmgate: a static-ish binary on a slim runtime, running as a non-root user.
-# The mapping tables are compiled into the binary; mount a folder and set
-# CRMGATE__MAPPINGS__DIR to use your own.
+# The built-in connectors' manifests and tables are compiled into the binary; mount a folder
+# and set CRMGATE__MAPPINGS__DIR to use your own tables. The shipped plugins (Close, ...) are
+# copied beside it; point CRMGATE__CONNECTORS__DIR at a folder of your own to replace them.
 
 FROM rust:1.95-slim-bookworm AS build
 # jemalloc, the gateway's allocator, is C built with make.
@@ -19,11 +20,13 @@ RUN apt-get update \
  && useradd --system --uid 10001 --home-dir /data crmgate \
  && mkdir /data && chown crmgate /data
 COPY --from=build /src/target/release/crmgate /usr/local/bin/crmgate
+COPY --from=build /src/connectors.d /usr/share/crmgate/connectors.d
 USER crmgate
 WORKDIR /data
 # Inside a container the gateway must listen beyond loopback to be reachable at all.
 ENV CRMGATE__SERVER__LISTEN=0.0.0.0:8080 \
-    CRMGATE__SERVER__LOG_FORMAT=json
+    CRMGATE__SERVER__LOG_FORMAT=json \
+    CRMGATE__CONNECTORS__DIR=/usr/share/crmgate/connectors.d
 EXPOSE 8080
 ENTRYPOINT ["crmgate"]
 CMD ["serve"]

@@ -29,8 +29,25 @@ pub struct Settings {
     pub crypto: CryptoSettings,
     pub redis: RedisSettings,
     pub outbound: OutboundSettings,
-    /// Per connector, by service id (`[connectors.hubspot]`).
-    pub connectors: BTreeMap<String, ConnectorSettings>,
+    /// Plugins, and per connector overrides by service id (`[connectors.hubspot]`).
+    pub connectors: ConnectorsSettings,
+}
+
+/// `[connectors]`: where plugins are, and a table per connector. The keys `dir` and
+/// `skip_broken` are taken, so no connector can be named either.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ConnectorsSettings {
+    /// A folder of connector plugins, one `<id>/connector.yaml` each; `./connectors.d` if it
+    /// exists, else none.
+    pub dir: Option<PathBuf>,
+    /// Start without a plugin that does not load (logged, and listed by `/health/ready`)
+    /// instead of refusing to start.
+    pub skip_broken: bool,
+    /// Per connector, by service id. Flattened, so `deny_unknown_fields` cannot be set on this
+    /// struct; an unknown key becomes a connector name, which `check_connectors` refuses.
+    #[serde(flatten)]
+    pub by_id: BTreeMap<String, ConnectorSettings>,
 }
 
 /// How log lines are written.
@@ -189,6 +206,26 @@ impl RateLimitSettings {
     }
 }
 
+/// Checks what types alone cannot: every `[connectors.<id>]` section names a loaded connector
+/// (built-in or plugin, so this runs once plugins are loaded).
+pub fn check_connector_names(
+    by_id: &BTreeMap<String, ConnectorSettings>,
+    known: &[&str],
+) -> Result<(), ConfigError> {
+    for name in by_id.keys() {
+        if !known.contains(&name.as_str()) {
+            return Err(ConfigError {
+                source_name: "configuration".to_owned(),
+                message: format!(
+                    "[connectors.{name}] names no connector; known: {}",
+                    known.join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// A configuration that cannot be used, with where and why.
 #[derive(Debug, thiserror::Error)]
 #[error("{source_name}: {message}")]
@@ -242,22 +279,6 @@ impl Settings {
             source_name,
             message: e.to_string(),
         })
-    }
-
-    /// Checks what types alone cannot: every connector section names a registered connector.
-    pub fn check_connectors(&self, known: &[&str]) -> Result<(), ConfigError> {
-        for name in self.connectors.keys() {
-            if !known.contains(&name.as_str()) {
-                return Err(ConfigError {
-                    source_name: "configuration".to_owned(),
-                    message: format!(
-                        "[connectors.{name}] names no connector; known: {}",
-                        known.join(", ")
-                    ),
-                });
-            }
-        }
-        Ok(())
     }
 
     /// The effective configuration as TOML, secrets masked, for `crmgate config print`.
@@ -316,7 +337,17 @@ impl Settings {
             .map(|h| format!("{h:?}"))
             .collect();
         let _ = writeln!(out, "\n[outbound]\nallowed_hosts = [{}]", hosts.join(", "));
-        for (name, c) in &self.connectors {
+        let _ = writeln!(
+            out,
+            "\n[connectors]\ndir = {}\nskip_broken = {}",
+            opt(self
+                .connectors
+                .dir
+                .as_ref()
+                .map(|d| d.display().to_string())),
+            self.connectors.skip_broken
+        );
+        for (name, c) in &self.connectors.by_id {
             let _ = writeln!(out, "\n[connectors.{name}]");
             let _ = writeln!(
                 out,
@@ -410,7 +441,9 @@ mod tests {
         let s = Settings::load_with_env(None, []).unwrap();
         assert_eq!(s.server.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(s.database.url, "sqlite://crmgate.db");
-        assert!(s.connectors.is_empty());
+        assert!(s.connectors.by_id.is_empty());
+        assert_eq!(s.connectors.dir, None);
+        assert!(!s.connectors.skip_broken);
     }
 
     #[test]
@@ -447,7 +480,26 @@ mod tests {
         let s = Settings::load_with_env(Some(f.path()), env).unwrap();
         assert_eq!(s.server.listen.to_string(), "127.0.0.1:2000");
         assert_eq!(s.auth.api_key.unwrap().expose_secret(), "from-env");
-        assert_eq!(s.connectors["hubspot"].timeout_ms, Some(100));
+        assert_eq!(s.connectors.by_id["hubspot"].timeout_ms, Some(100));
+    }
+
+    /// `dir` and `skip_broken` sit beside the per-connector tables in `[connectors]`, from the
+    /// file and from the environment alike.
+    #[test]
+    fn the_plugin_folder_is_set_beside_connector_tables() {
+        let f = file("[connectors]\ndir = \"plugins\"\n[connectors.hubspot]\ntimeout_ms = 7\n");
+        let s = Settings::load_with_env(Some(f.path()), []).unwrap();
+        assert_eq!(s.connectors.dir, Some(PathBuf::from("plugins")));
+        assert!(!s.connectors.skip_broken);
+        assert_eq!(s.connectors.by_id.len(), 1);
+        assert_eq!(s.connectors.by_id["hubspot"].timeout_ms, Some(7));
+        let env = [(
+            "CRMGATE__CONNECTORS__SKIP_BROKEN".to_owned(),
+            "true".to_owned(),
+        )];
+        let s = Settings::load_with_env(Some(f.path()), env).unwrap();
+        assert!(s.connectors.skip_broken);
+        assert_eq!(s.connectors.by_id.len(), 1);
     }
 
     #[test]
@@ -455,7 +507,7 @@ mod tests {
         let f = file("[connectors.hubspto]\ntimeout_ms = 1\n");
         let s = Settings::load_with_env(Some(f.path()), []).unwrap();
         assert!(
-            s.check_connectors(&["hubspot"])
+            check_connector_names(&s.connectors.by_id, &["hubspot"])
                 .unwrap_err()
                 .to_string()
                 .contains("hubspto")
@@ -550,6 +602,6 @@ mod tests {
     fn the_example_file_is_valid() {
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("crmgate.example.toml");
         let s = Settings::load_with_env(Some(&example), []).unwrap();
-        s.check_connectors(&["hubspot"]).unwrap();
+        check_connector_names(&s.connectors.by_id, &["hubspot"]).unwrap();
     }
 }

@@ -28,8 +28,12 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// The folder of mapping tables read when none is configured and it exists.
 const DEFAULT_MAPPINGS: &str = "mappings";
 
-/// The folder `crmgate connectors check` reads manifests from unless told otherwise.
-const DEFAULT_CONNECTORS: &str = "connectors";
+/// The folder `crmgate connectors check` reads the built-in manifests from, when it exists and
+/// nothing else is named (a checkout of this repository).
+const DEFAULT_BUILT_IN: &str = "connectors";
+
+/// The folder of connector plugins loaded when none is configured and it exists.
+const DEFAULT_PLUGINS: &str = "connectors.d";
 
 #[derive(Parser)]
 #[command(
@@ -61,6 +65,14 @@ enum Command {
         /// Folder of mapping tables (default: ./mappings if it exists, else the built-in tables).
         #[arg(long)]
         mappings: Option<PathBuf>,
+        /// Folder of connector plugins, `<id>/connector.yaml` each (default: ./connectors.d if
+        /// it exists).
+        #[arg(long)]
+        connectors: Option<PathBuf>,
+        /// Start without a plugin that does not load (logged, and listed by /health/ready)
+        /// instead of refusing to start.
+        #[arg(long)]
+        skip_broken_connectors: bool,
     },
     /// Work with mapping tables.
     Mappings {
@@ -99,18 +111,22 @@ enum MappingsCommand {
     },
     /// Print the JSON Schema of mapping files (what `mappings/schema.json` holds).
     Schema,
-    /// Print the field coverage matrix of the built-in tables (what docs/connectors.md holds).
+    /// Print the field coverage matrix of the built-in connectors and the plugins in
+    /// ./connectors.d (what docs/connectors.md holds).
     Coverage,
 }
 
 #[derive(Subcommand)]
 enum ConnectorsCommand {
-    /// Load and check the manifest of every connector of this build; print each error with
-    /// file, line and column.
+    /// Load and check connector plugins (manifest and mapping tables together) and the
+    /// built-in manifests; print each error with file, line and column.
     Check {
-        /// Folder holding `<id>/connector.yaml` for each connector.
-        #[arg(long, default_value = DEFAULT_CONNECTORS)]
-        connectors: PathBuf,
+        /// Plugin folders, or folders of them (default: ./connectors.d if it exists).
+        paths: Vec<PathBuf>,
+        /// A folder holding `<id>/connector.yaml` for each built-in connector (default, when
+        /// no path is given: ./connectors if it exists).
+        #[arg(long)]
+        built_in: Option<PathBuf>,
     },
     /// Print the JSON Schema of connector manifests (what `connectors/schema.json` holds).
     Schema,
@@ -251,13 +267,22 @@ async fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Serve { listen, mappings } => {
+        Command::Serve {
+            listen,
+            mappings,
+            connectors,
+            skip_broken_connectors,
+        } => {
             if let Some(listen) = listen {
                 settings.server.listen = listen;
             }
             if let Some(dir) = mappings {
                 settings.mappings.dir = Some(dir);
             }
+            if let Some(dir) = connectors {
+                settings.connectors.dir = Some(dir);
+            }
+            settings.connectors.skip_broken |= skip_broken_connectors;
             serve(settings).await
         }
         Command::Mappings {
@@ -276,8 +301,20 @@ async fn main() -> ExitCode {
         Command::Mappings {
             command: MappingsCommand::Coverage,
         } => {
-            let connectors = crmgate::registry::connectors();
-            let set = MappingSet::load(None, &connectors).expect("the built-in tables compile");
+            let sources = crmgate::registry::Sources {
+                plugins: existing(DEFAULT_PLUGINS),
+                ..Default::default()
+            };
+            let connectors = match crmgate::registry::load(&sources) {
+                Ok(loaded) => loaded.entries,
+                Err(errors) => {
+                    for e in &errors {
+                        eprintln!("{e}");
+                    }
+                    return ExitCode::FAILURE;
+                }
+            };
+            let set = MappingSet::load(None, &connectors).expect("loaded tables compile");
             print!(
                 "{}",
                 crmgate::mapping::coverage_matrix(
@@ -289,8 +326,8 @@ async fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Command::Connectors {
-            command: ConnectorsCommand::Check { connectors },
-        } => return check_connectors(&connectors),
+            command: ConnectorsCommand::Check { paths, built_in },
+        } => return check_connectors(paths, built_in),
         Command::Connectors {
             command: ConnectorsCommand::Schema,
         } => {
@@ -342,35 +379,90 @@ fn check(dir: &Path) -> ExitCode {
     }
 }
 
-fn check_connectors(dir: &Path) -> ExitCode {
-    match crmgate::registry::load(Some(dir)) {
-        Ok(_) => {
-            println!("All connector manifests in {} are valid.", dir.display());
-            ExitCode::SUCCESS
+/// `dir` when it is a folder here: the defaults that apply only where they exist.
+fn existing(dir: &str) -> Option<PathBuf> {
+    Path::new(dir).is_dir().then(|| PathBuf::from(dir))
+}
+
+fn check_connectors(mut paths: Vec<PathBuf>, built_in: Option<PathBuf>) -> ExitCode {
+    // Only when nothing is named: the checkout's built-in manifests and its plugins.
+    let nothing_named = paths.is_empty() && built_in.is_none();
+    let built_in = built_in.or_else(|| existing(DEFAULT_BUILT_IN).filter(|_| nothing_named));
+    if nothing_named {
+        paths.extend(existing(DEFAULT_PLUGINS));
+    }
+    let mut errors = Vec::new();
+    let mut checked = Vec::new();
+    if let Some(dir) = &built_in {
+        let sources = crmgate::registry::Sources {
+            built_in_dir: Some(dir.clone()),
+            ..Default::default()
+        };
+        match crmgate::registry::load(&sources) {
+            Ok(loaded) => checked.extend(loaded.entries.iter().map(|e| e.connector.id())),
+            Err(e) => errors.extend(e),
         }
-        Err(errors) => {
-            for e in &errors {
-                eprintln!("{e}");
-            }
-            eprintln!("{} error(s) in {}.", errors.len(), dir.display());
-            ExitCode::FAILURE
+    }
+    for path in &paths {
+        let loaded = if path.join("connector.yaml").is_file() {
+            crmgate::registry::load_plugin(path).map(|entry| vec![entry])
+        } else {
+            let sources = crmgate::registry::Sources {
+                plugins: Some(path.clone()),
+                ..Default::default()
+            };
+            crmgate::registry::load(&sources).map(|loaded| {
+                loaded
+                    .entries
+                    .into_iter()
+                    .filter(|e| e.plugin.is_some())
+                    .collect()
+            })
+        };
+        match loaded {
+            Ok(entries) => checked.extend(entries.iter().map(|e| e.connector.id())),
+            Err(e) => errors.extend(e),
         }
+    }
+    if built_in.is_none() && paths.is_empty() {
+        eprintln!(
+            "Nothing to check: name plugin folders, or run where ./{DEFAULT_PLUGINS} or ./{DEFAULT_BUILT_IN} is."
+        );
+        return ExitCode::FAILURE;
+    }
+    if errors.is_empty() {
+        println!("Valid: {}.", checked.join(", "));
+        ExitCode::SUCCESS
+    } else {
+        for e in &errors {
+            eprintln!("{e}");
+        }
+        eprintln!("{} error(s).", errors.len());
+        ExitCode::FAILURE
     }
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let mappings = settings.mappings.dir.clone().or_else(|| {
-        Path::new(DEFAULT_MAPPINGS)
-            .is_dir()
-            .then(|| PathBuf::from(DEFAULT_MAPPINGS))
-    });
+    let mappings = settings
+        .mappings
+        .dir
+        .clone()
+        .or_else(|| existing(DEFAULT_MAPPINGS));
     match &mappings {
         Some(dir) => tracing::info!(dir = %dir.display(), "Loading mapping tables from a folder."),
         None => tracing::info!("Loading the built-in mapping tables."),
     }
+    let plugins = settings
+        .connectors
+        .dir
+        .clone()
+        .or_else(|| existing(DEFAULT_PLUGINS));
+    if let Some(dir) = &plugins {
+        tracing::info!(dir = %dir.display(), "Loading connector plugins from a folder.");
+    }
     let listen = settings.server.listen;
     let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
-    let gateway = Gateway::build(ServeOptions::from_settings(settings, mappings)?).await?;
+    let gateway = Gateway::build(ServeOptions::from_settings(settings, mappings, plugins)?).await?;
     match &gateway.key_source {
         KeySource::Environment => tracing::info!("Using the configured API key."),
         KeySource::Generated(key) => {

@@ -36,8 +36,12 @@ const SEALING_CHECK_META: &str = "sealing_check";
 /// What `crmgate serve` needs to start.
 pub struct ServeOptions {
     pub database_url: String,
-    /// A folder of mapping tables; the built-in copies when `None`.
+    /// A folder of mapping tables for the built-in connectors; the built-in copies when `None`.
     pub mappings: Option<PathBuf>,
+    /// A folder of connector plugins, loaded beside the built-in connectors.
+    pub plugins: Option<PathBuf>,
+    /// Start without a plugin that does not load instead of refusing to start.
+    pub skip_broken_plugins: bool,
     pub api_key: Option<SecretString>,
     /// Redis for rate budgets shared by several processes; budgets are per process without.
     pub redis_url: Option<String>,
@@ -57,21 +61,27 @@ pub struct ServeOptions {
 }
 
 impl ServeOptions {
-    /// The options a loaded configuration describes; `mappings` is the folder already chosen.
-    pub fn from_settings(settings: Settings, mappings: Option<PathBuf>) -> anyhow::Result<Self> {
-        settings.check_connectors(&registry::ids())?;
+    /// The options a loaded configuration describes; `mappings` and `plugins` are the folders
+    /// already chosen.
+    pub fn from_settings(
+        settings: Settings,
+        mappings: Option<PathBuf>,
+        plugins: Option<PathBuf>,
+    ) -> anyhow::Result<Self> {
         let allowed_hosts = settings.outbound.patterns()?;
         Ok(Self {
             allowed_hosts,
             database_url: settings.database.url,
             mappings,
+            plugins,
+            skip_broken_plugins: settings.connectors.skip_broken,
             api_key: settings.auth.api_key,
             redis_url: settings.redis.url,
             encryption_key: settings.crypto.encryption_key,
             request_deadline: Duration::from_secs(settings.server.request_deadline_secs),
             max_request_body_bytes: settings.server.max_request_body_bytes,
             connection_cache_tenants: settings.server.connection_cache_tenants,
-            connectors: settings.connectors,
+            connectors: settings.connectors.by_id,
         })
     }
 }
@@ -83,13 +93,23 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Loads and checks every connector manifest, opens the store, loads and compiles every
-    /// mapping table and establishes the keys.
+    /// Loads and checks every connector manifest and plugin, opens the store, loads and
+    /// compiles every mapping table and establishes the keys.
     pub async fn build(options: ServeOptions) -> anyhow::Result<Self> {
-        let connectors = registry::load(None).map_err(|errors| {
+        let sources = registry::Sources {
+            built_in_dir: None,
+            plugins: options.plugins.clone(),
+            skip_broken: options.skip_broken_plugins,
+        };
+        let registry::Loaded {
+            entries: connectors,
+            skipped,
+        } = registry::load(&sources).map_err(|errors| {
             let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            anyhow::anyhow!("the connector manifests do not load:\n{}", lines.join("\n"))
+            anyhow::anyhow!("the connectors do not load:\n{}", lines.join("\n"))
         })?;
+        let ids: Vec<&str> = connectors.iter().map(|e| e.connector.id()).collect();
+        crate::config::check_connector_names(&options.connectors, &ids)?;
         let mappings =
             MappingSet::load(options.mappings.as_deref(), &connectors).map_err(|errors| {
                 let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -157,6 +177,7 @@ impl Gateway {
         let state = AppState {
             store,
             connectors: connectors.into(),
+            skipped_plugins: skipped.into(),
             mappings: Arc::new(mappings),
             clients: Arc::new(clients),
             request_deadline: options.request_deadline,
@@ -343,6 +364,8 @@ mod tests {
         ServeOptions {
             database_url: url.to_owned(),
             mappings: None,
+            plugins: None,
+            skip_broken_plugins: false,
             api_key: Some(SecretString::from("k")),
             redis_url: None,
             encryption_key: key.cloned(),

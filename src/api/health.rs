@@ -14,18 +14,25 @@ pub async fn live() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// `GET /health/ready`: the database answers and the mapping tables are loaded.
+/// `GET /health/ready`: the database answers and the mapping tables are loaded. Plugins left
+/// out at start-up (`--skip-broken-connectors`) are listed with why; they do not make the
+/// gateway unready, since it chose to run without them.
 #[utoipa::path(get, path = "/health/ready", operation_id = "healthReady", tag = "Meta", responses((status = 200, description = "Ready"), (status = 503, description = "The database or the mapping tables are not available")))]
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database = state.store.ping().await.is_ok();
     let mappings = state.connectors.iter().all(|entry| {
-        entry.mappings.iter().all(|(resource, _)| {
+        entry.mappings.iter().all(|source| {
             state
                 .mappings
-                .table(entry.connector.id(), *resource)
+                .table(entry.connector.id(), source.resource)
                 .is_some()
         })
     });
+    let skipped: Vec<Value> = state
+        .skipped_plugins
+        .iter()
+        .map(|p| json!({ "id": p.id, "errors": p.errors }))
+        .collect();
     let status = if database && mappings {
         StatusCode::OK
     } else {
@@ -36,7 +43,12 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
         status,
         Json(json!({
             "status": word(database && mappings),
-            "checks": { "database": word(database), "mappings": word(mappings) },
+            "checks": {
+                "database": word(database),
+                "mappings": word(mappings),
+                "plugins": if skipped.is_empty() { "ok" } else { "degraded" },
+            },
+            "skipped_plugins": skipped,
         })),
     )
 }

@@ -39,7 +39,7 @@ pub use cursor::{CursorCodec, CursorState};
 use crate::config::ConnectorSettings;
 use crate::error::{Error, ErrorType};
 use crate::mapping::{MappingSet, PathCache};
-use crate::registry::ConnectorEntry;
+use crate::registry::{ConnectorEntry, SkippedPlugin};
 use crate::store::{ConnectionRecord, Sealer, Store, Tenant};
 
 /// Everything a request handler needs, shared by all requests.
@@ -47,6 +47,8 @@ use crate::store::{ConnectionRecord, Sealer, Store, Tenant};
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub connectors: Arc<[ConnectorEntry]>,
+    /// Plugins that did not load and were left out at start-up.
+    pub skipped_plugins: Arc<[SkippedPlugin]>,
     pub mappings: Arc<MappingSet>,
     /// The outbound client of each connector, by service id.
     pub clients: Arc<BTreeMap<&'static str, OutboundClient>>,

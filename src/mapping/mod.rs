@@ -14,6 +14,7 @@ mod tenant;
 mod transform;
 mod write;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -93,20 +94,21 @@ pub struct MappingSet {
 }
 
 impl MappingSet {
-    /// Loads the table of every resource of every registered connector: from `dir` when given,
-    /// otherwise from the copies built into the binary. Collects every error rather than
-    /// stopping at the first, so `crmgate mappings check` reports them all at once.
+    /// Loads the table of every resource of every registered connector: a built-in
+    /// connector's from `dir` when given, otherwise from the copy built into the binary; a
+    /// plugin's from its own folder, always. Collects every error rather than stopping at the
+    /// first, so `crmgate mappings check` reports them all at once.
     pub fn load(dir: Option<&Path>, connectors: &[ConnectorEntry]) -> Result<Self, Vec<LoadError>> {
         let mut set = Self::default();
         let mut errors = Vec::new();
         for entry in connectors {
-            for (resource, built_in) in entry.mappings {
-                let rel = format!("{}/{}.yaml", entry.connector.id(), resource.as_str());
+            for source in entry.mappings.iter() {
+                let rel = format!("{}/{}.yaml", entry.connector.id(), source.resource.as_str());
                 let (name, text) = match dir {
-                    Some(dir) => {
+                    Some(dir) if entry.plugin.is_none() => {
                         let file = dir.join(&rel);
                         match std::fs::read_to_string(&file) {
-                            Ok(text) => (file.display().to_string(), text),
+                            Ok(text) => (file.display().to_string(), Cow::Owned(text)),
                             Err(e) => {
                                 errors.push(LoadError {
                                     file: file.display().to_string(),
@@ -118,9 +120,9 @@ impl MappingSet {
                             }
                         }
                     }
-                    None => (format!("(built-in) {rel}"), (*built_in).to_owned()),
+                    _ => (source.file.clone(), Cow::Borrowed(source.text.as_ref())),
                 };
-                let Some(model) = crate::unified::model(*resource) else {
+                let Some(model) = crate::unified::model(source.resource) else {
                     errors.push(LoadError {
                         file: name,
                         line: 0,
@@ -133,7 +135,7 @@ impl MappingSet {
                 match MappingTable::compile(&name, &text, model, &connector) {
                     Ok(table) => {
                         set.tables
-                            .insert((entry.connector.id(), *resource), Arc::new(table));
+                            .insert((entry.connector.id(), source.resource), Arc::new(table));
                     }
                     Err(e) => errors.push(e),
                 }
@@ -177,6 +179,18 @@ fn unknown_files(dir: &Path, connectors: &[ConnectorEntry]) -> Vec<LoadError> {
             });
             continue;
         };
+        if let Some(plugin) = &entry.plugin {
+            errors.push(LoadError {
+                file: path.display().to_string(),
+                line: 0,
+                column: 0,
+                message: format!(
+                    "{name:?} is a plugin: its tables are read from {} only",
+                    plugin.join("mappings").display()
+                ),
+            });
+            continue;
+        }
         let Ok(files) = std::fs::read_dir(&path) else {
             continue;
         };
@@ -185,7 +199,7 @@ fn unknown_files(dir: &Path, connectors: &[ConnectorEntry]) -> Vec<LoadError> {
             let known = entry
                 .mappings
                 .iter()
-                .any(|(r, _)| file_name == format!("{}.yaml", r.as_str()));
+                .any(|m| file_name == format!("{}.yaml", m.resource.as_str()));
             if !known {
                 errors.push(LoadError {
                     file: file.path().display().to_string(),

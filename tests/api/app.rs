@@ -79,10 +79,17 @@ pub async fn hubspot_without_custom_properties(server: &MockServer) {
         .await;
 }
 
+/// The plugins this repository ships, which a gateway loads by default from `./connectors.d`.
+pub fn plugins_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("connectors.d")
+}
+
 pub fn options(database_url: &str) -> ServeOptions {
     ServeOptions {
         database_url: database_url.to_owned(),
         mappings: None,
+        plugins: Some(plugins_dir()),
+        skip_broken_plugins: false,
         api_key: Some(SecretString::from(API_KEY)),
         redis_url: None,
         encryption_key: Some(SecretString::from(
@@ -164,6 +171,26 @@ pub fn page_ids(body: &Value) -> Vec<u64> {
 }
 
 /// Sends a request and answers its status and JSON body, checked against the contract.
+/// Every page of `GET /crm/opportunities?limit=N` from one service's connection, following
+/// `meta.cursors.next` until it is null; each answer must be a 200.
+pub async fn every_page(app: &TestApp, service: &str, limit: u32) -> Vec<Value> {
+    let mut pages = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/crm/opportunities?limit={limit}&cursor={c}"),
+            None => format!("/crm/opportunities?limit={limit}"),
+        };
+        let (status, body) = call(app.get(&path).header("x-apideck-service-id", service)).await;
+        assert_eq!(status, 200, "{body}");
+        cursor = body["meta"]["cursors"]["next"].as_str().map(str::to_owned);
+        pages.push(body);
+        if cursor.is_none() {
+            return pages;
+        }
+    }
+}
+
 pub async fn call(rq: RequestBuilder) -> (u16, Value) {
     let (status, _, body) = exchange(rq).await;
     (status, body)

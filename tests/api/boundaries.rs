@@ -14,6 +14,17 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Plugins are data: the ones this repository ships hold no code at all.
+#[test]
+fn the_shipped_plugins_hold_no_rust() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("connectors.d");
+    let mut files = Vec::new();
+    rust_files(&dir, &mut files);
+    assert_eq!(files, Vec::<PathBuf>::new());
+    let plugins = std::fs::read_dir(&dir).unwrap().count();
+    assert!(plugins >= 1, "connectors.d holds the shipped plugins");
+}
+
 #[test]
 fn only_the_api_knows_axum() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -37,13 +48,13 @@ fn only_the_api_knows_axum() {
 fn no_connector_writes_a_unified_field() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    for connector in crmgate::registry::ids() {
-        rust_files(
-            &root.join("connectors").join(connector).join("src"),
-            &mut files,
-        );
+    for connector in crmgate::registry::built_in_ids() {
+        let sources = root.join("connectors").join(connector).join("src");
+        if sources.is_dir() {
+            rust_files(&sources, &mut files);
+        }
     }
-    assert!(files.len() >= 3, "the walk found every connector's sources");
+    assert!(files.len() >= 3, "the walk found the connectors' sources");
     let mut offenders = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();

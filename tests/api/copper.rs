@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
-use crate::app::{TestApp, assert_error, call, page_ids, spawn_app};
+use crate::app::{TestApp, assert_error, call, every_page, page_ids, spawn_app};
 
 const TOKEN: &str = "cu-key-789";
 const EMAIL: &str = "ops@acme.test";
@@ -79,23 +79,12 @@ async fn a_450_opportunity_account_is_read_by_page_number_one_call_a_page() {
             .mount(&server)
             .await;
     }
-    let mut seen = Vec::new();
-    let mut sizes = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/crm/opportunities?limit=200&cursor={c}"),
-            None => "/crm/opportunities?limit=200".to_owned(),
-        };
-        let (status, body) = call(copper(app.get(&path))).await;
-        assert_eq!(status, 200, "{body}");
-        sizes.push(body["data"].as_array().unwrap().len());
-        seen.extend(page_ids(&body));
-        match body["meta"]["cursors"]["next"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => break,
-        }
-    }
+    let pages = every_page(&app, "copper", 200).await;
+    let seen: Vec<u64> = pages.iter().flat_map(page_ids).collect();
+    let sizes: Vec<usize> = pages
+        .iter()
+        .map(|p| p["data"].as_array().unwrap().len())
+        .collect();
     assert_eq!(seen, (1..451).collect::<Vec<_>>());
     assert_eq!(sizes, [200, 190, 60]);
 }

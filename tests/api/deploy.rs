@@ -83,4 +83,13 @@ fn the_image_listens_beyond_loopback_and_runs_as_a_user() {
         dockerfile.contains("--locked"),
         "the image builds what Cargo.lock pins"
     );
+    // The shipped plugins travel with the binary, and the gateway is told where.
+    let copied = dockerfile
+        .lines()
+        .find_map(|l| l.strip_prefix("COPY --from=build /src/connectors.d "))
+        .expect("the image carries connectors.d");
+    assert!(
+        dockerfile.contains(&format!("CRMGATE__CONNECTORS__DIR={copied}")),
+        "{copied}"
+    );
 }

@@ -187,7 +187,11 @@ async fn request_ids_round_trip_and_health_needs_no_key() {
     assert_eq!(status, 200);
     assert_eq!(
         ready,
-        json!({ "status": "ok", "checks": { "database": "ok", "mappings": "ok" } })
+        json!({
+            "status": "ok",
+            "checks": { "database": "ok", "mappings": "ok", "plugins": "ok" },
+            "skipped_plugins": [],
+        })
     );
 }
 

@@ -20,6 +20,7 @@ mod openapi;
 mod outbound;
 mod paging;
 mod pipedrive;
+mod plugins;
 mod repoint;
 mod schema;
 mod scopes;

@@ -202,7 +202,7 @@ fn toml_connector(text: &str) -> crmgate::config::ConnectorSettings {
     std::fs::write(file.path(), format!("[connectors.pipedrive]\n{text}\n")).unwrap();
     let mut settings =
         crmgate::config::Settings::load_with_env(Some(file.path()), std::iter::empty()).unwrap();
-    settings.connectors.remove("pipedrive").unwrap()
+    settings.connectors.by_id.remove("pipedrive").unwrap()
 }
 
 /// A vendor that redirects every call to `target`.

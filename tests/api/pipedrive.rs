@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
-use crate::app::{TestApp, assert_error, call, page_ids, spawn_app};
+use crate::app::{TestApp, assert_error, call, every_page, page_ids, spawn_app};
 
 const TOKEN: &str = "pd-token-456";
 
@@ -67,21 +67,8 @@ async fn a_250_deal_account_is_read_once_through_cursors() {
             .mount(&server)
             .await;
     }
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/crm/opportunities?limit=100&cursor={c}"),
-            None => "/crm/opportunities?limit=100".to_owned(),
-        };
-        let (status, body) = call(pipedrive(app.get(&path))).await;
-        assert_eq!(status, 200, "{body}");
-        seen.extend(page_ids(&body));
-        match body["meta"]["cursors"]["next"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => break,
-        }
-    }
+    let pages = every_page(&app, "pipedrive", 100).await;
+    let seen: Vec<u64> = pages.iter().flat_map(page_ids).collect();
     assert_eq!(seen, (1..251).collect::<Vec<_>>());
 }
 

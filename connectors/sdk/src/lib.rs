@@ -35,6 +35,8 @@ pub use outbound::{HostPattern, OutboundPolicy, Refusal, is_public};
 pub use pass_through::extend_search_body;
 pub use settings::{ConnectionSettings, SettingPattern, SettingSpec};
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde_json::Value;
 
@@ -49,6 +51,31 @@ pub struct WriteHook {
 impl std::fmt::Debug for WriteHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("WriteHook").field(&self.name).finish()
+    }
+}
+
+/// A connector that is nothing but its manifest: most vendors need no code, and every plugin
+/// (a folder of YAML loaded at start-up) is one of these.
+#[derive(Debug)]
+pub struct DataConnector {
+    id: &'static str,
+    manifest: Arc<Manifest>,
+}
+
+impl DataConnector {
+    /// The connector `id` described by `manifest`, whose `meta.id` the loader checked is `id`.
+    pub fn new(id: &'static str, manifest: Arc<Manifest>) -> Self {
+        Self { id, manifest }
+    }
+}
+
+impl Connector for DataConnector {
+    fn id(&self) -> &'static str {
+        self.id
+    }
+
+    fn manifest(&self) -> &Manifest {
+        &self.manifest
     }
 }
 

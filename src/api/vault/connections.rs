@@ -606,7 +606,8 @@ errors: {}
         ConnectorEntry {
             lookups: Arc::default(),
             connector: Arc::new(SettingsOnly(manifest)),
-            mappings: &[],
+            mappings: Arc::new([]),
+            plugin: None,
         }
     }
 

@@ -1,0 +1,307 @@
+//! Connector plugins: folders of YAML loaded at start-up beside the built-in connectors, what
+//! happens when one is broken, and the shipped Close plugin's vendor specifics (paging by
+//! offset through 250 records, filters and sorts as query parameters).
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::app::{TestApp, call, every_page, plugins_dir, spawn_app, spawn_app_with};
+
+/// Copies the shipped plugin `id` into `dir` as `as_id`, its `meta.id` renamed to match.
+fn copy_plugin(id: &str, dir: &Path, as_id: &str) -> std::path::PathBuf {
+    let from = plugins_dir().join(id);
+    let to = dir.join(as_id);
+    std::fs::create_dir_all(to.join("mappings")).unwrap();
+    let manifest = std::fs::read_to_string(from.join("connector.yaml")).unwrap();
+    std::fs::write(
+        to.join("connector.yaml"),
+        manifest.replace(&format!("id: {id}\n"), &format!("id: {as_id}\n")),
+    )
+    .unwrap();
+    std::fs::copy(
+        from.join("mappings/opportunities.yaml"),
+        to.join("mappings/opportunities.yaml"),
+    )
+    .unwrap();
+    to
+}
+
+/// The service ids of a `GET /vault/connections` answer, in its order.
+fn services(list: &Value) -> Vec<&str> {
+    list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["service_id"].as_str().unwrap())
+        .collect()
+}
+
+async fn build_error(plugins: &Path, skip_broken: bool) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}", dir.path().join("crmgate.db").display());
+    let mut options = crate::app::options(&database_url);
+    options.plugins = Some(plugins.to_owned());
+    options.skip_broken_plugins = skip_broken;
+    match crmgate::server::Gateway::build(options).await {
+        Ok(_) => panic!("the gateway starts"),
+        Err(e) => format!("{e:#}"),
+    }
+}
+
+#[tokio::test]
+async fn vault_lists_plugins_like_built_in_connectors() {
+    let app = spawn_app().await;
+    let (status, body) = call(app.get("/vault/connections")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(services(&body), ["hubspot", "pipedrive", "copper", "close"]);
+    let close = &body["data"][3];
+    assert_eq!(close["name"], "Close");
+    assert_eq!(close["id"], "crm+close");
+    assert_eq!(close["state"], "available");
+}
+
+#[tokio::test]
+async fn a_broken_plugin_stops_start_up_with_file_line_and_column() {
+    let plugins = tempfile::tempdir().unwrap();
+    let folder = copy_plugin("close", plugins.path(), "acme");
+    let table = folder.join("mappings/opportunities.yaml");
+    let text = std::fs::read_to_string(&table).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains("catalog: status_types"))
+        .unwrap()
+        + 1;
+    std::fs::write(
+        &table,
+        text.replace("catalog: status_types", "catalog: stages"),
+    )
+    .unwrap();
+    let error = build_error(plugins.path(), false).await;
+    assert!(
+        error.contains(&format!("{}:{line}:", table.display()))
+            && error.contains("unknown catalog \"stages\""),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_plugin_cannot_replace_a_built_in_connector() {
+    let plugins = tempfile::tempdir().unwrap();
+    copy_plugin("close", plugins.path(), "pipedrive");
+    let error = build_error(plugins.path(), false).await;
+    assert!(
+        error.contains("may not take the id of the built-in connector \"pipedrive\""),
+        "{error}"
+    );
+    // Not even when broken plugins may be skipped: the built-in one stays, and says so.
+    let plugins_dir = plugins.path().to_owned();
+    let app = spawn_app_with(|o| {
+        o.plugins = Some(plugins_dir);
+        o.skip_broken_plugins = true;
+    })
+    .await;
+    let (_, ready) = call(app.client.get(format!("{}/health/ready", app.address))).await;
+    assert_eq!(ready["skipped_plugins"][0]["id"], "pipedrive", "{ready}");
+    let pipedrive = app
+        .state
+        .connectors
+        .iter()
+        .find(|e| e.connector.id() == "pipedrive")
+        .unwrap();
+    assert!(pipedrive.plugin.is_none(), "the built-in connector");
+}
+
+#[tokio::test]
+async fn a_skipped_plugin_is_left_out_and_reported_by_readiness() {
+    let plugins = tempfile::tempdir().unwrap();
+    copy_plugin("close", plugins.path(), "good");
+    let broken = copy_plugin("close", plugins.path(), "broken");
+    std::fs::write(broken.join("connector.yaml"), "meta: { id: broken }\n").unwrap();
+    let plugins_dir = plugins.path().to_owned();
+    let app = spawn_app_with(|o| {
+        o.plugins = Some(plugins_dir);
+        o.skip_broken_plugins = true;
+    })
+    .await;
+
+    let (status, ready) = call(app.client.get(format!("{}/health/ready", app.address))).await;
+    assert_eq!(status, 200, "running without it was asked for: {ready}");
+    assert_eq!(ready["checks"]["plugins"], "degraded");
+    let skipped = ready["skipped_plugins"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{ready}");
+    assert_eq!(skipped[0]["id"], "broken");
+    let first = skipped[0]["errors"][0].as_str().unwrap();
+    assert!(
+        first.starts_with(&broken.join("connector.yaml").display().to_string()),
+        "{first}"
+    );
+
+    let (_, list) = call(app.get("/vault/connections")).await;
+    assert_eq!(services(&list), ["hubspot", "pipedrive", "copper", "good"]);
+    let (status, body) = call(
+        app.get("/crm/opportunities")
+            .header("x-apideck-service-id", "broken"),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["type_name"], "ConnectionNotFoundError", "{body}");
+}
+
+#[test]
+fn serve_refuses_a_broken_plugin_folder_before_anything_else() {
+    let plugins = tempfile::tempdir().unwrap();
+    let folder = copy_plugin("close", plugins.path(), "acme");
+    std::fs::remove_file(folder.join("mappings/opportunities.yaml")).unwrap();
+    std::fs::write(folder.join("mappings/deals.yaml"), "fields: {}\n").unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_crmgate"))
+        .arg("serve")
+        .arg("--connectors")
+        .arg(plugins.path())
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", data.path().join("x.db").display()))
+        .env("CRMGATE_API_KEY", "k")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "{}:0:0: a plugin's mapping tables are named after their resource: opportunities.yaml",
+            folder.join("mappings/deals.yaml").display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !data.path().join("x.db").exists(),
+        "nothing was started or created"
+    );
+}
+
+const CLOSE_KEY: &str = "api_close_key";
+
+/// `Basic base64("api_close_key:")`: the key as the user name, no password.
+const CLOSE_AUTH: &str = "Basic YXBpX2Nsb3NlX2tleTo=";
+
+fn opportunity(n: usize) -> Value {
+    json!({
+        "id": format!("oppo_{n:04}"), "lead_id": "lead_1", "lead_name": "Acme",
+        "status_id": "stat_a", "status_type": "active", "value": 150050,
+        "value_currency": "EUR", "confidence": 40, "user_id": "user_1",
+        "date_created": "2026-01-02T03:04:05+00:00", "date_updated": "2026-01-02T03:04:05+00:00",
+    })
+}
+
+/// Close's list over `total` opportunities, answering any `_skip`/`_limit` window.
+struct Offsets {
+    total: usize,
+}
+
+impl Respond for Offsets {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let param = |name: &str, default: usize| {
+            request
+                .url
+                .query_pairs()
+                .find(|(k, _)| k == name)
+                .map_or(default, |(_, v)| v.parse().unwrap())
+        };
+        let (skip, limit) = (param("_skip", 0), param("_limit", 100));
+        assert!(limit <= 100, "Close serves at most 100 a page");
+        let end = (skip + limit).min(self.total);
+        let data: Vec<Value> = (skip.min(end)..end).map(|n| opportunity(n + 1)).collect();
+        ResponseTemplate::new(200)
+            .set_body_json(json!({ "data": data, "has_more": end < self.total }))
+    }
+}
+
+async fn connect_close(app: &TestApp, server: &MockServer) {
+    let body = json!({ "settings": { "api_key": CLOSE_KEY, "base_url": server.uri() } });
+    let (status, answer) = call(app.patch("/vault/connections/crm/close", &body)).await;
+    assert_eq!(status, 200, "{answer}");
+}
+
+fn close(rq: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    rq.header("x-apideck-service-id", "close")
+}
+
+#[tokio::test]
+async fn close_reads_250_opportunities_once_through_offsets() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    connect_close(&app, &server).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/opportunity/"))
+        .and(header("authorization", CLOSE_AUTH))
+        .and(query_param("_order_by", "date_created"))
+        .respond_with(Offsets { total: 250 })
+        .mount(&server)
+        .await;
+    let mut seen = Vec::new();
+    for page in every_page(&app, "close", 100).await {
+        for record in page["data"].as_array().unwrap() {
+            seen.push(record["id"].as_str().unwrap().to_owned());
+            assert_eq!(record["monetary_amount"], json!(1500.5));
+        }
+    }
+    let want: Vec<String> = (1..=250).map(|n| format!("oppo_{n:04}")).collect();
+    assert_eq!(seen, want);
+}
+
+#[tokio::test]
+async fn close_filters_and_sorts_become_query_parameters() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    connect_close(&app, &server).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/opportunity/"))
+        .and(query_param("status_type", "won"))
+        .and(query_param("lead_id", "lead_1"))
+        .and(query_param("_order_by", "-value"))
+        .respond_with(Offsets { total: 1 })
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (status, body) = call(close(app.get(
+        "/crm/opportunities?filter[status]=Won&filter[company_id]=lead_1&sort[by]=monetary_amount&sort[direction]=desc",
+    )))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"][0]["id"], "oppo_0001");
+    let (status, body) = call(close(
+        app.get("/crm/opportunities?filter[status]=Abandoned"),
+    ))
+    .await;
+    assert_eq!(status, 400, "{body}");
+}
+
+/// What the loader accepts of the shipped plugins, the schemas editors check against accept.
+#[test]
+fn the_shipped_plugins_pass_the_schemas() {
+    let manifests = jsonschema::validator_for(&crmgate_connector_sdk::manifest_schema()).unwrap();
+    let tables = jsonschema::validator_for(&crmgate::mapping::mapping_file_schema(
+        &crmgate::unified::OPPORTUNITIES,
+    ))
+    .unwrap();
+    let mut checked = 0;
+    for folder in std::fs::read_dir(plugins_dir()).unwrap() {
+        let folder = folder.unwrap().path();
+        for (validator, file) in [
+            (&manifests, folder.join("connector.yaml")),
+            (&tables, folder.join("mappings/opportunities.yaml")),
+        ] {
+            let doc: Value =
+                serde_saphyr::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+            let problems: Vec<String> = validator
+                .iter_errors(&doc)
+                .map(|e| format!("{}: {e}", e.instance_path()))
+                .collect();
+            assert!(problems.is_empty(), "{}: {problems:#?}", file.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2);
+}
