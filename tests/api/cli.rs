@@ -166,15 +166,13 @@ fn the_documented_coverage_matrix_is_what_the_command_prints() {
     let matrix = String::from_utf8(output.stdout).unwrap();
     assert!(
         matrix.starts_with(
-            "| field | HubSpot | Pipedrive | Copper | Close |\n|---|---|---|---|---|\n"
+            "| field | HubSpot | Pipedrive | Copper | Close | Freshsales |\n|---|---|---|---|---|---|\n"
         ),
         "{matrix}"
     );
-    assert!(
-        matrix.contains(
-            "| `custom_fields` | read, write | read, write | read, write | read, write |"
-        )
-    );
+    assert!(matrix.contains(
+        "| `custom_fields` | read, write | read, write | read, write | read, write | read, write |"
+    ));
     let docs = include_str!("../../docs/connectors.md");
     assert!(
         docs.contains(&matrix),

@@ -56,7 +56,10 @@ async fn vault_lists_plugins_like_built_in_connectors() {
     let app = spawn_app().await;
     let (status, body) = call(app.get("/vault/connections")).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(services(&body), ["hubspot", "pipedrive", "copper", "close"]);
+    assert_eq!(
+        services(&body),
+        ["hubspot", "pipedrive", "copper", "close", "freshsales"]
+    );
     let close = &body["data"][3];
     assert_eq!(close["name"], "Close");
     assert_eq!(close["id"], "crm+close");
@@ -304,4 +307,93 @@ fn the_shipped_plugins_pass_the_schemas() {
         }
     }
     assert!(checked >= 2);
+}
+
+/// Freshsales' host is the account's: the `bundle` setting names one label under
+/// myfreshworks.com, and a value that would point anywhere else is refused when saved.
+#[tokio::test]
+async fn freshsales_templates_its_host_from_a_checked_bundle() {
+    let plugin = crmgate::registry::load_plugin(&plugins_dir().join("freshsales")).unwrap();
+    let connector = plugin.connector.as_ref();
+    let settings = crmgate_connector_sdk::ConnectionSettings::new(
+        connector.settings(),
+        [("bundle".to_owned(), secrecy::SecretString::from("acme"))],
+    );
+    let url = connector.default_base_url(&settings).unwrap();
+    assert_eq!(url.as_str(), "https://acme.myfreshworks.com/");
+    let policy =
+        crmgate_connector_sdk::OutboundPolicy::new(connector.vendor_hosts(), Vec::new().into());
+    assert!(policy.check(&url).is_ok());
+
+    let app = spawn_app().await;
+    for bundle in ["evil.example.com/x", "acme.evil.com#", "a b", "-acme"] {
+        let body =
+            json!({ "settings": { "bundle": bundle, "api_key": "k", "deals_view_id": "1" } });
+        let (status, answer) = call(app.patch("/vault/connections/crm/freshsales", &body)).await;
+        assert_eq!(status, 400, "{bundle}: {answer}");
+        assert!(answer.to_string().contains("bundle"), "{bundle}: {answer}");
+    }
+    let body = json!({ "settings": { "bundle": "acme", "api_key": "k", "deals_view_id": "1" } });
+    let (status, answer) = call(app.patch("/vault/connections/crm/freshsales", &body)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["data"]["state"], "callable", "{answer}");
+}
+
+/// Freshsales' numbered pages of a view, answering any `page`/`per_page`.
+struct Pages {
+    total: usize,
+}
+
+impl Respond for Pages {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let param = |name: &str| {
+            request
+                .url
+                .query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.parse::<usize>().unwrap())
+                .unwrap()
+        };
+        let (page, per_page) = (param("page"), param("per_page"));
+        assert!(per_page <= 100 && page >= 1);
+        let start = ((page - 1) * per_page).min(self.total);
+        let end = (start + per_page).min(self.total);
+        let deals: Vec<Value> = (start..end)
+            .map(|n| json!({ "id": n + 1, "name": format!("Deal {}", n + 1), "amount": "10.50" }))
+            .collect();
+        ResponseTemplate::new(200)
+            .set_body_json(json!({ "deals": deals, "meta": { "total": self.total } }))
+    }
+}
+
+#[tokio::test]
+async fn freshsales_reads_250_deals_of_its_view_once() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    let body = json!({ "settings": {
+        "bundle": "acme", "api_key": "fs-key", "deals_view_id": "77", "base_url": server.uri(),
+    } });
+    let (status, answer) = call(app.patch("/vault/connections/crm/freshsales", &body)).await;
+    assert_eq!(status, 200, "{answer}");
+    Mock::given(method("GET"))
+        .and(path("/crm/sales/api/deals/view/77"))
+        .and(header("authorization", "Token token=fs-key"))
+        .and(query_param("sort", "created_at"))
+        .and(query_param("sort_type", "asc"))
+        .respond_with(Pages { total: 250 })
+        .mount(&server)
+        .await;
+    let pages = every_page(&app, "freshsales", 100).await;
+    let seen: Vec<u64> = pages.iter().flat_map(crate::app::page_ids).collect();
+    assert_eq!(seen, (1..=250).collect::<Vec<_>>());
+    assert_eq!(
+        pages[0]["data"][0]["monetary_amount"],
+        crate::app::exact("10.50")
+    );
+    let (status, refused) = call(
+        app.get("/crm/opportunities?filter[owner_id]=5")
+            .header("x-apideck-service-id", "freshsales"),
+    )
+    .await;
+    assert_eq!(status, 400, "a view takes no filters: {refused}");
 }
