@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod config;
+pub mod conformance;
 pub mod error;
 pub mod mapping;
 pub mod registry;

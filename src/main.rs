@@ -1,6 +1,7 @@
 //! The `crmgate` command: `serve` runs the gateway; `mappings`, `connectors`, `apps`, `keys`
 //! and `config` are the operator's tools.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -130,6 +131,24 @@ enum ConnectorsCommand {
     },
     /// Print the JSON Schema of connector manifests (what `connectors/schema.json` holds).
     Schema,
+    /// Make a plugin folder `<id>/` to start from: a commented manifest and mapping table for
+    /// a made-up vendor, and a fixture for every conformance scenario.
+    New {
+        /// The connector's id: its folder name and service id.
+        id: String,
+        /// Where to make the folder.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Replay the conformance scenarios of a plugin from its `fixtures/` and print one line
+    /// each; exit 1 when any fails.
+    Test {
+        /// The plugin's folder.
+        folder: PathBuf,
+        /// Write what crmgate sent and answered into the fixtures instead of comparing.
+        #[arg(long)]
+        record: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -197,8 +216,8 @@ const OTLP_ENDPOINT_ENV: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
 /// Logs to stderr as human text or JSON; with `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans are also
 /// exported over OTLP/HTTP. Answers the trace provider, which must be shut down to flush.
-fn init_logging(format: LogFormat) -> anyhow::Result<Option<SdkTracerProvider>> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+fn init_logging(format: LogFormat, level: &str) -> anyhow::Result<Option<SdkTracerProvider>> {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let provider = match std::env::var(OTLP_ENDPOINT_ENV) {
         Ok(endpoint) if !endpoint.is_empty() => {
             // The exporter's HTTP client shares crmgate's TLS stack, which needs its provider.
@@ -259,7 +278,17 @@ async fn main() -> ExitCode {
     if let Some(format) = cli.log_format {
         settings.server.log_format = format;
     }
-    let traces = match init_logging(settings.server.log_format) {
+    // Replaying scenarios provokes vendor errors on purpose: only errors are worth a line there.
+    let quiet = matches!(
+        cli.command,
+        Command::Connectors {
+            command: ConnectorsCommand::Test { .. }
+        }
+    );
+    let traces = match init_logging(
+        settings.server.log_format,
+        if quiet { "error" } else { "info" },
+    ) {
         Ok(traces) => traces,
         Err(e) => {
             eprintln!("crmgate: cannot set up trace export: {e:#}");
@@ -302,7 +331,7 @@ async fn main() -> ExitCode {
             command: MappingsCommand::Coverage,
         } => {
             let sources = crmgate::registry::Sources {
-                plugins: existing(DEFAULT_PLUGINS),
+                plugins: existing(DEFAULT_PLUGINS).into_iter().collect(),
                 ..Default::default()
             };
             let connectors = match crmgate::registry::load(&sources) {
@@ -328,6 +357,26 @@ async fn main() -> ExitCode {
         Command::Connectors {
             command: ConnectorsCommand::Check { paths, built_in },
         } => return check_connectors(paths, built_in),
+        Command::Connectors {
+            command: ConnectorsCommand::New { id, dir },
+        } => {
+            return match crmgate::conformance::scaffold(&dir, &id) {
+                Ok(folder) => {
+                    println!(
+                        "Made {}: `crmgate connectors test {0} --record`, read what it wrote, then `crmgate connectors test {0}`.",
+                        folder.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("crmgate: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Command::Connectors {
+            command: ConnectorsCommand::Test { folder, record },
+        } => return test_plugin(&folder, record).await,
         Command::Connectors {
             command: ConnectorsCommand::Schema,
         } => {
@@ -379,6 +428,39 @@ fn check(dir: &Path) -> ExitCode {
     }
 }
 
+/// Replays every scenario against the plugin in `folder`, one line each.
+async fn test_plugin(folder: &Path, record: bool) -> ExitCode {
+    if let Err(errors) = crmgate::registry::load_plugin(folder) {
+        for e in &errors {
+            eprintln!("{e}");
+        }
+        eprintln!("{} error(s); the plugin does not load.", errors.len());
+        return ExitCode::FAILURE;
+    }
+    let target = crmgate::conformance::Target::plugin(folder);
+    // Written without println!, so that a reader that stops early (`| head`) is no panic.
+    let mut out = std::io::stdout();
+    let mut failed = 0;
+    for scenario in crmgate::conformance::SCENARIOS {
+        let line = match crmgate::conformance::run(&target, scenario, record).await {
+            Ok(_) if record => format!("recorded  {scenario}"),
+            Ok(_) => format!("pass  {scenario}"),
+            Err(failure) => {
+                failed += 1;
+                format!("FAIL  {scenario}: {failure}")
+            }
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        let total = crmgate::conformance::SCENARIOS.len();
+        let _ = writeln!(out, "{failed} of {total} scenarios failed.");
+        ExitCode::FAILURE
+    }
+}
+
 /// `dir` when it is a folder here: the defaults that apply only where they exist.
 fn existing(dir: &str) -> Option<PathBuf> {
     Path::new(dir).is_dir().then(|| PathBuf::from(dir))
@@ -403,24 +485,19 @@ fn check_connectors(mut paths: Vec<PathBuf>, built_in: Option<PathBuf>) -> ExitC
             Err(e) => errors.extend(e),
         }
     }
-    for path in &paths {
-        let loaded = if path.join("connector.yaml").is_file() {
-            crmgate::registry::load_plugin(path).map(|entry| vec![entry])
-        } else {
-            let sources = crmgate::registry::Sources {
-                plugins: Some(path.clone()),
-                ..Default::default()
-            };
-            crmgate::registry::load(&sources).map(|loaded| {
+    if !paths.is_empty() {
+        let sources = crmgate::registry::Sources {
+            plugins: paths.clone(),
+            ..Default::default()
+        };
+        match crmgate::registry::load(&sources) {
+            Ok(loaded) => checked.extend(
                 loaded
                     .entries
-                    .into_iter()
+                    .iter()
                     .filter(|e| e.plugin.is_some())
-                    .collect()
-            })
-        };
-        match loaded {
-            Ok(entries) => checked.extend(entries.iter().map(|e| e.connector.id())),
+                    .map(|e| e.connector.id()),
+            ),
             Err(e) => errors.extend(e),
         }
     }
@@ -456,8 +533,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .connectors
         .dir
         .clone()
-        .or_else(|| existing(DEFAULT_PLUGINS));
-    if let Some(dir) = &plugins {
+        .or_else(|| existing(DEFAULT_PLUGINS))
+        .into_iter()
+        .collect::<Vec<_>>();
+    for dir in &plugins {
         tracing::info!(dir = %dir.display(), "Loading connector plugins from a folder.");
     }
     let listen = settings.server.listen;

@@ -51,8 +51,9 @@ pub struct Sources {
     /// A folder holding `<id>/connector.yaml` for each built-in connector, read instead of the
     /// copies compiled in (`crmgate connectors check --built-in`).
     pub built_in_dir: Option<PathBuf>,
-    /// A folder of plugins, one sub-folder each.
-    pub plugins: Option<PathBuf>,
+    /// Plugins: each path a plugin's folder (it holds a `connector.yaml`) or a folder of
+    /// them, one sub-folder each.
+    pub plugins: Vec<PathBuf>,
     /// Leave out a plugin that does not load rather than fail.
     pub skip_broken: bool,
 }
@@ -163,8 +164,13 @@ pub fn load(sources: &Sources) -> Result<Loaded, Vec<ManifestError>> {
         errors.extend(unknown_manifests(dir, &built_in));
     }
     let mut skipped = Vec::new();
-    if let Some(dir) = &sources.plugins {
-        match plugin_folders(dir) {
+    for path in &sources.plugins {
+        let folders = if path.join("connector.yaml").is_file() {
+            Ok(vec![path.clone()])
+        } else {
+            plugin_folders(path)
+        };
+        match folders {
             Ok(folders) => {
                 for folder in folders {
                     match load_plugin(&folder) {
@@ -388,7 +394,7 @@ fn folder_name(folder: &Path) -> String {
 }
 
 /// Connector ids are service ids in headers and URLs and folder names on disk.
-fn valid_id(id: &str) -> bool {
+pub fn valid_id(id: &str) -> bool {
     id.starts_with(|c: char| c.is_ascii_lowercase())
         && id
             .chars()

@@ -38,8 +38,9 @@ pub struct ServeOptions {
     pub database_url: String,
     /// A folder of mapping tables for the built-in connectors; the built-in copies when `None`.
     pub mappings: Option<PathBuf>,
-    /// A folder of connector plugins, loaded beside the built-in connectors.
-    pub plugins: Option<PathBuf>,
+    /// Connector plugins, loaded beside the built-in connectors: plugin folders, or folders
+    /// of them.
+    pub plugins: Vec<PathBuf>,
     /// Start without a plugin that does not load instead of refusing to start.
     pub skip_broken_plugins: bool,
     pub api_key: Option<SecretString>,
@@ -66,7 +67,7 @@ impl ServeOptions {
     pub fn from_settings(
         settings: Settings,
         mappings: Option<PathBuf>,
-        plugins: Option<PathBuf>,
+        plugins: Vec<PathBuf>,
     ) -> anyhow::Result<Self> {
         let allowed_hosts = settings.outbound.patterns()?;
         Ok(Self {
@@ -364,7 +365,7 @@ mod tests {
         ServeOptions {
             database_url: url.to_owned(),
             mappings: None,
-            plugins: None,
+            plugins: Vec::new(),
             skip_broken_plugins: false,
             api_key: Some(SecretString::from("k")),
             redis_url: None,

@@ -88,7 +88,7 @@ pub fn options(database_url: &str) -> ServeOptions {
     ServeOptions {
         database_url: database_url.to_owned(),
         mappings: None,
-        plugins: Some(plugins_dir()),
+        plugins: vec![plugins_dir()],
         skip_broken_plugins: false,
         api_key: Some(SecretString::from(API_KEY)),
         redis_url: None,

@@ -43,7 +43,7 @@ async fn build_error(plugins: &Path, skip_broken: bool) -> String {
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}", dir.path().join("crmgate.db").display());
     let mut options = crate::app::options(&database_url);
-    options.plugins = Some(plugins.to_owned());
+    options.plugins = vec![plugins.to_owned()];
     options.skip_broken_plugins = skip_broken;
     match crmgate::server::Gateway::build(options).await {
         Ok(_) => panic!("the gateway starts"),
@@ -102,7 +102,7 @@ async fn a_plugin_cannot_replace_a_built_in_connector() {
     // Not even when broken plugins may be skipped: the built-in one stays, and says so.
     let plugins_dir = plugins.path().to_owned();
     let app = spawn_app_with(|o| {
-        o.plugins = Some(plugins_dir);
+        o.plugins = vec![plugins_dir];
         o.skip_broken_plugins = true;
     })
     .await;
@@ -125,7 +125,7 @@ async fn a_skipped_plugin_is_left_out_and_reported_by_readiness() {
     std::fs::write(broken.join("connector.yaml"), "meta: { id: broken }\n").unwrap();
     let plugins_dir = plugins.path().to_owned();
     let app = spawn_app_with(|o| {
-        o.plugins = Some(plugins_dir);
+        o.plugins = vec![plugins_dir];
         o.skip_broken_plugins = true;
     })
     .await;
@@ -396,4 +396,109 @@ async fn freshsales_reads_250_deals_of_its_view_once() {
     )
     .await;
     assert_eq!(status, 400, "a view takes no filters: {refused}");
+}
+
+fn crmgate_command(args: &[&str], cwd: &Path) -> (Option<i32>, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_crmgate"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+/// A plugin author's whole path, from a folder holding nothing but the plugin: scaffold, fill
+/// in, check, record, test, break and see the difference named, and start a gateway with it.
+#[tokio::test]
+async fn a_plugin_is_written_checked_tested_and_served_from_its_folder_alone() {
+    let work = tempfile::tempdir().unwrap();
+    let (code, out, err) = crmgate_command(&["connectors", "new", "acme"], work.path());
+    assert_eq!(code, Some(0), "{out}{err}");
+    let folder = work.path().join("acme");
+    for file in [
+        "connector.yaml",
+        "mappings/opportunities.yaml",
+        "fixtures/connection.json",
+    ] {
+        assert!(folder.join(file).is_file(), "{file}");
+    }
+    for scenario in crmgate::conformance::SCENARIOS {
+        assert!(
+            folder.join(format!("fixtures/{scenario}.json")).is_file(),
+            "{scenario}"
+        );
+    }
+    for (id, why) in [
+        ("acme", "exists already"),
+        ("pipedrive", "is a built-in connector"),
+        ("Acme", "cannot be a connector id"),
+    ] {
+        let (code, _, err) = crmgate_command(&["connectors", "new", id], work.path());
+        assert_eq!(code, Some(1), "{id}");
+        assert!(err.contains(why), "{id}: {err}");
+    }
+
+    // Filled in: the vendor's own host, and its description field.
+    let manifest = folder.join("connector.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("api.example.com", "api.acme.test")).unwrap();
+    let table = folder.join("mappings/opportunities.yaml");
+    let text = std::fs::read_to_string(&table).unwrap();
+    std::fs::write(
+        &table,
+        text.replace(
+            "  currency:\n",
+            "  description:\n    read: { from: $.notes }\n  currency:\n",
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = crmgate_command(&["connectors", "check", "acme"], work.path());
+    assert_eq!((code, out.as_str()), (Some(0), "Valid: acme.\n"), "{err}");
+
+    let (code, out, err) =
+        crmgate_command(&["connectors", "test", "acme", "--record"], work.path());
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(
+        out.lines().count(),
+        crmgate::conformance::SCENARIOS.len(),
+        "{out}"
+    );
+    let (code, out, err) = crmgate_command(&["connectors", "test", "acme"], work.path());
+    assert_eq!(code, Some(0), "{out}{err}");
+    let want: Vec<String> = crmgate::conformance::SCENARIOS
+        .iter()
+        .map(|s| format!("pass  {s}"))
+        .collect();
+    assert_eq!(out.lines().collect::<Vec<_>>(), want);
+
+    // A vendor that answers otherwise than recorded fails, naming the step and the field.
+    let get = folder.join("fixtures/get.json");
+    let text = std::fs::read_to_string(&get).unwrap();
+    std::fs::write(&get, text.replacen("\"Deal 42\"", "\"Deal 43\"", 1)).unwrap();
+    let (code, out, _) = crmgate_command(&["connectors", "test", "acme"], work.path());
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(
+            "FAIL  get: step 1: unified answer at $.data.title: want \"Deal 42\", got \"Deal 43\""
+        ),
+        "{out}"
+    );
+    assert!(out.ends_with("1 of 14 scenarios failed.\n"), "{out}");
+
+    let plugins = work.path().to_owned();
+    let app = spawn_app_with(|o| o.plugins = vec![plugins]).await;
+    let (_, list) = call(app.get("/vault/connections")).await;
+    assert!(services(&list).contains(&"acme"), "{list}");
+    let acme = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["service_id"] == "acme")
+        .unwrap();
+    assert_eq!(acme["name"], "Acme");
 }
