@@ -428,6 +428,25 @@ fn check(dir: &Path) -> ExitCode {
     }
 }
 
+/// Prints, for a plugin, what its table reads that none of its recorded vendor records has.
+fn warn_unrecorded(entry: &crmgate::registry::ConnectorEntry) {
+    let (Some(folder), Ok(set)) = (
+        &entry.plugin,
+        MappingSet::load(None, std::slice::from_ref(entry)),
+    ) else {
+        return;
+    };
+    let Some(table) = set.table(
+        entry.connector.id(),
+        crmgate_connector_sdk::Resource::Opportunities,
+    ) else {
+        return;
+    };
+    for warning in crmgate::conformance::unrecorded_paths(entry, &table, &folder.join("fixtures")) {
+        eprintln!("{warning}");
+    }
+}
+
 /// Replays every scenario against the plugin in `folder`, one line each.
 async fn test_plugin(folder: &Path, record: bool) -> ExitCode {
     if let Err(errors) = crmgate::registry::load_plugin(folder) {
@@ -491,13 +510,12 @@ fn check_connectors(mut paths: Vec<PathBuf>, built_in: Option<PathBuf>) -> ExitC
             ..Default::default()
         };
         match crmgate::registry::load(&sources) {
-            Ok(loaded) => checked.extend(
-                loaded
-                    .entries
-                    .iter()
-                    .filter(|e| e.plugin.is_some())
-                    .map(|e| e.connector.id()),
-            ),
+            Ok(loaded) => {
+                for entry in loaded.entries.iter().filter(|e| e.plugin.is_some()) {
+                    checked.push(entry.connector.id());
+                    warn_unrecorded(entry);
+                }
+            }
             Err(e) => errors.extend(e),
         }
     }

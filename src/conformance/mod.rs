@@ -568,3 +568,90 @@ fn rewrite(value: Value, subs: &[(&str, &str)], expand: bool) -> Value {
         other => other,
     }
 }
+
+/// What the table reads that none of the plugin's recorded vendor records has: the static part
+/// of each read path, followed member by member through every record the fixtures hold (the
+/// answers at the manifest's `records` and `record` paths). A path no record has is most
+/// likely a misspelt member or one that includes the answer's envelope (`$.data.name` where
+/// records are already `$.data`'s items); it may also be a member the recordings leave out,
+/// so it is a warning, with where the table names it.
+pub fn unrecorded_paths(
+    entry: &crate::registry::ConnectorEntry,
+    table: &MappingTable,
+    fixtures: &Path,
+) -> Vec<String> {
+    let declaration = entry.connector.manifest().declaration();
+    let Some(spec) = declaration.resources.get(Resource::Opportunities.as_str()) else {
+        return Vec::new();
+    };
+    let lists = [&spec.list, &spec.search]
+        .into_iter()
+        .flatten()
+        .map(|l| &l.records);
+    let singles = [spec.get.as_ref().map(|g| &g.record)]
+        .into_iter()
+        .flatten()
+        .chain(
+            [&spec.create, &spec.update]
+                .into_iter()
+                .flatten()
+                .map(|w| &w.record),
+        );
+    let answers: Vec<Value> = SCENARIOS
+        .iter()
+        .filter_map(|s| read_json::<Fixture>(&fixtures.join(format!("{s}.json"))).ok())
+        .flat_map(|f| f.steps)
+        .flat_map(|s| s.vendor)
+        .filter(|e| (200..300).contains(&e.status))
+        .filter_map(|e| e.response)
+        .collect();
+    let mut records: Vec<&Value> = Vec::new();
+    for answer in &answers {
+        for path in lists.clone() {
+            for found in path.find_all(answer) {
+                records.extend(found.as_array().into_iter().flatten());
+            }
+        }
+        for path in singles.clone() {
+            records.extend(path.find(answer));
+        }
+    }
+    let records: Vec<&Value> = records
+        .into_iter()
+        .filter(|r| spec.id.path.find(r).is_some())
+        .collect();
+    if records.is_empty() {
+        return Vec::new();
+    }
+    let source = entry
+        .mappings
+        .iter()
+        .find(|m| m.resource == Resource::Opportunities);
+    let mut warnings = Vec::new();
+    for members in table.read_paths().iter().filter(|m| !m.is_empty()) {
+        let held = records.iter().any(|record| {
+            members
+                .iter()
+                .try_fold(*record, |at, member| at.get(member))
+                .is_some()
+        });
+        if held {
+            continue;
+        }
+        let path = format!("$.{}", members.join("."));
+        let at = source
+            .and_then(|s| {
+                s.text.lines().enumerate().find_map(|(n, line)| {
+                    line.find(&path)
+                        .map(|col| format!("{}:{}:{}", s.file, n + 1, col + 1))
+                })
+            })
+            .unwrap_or_else(|| source.map_or_else(String::new, |s| s.file.clone()));
+        warnings.push(format!(
+            "{at}: warning: reads {path}, which none of the {} vendor records in {} has",
+            records.len(),
+            fixtures.display()
+        ));
+    }
+    warnings
+}

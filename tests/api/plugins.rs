@@ -457,8 +457,38 @@ async fn a_plugin_is_written_checked_tested_and_served_from_its_folder_alone() {
         ),
     )
     .unwrap();
+    // The table now reads notes, which no recorded vendor record has yet: a warning says so.
     let (code, out, err) = crmgate_command(&["connectors", "check", "acme"], work.path());
     assert_eq!((code, out.as_str()), (Some(0), "Valid: acme.\n"), "{err}");
+    assert!(
+        err.contains("warning: reads $.notes, which none of the"),
+        "{err}"
+    );
+    // The vendor's answer, recorded as an author would from its documentation.
+    let get = folder.join("fixtures/get.json");
+    let mut fixture: Value = serde_json::from_str(&std::fs::read_to_string(&get).unwrap()).unwrap();
+    fixture["steps"][0]["vendor"][0]["response"]["data"]["notes"] = json!("Call back in May");
+    std::fs::write(&get, serde_json::to_string_pretty(&fixture).unwrap()).unwrap();
+    let (code, out, err) = crmgate_command(&["connectors", "check", "acme"], work.path());
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (Some(0), "Valid: acme.\n", "")
+    );
+    // A path no recorded vendor record has is pointed out where the table names it.
+    let filled = std::fs::read_to_string(&table).unwrap();
+    let line = filled.lines().position(|l| l.contains("$.amount")).unwrap() + 1;
+    std::fs::write(&table, filled.replacen("$.amount", "$.amonut", 1)).unwrap();
+    let (code, _, err) = crmgate_command(&["connectors", "check", "acme"], work.path());
+    assert_eq!(code, Some(0), "a warning: {err}");
+    assert!(
+        err.starts_with(&format!(
+            "acme/mappings/opportunities.yaml:{line}:19: warning: reads $.amonut, which none of the"
+        )) || err.contains(&format!(
+            "opportunities.yaml:{line}:19: warning: reads $.amonut, which none of the"
+        )),
+        "{err}"
+    );
+    std::fs::write(&table, filled).unwrap();
 
     let (code, out, err) =
         crmgate_command(&["connectors", "test", "acme", "--record"], work.path());
@@ -477,7 +507,6 @@ async fn a_plugin_is_written_checked_tested_and_served_from_its_folder_alone() {
     assert_eq!(out.lines().collect::<Vec<_>>(), want);
 
     // A vendor that answers otherwise than recorded fails, naming the step and the field.
-    let get = folder.join("fixtures/get.json");
     let text = std::fs::read_to_string(&get).unwrap();
     std::fs::write(&get, text.replacen("\"Deal 42\"", "\"Deal 43\"", 1)).unwrap();
     let (code, out, _) = crmgate_command(&["connectors", "test", "acme"], work.path());
