@@ -2,7 +2,7 @@
 //!
 //! `cargo bench --bench mapping`. The pages are recorded-shape 100-record lists of each
 //! connector (bench/fixtures/, made by make_pages.py beside them); the create bodies are the
-//! conformance suite's (tests/fixtures/<connector>/create.json).
+//! conformance suite's (tests/fixtures/<connector>/opportunities/create.json).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -45,7 +45,7 @@ const CONNECTORS: &[Connector] = &[
         page: include_bytes!("../bench/fixtures/hubspot_deals_page.json"),
         records: "$.results",
         catalogs: &[("custom_fields", &[]), ("tags", &[])],
-        create: include_str!("../tests/fixtures/hubspot/create.json"),
+        create: include_str!("../tests/fixtures/hubspot/opportunities/create.json"),
         create_catalogs: &[
             ("custom_fields", &[("region", "Region")]),
             ("tags", &[("101", "Strategic")]),
@@ -75,7 +75,7 @@ const CONNECTORS: &[Connector] = &[
                 ],
             ),
         ],
-        create: include_str!("../tests/fixtures/pipedrive/create.json"),
+        create: include_str!("../tests/fixtures/pipedrive/opportunities/create.json"),
         create_catalogs: &[
             (
                 "custom_fields",
@@ -93,7 +93,7 @@ const CONNECTORS: &[Connector] = &[
             ("loss_reasons", &[]),
             ("customer_sources", &[]),
         ],
-        create: include_str!("../tests/fixtures/copper/create.json"),
+        create: include_str!("../tests/fixtures/copper/opportunities/create.json"),
         create_catalogs: &[
             ("custom_fields", &[("11", "Region")]),
             ("loss_reasons", &[("4", "Price")]),

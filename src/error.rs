@@ -27,6 +27,7 @@ pub enum ErrorType {
     ConnectorExecutionError,
     ConnectorRateLimitError,
     ConnectorOperationUnsupportedError,
+    UnsupportedOperationError,
     InternalServerError,
 }
 
@@ -46,6 +47,7 @@ impl ErrorType {
             ErrorType::ConnectorExecutionError => "ConnectorExecutionError",
             ErrorType::ConnectorRateLimitError => "ConnectorRateLimitError",
             ErrorType::ConnectorOperationUnsupportedError => "ConnectorOperationUnsupportedError",
+            ErrorType::UnsupportedOperationError => "UnsupportedOperationError",
             ErrorType::InternalServerError => "InternalServerError",
         }
     }
@@ -132,6 +134,17 @@ impl Error {
             "message": format!("filter[{key}] is not supported by this connector"),
             "supported_filters": supported,
         }))
+    }
+
+    /// A resource the connection's connector does not serve (it has no mapping table for it),
+    /// as Apideck answers it: 501, naming the connector.
+    pub fn unsupported_resource(connector: &str, service: &str, resource: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_IMPLEMENTED,
+            ErrorType::UnsupportedOperationError,
+            format!("{connector} does not serve {resource} through crmgate"),
+        )
+        .with_detail(serde_json::json!({ "service": service, "resource": resource }))
     }
 
     /// A `sort[by]` the connector's table does not declare, with the ones it does.

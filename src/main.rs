@@ -436,45 +436,56 @@ fn warn_unrecorded(entry: &crmgate::registry::ConnectorEntry) {
     ) else {
         return;
     };
-    let Some(table) = set.table(
-        entry.connector.id(),
-        crmgate_connector_sdk::Resource::Opportunities,
-    ) else {
-        return;
-    };
-    for warning in crmgate::conformance::unrecorded_paths(entry, &table, &folder.join("fixtures")) {
-        eprintln!("{warning}");
+    for source in entry.mappings.iter() {
+        let Some(table) = set.table(entry.connector.id(), source.resource) else {
+            continue;
+        };
+        let fixtures = folder.join("fixtures");
+        for warning in
+            crmgate::conformance::unrecorded_paths(entry, source.resource, &table, &fixtures)
+        {
+            eprintln!("{warning}");
+        }
     }
 }
 
 /// Replays every scenario against the plugin in `folder`, one line each.
 async fn test_plugin(folder: &Path, record: bool) -> ExitCode {
-    if let Err(errors) = crmgate::registry::load_plugin(folder) {
-        for e in &errors {
-            eprintln!("{e}");
+    let entry = match crmgate::registry::load_plugin(folder) {
+        Ok(entry) => entry,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!("{} error(s); the plugin does not load.", errors.len());
+            return ExitCode::FAILURE;
         }
-        eprintln!("{} error(s); the plugin does not load.", errors.len());
-        return ExitCode::FAILURE;
-    }
+    };
     let target = crmgate::conformance::Target::plugin(folder);
     // Written without println!, so that a reader that stops early (`| head`) is no panic.
     let mut out = std::io::stdout();
-    let mut failed = 0;
-    for scenario in crmgate::conformance::SCENARIOS {
-        let line = match crmgate::conformance::run(&target, scenario, record).await {
-            Ok(_) if record => format!("recorded  {scenario}"),
-            Ok(_) => format!("pass  {scenario}"),
-            Err(failure) => {
-                failed += 1;
-                format!("FAIL  {scenario}: {failure}")
-            }
+    let (mut failed, mut total) = (0, 0);
+    for source in entry.mappings.iter() {
+        let Some(model) = crmgate::unified::model(source.resource) else {
+            continue;
         };
-        let _ = writeln!(out, "{line}");
+        let resource = source.resource.as_str();
+        for scenario in crmgate::conformance::scenarios(model) {
+            total += 1;
+            let line = match crmgate::conformance::run(&target, model, scenario, record).await {
+                Ok(_) if record => format!("recorded  {resource}/{scenario}"),
+                Ok(_) => format!("pass  {resource}/{scenario}"),
+                Err(failure) => {
+                    failed += 1;
+                    format!("FAIL  {resource}/{scenario}: {failure}")
+                }
+            };
+            let _ = writeln!(out, "{line}");
+        }
     }
     if failed == 0 {
         ExitCode::SUCCESS
     } else {
-        let total = crmgate::conformance::SCENARIOS.len();
         let _ = writeln!(out, "{failed} of {total} scenarios failed.");
         ExitCode::FAILURE
     }

@@ -2,6 +2,9 @@
 //! replayed against the connector's own recorded vendor exchanges (`<scenario>.json` in its
 //! fixtures folder) through a real gateway and a loopback vendor that answers as recorded.
 //!
+//! Each resource a connector maps has its scenarios in `<fixtures>/<resource>/`; the
+//! connection (`<fixtures>/connection.json`) is shared by all.
+//!
 //! A fixture gives, per step, the unified request, every vendor call it must cause (method,
 //! path, exact query, body) with the vendor's recorded answer, and the exact unified answer.
 //! The connection's auth headers (`connection.json`) are checked on every vendor call. On top
@@ -32,10 +35,12 @@ use tokio::sync::oneshot;
 
 use crate::mapping::MappingTable;
 use crate::server::{self, Gateway, ServeOptions};
+use crate::unified::ResourceModel;
 pub use scaffold::scaffold;
 use vendor::{Answer, Received, Vendor};
 
-/// The scenarios, in the order they are run and reported.
+/// The scenarios, in the order they are run and reported; `custom_fields` applies only to
+/// resources that have them (see [`scenarios`]).
 pub const SCENARIOS: &[&str] = &[
     "create",
     "get",
@@ -52,6 +57,14 @@ pub const SCENARIOS: &[&str] = &[
     "vendor_429",
     "vendor_500",
 ];
+
+/// The scenarios of a resource.
+pub fn scenarios(model: &ResourceModel) -> impl Iterator<Item = &'static str> + '_ {
+    SCENARIOS
+        .iter()
+        .copied()
+        .filter(|s| *s != "custom_fields" || model.field("custom_fields").is_some())
+}
 
 /// Placeholders for what changes from run to run: the `next` cursor of a list answer, the
 /// cursor a request was made with (the previous answer's `next`), the gateway's address.
@@ -124,7 +137,7 @@ pub struct Connection {
 pub struct Target {
     /// Its service id.
     pub id: String,
-    /// The folder of its `connection.json` and scenario files.
+    /// The folder of its `connection.json` and of a folder of scenario files per resource.
     pub fixtures: PathBuf,
     /// The plugin folder to load it from; empty for a built-in connector.
     pub plugins: Vec<PathBuf>,
@@ -171,12 +184,20 @@ impl std::fmt::Display for Failure {
     }
 }
 
-/// Replays `scenario` for `target` on a gateway of its own and checks every step and the
-/// scenario's own rules; with `record`, writes what crmgate did into the fixture instead of
-/// comparing (the scenario's rules still run on what was recorded).
-pub async fn run(target: &Target, scenario: &str, record: bool) -> Result<Outcome, Failure> {
+/// Replays `scenario` of a resource for `target` on a gateway of its own and checks every step
+/// and the scenario's own rules; with `record`, writes what crmgate did into the fixture
+/// instead of comparing (the scenario's rules still run on what was recorded).
+pub async fn run(
+    target: &Target,
+    model: &'static ResourceModel,
+    scenario: &str,
+    record: bool,
+) -> Result<Outcome, Failure> {
     let connection: Connection = read_json(&target.fixtures.join("connection.json"))?;
-    let file = target.fixtures.join(format!("{scenario}.json"));
+    let file = target
+        .fixtures
+        .join(model.resource.as_str())
+        .join(format!("{scenario}.json"));
     let mut fixture: Fixture = read_json(&file)?;
     let harness = Harness::start(target).await?;
     harness.connect(&target.id, &connection).await?;
@@ -257,8 +278,8 @@ pub async fn run(target: &Target, scenario: &str, record: bool) -> Result<Outcom
         }
     }
     let outcome = Outcome { fixture, answers };
-    let table = harness.table(&target.id)?;
-    checks::check(scenario, &table, &outcome).map_err(Failure)?;
+    let table = harness.table(&target.id, model.resource)?;
+    checks::check(scenario, model, &table, &outcome).map_err(Failure)?;
     Ok(outcome)
 }
 
@@ -391,12 +412,12 @@ impl Harness {
         Ok((status, headers, body))
     }
 
-    /// The compiled opportunities table of the connector under test, as the gateway runs it.
-    fn table(&self, id: &str) -> Result<Arc<MappingTable>, Failure> {
+    /// The compiled table of a resource of the connector under test, as the gateway runs it.
+    fn table(&self, id: &str, resource: Resource) -> Result<Arc<MappingTable>, Failure> {
         self.gateway
             .mappings
-            .table(id, Resource::Opportunities)
-            .ok_or_else(|| Failure(format!("{id} maps no opportunities")))
+            .table(id, resource)
+            .ok_or_else(|| Failure(format!("{id} maps no {}", resource.as_str())))
     }
 }
 
@@ -577,13 +598,15 @@ fn rewrite(value: Value, subs: &[(&str, &str)], expand: bool) -> Value {
 /// so it is a warning, with where the table names it.
 pub fn unrecorded_paths(
     entry: &crate::registry::ConnectorEntry,
+    resource: Resource,
     table: &MappingTable,
     fixtures: &Path,
 ) -> Vec<String> {
     let declaration = entry.connector.manifest().declaration();
-    let Some(spec) = declaration.resources.get(Resource::Opportunities.as_str()) else {
+    let Some(spec) = declaration.resources.get(resource.as_str()) else {
         return Vec::new();
     };
+    let fixtures = fixtures.join(resource.as_str());
     let lists = [&spec.list, &spec.search]
         .into_iter()
         .flatten()
@@ -623,10 +646,7 @@ pub fn unrecorded_paths(
     if records.is_empty() {
         return Vec::new();
     }
-    let source = entry
-        .mappings
-        .iter()
-        .find(|m| m.resource == Resource::Opportunities);
+    let source = entry.mappings.iter().find(|m| m.resource == resource);
     let mut warnings = Vec::new();
     for members in table.read_paths().iter().filter(|m| !m.is_empty()) {
         let held = records.iter().any(|record| {

@@ -55,7 +55,7 @@ pub fn scaffold(parent: &Path, id: &str) -> Result<PathBuf, String> {
     write("fixtures/connection.json", pretty(&connection))?;
     for scenario in SCENARIOS {
         write(
-            &format!("fixtures/{scenario}.json"),
+            &format!("fixtures/opportunities/{scenario}.json"),
             pretty(&fixture(scenario, &name)),
         )?;
     }

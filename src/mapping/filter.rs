@@ -35,6 +35,14 @@ impl MappingTable {
                             decimal_number(&plain).expect("plain decimal text is a number"),
                         )
                     })?,
+                FilterKind::DateTime => chrono::DateTime::parse_from_rfc3339(raw.trim())
+                    .map(|t| {
+                        Value::String(
+                            t.with_timezone(&chrono::Utc)
+                                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                        )
+                    })
+                    .map_err(|_| invalid(format!("{raw:?} is not an RFC 3339 timestamp")))?,
             };
             match &rule.target {
                 FilterTarget::Field { field, transforms } => {

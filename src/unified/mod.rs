@@ -10,6 +10,7 @@
 
 mod currency;
 mod decimal;
+mod note;
 mod opportunity;
 mod write;
 
@@ -23,6 +24,7 @@ use serde_json::{Map, Value};
 
 pub use currency::{CURRENCY_CODES, Currency};
 pub use decimal::{MAX_DECIMALS, MAX_INTEGER_DIGITS, UnifiedDecimal, plain_decimal};
+pub use note::NOTES;
 pub use opportunity::OPPORTUNITIES;
 pub use write::UnifiedWrite;
 
@@ -30,7 +32,7 @@ use crate::error::Error;
 
 /// Every unified resource crmgate serves, each declared once. The API serves a route set per
 /// entry, and custom mappings may target each; a new resource is a new table here.
-pub static MODELS: &[&ResourceModel] = &[&OPPORTUNITIES];
+pub static MODELS: &[&ResourceModel] = &[&OPPORTUNITIES, &NOTES];
 
 /// The model of a resource, if crmgate serves it.
 pub fn model(resource: Resource) -> Option<&'static ResourceModel> {
@@ -122,6 +124,8 @@ impl FieldKind {
 pub enum FilterKind {
     String,
     Number,
+    /// An RFC 3339 timestamp (`updated_since`), sent on in UTC.
+    DateTime,
 }
 
 /// One property of a unified resource. Built with [`field`] and the `const` methods below, so

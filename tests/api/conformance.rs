@@ -39,7 +39,8 @@ fn targets() -> Vec<Target> {
         .collect()
 }
 
-/// Runs a scenario against every connector (or the one `CRMGATE_CONFORMANCE_ONLY` names).
+/// Runs a scenario against every connector (or the one `CRMGATE_CONFORMANCE_ONLY` names), for
+/// every resource it maps that the scenario applies to.
 async fn for_every_connector(scenario: &str) {
     let only = std::env::var("CRMGATE_CONFORMANCE_ONLY").ok();
     let targets: Vec<Target> = targets()
@@ -47,14 +48,35 @@ async fn for_every_connector(scenario: &str) {
         .filter(|t| only.as_deref().is_none_or(|o| o == t.id))
         .collect();
     assert!(!targets.is_empty(), "no connector to run against");
+    let sources = registry::Sources {
+        plugins: vec![crate::app::plugins_dir()],
+        ..Default::default()
+    };
+    let entries = registry::load(&sources).unwrap().entries;
     for target in &targets {
-        let outcome = conformance::run(target, scenario, recording())
-            .await
-            .unwrap_or_else(|failure| panic!("{}/{scenario}: {failure}", target.id));
-        for reply in &outcome.answers {
-            let method = reqwest::Method::from_bytes(reply.method.as_bytes()).unwrap();
-            let path = reply.path.split('?').next().unwrap();
-            crate::schema::check(&method, path, reply.status, &reply.body);
+        let entry = entries
+            .iter()
+            .find(|e| e.connector.id() == target.id)
+            .unwrap();
+        for source in entry.mappings.iter() {
+            let model = crmgate::unified::model(source.resource).unwrap();
+            if !conformance::scenarios(model).any(|s| s == scenario) {
+                continue;
+            }
+            let outcome = conformance::run(target, model, scenario, recording())
+                .await
+                .unwrap_or_else(|failure| {
+                    panic!(
+                        "{}/{}/{scenario}: {failure}",
+                        target.id,
+                        model.resource.as_str()
+                    )
+                });
+            for reply in &outcome.answers {
+                let method = reqwest::Method::from_bytes(reply.method.as_bytes()).unwrap();
+                let path = reply.path.split('?').next().unwrap();
+                crate::schema::check(&method, path, reply.status, &reply.body);
+            }
         }
     }
 }

@@ -137,3 +137,29 @@ async fn cursors_that_crmgate_did_not_issue_are_refused_before_any_call() {
         assert_error(&answer, 400, "InvalidCursorError");
     }
 }
+
+/// A unified resource the connector has no table for is Apideck's 501, naming the connector,
+/// for every operation and before anything reaches the vendor.
+#[tokio::test]
+async fn a_resource_the_connector_does_not_serve_is_a_501_naming_it() {
+    let app = spawn_app().await;
+    app.connect_hubspot().await;
+    let before = app.hubspot.received_requests().await.unwrap().len();
+    let body = json!({ "content": "Call back in May" });
+    for rq in [
+        app.get("/crm/notes"),
+        app.get("/crm/notes/1"),
+        app.post("/crm/notes", &body),
+        app.patch("/crm/notes/1", &body),
+        app.delete("/crm/notes/1"),
+    ] {
+        let answer = call(rq).await;
+        assert_error(&answer, 501, "UnsupportedOperationError");
+        assert_eq!(
+            answer.1["message"], "HubSpot does not serve notes through crmgate",
+            "{}",
+            answer.1
+        );
+    }
+    assert_eq!(app.hubspot.received_requests().await.unwrap().len(), before);
+}

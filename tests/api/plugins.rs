@@ -429,7 +429,9 @@ async fn a_plugin_is_written_checked_tested_and_served_from_its_folder_alone() {
     }
     for scenario in crmgate::conformance::SCENARIOS {
         assert!(
-            folder.join(format!("fixtures/{scenario}.json")).is_file(),
+            folder
+                .join(format!("fixtures/opportunities/{scenario}.json"))
+                .is_file(),
             "{scenario}"
         );
     }
@@ -465,7 +467,7 @@ async fn a_plugin_is_written_checked_tested_and_served_from_its_folder_alone() {
         "{err}"
     );
     // The vendor's answer, recorded as an author would from its documentation.
-    let get = folder.join("fixtures/get.json");
+    let get = folder.join("fixtures/opportunities/get.json");
     let mut fixture: Value = serde_json::from_str(&std::fs::read_to_string(&get).unwrap()).unwrap();
     fixture["steps"][0]["vendor"][0]["response"]["data"]["notes"] = json!("Call back in May");
     std::fs::write(&get, serde_json::to_string_pretty(&fixture).unwrap()).unwrap();
@@ -502,7 +504,7 @@ async fn a_plugin_is_written_checked_tested_and_served_from_its_folder_alone() {
     assert_eq!(code, Some(0), "{out}{err}");
     let want: Vec<String> = crmgate::conformance::SCENARIOS
         .iter()
-        .map(|s| format!("pass  {s}"))
+        .map(|s| format!("pass  opportunities/{s}"))
         .collect();
     assert_eq!(out.lines().collect::<Vec<_>>(), want);
 
@@ -513,7 +515,7 @@ async fn a_plugin_is_written_checked_tested_and_served_from_its_folder_alone() {
     assert_eq!(code, Some(1), "{out}");
     assert!(
         out.contains(
-            "FAIL  get: step 1: unified answer at $.data.title: want \"Deal 42\", got \"Deal 43\""
+            "FAIL  opportunities/get: step 1: unified answer at $.data.title: want \"Deal 42\", got \"Deal 43\""
         ),
         "{out}"
     );

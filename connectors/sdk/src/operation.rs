@@ -13,11 +13,12 @@ use crate::{ConnectionSettings, ErrorKind, OutboundClient, Result};
 #[non_exhaustive]
 pub enum Resource {
     Opportunities,
+    Notes,
 }
 
 impl Resource {
     /// Every resource, in the order docs list them.
-    pub const ALL: &[Resource] = &[Resource::Opportunities];
+    pub const ALL: &[Resource] = &[Resource::Opportunities, Resource::Notes];
 
     /// The resource a path segment or manifest key names.
     pub fn parse(name: &str) -> Option<Self> {
@@ -28,6 +29,7 @@ impl Resource {
     pub fn as_str(self) -> &'static str {
         match self {
             Resource::Opportunities => "opportunities",
+            Resource::Notes => "notes",
         }
     }
 }

@@ -45,11 +45,11 @@ impl Mapping {
             .mappings
             .table(conn.service(), model.resource)
             .ok_or_else(|| {
-                Error::internal(format_args!(
-                    "no mapping table for {} {}",
+                Error::unsupported_resource(
+                    conn.entry().connector.name(),
                     conn.service(),
-                    model.resource.as_str()
-                ))
+                    model.resource.as_str(),
+                )
             })?;
         let resource = model.resource;
         let tenant = match conn.open.mappings(resource) {
@@ -517,6 +517,20 @@ pub async fn delete(
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     CrmQuery::parse(query.as_deref(), QueryShape::Write, model)?;
+    // A delete maps nothing, but a resource the connector has no table for is not one it
+    // serves, whatever its manifest lists.
+    if !conn
+        .entry()
+        .mappings
+        .iter()
+        .any(|m| m.resource == model.resource)
+    {
+        return Err(Error::unsupported_resource(
+            conn.entry().connector.name(),
+            conn.service(),
+            model.resource.as_str(),
+        ));
+    }
     conn.entry()
         .connector
         .delete(
