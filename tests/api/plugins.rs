@@ -136,10 +136,12 @@ async fn a_skipped_plugin_is_left_out_and_reported_by_readiness() {
     let skipped = ready["skipped_plugins"].as_array().unwrap();
     assert_eq!(skipped.len(), 1, "{ready}");
     assert_eq!(skipped[0]["id"], "broken");
-    let first = skipped[0]["errors"][0].as_str().unwrap();
+    assert!(skipped[0]["errors"].as_u64().unwrap() >= 1, "{ready}");
     assert!(
-        first.starts_with(&broken.join("connector.yaml").display().to_string()),
-        "{first}"
+        !ready
+            .to_string()
+            .contains(&plugins.path().display().to_string()),
+        "an answer without a key names no file of the gateway's disk: {ready}"
     );
 
     let (_, list) = call(app.get("/vault/connections")).await;
