@@ -380,6 +380,16 @@ pub fn check<'t>(text: &'t str, paths: &[&RecordPath]) -> Result<Checked<'t>, In
         // The paths whose value this is; the others in `on` go on below it.
         let mut target = 0;
         if on != 0 {
+            // A member named twice counts as the later one, as a parse keeps it: what an
+            // earlier one held on these paths is forgotten.
+            let mut earlier = on;
+            while earlier != 0 {
+                out.found[earlier.trailing_zeros() as usize] = None;
+                earlier &= earlier - 1;
+            }
+            if on & 1 != 0 {
+                out.items.clear();
+            }
             for (k, path) in paths.iter().enumerate() {
                 if on & (1 << k) != 0 && path.segments().len() == depth {
                     target |= 1 << k;
@@ -397,9 +407,6 @@ pub fn check<'t>(text: &'t str, paths: &[&RecordPath]) -> Result<Checked<'t>, In
                     i += 1;
                 } else {
                     let items = target & 1 != 0 && !object;
-                    if items {
-                        out.items.clear();
-                    }
                     let frame = Frame {
                         object,
                         on: on & !target,
@@ -824,6 +831,21 @@ mod tests {
             let parsed = serde_json::from_str::<serde_json::Value>(&deep(n)).is_ok();
             assert_eq!(validate(&deep(n)).is_ok(), parsed, "{n} levels");
         }
+    }
+
+    /// Found by the property below: a member named twice replaces, beneath it too, what the
+    /// earlier one held, as in a parse.
+    #[test]
+    fn a_member_named_twice_is_the_later_one_all_the_way_down() {
+        let text = r#"{"n": [1, 2], "n": "x"}"#;
+        let wanted = ["$.n", "$.n[1]"].map(path);
+        let paths: Vec<&RecordPath> = wanted.iter().collect();
+        let checked = check(text, &paths).unwrap();
+        assert_eq!(checked.found, [Some("\"x\""), None]);
+        assert!(checked.items.is_empty());
+        let again = check(r#"{"n": [1, 2], "n": []}"#, &paths).unwrap();
+        assert_eq!(again.found, [Some("[]"), None]);
+        assert!(again.items.is_empty());
     }
 
     #[test]
