@@ -110,10 +110,15 @@ enum MappingsCommand {
         #[arg(long, default_value = DEFAULT_MAPPINGS)]
         mappings: PathBuf,
     },
-    /// Print the JSON Schema of mapping files (what `mappings/schema.json` holds).
-    Schema,
-    /// Print the field coverage matrix of the built-in connectors and the plugins in
-    /// ./connectors.d (what docs/connectors.md holds).
+    /// Print the JSON Schema of one resource's mapping files (what
+    /// `mappings/<resource>.schema.json` holds).
+    Schema {
+        /// The unified resource (`opportunities`, `notes`).
+        #[arg(default_value = "opportunities")]
+        resource: String,
+    },
+    /// Print the coverage matrix of each resource (fields, filters, sorts) over the built-in
+    /// connectors and the plugins in ./connectors.d (what docs/connectors.md holds).
     Coverage,
 }
 
@@ -318,9 +323,22 @@ async fn main() -> ExitCode {
             command: MappingsCommand::Check { mappings },
         } => return check(&mappings),
         Command::Mappings {
-            command: MappingsCommand::Schema,
+            command: MappingsCommand::Schema { resource },
         } => {
-            let schema = crmgate::mapping::mapping_file_schema(&crmgate::unified::OPPORTUNITIES);
+            let Some(model) =
+                crmgate_connector_sdk::Resource::parse(&resource).and_then(crmgate::unified::model)
+            else {
+                let names: Vec<&str> = crmgate::unified::MODELS
+                    .iter()
+                    .map(|m| m.resource.as_str())
+                    .collect();
+                eprintln!(
+                    "crmgate serves no resource {resource:?}; it serves {}",
+                    names.join(", ")
+                );
+                return ExitCode::FAILURE;
+            };
+            let schema = crmgate::mapping::mapping_file_schema(model);
             println!(
                 "{}",
                 serde_json::to_string_pretty(&schema).expect("a schema serialises")
@@ -344,14 +362,17 @@ async fn main() -> ExitCode {
                 }
             };
             let set = MappingSet::load(None, &connectors).expect("loaded tables compile");
-            print!(
-                "{}",
-                crmgate::mapping::coverage_matrix(
-                    &crmgate::unified::OPPORTUNITIES,
-                    &set,
-                    &connectors
-                )
-            );
+            let matrices: Vec<String> = crmgate::unified::MODELS
+                .iter()
+                .map(|model| {
+                    format!(
+                        "### {}\n\n{}",
+                        model.plural_name,
+                        crmgate::mapping::coverage_matrix(model, &set, &connectors)
+                    )
+                })
+                .collect();
+            print!("{}", matrices.join("\n"));
             return ExitCode::SUCCESS;
         }
         Command::Connectors {

@@ -93,10 +93,16 @@ fn built_in() -> Vec<BuiltIn> {
             id: "pipedrive",
             manifest: include_str!("../connectors/pipedrive/connector.yaml"),
             build: |m| Arc::new(DataConnector::new("pipedrive", m)),
-            mappings: &[(
-                Resource::Opportunities,
-                include_str!("../mappings/pipedrive/opportunities.yaml"),
-            )],
+            mappings: &[
+                (
+                    Resource::Opportunities,
+                    include_str!("../mappings/pipedrive/opportunities.yaml"),
+                ),
+                (
+                    Resource::Notes,
+                    include_str!("../mappings/pipedrive/notes.yaml"),
+                ),
+            ],
         },
         #[cfg(feature = "copper")]
         BuiltIn {

@@ -303,6 +303,16 @@ impl MappingTable {
         &self.read_paths
     }
 
+    /// Whether the table turns the unified filter `key` into a vendor filter.
+    pub fn filters_on(&self, key: &str) -> bool {
+        self.filters.iter().any(|f| f.key == key)
+    }
+
+    /// Whether the table turns a sort by `key` into a vendor sort.
+    pub fn sorts_by(&self, key: &str) -> bool {
+        self.sorts.iter().any(|(k, _)| *k == key)
+    }
+
     /// How each unified field is served, in the contract's order: the cells of the field
     /// coverage matrix, and what the conformance suite expects a create to carry.
     pub fn coverage(&self) -> impl Iterator<Item = (&'static str, Coverage)> + '_ {

@@ -36,7 +36,7 @@ use crate::unified::ResourceModel;
 
 /// The JSON Schema of mapping files for a resource, generated from the Rust types that parse
 /// them, with the resource's field, filter and sort names as the allowed keys so that editors
-/// complete them. `mappings/schema.json` is this, for opportunities; a test keeps it in sync.
+/// complete them. `mappings/<resource>.schema.json` is this, per resource; a test keeps them in sync.
 pub fn mapping_file_schema(resource: &ResourceModel) -> serde_json::Value {
     let mut schema = serde_json::to_value(schemars::schema_for!(table::MappingFile))
         .expect("a schema is plain JSON");
@@ -49,9 +49,10 @@ pub fn mapping_file_schema(resource: &ResourceModel) -> serde_json::Value {
     schema
 }
 
-/// The field coverage matrix of a resource as a Markdown table: one row per unified field, one
-/// column per connector, each cell what the connector's table reads and writes.
-/// `docs/connectors.md` holds this for opportunities; a test keeps it in sync.
+/// The coverage matrix of a resource as Markdown: one column per connector, a row saying
+/// whether it serves the resource at all (a `501` where not), one row per unified field with
+/// what the connector's table reads and writes, then one row per filter and sort of the
+/// contract. `docs/connectors.md` holds this for every resource; a test keeps it in sync.
 pub fn coverage_matrix(
     model: &ResourceModel,
     set: &MappingSet,
@@ -66,23 +67,40 @@ pub fn coverage_matrix(
             )
         })
         .collect();
-    let mut out = String::from("| field |");
+    let mut out = String::from("| |");
     for (name, _) in &tables {
         out.push_str(&format!(" {name} |"));
     }
     out.push_str("\n|---|");
     out.push_str(&"---|".repeat(tables.len()));
+    out.push_str("\n| served |");
+    for (_, table) in &tables {
+        out.push_str(if table.is_some() { " yes |" } else { " 501 |" });
+    }
     out.push('\n');
-    for def in model.fields {
-        out.push_str(&format!("| `{}` |", def.name));
+    let mut row = |label: String, cell: &dyn Fn(&MappingTable) -> &'static str| {
+        out.push_str(&format!("| {label} |"));
         for (_, table) in &tables {
-            let cell = table
-                .as_ref()
-                .and_then(|t| t.coverage().find(|(n, _)| *n == def.name))
-                .map_or("—", |(_, c)| c.cell());
-            out.push_str(&format!(" {cell} |"));
+            out.push_str(&format!(" {} |", table.as_deref().map_or("—", cell)));
         }
         out.push('\n');
+    };
+    for def in model.fields {
+        row(format!("`{}`", def.name), &|t| {
+            t.coverage()
+                .find(|(n, _)| *n == def.name)
+                .map_or("—", |(_, c)| c.cell())
+        });
+    }
+    for (key, _) in model.filters {
+        row(format!("filter `{key}`"), &|t| {
+            if t.filters_on(key) { "yes" } else { "—" }
+        });
+    }
+    for key in model.sorts {
+        row(format!("sort `{key}`"), &|t| {
+            if t.sorts_by(key) { "yes" } else { "—" }
+        });
     }
     out
 }

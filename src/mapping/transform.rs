@@ -48,6 +48,11 @@ pub enum TransformSpec {
     FormatDate { format: String },
     /// A vendor date in `format` → `YYYY-MM-DD`.
     ParseDate { format: String },
+    /// A vendor timestamp in `format` → RFC 3339 in UTC; a format without an offset (`%z`)
+    /// reads the time as UTC, as vendors that drop the offset mean it.
+    ParseDatetime { format: String },
+    /// An RFC 3339 timestamp → a vendor format (chrono syntax), in UTC.
+    FormatDatetime { format: String },
     /// Unix seconds or milliseconds → RFC 3339 in UTC.
     UnixToDatetime { unit: UnixUnit },
     /// RFC 3339 → unix seconds or milliseconds.
@@ -100,6 +105,8 @@ pub enum Transform {
     DatetimeToDate,
     FormatDate(DateFormat),
     ParseDate(DateFormat),
+    ParseDatetime(DateFormat),
+    FormatDatetime(DateFormat),
     UnixToDatetime(UnixUnit),
     DatetimeToUnix(UnixUnit),
     Enum {
@@ -132,6 +139,12 @@ impl Transform {
             TransformSpec::DatetimeToDate => Transform::DatetimeToDate,
             TransformSpec::FormatDate { format } => Transform::FormatDate(DateFormat::new(format)?),
             TransformSpec::ParseDate { format } => Transform::ParseDate(DateFormat::new(format)?),
+            TransformSpec::ParseDatetime { format } => {
+                Transform::ParseDatetime(DateFormat::new(format)?)
+            }
+            TransformSpec::FormatDatetime { format } => {
+                Transform::FormatDatetime(DateFormat::new(format)?)
+            }
             TransformSpec::UnixToDatetime { unit } => Transform::UnixToDatetime(*unit),
             TransformSpec::DatetimeToUnix { unit } => Transform::DatetimeToUnix(*unit),
             TransformSpec::Enum {
@@ -310,6 +323,33 @@ impl Transform {
                     .and_then(|()| parsed.to_naive_date())
                     .map(|d| Value::String(d.to_string()))
                     .map_err(|_| format!("{s:?} is not a date in the format {:?}", format.text))
+            }
+            Transform::ParseDatetime(format) => {
+                let s = as_str(&value)?;
+                let mut parsed = chrono::format::Parsed::new();
+                chrono::format::parse(&mut parsed, s, format.items.iter())
+                    .ok()
+                    .and_then(|()| match parsed.offset() {
+                        Some(_) => parsed.to_datetime().ok().map(|dt| dt.with_timezone(&Utc)),
+                        None => parsed
+                            .to_naive_datetime_with_offset(0)
+                            .ok()
+                            .map(|dt| dt.and_utc()),
+                    })
+                    .map(|dt| Value::String(dt.to_rfc3339_opts(SecondsFormat::AutoSi, true)))
+                    .ok_or_else(|| {
+                        format!("{s:?} is not a timestamp in the format {:?}", format.text)
+                    })
+            }
+            Transform::FormatDatetime(format) => {
+                let s = as_str(&value)?;
+                let dt = DateTime::parse_from_rfc3339(s)
+                    .map_err(|_| format!("{s:?} is not an RFC 3339 timestamp"))?;
+                Ok(Value::String(
+                    dt.with_timezone(&Utc)
+                        .format_with_items(format.items.iter())
+                        .to_string(),
+                ))
             }
             Transform::UnixToDatetime(unit) => {
                 let scale = match unit {
@@ -562,6 +602,30 @@ mod tests {
             json!("2020-10-30")
         );
         assert_eq!(parse.apply(json!("1/5/2020")).unwrap(), json!("2020-01-05"));
+        let naive = t(TransformSpec::ParseDatetime {
+            format: "%Y-%m-%d %H:%M:%S".into(),
+        });
+        assert_eq!(
+            naive.apply(json!("2026-01-02 03:04:05")).unwrap(),
+            json!("2026-01-02T03:04:05Z")
+        );
+        assert!(naive.apply(json!("2026-01-02")).is_err());
+        assert!(naive.apply(json!("2026-02-30 03:04:05")).is_err());
+        let offset = t(TransformSpec::ParseDatetime {
+            format: "%d.%m.%Y %H:%M %z".into(),
+        });
+        assert_eq!(
+            offset.apply(json!("02.01.2026 01:30 -0200")).unwrap(),
+            json!("2026-01-02T03:30:00Z")
+        );
+        let out = t(TransformSpec::FormatDatetime {
+            format: "%Y-%m-%d %H:%M:%S".into(),
+        });
+        assert_eq!(
+            out.apply(json!("2026-01-02T05:04:05+02:00")).unwrap(),
+            json!("2026-01-02 03:04:05")
+        );
+        assert!(out.apply(json!("2026-01-02")).is_err());
         let secs = t(TransformSpec::UnixToDatetime {
             unit: UnixUnit::Seconds,
         });

@@ -173,13 +173,13 @@ pub fn page_ids(body: &Value) -> Vec<u64> {
 /// Sends a request and answers its status and JSON body, checked against the contract.
 /// Every page of `GET /crm/opportunities?limit=N` from one service's connection, following
 /// `meta.cursors.next` until it is null; each answer must be a 200.
-pub async fn every_page(app: &TestApp, service: &str, limit: u32) -> Vec<Value> {
+pub async fn every_page(app: &TestApp, service: &str, resource: &str, limit: u32) -> Vec<Value> {
     let mut pages = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
         let path = match &cursor {
-            Some(c) => format!("/crm/opportunities?limit={limit}&cursor={c}"),
-            None => format!("/crm/opportunities?limit={limit}"),
+            Some(c) => format!("/crm/{resource}?limit={limit}&cursor={c}"),
+            None => format!("/crm/{resource}?limit={limit}"),
         };
         let (status, body) = call(app.get(&path).header("x-apideck-service-id", service)).await;
         assert_eq!(status, 200, "{body}");

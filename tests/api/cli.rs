@@ -157,8 +157,8 @@ async fn the_request_id_is_in_every_log_line_of_the_request_and_traces_reach_an_
     collector.verify().await;
 }
 
-/// `crmgate mappings coverage` prints the field coverage matrix of the built-in tables and the
-/// shipped plugins', and docs/connectors.md carries exactly that copy.
+/// `crmgate mappings coverage` prints the coverage matrix of every resource over the built-in
+/// tables and the shipped plugins', and docs/connectors.md carries exactly that copy.
 #[test]
 fn the_documented_coverage_matrix_is_what_the_command_prints() {
     let output = crmgate().args(["mappings", "coverage"]).output().unwrap();
@@ -166,10 +166,12 @@ fn the_documented_coverage_matrix_is_what_the_command_prints() {
     let matrix = String::from_utf8(output.stdout).unwrap();
     assert!(
         matrix.starts_with(
-            "| field | HubSpot | Pipedrive | Copper | Close | Freshsales |\n|---|---|---|---|---|---|\n"
+            "### Opportunities\n\n| | HubSpot | Pipedrive | Copper | Close | Freshsales |\n|---|---|---|---|---|---|\n| served | yes | yes | yes | yes | yes |\n"
         ),
         "{matrix}"
     );
+    assert!(matrix.contains("\n### Notes\n\n"), "{matrix}");
+    assert!(matrix.contains("| filter `updated_since` |"), "{matrix}");
     assert!(matrix.contains(
         "| `custom_fields` | read, write | read, write | read, write | read, write | read, write |"
     ));
@@ -228,9 +230,10 @@ fn connectors_check_names_the_file_line_and_column_of_every_error() {
         + 1;
     std::fs::write(
         &pipedrive,
-        text.replace("\"{api_key}\"", "\"{api_token}\"").replace(
+        text.replace("\"{api_key}\"", "\"{api_token}\"").replacen(
             "page_size: { param: limit, maximum: 500 }",
             "page_size: { param: limit, default: 900, maximum: 500 }",
+            1,
         ),
     )
     .unwrap();
@@ -267,6 +270,35 @@ fn connectors_check_names_the_file_line_and_column_of_every_error() {
         "{stderr}"
     );
     assert_eq!(errors[4], "4 error(s).");
+}
+
+/// Each resource's mapping files have their own schema, naming that resource's fields; an
+/// unknown resource is refused with the ones there are.
+#[test]
+fn mappings_schema_prints_each_resources_committed_schema() {
+    let notes = crmgate()
+        .args(["mappings", "schema", "notes"])
+        .output()
+        .unwrap();
+    assert!(notes.status.success());
+    assert_eq!(
+        String::from_utf8(notes.stdout).unwrap(),
+        include_str!("../../mappings/notes.schema.json")
+    );
+    let default = crmgate().args(["mappings", "schema"]).output().unwrap();
+    assert_eq!(
+        String::from_utf8(default.stdout).unwrap(),
+        include_str!("../../mappings/opportunities.schema.json")
+    );
+    let unknown = crmgate()
+        .args(["mappings", "schema", "deals"])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(unknown.stderr).unwrap(),
+        "crmgate serves no resource \"deals\"; it serves opportunities, notes\n"
+    );
 }
 
 #[test]

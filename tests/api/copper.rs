@@ -79,7 +79,7 @@ async fn a_450_opportunity_account_is_read_by_page_number_one_call_a_page() {
             .mount(&server)
             .await;
     }
-    let pages = every_page(&app, "copper", 200).await;
+    let pages = every_page(&app, "copper", "opportunities", 200).await;
     let seen: Vec<u64> = pages.iter().flat_map(page_ids).collect();
     let sizes: Vec<usize> = pages
         .iter()

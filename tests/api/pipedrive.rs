@@ -1,5 +1,5 @@
-//! Pipedrive (API v2) through the same unified calls: the exact requests and answers, paging
-//! by cursor, filters, and choosing between two connections.
+//! Pipedrive (API v2, v1 for notes) through the same unified calls: the exact requests and
+//! answers, paging by cursor and by offset, filters, and choosing between two connections.
 
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
@@ -67,7 +67,7 @@ async fn a_250_deal_account_is_read_once_through_cursors() {
             .mount(&server)
             .await;
     }
-    let pages = every_page(&app, "pipedrive", 100).await;
+    let pages = every_page(&app, "pipedrive", "opportunities", 100).await;
     let seen: Vec<u64> = pages.iter().flat_map(page_ids).collect();
     assert_eq!(seen, (1..251).collect::<Vec<_>>());
 }
@@ -94,6 +94,71 @@ async fn filters_and_sort_become_pipedrive_query_parameters() {
     assert_eq!(body["data"][0]["id"], "3");
     let title = call(pipedrive(app.get("/crm/opportunities?filter[title]=x"))).await;
     assert_error(&title, 400, "UnsupportedFiltersError");
+}
+
+fn note(id: u64) -> Value {
+    json!({ "id": id, "content": format!("Note {id}"), "deal_id": 42, "person_id": null,
+            "org_id": null, "lead_id": null, "user_id": 77, "last_update_user_id": 77,
+            "active_flag": true, "add_time": "2026-01-02 03:04:05", "update_time": "2026-01-02 03:04:05" })
+}
+
+/// Notes live on v1: offsets (`start`) with `more_items_in_collection`, not cursors.
+#[tokio::test]
+async fn a_250_note_account_is_read_once_through_v1_offsets() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    connect(&app, &server).await;
+    for (start, ids) in [(0, 1..101), (100, 101..201), (200, 201..251)] {
+        let mock = expect("GET", "/v1/notes").and(query_param("limit", "100"));
+        let mock = match start {
+            0 => mock.and(query_param_is_missing("start")),
+            s => mock.and(query_param("start", s.to_string())),
+        };
+        let more = start < 200;
+        let data: Vec<Value> = ids.map(note).collect();
+        let page = json!({ "success": true, "data": data, "additional_data": { "pagination":
+            { "start": start, "limit": 100, "more_items_in_collection": more } } });
+        mock.respond_with(ResponseTemplate::new(200).set_body_json(page))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let pages = every_page(&app, "pipedrive", "notes", 100).await;
+    let seen: Vec<u64> = pages.iter().flat_map(page_ids).collect();
+    assert_eq!(seen, (1..251).collect::<Vec<_>>());
+    assert_eq!(pages[0]["data"][0]["created_at"], "2026-01-02T03:04:05Z");
+}
+
+/// A note's owner and `updated_since` (sent on in UTC) are v1 query parameters; Pipedrive's
+/// notes filter creation by day only, so `created_since` is refused rather than loosened.
+#[tokio::test]
+async fn note_filters_become_v1_query_parameters() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    connect(&app, &server).await;
+    expect("GET", "/v1/notes")
+        .and(query_param("user_id", "77"))
+        .and(query_param("updated_since", "2026-01-01T08:00:00Z"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({ "success": true,
+            "data": [note(3)], "additional_data": { "pagination": { "start": 0, "limit": 20,
+            "more_items_in_collection": false } } })),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (status, body) = call(pipedrive(app.get(
+        "/crm/notes?filter[owner_id]=77&filter[updated_since]=2026-01-01T10:00:00%2B02:00",
+    )))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"][0]["id"], "3");
+    assert_eq!(body["data"][0]["opportunity_id"], "42");
+    let created = call(pipedrive(
+        app.get("/crm/notes?filter[created_since]=2026-01-01T00:00:00Z"),
+    ))
+    .await;
+    assert_error(&created, 400, "UnsupportedFiltersError");
 }
 
 #[tokio::test]

@@ -246,7 +246,7 @@ async fn close_reads_250_opportunities_once_through_offsets() {
         .mount(&server)
         .await;
     let mut seen = Vec::new();
-    for page in every_page(&app, "close", 100).await {
+    for page in every_page(&app, "close", "opportunities", 100).await {
         for record in page["data"].as_array().unwrap() {
             seen.push(record["id"].as_str().unwrap().to_owned());
             assert_eq!(record["monetary_amount"], json!(1500.5));
@@ -385,7 +385,7 @@ async fn freshsales_reads_250_deals_of_its_view_once() {
         .respond_with(Pages { total: 250 })
         .mount(&server)
         .await;
-    let pages = every_page(&app, "freshsales", 100).await;
+    let pages = every_page(&app, "freshsales", "opportunities", 100).await;
     let seen: Vec<u64> = pages.iter().flat_map(crate::app::page_ids).collect();
     assert_eq!(seen, (1..=250).collect::<Vec<_>>());
     assert_eq!(

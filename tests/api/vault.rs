@@ -36,6 +36,25 @@ async fn connections_go_from_available_to_callable_and_never_echo_secrets() {
     assert_eq!(kept["data"]["enabled"], false);
 }
 
+/// Each connection lists the resources its connector serves (the others answer 501).
+#[tokio::test]
+async fn connections_name_the_resources_their_connector_serves() {
+    let app = spawn_app().await;
+    let (status, listed) = call(app.get("/vault/connections")).await;
+    assert_eq!(status, 200, "{listed}");
+    let served = |id: &str| {
+        listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["service_id"] == id)
+            .unwrap()["configurable_resources"]
+            .clone()
+    };
+    assert_eq!(served("pipedrive"), json!(["opportunities", "notes"]));
+    assert_eq!(served("copper"), json!(["opportunities"]));
+}
+
 #[tokio::test]
 async fn connection_writes_are_validated() {
     let app = spawn_app().await;

@@ -171,6 +171,9 @@ fn connection_json(entry: &ConnectorEntry, opened: Option<&Opened<'_>>) -> Value
         "enabled": record.is_some_and(|r| r.enabled),
         "settings": if record.is_some() { Value::Object(settings) } else { Value::Null },
         "form_fields": form_fields,
+        // The resources the connector has a table for, which custom mappings can target;
+        // every other resource answers 501 through this connection.
+        "configurable_resources": entry.mappings.iter().map(|m| m.resource.as_str()).collect::<Vec<_>>(),
         "configuration": [],
         "updated_at": record.map(|r| r.updated_at),
     });
