@@ -83,10 +83,16 @@ fn built_in() -> Vec<BuiltIn> {
             id: "hubspot",
             manifest: include_str!("../connectors/hubspot/connector.yaml"),
             build: |m| Arc::new(crmgate_hubspot::HubSpot::new(m)),
-            mappings: &[(
-                Resource::Opportunities,
-                include_str!("../mappings/hubspot/opportunities.yaml"),
-            )],
+            mappings: &[
+                (
+                    Resource::Opportunities,
+                    include_str!("../mappings/hubspot/opportunities.yaml"),
+                ),
+                (
+                    Resource::Notes,
+                    include_str!("../mappings/hubspot/notes.yaml"),
+                ),
+            ],
         },
         #[cfg(feature = "pipedrive")]
         BuiltIn {

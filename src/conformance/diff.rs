@@ -3,6 +3,8 @@
 
 use serde_json::Value;
 
+use super::NOW;
+
 /// `None` when equal; otherwise `at $.data.title: want "A", got "B"`.
 pub(super) fn first(want: &Value, got: &Value) -> Option<String> {
     walk(want, got, &mut String::from("$"))
@@ -41,6 +43,13 @@ fn walk(want: &Value, got: &Value, at: &mut String) -> Option<String> {
             (w.len() != g.len())
                 .then(|| format!("at {at}: want {} items, got {}", w.len(), g.len()))
         }
+        (Value::String(w), Value::String(g)) if w == NOW => {
+            let recent = chrono::DateTime::parse_from_rfc3339(g).is_ok_and(|t| {
+                (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).abs()
+                    < chrono::TimeDelta::minutes(10)
+            });
+            (!recent).then(|| format!("at {at}: want a timestamp of now, got {g:?}"))
+        }
         (w, g) if w == g => None,
         (w, g) => Some(format!("at {at}: want {w}, got {g}")),
     }
@@ -51,6 +60,18 @@ mod tests {
     use serde_json::json;
 
     use super::first;
+
+    #[test]
+    fn now_stands_for_a_timestamp_of_the_replay() {
+        let want = json!({"at": "{{now}}"});
+        let now = chrono::Utc::now().to_rfc3339();
+        assert_eq!(first(&want, &json!({ "at": now })), None);
+        assert_eq!(
+            first(&want, &json!({"at": "2020-01-01T00:00:00Z"})),
+            Some("at $.at: want a timestamp of now, got \"2020-01-01T00:00:00Z\"".to_owned())
+        );
+        assert!(first(&want, &json!({"at": "soon"})).is_some());
+    }
 
     #[test]
     fn the_first_difference_is_named_by_its_path() {

@@ -71,6 +71,9 @@ pub fn scenarios(model: &ResourceModel) -> impl Iterator<Item = &'static str> + 
 pub const NEXT: &str = "{{next}}";
 pub const CURSOR: &str = "{{cursor}}";
 pub const GATEWAY: &str = "{{gateway}}";
+/// Stands for a timestamp crmgate makes at the time of the call (HubSpot's `hs_timestamp` on
+/// a note's create): any RFC 3339 timestamp within ten minutes of the replay matches it.
+pub const NOW: &str = "{{now}}";
 
 /// The tenant a replay runs as.
 const APP_ID: &str = "conformance";

@@ -48,6 +48,8 @@ pub struct TableConnector<'a> {
     pub write_hooks: &'a [WriteHook],
     /// The catalogs the connector's manifest declares under `lookups:`.
     pub lookups: Vec<&'a str>,
+    /// The resources whose filtered list can take a lower bound (`updated_since`).
+    pub lower_bounds: Vec<&'a str>,
 }
 
 impl<'a> TableConnector<'a> {
@@ -62,6 +64,14 @@ impl<'a> TableConnector<'a> {
                 .lookups
                 .keys()
                 .map(String::as_str)
+                .collect(),
+            lower_bounds: connector
+                .manifest()
+                .declaration()
+                .resources
+                .iter()
+                .filter(|(_, spec)| spec.takes_lower_bounds())
+                .map(|(name, _)| name.as_str())
                 .collect(),
         }
     }
@@ -249,7 +259,9 @@ impl MappingTable {
                 Source::Nothing => {}
             }
         }
-        let filters = compile_filters(&parsed.filters, resource).map_err(|(loc, m)| at(loc, m))?;
+        let bounds = connector.lower_bounds.contains(&resource.resource.as_str());
+        let filters =
+            compile_filters(&parsed.filters, resource, bounds).map_err(|(loc, m)| at(loc, m))?;
         let mut sorts = Vec::new();
         for (key, spec) in &parsed.sort.0 {
             let Some(known) = resource.sorts.iter().find(|s| **s == key.value) else {
@@ -371,6 +383,7 @@ fn list_or_none(names: &[&str]) -> String {
 fn compile_filters(
     specs: &SpannedMap<FilterSpec>,
     resource: &ResourceModel,
+    lower_bounds: bool,
 ) -> Result<Vec<FilterRule>, Located> {
     let mut rules = Vec::new();
     for (key, spec) in &specs.0 {
@@ -380,6 +393,16 @@ fn compile_filters(
                 format!("{:?} is not a filter of the unified resource", key.value),
             ));
         };
+        if *kind == FilterKind::Since && !lower_bounds {
+            return Err((
+                Some(key.referenced),
+                format!(
+                    "{:?} is a lower bound, which the manifest's list of {} cannot express (a filter list needs a `since` item)",
+                    key.value,
+                    resource.resource.as_str()
+                ),
+            ));
+        }
         let target = match (&spec.field, &spec.cases) {
             (Some(field), None) => {
                 let catalog = spec.transforms.iter().find(|t| {

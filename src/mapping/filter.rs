@@ -1,7 +1,7 @@
 //! Unified `filter[...]` and `sort[...]` → the vendor's filters and sort, as the table declares
 //! them. What the table does not declare is refused with the keys it does support.
 
-use crmgate_connector_sdk::{SortDirection, VendorFilter, VendorSort};
+use crmgate_connector_sdk::{Comparison, SortDirection, VendorFilter, VendorSort};
 use serde_json::Value;
 
 use super::compile::{FilterTarget, MappingTable};
@@ -35,7 +35,7 @@ impl MappingTable {
                             decimal_number(&plain).expect("plain decimal text is a number"),
                         )
                     })?,
-                FilterKind::DateTime => chrono::DateTime::parse_from_rfc3339(raw.trim())
+                FilterKind::Since => chrono::DateTime::parse_from_rfc3339(raw.trim())
                     .map(|t| {
                         Value::String(
                             t.with_timezone(&chrono::Utc)
@@ -53,6 +53,11 @@ impl MappingTable {
                     out.push(VendorFilter {
                         field: field.clone(),
                         value,
+                        comparison: if rule.kind == FilterKind::Since {
+                            Comparison::AtLeast
+                        } else {
+                            Comparison::Equals
+                        },
                     });
                 }
                 FilterTarget::Cases(cases) => {
@@ -73,6 +78,7 @@ impl MappingTable {
                     out.push(VendorFilter {
                         field: case.field.clone(),
                         value: case.value.clone(),
+                        comparison: Comparison::Equals,
                     });
                 }
             }

@@ -488,7 +488,7 @@ fn empty_maps_are_valid_json_objects() {
 
 #[test]
 fn filters_become_vendor_filters() {
-    use crmgate_connector_sdk::VendorFilter;
+    use crmgate_connector_sdk::{Comparison, VendorFilter};
     let table = compile(HUBSPOT).unwrap();
     let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
         p.iter()
@@ -508,19 +508,23 @@ fn filters_become_vendor_filters() {
         [
             VendorFilter {
                 field: "hs_is_closed_won".into(),
-                value: json!("true")
+                value: json!("true"),
+                comparison: Comparison::Equals
             },
             VendorFilter {
                 field: "hs_deal_stage_probability".into(),
-                value: json!("0.4")
+                value: json!("0.4"),
+                comparison: Comparison::Equals
             },
             VendorFilter {
                 field: "amount".into(),
-                value: json!("1000.50")
+                value: json!("1000.50"),
+                comparison: Comparison::Equals
             },
             VendorFilter {
                 field: "associations.company".into(),
-                value: json!("901")
+                value: json!("901"),
+                comparison: Comparison::Equals
             },
         ]
     );
@@ -589,6 +593,32 @@ fn sorts_become_vendor_sorts() {
             .as_array()
             .unwrap()
             .contains(&json!("status"))
+    );
+}
+
+/// A `*_since` filter needs a vendor list that can say "at or after": query parameters name
+/// their comparison (Pipedrive's `updated_since`), a filter list needs its `since` item
+/// (HubSpot's `GTE`); a manifest with neither makes the filter a load error.
+#[test]
+fn a_lower_bound_filter_needs_a_list_that_takes_one() {
+    let connectors = crate::registry::connectors();
+    let compile_notes = |id: &str| {
+        let entry = connectors.iter().find(|e| e.connector.id() == id).unwrap();
+        MappingTable::compile(
+            "notes.yaml",
+            "fields: {}\nfilters:\n  updated_since: { field: changed }\n",
+            &crate::unified::NOTES,
+            &TableConnector::of(entry.connector.as_ref()),
+        )
+    };
+    assert!(compile_notes("pipedrive").is_ok());
+    assert!(compile_notes("hubspot").is_ok());
+    let err = compile_notes("copper").unwrap_err();
+    assert_eq!(err.line, 3, "{err}");
+    assert!(
+        err.to_string()
+            .contains("\"updated_since\" is a lower bound, which the manifest's list of notes cannot express (a filter list needs a `since` item)"),
+        "{err}"
     );
 }
 

@@ -124,8 +124,9 @@ impl FieldKind {
 pub enum FilterKind {
     String,
     Number,
-    /// An RFC 3339 timestamp (`updated_since`), sent on in UTC.
-    DateTime,
+    /// An RFC 3339 timestamp the record's own must be at or after (`updated_since`), sent on
+    /// in UTC.
+    Since,
 }
 
 /// One property of a unified resource. Built with [`field`] and the `const` methods below, so

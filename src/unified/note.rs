@@ -55,8 +55,8 @@ pub static NOTES: ResourceModel = ResourceModel {
     filters: &[
         ("title", FilterKind::String),
         ("owner_id", FilterKind::String),
-        ("updated_since", FilterKind::DateTime),
-        ("created_since", FilterKind::DateTime),
+        ("updated_since", FilterKind::Since),
+        ("created_since", FilterKind::Since),
     ],
     sorts: &[],
     synonyms: &[],

@@ -91,6 +91,73 @@ fn hit(id: u32) -> serde_json::Value {
     d
 }
 
+/// A note's `*_since` filters are lower bounds in HubSpot's search (`GTE`, in unix
+/// milliseconds), beside an owner's `EQ`; the hits get their deal, contact and company from
+/// the note association batches.
+#[tokio::test]
+async fn note_filters_run_on_hubspot_search_with_lower_bounds() {
+    let app = spawn_app().await;
+    app.connect_hubspot().await;
+    let properties = [
+        "hs_note_body",
+        "hubspot_owner_id",
+        "hs_updated_by_user_id",
+        "hs_created_by_user_id",
+        "hs_lastmodifieddate",
+        "hs_createdate",
+    ];
+    let body = json!({
+        "limit": 20,
+        "properties": properties,
+        "sorts": [{ "propertyName": "hs_object_id", "direction": "ASCENDING" }],
+        "filterGroups": [{ "filters": [
+            { "propertyName": "hubspot_owner_id", "operator": "EQ", "value": "77" },
+            { "propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": "1767225600000" },
+            { "propertyName": "hs_createdate", "operator": "GTE", "value": "1764547200000" }
+        ] }]
+    });
+    let hit = json!({ "id": "7001", "archived": false, "properties": {
+        "hs_note_body": "<p>Pilot</p>", "hubspot_owner_id": "77", "hs_object_id": "7001",
+        "hs_createdate": "2026-01-02T03:04:05.000Z", "hs_lastmodifieddate": "2026-02-03T04:05:06.000Z" } });
+    expect("POST", "/crm/objects/2026-09/notes/search")
+        .and(body_json(body))
+        .respond_with(answer(200, json!({ "total": 1, "results": [hit] })))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    for (to, id, type_id) in [
+        ("deals", "1001", 214),
+        ("contacts", "501", 202),
+        ("companies", "901", 190),
+    ] {
+        expect(
+            "POST",
+            &format!("/crm/associations/2026-09/notes/{to}/batch/read"),
+        )
+        .and(body_json(json!({ "inputs": [{ "id": "7001" }] })))
+        .respond_with(answer(200, association_batch(&["7001"], id, type_id)))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    }
+    let (status, page) = call(app.get(
+        "/crm/notes?filter[owner_id]=77&filter[updated_since]=2026-01-01T00:00:00Z&filter[created_since]=2025-12-01T01:00:00%2B01:00",
+    ))
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        page["data"],
+        json!([{
+            "id": "7001", "content": "<p>Pilot</p>", "owner_id": "77", "contact_id": "501",
+            "company_id": "901", "opportunity_id": "1001", "active": true,
+            "updated_by": null, "created_by": null,
+            "updated_at": "2026-02-03T04:05:06.000Z", "created_at": "2026-01-02T03:04:05.000Z"
+        }])
+    );
+    let title = call(app.get("/crm/notes?filter[title]=Pilot")).await;
+    assert_error(&title, 400, "UnsupportedFiltersError");
+}
+
 #[tokio::test]
 async fn filters_run_on_hubspot_search_and_page_by_id_past_its_window() {
     let app = spawn_app().await;

@@ -1,30 +1,44 @@
-//! Associations of search results. HubSpot's search answers deals without their associations,
-//! so they are read in one batch per associated object type and merged in the shape the list
-//! endpoint answers, so that the mapping table reads both alike.
+//! Associations of search results. HubSpot's search answers records without their
+//! associations, so they are read in one batch per associated object type and merged in the
+//! shape the list endpoint answers, so that the mapping table reads both alike.
 
 use crmgate_connector_sdk::{
-    CallContext, ConnectorError, ReadFields, Record, Result, VendorErrors, VendorRequest, id_text,
+    CallContext, ConnectorError, ReadFields, Record, Resource, Result, VendorErrors, VendorRequest,
+    id_text,
 };
 use http::Method;
 use serde_json::{Value, json};
 
-use crate::config::DEAL_ASSOCIATIONS;
+use crate::config::ASSOCIATIONS;
 use crate::hooks::PRIMARY_COMPANY_TYPE_ID;
 use crate::model::{AssociationBatch, AssociationType};
 
-/// Merges each record's contacts and companies, when the table reads them.
+/// HubSpot's object type for a resource, and the associated types its tables may read.
+fn objects(resource: Resource) -> Option<(&'static str, &'static [&'static str])> {
+    match resource {
+        Resource::Opportunities => Some(("deals", &["contacts", "companies"])),
+        Resource::Notes => Some(("notes", &["deals", "contacts", "companies"])),
+        _ => None,
+    }
+}
+
+/// Merges each record's associations of the types the table reads.
 pub async fn add_associations(
     cx: &CallContext,
     errors: &dyn VendorErrors,
+    resource: Resource,
     records: &mut [Record],
     fields: ReadFields<'_>,
 ) -> Result<()> {
-    let objects: Vec<&str> = fields
+    let Some((from, linkable)) = objects(resource) else {
+        return Ok(());
+    };
+    let wanted: Vec<&str> = fields
         .under("associations")
         .into_iter()
-        .filter(|o| matches!(*o, "contacts" | "companies"))
+        .filter(|o| linkable.contains(o))
         .collect();
-    if records.is_empty() || objects.is_empty() {
+    if records.is_empty() || wanted.is_empty() {
         return Ok(());
     }
     let mut records = records
@@ -37,8 +51,8 @@ pub async fn add_associations(
         .filter_map(|r| r.get("id").cloned())
         .map(|id| json!({ "id": id }))
         .collect();
-    for object in objects {
-        let url = cx.url(&format!("{DEAL_ASSOCIATIONS}/{object}/batch/read"));
+    for object in wanted {
+        let url = cx.url(&format!("{ASSOCIATIONS}/{from}/{object}/batch/read"));
         let rq = VendorRequest::new(Method::POST, url)
             .json(json!({ "inputs": ids }))
             .read_only();
@@ -57,7 +71,8 @@ pub async fn add_associations(
                 .iter()
                 .map(|to| {
                     let id = id_text(&to.to_object_id);
-                    json!({ "id": id, "type": association_label(object, &to.association_types) })
+                    let label = association_label(from, object, &to.association_types);
+                    json!({ "id": id, "type": label })
                 })
                 .collect();
             record["associations"][object] = json!({ "results": linked });
@@ -67,12 +82,15 @@ pub async fn add_associations(
 }
 
 /// The association type names HubSpot's list endpoint reports for the same links.
-fn association_label(object: &str, types: &[AssociationType]) -> &'static str {
-    match object {
-        "companies" if types.iter().any(|t| t.type_id == PRIMARY_COMPANY_TYPE_ID) => {
+fn association_label(from: &str, object: &str, types: &[AssociationType]) -> &'static str {
+    match (from, object) {
+        ("deals", "companies") if types.iter().any(|t| t.type_id == PRIMARY_COMPANY_TYPE_ID) => {
             "deal_to_company"
         }
-        "companies" => "deal_to_company_unlabeled",
-        _ => "deal_to_contact",
+        ("deals", "companies") => "deal_to_company_unlabeled",
+        ("deals", _) => "deal_to_contact",
+        (_, "deals") => "note_to_deal",
+        (_, "companies") => "note_to_company",
+        _ => "note_to_contact",
     }
 }

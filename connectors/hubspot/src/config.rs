@@ -5,5 +5,6 @@
 // path; 2026-09 is current. Moving to a later release changes these and connector.yaml; the
 // numbered CRM APIs lose support in 2027.
 
-/// Deal associations, read in batches per associated object type (`/{to}/batch/read`).
-pub const DEAL_ASSOCIATIONS: &str = "/crm/associations/2026-09/deals";
+/// Associations, read in batches per object type and associated type
+/// (`/{from}/{to}/batch/read`).
+pub const ASSOCIATIONS: &str = "/crm/associations/2026-09";

@@ -1,10 +1,11 @@
-//! crmgate connector for HubSpot deals, on HubSpot's date-versioned 2026-09 CRM APIs (objects,
-//! search, properties and associations; the paths are in [`config`]).
+//! crmgate connector for HubSpot deals and notes, on HubSpot's date-versioned 2026-09 CRM APIs
+//! (objects, search, properties and associations; the paths are in [`config`]).
 //!
 //! Its settings, auth (a bearer token), hosts, budget and paging are in its manifest,
 //! `connectors/hubspot/connector.yaml`; lists page with `after`; every property is a string on
-//! the wire and the mapping table (`mappings/hubspot/opportunities.yaml`) types them. The one
-//! quirk in code is the shape of associations on create ([`hooks`]).
+//! the wire and the mapping tables (`mappings/hubspot/<resource>.yaml`) type them. The quirks
+//! in code are the shape of associations on create and a note's required timestamp
+//! ([`hooks`]), and the associations of search results ([`associations`]).
 
 mod associations;
 mod config;
@@ -52,7 +53,7 @@ impl Connector for HubSpot {
         match call.fields {
             Some(fields) if call.search => {
                 let errors = &self.manifest.declaration().errors;
-                associations::add_associations(cx, errors, records, fields).await
+                associations::add_associations(cx, errors, call.resource, records, fields).await
             }
             _ => Ok(()),
         }

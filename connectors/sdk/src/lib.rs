@@ -27,9 +27,9 @@ pub use http::{
 pub use limit::{LocalLimiter, RateBudget, RateLimiter};
 pub use manifest::{Expected, Manifest, ManifestError, manifest_schema};
 pub use operation::{
-    CallContext, Degraded, DegradedSlot, DeleteRequest, GetRequest, ListQuery, ListRequest,
-    Operation, Page, ReadFields, Record, Resource, SortDirection, VendorFilter, VendorSort,
-    WriteRequest,
+    CallContext, Comparison, Degraded, DegradedSlot, DeleteRequest, GetRequest, ListQuery,
+    ListRequest, Operation, Page, ReadFields, Record, Resource, SortDirection, VendorFilter,
+    VendorSort, WriteRequest,
 };
 pub use outbound::{HostPattern, OutboundPolicy, Refusal, is_public};
 pub use pass_through::extend_search_body;

@@ -196,12 +196,21 @@ impl<'a> ReadFields<'a> {
     }
 }
 
-/// An equality filter on a vendor field, translated from a unified `filter[...]` by the mapping
-/// table. All filters of a request must hold together.
+/// A filter on a vendor field, translated from a unified `filter[...]` by the mapping table.
+/// All filters of a request must hold together.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VendorFilter {
     pub field: String,
     pub value: Value,
+    pub comparison: Comparison,
+}
+
+/// How a record's field must compare with a filter's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    Equals,
+    /// At or after the value: the contract's `*_since` filters.
+    AtLeast,
 }
 
 /// Sort order of a list.

@@ -15,8 +15,8 @@ use crate::manifest::{
 };
 use crate::text;
 use crate::{
-    CallContext, ConnectorError, ErrorKind, Result, SortDirection, VendorFilter, VendorRequest,
-    VendorSort, extend_search_body, id_text,
+    CallContext, Comparison, ConnectorError, ErrorKind, Result, SortDirection, VendorFilter,
+    VendorRequest, VendorSort, extend_search_body, id_text,
 };
 
 /// A vendor call being built.
@@ -210,7 +210,8 @@ impl Build {
         }
     }
 
-    /// Encodes the list's equality filters.
+    /// Encodes the list's filters. A query parameter or body field names its comparison
+    /// itself (`updated_since`, `date_updated__gte`); a filter list says it in its item.
     pub fn filters(&mut self, op: &ListOperation, filters: &[VendorFilter]) -> Result<()> {
         if filters.is_empty() {
             return Ok(());
@@ -234,8 +235,18 @@ impl Build {
             }
             Some(FilterEncoding::List(list)) => {
                 for f in filters {
+                    let template = match (f.comparison, &list.since) {
+                        (Comparison::Equals, _) => &list.item,
+                        (Comparison::AtLeast, Some(since)) => since,
+                        (Comparison::AtLeast, None) => {
+                            return Err(ConnectorError::new(
+                                ErrorKind::Unsupported,
+                                "This list of the CRM takes no lower bounds as filters.",
+                            ));
+                        }
+                    };
                     let value = id_text(&f.value);
-                    let item = list.item.fill(&|name| {
+                    let item = template.fill(&|name| {
                         Ok(Cow::Borrowed(match name {
                             "field" => f.field.as_str(),
                             _ => value.as_str(),

@@ -490,6 +490,9 @@ impl Checker<'_> {
                         extra: FILTER_ITEM,
                     };
                     self.value_template(&list.item, &vars, &here.key("item"));
+                    if let Some(since) = &list.since {
+                        self.value_template(since, &vars, &here.key("since"));
+                    }
                 }
             }
         }

@@ -385,6 +385,24 @@ pub struct ResourceSpec {
     pub delete: Option<DeleteOperation>,
 }
 
+impl ResourceSpec {
+    /// Whether the list that runs filters (`search` when given) can express a lower bound, a
+    /// `*_since` filter: a query parameter or body field names its comparison itself, an item
+    /// of a filter list needs the list's `since` item.
+    pub fn takes_lower_bounds(&self) -> bool {
+        match self
+            .search
+            .as_ref()
+            .or(self.list.as_ref())
+            .and_then(|l| l.filters.as_ref())
+        {
+            Some(FilterEncoding::List(list)) => list.since.is_some(),
+            Some(FilterEncoding::Query(_) | FilterEncoding::Body(_)) => true,
+            None => false,
+        }
+    }
+}
+
 /// Where a record's id is.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -724,6 +742,10 @@ pub struct FilterList {
     pub at: RecordPath,
     /// One item; `{field}` and `{value}` are the vendor field and the filter's value.
     pub item: JsonTemplate,
+    /// The item of a lower bound (the contract's `*_since` filters: the field at or after
+    /// `{value}`); without it the list takes equality filters only.
+    #[serde(default)]
+    pub since: Option<JsonTemplate>,
 }
 
 tagged! {
