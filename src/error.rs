@@ -8,6 +8,8 @@ use axum::http::StatusCode;
 use crmgate_connector_sdk::{ConnectorError, DownstreamError, ErrorKind};
 use serde_json::Value;
 
+use crate::unified::ResourceModel;
+
 /// Crate-wide result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -147,6 +149,24 @@ impl Error {
         .with_detail(serde_json::json!({ "service": service, "resource": resource }))
     }
 
+    /// An operation the connector's manifest does not describe for a resource it serves (a
+    /// write to its users, say): 501, naming the connector and the operation.
+    pub fn unsupported_operation(
+        connector: &str,
+        service: &str,
+        resource: &str,
+        verb: &str,
+    ) -> Self {
+        Self::new(
+            StatusCode::NOT_IMPLEMENTED,
+            ErrorType::UnsupportedOperationError,
+            format!("{connector} does not {verb} {resource} through crmgate"),
+        )
+        .with_detail(
+            serde_json::json!({ "service": service, "resource": resource, "operation": verb }),
+        )
+    }
+
     /// A `sort[by]` the connector's table does not declare, with the ones it does.
     pub fn unsupported_sort(by: &str, supported: &[&str]) -> Self {
         Self::new(
@@ -208,6 +228,14 @@ impl Error {
         )
     }
 
+    /// Names the record a not-found error is about, as Apideck does (`Unknown Note`).
+    pub fn about(mut self, model: &ResourceModel) -> Self {
+        if self.0.type_name == ErrorType::EntityNotFoundError {
+            self.0.message = format!("Unknown {}", model.schema_name);
+        }
+        self
+    }
+
     /// Turns a connector failure into the Apideck error the contract documents for it.
     pub fn from_connector(err: ConnectorError, service: &str) -> Self {
         let vendor = err.vendor_status;
@@ -259,7 +287,7 @@ impl Error {
         };
         let message = match type_name {
             ErrorType::UnauthorizedError => "Unauthorized Request",
-            ErrorType::EntityNotFoundError => "Unknown Opportunity",
+            ErrorType::EntityNotFoundError => "Unknown Record",
             ErrorType::ConnectorRateLimitError => "Connector Rate Limit Error",
             ErrorType::ConnectionSettingsError => "Connection settings are invalid",
             _ => "Connector Execution Error",

@@ -491,7 +491,7 @@ async fn test_plugin(folder: &Path, record: bool) -> ExitCode {
             continue;
         };
         let resource = source.resource.as_str();
-        for scenario in crmgate::conformance::scenarios(model) {
+        for scenario in crmgate::conformance::scenarios(model, entry.connector.as_ref()) {
             total += 1;
             let line = match crmgate::conformance::run(&target, model, scenario, record).await {
                 Ok(_) if record => format!("recorded  {resource}/{scenario}"),

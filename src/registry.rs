@@ -92,6 +92,10 @@ fn built_in() -> Vec<BuiltIn> {
                     Resource::Notes,
                     include_str!("../mappings/hubspot/notes.yaml"),
                 ),
+                (
+                    Resource::Users,
+                    include_str!("../mappings/hubspot/users.yaml"),
+                ),
             ],
         },
         #[cfg(feature = "pipedrive")]
@@ -108,6 +112,10 @@ fn built_in() -> Vec<BuiltIn> {
                     Resource::Notes,
                     include_str!("../mappings/pipedrive/notes.yaml"),
                 ),
+                (
+                    Resource::Users,
+                    include_str!("../mappings/pipedrive/users.yaml"),
+                ),
             ],
         },
         #[cfg(feature = "copper")]
@@ -115,10 +123,16 @@ fn built_in() -> Vec<BuiltIn> {
             id: "copper",
             manifest: include_str!("../connectors/copper/connector.yaml"),
             build: |m| Arc::new(DataConnector::new("copper", m)),
-            mappings: &[(
-                Resource::Opportunities,
-                include_str!("../mappings/copper/opportunities.yaml"),
-            )],
+            mappings: &[
+                (
+                    Resource::Opportunities,
+                    include_str!("../mappings/copper/opportunities.yaml"),
+                ),
+                (
+                    Resource::Users,
+                    include_str!("../mappings/copper/users.yaml"),
+                ),
+            ],
         },
     ]
 }

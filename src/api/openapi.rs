@@ -291,6 +291,18 @@ fn field_schema(def: &FieldDef) -> Schema {
         FieldKind::CustomFields => {
             return list(Ref::from_schema_name(CustomField::name()).into());
         }
+        FieldKind::Items(item) => {
+            let mut object = ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .title(Some(item.schema_name));
+            for def in item.fields {
+                object = object.property(def.name, field_schema(def));
+            }
+            if let Some(key) = item.key {
+                object = object.required(key);
+            }
+            return list(object.into());
+        }
     };
     let (minimum, maximum) = def.range.unzip();
     let object = ObjectBuilder::new()

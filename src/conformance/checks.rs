@@ -64,7 +64,7 @@ pub(super) fn check(
         }
         "list_pages" => list_pages(&collection, outcome),
         "raw" => raw(outcome),
-        "fields" => fields(outcome),
+        "fields" => fields(model, outcome),
         "custom_fields" => custom_fields(outcome),
         "non_numeric_id" => {
             for (step, reply) in outcome.fixture.steps.iter().zip(&outcome.answers) {
@@ -240,7 +240,7 @@ fn raw(outcome: &Outcome) -> Checked {
     })
 }
 
-fn fields(outcome: &Outcome) -> Checked {
+fn fields(model: &ResourceModel, outcome: &Outcome) -> Checked {
     let (step, body) = only_step(outcome)?;
     let wanted: Vec<&str> = step
         .request
@@ -250,7 +250,8 @@ fn fields(outcome: &Outcome) -> Checked {
         .ok_or_else(|| "the request names no fields=".to_owned())?;
     for record in body["data"].as_array().into_iter().flatten() {
         for key in record.as_object().into_iter().flat_map(|r| r.keys()) {
-            ensure(key == "title" || wanted.contains(&key.as_str()), || {
+            let required = model.field(key).is_some_and(|f| f.required);
+            ensure(required || wanted.contains(&key.as_str()), || {
                 format!("{key} was not asked for")
             })?;
         }

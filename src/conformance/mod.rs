@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use crmgate_connector_sdk::{HostPattern, Resource};
+use crmgate_connector_sdk::{HostPattern, Operation, Resource};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -58,12 +58,28 @@ pub const SCENARIOS: &[&str] = &[
     "vendor_500",
 ];
 
-/// The scenarios of a resource.
-pub fn scenarios(model: &ResourceModel) -> impl Iterator<Item = &'static str> + '_ {
-    SCENARIOS
-        .iter()
-        .copied()
-        .filter(|s| *s != "custom_fields" || model.field("custom_fields").is_some())
+/// The scenarios of a resource at a connector: those of the operations its manifest has
+/// (a read-only resource has no create, update or delete to replay), and custom fields only
+/// where the model has them.
+pub fn scenarios<'a>(
+    model: &'a ResourceModel,
+    connector: &'a dyn crmgate_connector_sdk::Connector,
+) -> impl Iterator<Item = &'static str> + 'a {
+    let spec = connector
+        .manifest()
+        .declaration()
+        .resources
+        .get(model.resource.as_str());
+    SCENARIOS.iter().copied().filter(move |s| {
+        let has = |op: Operation| spec.is_some_and(|r| r.has(op));
+        match *s {
+            "custom_fields" => model.field("custom_fields").is_some() && has(Operation::Update),
+            "create" | "vendor_422" => has(Operation::Create),
+            "update" => has(Operation::Update),
+            "delete" => has(Operation::Delete),
+            _ => true,
+        }
+    })
 }
 
 /// Placeholders for what changes from run to run: the `next` cursor of a list answer, the

@@ -16,7 +16,7 @@ use super::table::{
 use super::transform::{Transform, TransformSpec};
 use crmgate_connector_sdk::{Connector, WriteHook};
 
-use crate::unified::{FieldDef, FilterKind, ResourceModel};
+use crate::unified::{FieldDef, FieldKind, FilterKind, ItemModel, ResourceModel};
 
 /// A mapping file that cannot be used, with where and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,13 +106,57 @@ impl Walk {
         let mut plan = Plan::default();
         let fields = fields
             .iter()
-            .map(|f| match f.read.as_ref().map(|r| &r.source) {
-                Some(Source::Paths(paths)) => paths.iter().map(|p| plan.add(p)).collect(),
-                Some(Source::Cases(cases)) => cases.iter().map(|c| plan.add(&c.when)).collect(),
-                Some(Source::Nothing) | None => Vec::new(),
+            .map(|f| {
+                let mut places = Vec::new();
+                add_places(f.read.as_ref(), &mut plan, &mut places);
+                places
             })
             .collect();
         Self { plan, fields }
+    }
+}
+
+/// The places of a rule's paths, in the order [`Source`] lists them: an item property's
+/// places follow the item's earlier ones.
+fn add_places(read: Option<&ReadRule>, plan: &mut Plan, places: &mut Vec<Place>) {
+    match read.map(|r| &r.source) {
+        Some(Source::Paths(paths)) => places.extend(paths.iter().map(|p| plan.add(p))),
+        Some(Source::Cases(cases)) => places.extend(cases.iter().map(|c| plan.add(&c.when))),
+        Some(Source::Items(items)) => {
+            for property in items.iter().flatten() {
+                add_places(property.read.as_ref(), plan, places);
+            }
+        }
+        Some(Source::Nothing) | None => {}
+    }
+}
+
+/// The static name prefixes of the record paths a rule reads, for the vendor's field
+/// selection.
+fn name_prefixes(read: &ReadRule, out: &mut Vec<Vec<String>>) {
+    match &read.source {
+        Source::Paths(paths) => out.extend(paths.iter().map(CompiledPath::name_prefix)),
+        Source::Cases(cases) => out.extend(cases.iter().map(|c| c.when.name_prefix())),
+        Source::Items(items) => {
+            for read in items.iter().flatten().filter_map(|p| p.read.as_ref()) {
+                name_prefixes(read, out);
+            }
+        }
+        Source::Nothing => {}
+    }
+}
+
+/// How many places [`add_places`] gives a rule.
+pub(super) fn place_count(read: Option<&ReadRule>) -> usize {
+    match read.map(|r| &r.source) {
+        Some(Source::Paths(paths)) => paths.len(),
+        Some(Source::Cases(cases)) => cases.len(),
+        Some(Source::Items(items)) => items
+            .iter()
+            .flatten()
+            .map(|p| place_count(p.read.as_ref()))
+            .sum(),
+        Some(Source::Nothing) | None => 0,
     }
 }
 
@@ -146,12 +190,16 @@ pub(super) struct ReadRule {
     pub source: Source,
     pub transforms: Vec<Transform>,
     pub default: Option<Value>,
+    /// For a list of objects read from a vendor list: each element's item properties.
+    pub each: Option<Vec<FieldMapping>>,
 }
 
 #[derive(Debug)]
 pub(super) enum Source {
     Paths(Vec<CompiledPath>),
     Cases(Vec<Case>),
+    /// Items made from the record's own fields, each a list of item properties.
+    Items(Vec<Vec<FieldMapping>>),
     Nothing,
 }
 
@@ -249,15 +297,7 @@ impl MappingTable {
                     }
                 }
             }
-            match &read.source {
-                Source::Paths(paths) => {
-                    read_paths.extend(paths.iter().map(CompiledPath::name_prefix))
-                }
-                Source::Cases(cases) => {
-                    read_paths.extend(cases.iter().map(|c| c.when.name_prefix()))
-                }
-                Source::Nothing => {}
-            }
+            name_prefixes(read, &mut read_paths);
         }
         let bounds = connector.lower_bounds.contains(&resource.resource.as_str());
         let filters =
@@ -449,7 +489,7 @@ fn compile_field(
     let read = spec
         .read
         .as_ref()
-        .map(|r| compile_read(r, catalogs))
+        .map(|r| compile_read(def, r, catalogs))
         .transpose()?;
     let write = match &spec.write {
         Some(w) if def.read_only => {
@@ -461,13 +501,93 @@ fn compile_field(
                 ),
             ));
         }
+        Some(w) if matches!(def.kind, FieldKind::Items(_)) => {
+            return Err((
+                Some(w.referenced),
+                format!(
+                    "{:?} is a list of objects, which tables read but do not write yet",
+                    def.name
+                ),
+            ));
+        }
         Some(w) => Some(compile_write(&w.value, catalogs)?),
         None => None,
     };
     Ok(FieldMapping { def, read, write })
 }
 
-fn compile_read(spec: &ReadSpec, catalogs: &[&str]) -> Result<ReadRule, Located> {
+fn compile_read(
+    def: &'static FieldDef,
+    spec: &ReadSpec,
+    catalogs: &[&str],
+) -> Result<ReadRule, Located> {
+    let item = match def.kind {
+        FieldKind::Items(item) => Some(item),
+        _ => None,
+    };
+    let listed = spec.each.as_ref().map(|e| e.referenced);
+    let made = spec.items.as_ref().map(|i| i.referenced);
+    match (item, listed.or(made)) {
+        (None, Some(loc)) => {
+            return Err((
+                Some(loc),
+                format!(
+                    "{:?} is not a list of objects; `each` and `items` are for those",
+                    def.name
+                ),
+            ));
+        }
+        (Some(_), _) if !spec.transforms.is_empty() => {
+            return Err((
+                spec.transforms.first().map(|t| t.referenced),
+                format!(
+                    "{:?} is a list of objects: transform its item properties, not the list",
+                    def.name
+                ),
+            ));
+        }
+        (Some(item), None) if spec.from.is_some() => {
+            return Err((
+                spec.from.as_ref().map(|f| f.referenced),
+                format!(
+                    "{:?} is a list of {} objects: with `from`, say with `each` how an element becomes one",
+                    def.name, item.schema_name
+                ),
+            ));
+        }
+        _ => {}
+    }
+    if let Some(items) = &spec.items {
+        if spec.from.is_some() || spec.cases.is_some() || spec.each.is_some() {
+            return Err((
+                Some(items.referenced),
+                "`items` makes the list from the record's fields; it takes no `from`, `cases` or `each`"
+                    .to_owned(),
+            ));
+        }
+        let item = item.expect("checked above");
+        let items = items
+            .value
+            .iter()
+            .map(|properties| compile_item(item, properties))
+            .collect::<Result<_, _>>()?;
+        return Ok(ReadRule {
+            source: Source::Items(items),
+            transforms: Vec::new(),
+            default: None,
+            each: None,
+        });
+    }
+    let each = match (&spec.each, item) {
+        (Some(each), Some(item)) if spec.from.is_some() => Some(compile_item(item, &each.value)?),
+        (Some(each), _) => {
+            return Err((
+                Some(each.referenced),
+                "`each` maps the elements of the vendor list `from` names; give `from`".to_owned(),
+            ));
+        }
+        (None, _) => None,
+    };
     let source = match (&spec.from, &spec.cases) {
         (Some(_), Some(_)) => {
             let loc = spec.from.as_ref().map(|f| f.referenced);
@@ -501,7 +621,46 @@ fn compile_read(spec: &ReadSpec, catalogs: &[&str]) -> Result<ReadRule, Located>
         source,
         transforms: compile_transforms(&spec.transforms, Direction::Read, catalogs)?,
         default: spec.default.clone(),
+        each,
     })
+}
+
+/// The read rules of one item's properties, in the contract's order of the item's fields.
+/// Item properties name no catalogs: the lookups a page resolves are found at fields' paths.
+fn compile_item(
+    item: &'static ItemModel,
+    properties: &SpannedMap<ReadSpec>,
+) -> Result<Vec<FieldMapping>, Located> {
+    let mut rules = Vec::with_capacity(properties.0.len());
+    for (name, spec) in &properties.0 {
+        let Some(def) = item.fields.iter().find(|f| f.name == name.value) else {
+            let known: Vec<&str> = item.fields.iter().map(|f| f.name).collect();
+            return Err((
+                Some(name.referenced),
+                format!(
+                    "{:?} is not a property of {}; it has {}",
+                    name.value,
+                    item.schema_name,
+                    known.join(", ")
+                ),
+            ));
+        };
+        rules.push(FieldMapping {
+            def,
+            read: Some(compile_read(def, spec, &[])?),
+            write: None,
+        });
+    }
+    if let Some(key) = item.key
+        && !rules.iter().any(|r| r.def.name == key)
+    {
+        return Err((
+            properties.0.first().map(|(n, _)| n.referenced),
+            format!("an item of {} must read its {key:?}", item.schema_name),
+        ));
+    }
+    rules.sort_by_key(|r| item.fields.iter().position(|f| f.name == r.def.name));
+    Ok(rules)
 }
 
 fn compile_write(spec: &WriteSpec, catalogs: &[&str]) -> Result<WriteRule, Located> {

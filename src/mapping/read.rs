@@ -4,30 +4,35 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crmgate_connector_sdk::Record;
 
-use super::compile::{FieldMapping, MappingTable, ReadRule, Source};
+use super::compile::{FieldMapping, MappingTable, ReadRule, Source, place_count};
 use super::lazy::{Place, Text};
 use super::lookup::{Context, Lookups, Wanted};
 use super::path::{CompiledPath, Found};
 use super::tenant::{FieldOverride, TenantMappings};
 use super::transform::{Transform, decimal_number, without_catalogs};
-use crate::unified::{FieldKind, parse_date};
+use crate::unified::{FieldDef, FieldKind, parse_date};
 
 /// What of each record the client asked to see, and the tenant's layers.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RecordView<'a> {
-    /// `fields=`: the top-level fields to write; all when `None`. `title` is always written,
-    /// since Apideck's SDKs reject a record without it.
+    /// `fields=`: the top-level fields to write; all when `None`. The contract's required
+    /// fields (an opportunity's `title`, a user's `emails`) are always written, since
+    /// Apideck's SDKs reject a record without them.
     pub fields: Option<&'a [String]>,
     pub tenant: Option<&'a TenantMappings>,
 }
 
 impl RecordView<'_> {
-    fn wants(&self, name: &str) -> bool {
-        name == "title" || self.fields.is_none_or(|f| f.iter().any(|n| n == name))
+    fn wants(&self, def: &FieldDef) -> bool {
+        def.required || self.wants_name(def.name)
+    }
+
+    fn wants_name(&self, name: &str) -> bool {
+        self.fields.is_none_or(|f| f.iter().any(|n| n == name))
     }
 }
 
@@ -47,7 +52,7 @@ impl MappingTable {
         out.push(b'{');
         let mut first = true;
         for field in &self.fields {
-            if !view.wants(field.def.name) {
+            if !view.wants(field.def) {
                 continue;
             }
             let over = view.tenant.and_then(|t| t.override_for(field.def.name));
@@ -58,7 +63,7 @@ impl MappingTable {
             write_value(out, &value);
         }
         let custom = view.tenant.map_or(&[][..], |t| &t.custom);
-        if !custom.is_empty() && view.wants("custom_mappings") {
+        if !custom.is_empty() && view.wants_name("custom_mappings") {
             key(out, &mut first, "custom_mappings");
             out.push(b'{');
             let mut inner_first = true;
@@ -104,9 +109,65 @@ impl MappingTable {
                     |c| matches!(c.when.find(record), Found::One(v) if loosely_equal(v, &c.equals)),
                 )
                 .map_or_else(null, |c| Cow::Borrowed(&c.value)),
-            (None, Some(Source::Nothing)) => null(),
+            // Made per property, with the properties' transforms (`read_field`).
+            (None, Some(Source::Items(_) | Source::Nothing)) => null(),
             (None, None) => return None,
         })
+    }
+
+    /// A list of objects made from the record's own fields, each property read by `read`;
+    /// an item without its key property (or, for a shape without one, without any property)
+    /// is left out.
+    fn made_items(
+        items: &[Vec<FieldMapping>],
+        kind: FieldKind,
+        mut read: impl FnMut(&FieldMapping) -> Value,
+    ) -> Value {
+        let mut out = Vec::with_capacity(items.len());
+        for properties in items {
+            let item: Map<String, Value> = properties
+                .iter()
+                .map(|p| (p.def.name.to_owned(), read(p)))
+                .collect();
+            if is_item(&item, kind) {
+                out.push(Value::Object(item));
+            }
+        }
+        Value::Array(out)
+    }
+
+    /// Each element of a vendor list as one unified item (`each`).
+    fn each_item(
+        &self,
+        each: &[FieldMapping],
+        kind: FieldKind,
+        list: &Value,
+        cx: &Context<'_>,
+    ) -> Value {
+        let elements = match list {
+            Value::Array(items) => items.as_slice(),
+            Value::Object(_) => std::slice::from_ref(list),
+            _ => return list.clone(),
+        };
+        let mut out = Vec::with_capacity(elements.len());
+        for element in elements {
+            let item: Map<String, Value> = each
+                .iter()
+                .map(|p| {
+                    let value = self
+                        .source(p, None, element)
+                        .unwrap_or(Cow::Owned(Value::Null));
+                    (
+                        p.def.name.to_owned(),
+                        self.finish(p, value, cx).into_owned(),
+                    )
+                })
+                .collect();
+            if is_item(&item, kind) {
+                out.push(Value::Object(item));
+            }
+        }
+        Value::Array(out)
     }
 
     /// One field's unified value, or `None` when neither the table nor the tenant maps it. A
@@ -119,6 +180,14 @@ impl MappingTable {
         record: &'a Value,
         cx: &Context<'_>,
     ) -> Option<Cow<'a, Value>> {
+        if let (None, Some(Source::Items(items))) = (over, field.read.as_ref().map(|r| &r.source)) {
+            return Some(Cow::Owned(Self::made_items(items, field.def.kind, |p| {
+                let value = self
+                    .source(p, None, record)
+                    .unwrap_or(Cow::Owned(Value::Null));
+                self.finish(p, value, cx).into_owned()
+            })));
+        }
         let value = self.source(field, over, record)?;
         Some(self.finish(field, value, cx))
     }
@@ -153,6 +222,11 @@ impl MappingTable {
         {
             value = Cow::Borrowed(default);
         }
+        if let Some(each) = read.and_then(|r| r.each.as_deref())
+            && !value.is_null()
+        {
+            value = Cow::Owned(self.each_item(each, field.def.kind, &value, cx));
+        }
         coerce(field.def.name, field.def.kind, value)
     }
 
@@ -173,6 +247,22 @@ impl MappingTable {
             }
             Found::Many(vs) => vs.into_iter().find_map(one),
         }
+    }
+}
+
+/// Whether an item read has what makes it one: its shape's key property, neither null nor
+/// `""`; for a shape without a key, any property that is not null.
+fn is_item(item: &Map<String, Value>, kind: FieldKind) -> bool {
+    let key = match kind {
+        FieldKind::Items(shape) => shape.key,
+        _ => None,
+    };
+    match key {
+        Some(key) => {
+            !matches!(item.get(key), None | Some(Value::Null))
+                && item.get(key).and_then(Value::as_str) != Some("")
+        }
+        None => item.values().any(|v| !v.is_null()),
     }
 }
 
@@ -270,6 +360,7 @@ fn coerce<'a>(name: &'static str, kind: FieldKind, value: Cow<'a, Value>) -> Cow
         }
         (FieldKind::CustomFields, Value::Array(_)) => value,
         (FieldKind::CustomMappings, Value::Object(_)) => value,
+        (FieldKind::Items(_), Value::Array(items)) if items.iter().all(Value::is_object) => value,
         _ => misfit(&value),
     }
 }
@@ -416,7 +507,8 @@ impl MappingTable {
                 .map_or(Text::Nothing, |(case, _)| {
                     Text::Tree(Cow::Borrowed(&case.value))
                 }),
-            Some(Source::Nothing) => Text::Nothing,
+            // Made per property, with the properties' transforms (`write_walked`).
+            Some(Source::Items(_) | Source::Nothing) => Text::Nothing,
             None => return None,
         })
     }
@@ -446,10 +538,25 @@ impl MappingTable {
         out.push(b'{');
         let mut first = true;
         for (field, places) in self.fields.iter().zip(&self.walk.fields) {
-            if !view.wants(field.def.name) {
+            if !view.wants(field.def) {
                 continue;
             }
             let over = view.tenant.and_then(|t| t.override_of(field.def.name));
+            if let (None, Some(Source::Items(items))) =
+                (over, field.read.as_ref().map(|r| &r.source))
+            {
+                let mut rest = places.as_slice();
+                let made = Self::made_items(items, field.def.kind, |p| {
+                    let (mine, later) = rest.split_at(place_count(p.read.as_ref()));
+                    rest = later;
+                    let found = self.walked_source(p, mine, None, slots, tenant_slots);
+                    let value = found.map_or(Cow::Owned(Value::Null), Text::into_value);
+                    self.finish(p, value, &cx).into_owned()
+                });
+                key(out, &mut first, field.def.name);
+                write_value(out, &made);
+                continue;
+            }
             let Some(found) = self.walked_source(field, places, over, slots, tenant_slots) else {
                 continue;
             };
@@ -474,7 +581,7 @@ impl MappingTable {
             write_value(out, &self.finish(field, value, &cx));
         }
         let custom = view.tenant.map_or(&[][..], |t| &t.custom);
-        if !custom.is_empty() && view.wants("custom_mappings") {
+        if !custom.is_empty() && view.wants_name("custom_mappings") {
             key(out, &mut first, "custom_mappings");
             out.push(b'{');
             let mut inner_first = true;

@@ -109,13 +109,23 @@ pub struct FieldSpec {
 }
 
 /// Vendor record → unified value: one or more source paths (the first that yields a value
-/// wins) or a list of cases, then transforms, then a default when nothing was found.
+/// wins) or a list of cases, then transforms, then a default when nothing was found. A list
+/// of objects (`emails`) is read from a vendor list with `from` and `each`, or made from the
+/// record's own fields with `items`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReadSpec {
     #[schemars(with = "Option<PathList>")]
     pub from: Option<Spanned<PathList>>,
     pub cases: Option<Vec<CaseSpec>>,
+    /// With `from` naming a vendor list: how each of its elements becomes one unified item,
+    /// by item property, with paths relative to the element (`$` is the element).
+    #[schemars(with = "Option<std::collections::BTreeMap<String, ReadSpec>>")]
+    pub each: Option<Spanned<SpannedMap<ReadSpec>>>,
+    /// Unified items made from the record's own fields, one map of item properties each
+    /// (HubSpot's `email` and `phone`); an item that reads nothing is left out.
+    #[schemars(with = "Option<Vec<std::collections::BTreeMap<String, ReadSpec>>>")]
+    pub items: Option<Spanned<Vec<SpannedMap<ReadSpec>>>>,
     #[serde(default)]
     #[schemars(with = "Vec<TransformSpec>")]
     pub transforms: Vec<Spanned<TransformSpec>>,

@@ -1930,3 +1930,124 @@ mod walk_matches_tree {
         );
     }
 }
+
+fn compile_users(text: &str) -> Result<MappingTable, LoadError> {
+    let connectors = crate::registry::connectors();
+    let entry = connectors
+        .iter()
+        .find(|e| e.connector.id() == "pipedrive")
+        .unwrap();
+    MappingTable::compile(
+        "users.yaml",
+        text,
+        &crate::unified::USERS,
+        &TableConnector::of(entry.connector.as_ref()),
+    )
+}
+
+/// A list of objects is read from a vendor list element by element (`each`), or made from
+/// the record's own fields (`items`); an item without its key property (an email without
+/// its address) is left out, and the walk and the tree agree.
+#[test]
+fn lists_of_objects_are_read_from_lists_and_from_fields() {
+    let table = compile_users(
+        r#"
+empty_string_is_null: true
+fields:
+  id: { read: { from: $.id } }
+  emails:
+    read:
+      from: $.emails
+      each:
+        email: { from: $.value }
+        type:
+          from: $.label
+          transforms: [{ type: enum, map: { work: work, home: personal }, default: other }]
+  phone_numbers:
+    read:
+      items:
+        - number: { from: $.phone }
+          type: { default: primary }
+        - number: { from: $.mobile }
+          type: { default: mobile }
+          extension: { from: $.mobile_ext, transforms: [{ type: to_string }] }
+"#,
+    )
+    .unwrap();
+    let record = json!({
+        "id": 7,
+        "emails": [
+            { "value": "ada@example.com", "label": "work" },
+            { "value": "", "label": "home" },
+            { "value": "a@home.example", "label": "home", "primary": true },
+            { "value": "x@example.com", "label": "sales" }
+        ],
+        "phone": "+32 2 555 01 01",
+        "mobile": null,
+        "mobile_ext": 12
+    });
+    assert_eq!(
+        read(&table, &record, &RecordView::default()),
+        json!({
+            "id": "7",
+            "phone_numbers": [{ "number": "+32 2 555 01 01", "type": "primary" }],
+            "emails": [
+                { "email": "ada@example.com", "type": "work" },
+                { "email": "a@home.example", "type": "personal" },
+                { "email": "x@example.com", "type": "other" }
+            ]
+        })
+    );
+    let bare = json!({ "id": 8, "emails": null, "phone": "" });
+    assert_eq!(
+        read(&table, &bare, &RecordView::default()),
+        json!({ "id": "8", "phone_numbers": [], "emails": [] }),
+        "nothing is an empty list, never null"
+    );
+}
+
+#[test]
+fn lists_of_objects_are_checked_at_load() {
+    let cases = [
+        (
+            "fields:\n  emails:\n    read: { from: $.emails }\n",
+            3,
+            "say with `each` how an element becomes one",
+        ),
+        (
+            "fields:\n  emails:\n    read:\n      from: $.emails\n      each: { mail: { from: $.value } }\n",
+            5,
+            "\"mail\" is not a property of Email; it has id, email, type",
+        ),
+        (
+            "fields:\n  emails:\n    read:\n      from: $.emails\n      each: { type: { from: $.label } }\n",
+            5,
+            "an item of Email must read its \"email\"",
+        ),
+        (
+            "fields:\n  name:\n    read: { from: $.name, each: { email: { from: $ } } }\n",
+            3,
+            "\"name\" is not a list of objects",
+        ),
+        (
+            "fields:\n  emails:\n    read:\n      items: [{ email: { from: $.email } }]\n      from: $.x\n",
+            4,
+            "`items` makes the list from the record's fields",
+        ),
+        (
+            "fields:\n  emails:\n    read:\n      from: $.emails\n      each: { email: { from: $.v } }\n      transforms: [{ type: to_string }]\n",
+            6,
+            "transform its item properties, not the list",
+        ),
+        (
+            "fields:\n  emails:\n    write: { to: $.emails }\n",
+            3,
+            "\"emails\" is a list of objects, which tables read but do not write yet",
+        ),
+    ];
+    for (text, line, needle) in cases {
+        let err = compile_users(text).unwrap_err();
+        assert!(err.to_string().contains(needle), "{text}\n→ {err}");
+        assert_eq!(err.line, line, "{text}\n→ {err}");
+    }
+}

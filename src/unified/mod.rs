@@ -10,8 +10,10 @@
 
 mod currency;
 mod decimal;
+mod items;
 mod note;
 mod opportunity;
+mod user;
 mod write;
 
 use std::fmt;
@@ -24,15 +26,17 @@ use serde_json::{Map, Value};
 
 pub use currency::{CURRENCY_CODES, Currency};
 pub use decimal::{MAX_DECIMALS, MAX_INTEGER_DIGITS, UnifiedDecimal, plain_decimal};
+pub use items::{ADDRESS, EMAIL, PHONE_NUMBER};
 pub use note::NOTES;
 pub use opportunity::OPPORTUNITIES;
+pub use user::USERS;
 pub use write::UnifiedWrite;
 
 use crate::error::Error;
 
 /// Every unified resource crmgate serves, each declared once. The API serves a route set per
 /// entry, and custom mappings may target each; a new resource is a new table here.
-pub static MODELS: &[&ResourceModel] = &[&OPPORTUNITIES, &NOTES];
+pub static MODELS: &[&ResourceModel] = &[&OPPORTUNITIES, &NOTES, &USERS];
 
 /// The model of a resource, if crmgate serves it.
 pub fn model(resource: Resource) -> Option<&'static ResourceModel> {
@@ -102,6 +106,20 @@ pub enum FieldKind {
     CustomFields,
     /// The tenant's custom mappings, by key.
     CustomMappings,
+    /// A list of objects of one shape (`emails`: `[{id, email, type}]`), never null.
+    Items(&'static ItemModel),
+}
+
+/// The shape of the objects of an [`FieldKind::Items`] list, as the contract declares it
+/// (`Email`, `PhoneNumber`, `PipelineStage`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct ItemModel {
+    /// The contract's schema name.
+    pub schema_name: &'static str,
+    pub fields: &'static [FieldDef],
+    /// The property an item cannot be without (an email's `email`): an item the vendor
+    /// leaves it empty in is not an item. Without one, an item needs any property.
+    pub key: Option<&'static str>,
 }
 
 impl FieldKind {
@@ -110,9 +128,10 @@ impl FieldKind {
     pub fn nothing(self) -> Value {
         match self {
             FieldKind::Title => Value::String(String::new()),
-            FieldKind::IdList | FieldKind::StringList | FieldKind::CustomFields => {
-                Value::Array(Vec::new())
-            }
+            FieldKind::IdList
+            | FieldKind::StringList
+            | FieldKind::CustomFields
+            | FieldKind::Items(_) => Value::Array(Vec::new()),
             _ => Value::Null,
         }
     }

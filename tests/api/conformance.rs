@@ -60,7 +60,7 @@ async fn for_every_connector(scenario: &str) {
             .unwrap();
         for source in entry.mappings.iter() {
             let model = crmgate::unified::model(source.resource).unwrap();
-            if !conformance::scenarios(model).any(|s| s == scenario) {
+            if !conformance::scenarios(model, entry.connector.as_ref()).any(|s| s == scenario) {
                 continue;
             }
             let outcome = conformance::run(target, model, scenario, recording())

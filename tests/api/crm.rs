@@ -163,3 +163,28 @@ async fn a_resource_the_connector_does_not_serve_is_a_501_naming_it() {
     }
     assert!(copper.received_requests().await.unwrap().is_empty());
 }
+
+/// Users are read through crmgate: a write to them is a 501 naming the connector and the
+/// operation, before any vendor call.
+#[tokio::test]
+async fn a_write_to_a_read_only_resource_is_a_501_naming_the_operation() {
+    let app = spawn_app().await;
+    app.connect_hubspot().await;
+    let before = app.hubspot.received_requests().await.unwrap().len();
+    let body = json!({ "name": "Ada", "emails": [{ "email": "ada@acme.test" }] });
+    for (rq, verb) in [
+        (app.post("/crm/users", &body), "create"),
+        (app.patch("/crm/users/41", &body), "update"),
+        (app.delete("/crm/users/41"), "delete"),
+    ] {
+        let answer = call(rq).await;
+        assert_error(&answer, 501, "UnsupportedOperationError");
+        assert_eq!(
+            answer.1["message"],
+            format!("HubSpot does not {verb} users through crmgate"),
+            "{}",
+            answer.1
+        );
+    }
+    assert_eq!(app.hubspot.received_requests().await.unwrap().len(), before);
+}

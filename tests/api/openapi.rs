@@ -20,6 +20,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/crm/notes/{id}", "notesOne"),
     ("PATCH", "/crm/notes/{id}", "notesUpdate"),
     ("DELETE", "/crm/notes/{id}", "notesDelete"),
+    ("GET", "/crm/users", "usersAll"),
+    ("POST", "/crm/users", "usersAdd"),
+    ("GET", "/crm/users/{id}", "usersOne"),
+    ("PATCH", "/crm/users/{id}", "usersUpdate"),
+    ("DELETE", "/crm/users/{id}", "usersDelete"),
     ("GET", "/vault/connections", "connectionsAll"),
     (
         "GET",
@@ -167,7 +172,10 @@ fn wire_type(kind: FieldKind) -> (&'static str, Option<&'static str>) {
         FieldKind::Date => ("string", Some("date")),
         FieldKind::DateTime => ("string", Some("date-time")),
         FieldKind::Bool => ("boolean", None),
-        FieldKind::IdList | FieldKind::StringList | FieldKind::CustomFields => ("array", None),
+        FieldKind::IdList
+        | FieldKind::StringList
+        | FieldKind::CustomFields
+        | FieldKind::Items(_) => ("array", None),
         FieldKind::CustomMappings => ("object", None),
     }
 }
@@ -206,6 +214,7 @@ async fn every_resource_schema_is_its_model_table() {
                     | FieldKind::IdList
                     | FieldKind::StringList
                     | FieldKind::CustomFields
+                    | FieldKind::Items(_)
             );
             let mut expected = vec![ty.to_owned()];
             if nullable {

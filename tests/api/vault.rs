@@ -51,8 +51,11 @@ async fn connections_name_the_resources_their_connector_serves() {
             .unwrap()["configurable_resources"]
             .clone()
     };
-    assert_eq!(served("pipedrive"), json!(["opportunities", "notes"]));
-    assert_eq!(served("copper"), json!(["opportunities"]));
+    assert_eq!(
+        served("pipedrive"),
+        json!(["opportunities", "notes", "users"])
+    );
+    assert_eq!(served("copper"), json!(["opportunities", "users"]));
 }
 
 #[tokio::test]

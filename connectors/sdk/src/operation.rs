@@ -14,11 +14,12 @@ use crate::{ConnectionSettings, ErrorKind, OutboundClient, Result};
 pub enum Resource {
     Opportunities,
     Notes,
+    Users,
 }
 
 impl Resource {
     /// Every resource, in the order docs list them.
-    pub const ALL: &[Resource] = &[Resource::Opportunities, Resource::Notes];
+    pub const ALL: &[Resource] = &[Resource::Opportunities, Resource::Notes, Resource::Users];
 
     /// The resource a path segment or manifest key names.
     pub fn parse(name: &str) -> Option<Self> {
@@ -30,6 +31,7 @@ impl Resource {
         match self {
             Resource::Opportunities => "opportunities",
             Resource::Notes => "notes",
+            Resource::Users => "users",
         }
     }
 }

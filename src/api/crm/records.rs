@@ -139,6 +139,7 @@ pub async fn list(
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let q = CrmQuery::parse(query.as_deref(), QueryShape::List, model)?;
+    serves(&conn, model, Operation::List)?;
     let service = conn.service();
     let connector = &conn.entry().connector;
     q.check_paging_params(&connector.paging_params())?;
@@ -176,7 +177,7 @@ pub async fn list(
         from,
     )
     .await
-    .map_err(|e| Error::from_connector(e, service))?;
+    .map_err(|e| Error::from_connector(e, service).about(model))?;
     let records = page.records;
     let next = page.next.map(|at| {
         state.cursors.encode(&CursorState {
@@ -275,6 +276,7 @@ pub async fn one(
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let q = CrmQuery::parse(query.as_deref(), QueryShape::One, model)?;
+    serves(&conn, model, Operation::Get)?;
     let mapping = Mapping::load(&state, &conn, model).await?;
     let record = conn
         .entry()
@@ -289,13 +291,13 @@ pub async fn one(
         )
         .await
         .map(Record::from_value)
-        .map_err(|e| Error::from_connector(e, conn.service()))?;
+        .map_err(|e| Error::from_connector(e, conn.service()).about(model))?;
     driver::check_records(
         conn.entry().connector.as_ref(),
         model.resource,
         std::slice::from_ref(&record),
     )
-    .map_err(|e| Error::from_connector(e, conn.service()))?;
+    .map_err(|e| Error::from_connector(e, conn.service()).about(model))?;
     let read = mapping.table.read_page(
         std::slice::from_ref(&record),
         mapping.view(q.fields.as_deref()),
@@ -408,6 +410,7 @@ pub async fn create(
     RawQuery(query): RawQuery,
     Body(body): Body,
 ) -> Result<Response> {
+    serves(&conn, model, Operation::Create)?;
     let Some(key) = idempotency::key(&headers)? else {
         return create_once(&state, &conn, model, query.as_deref(), &body).await;
     };
@@ -444,7 +447,7 @@ async fn create_once(
             },
         )
         .await
-        .map_err(|e| Error::from_connector(e, conn.service()))?;
+        .map_err(|e| Error::from_connector(e, conn.service()).about(model))?;
     let id = written_id(conn, model, &record, None)?;
     Ok(
         envelope(conn, model, StatusCode::CREATED, Operation::Create).respond(
@@ -473,6 +476,7 @@ pub async fn update(
     Body(body): Body,
 ) -> Result<Response> {
     let q = CrmQuery::parse(query.as_deref(), QueryShape::Write, model)?;
+    serves(&conn, model, Operation::Update)?;
     let (vendor, unmapped) = vendor_body(&state, &conn, model, &body, Operation::Update).await?;
     let record = if vendor.as_object().is_some_and(|b| b.is_empty()) {
         None
@@ -489,7 +493,7 @@ pub async fn update(
                 },
             )
             .await
-            .map_err(|e| Error::from_connector(e, conn.service()))?;
+            .map_err(|e| Error::from_connector(e, conn.service()).about(model))?;
         Some(record)
     };
     let id = match &record {
@@ -508,6 +512,44 @@ pub async fn update(
     )
 }
 
+/// Refuses, before any work, an operation the connection's connector does not serve: a
+/// resource it has no table for (whatever its manifest lists), or an operation its manifest
+/// does not describe for the resource.
+fn serves(conn: &Connection, model: &ResourceModel, op: Operation) -> Result<()> {
+    let entry = conn.entry();
+    let resource = model.resource.as_str();
+    if !entry.mappings.iter().any(|m| m.resource == model.resource) {
+        return Err(Error::unsupported_resource(
+            entry.connector.name(),
+            conn.service(),
+            resource,
+        ));
+    }
+    let described = entry
+        .connector
+        .manifest()
+        .declaration()
+        .resources
+        .get(resource)
+        .is_some_and(|spec| spec.has(op));
+    if described {
+        return Ok(());
+    }
+    let verb = match op {
+        Operation::List => "list",
+        Operation::Get => "read",
+        Operation::Create => "create",
+        Operation::Update => "update",
+        Operation::Delete => "delete",
+    };
+    Err(Error::unsupported_operation(
+        entry.connector.name(),
+        conn.service(),
+        resource,
+        verb,
+    ))
+}
+
 /// `DELETE /crm/<resource>/{id}`: HTTP 200 with `data.id` (Apideck answers an envelope, not
 /// 204).
 pub async fn delete(
@@ -517,20 +559,7 @@ pub async fn delete(
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     CrmQuery::parse(query.as_deref(), QueryShape::Write, model)?;
-    // A delete maps nothing, but a resource the connector has no table for is not one it
-    // serves, whatever its manifest lists.
-    if !conn
-        .entry()
-        .mappings
-        .iter()
-        .any(|m| m.resource == model.resource)
-    {
-        return Err(Error::unsupported_resource(
-            conn.entry().connector.name(),
-            conn.service(),
-            model.resource.as_str(),
-        ));
-    }
+    serves(&conn, model, Operation::Delete)?;
     conn.entry()
         .connector
         .delete(
@@ -541,7 +570,7 @@ pub async fn delete(
             },
         )
         .await
-        .map_err(|e| Error::from_connector(e, conn.service()))?;
+        .map_err(|e| Error::from_connector(e, conn.service()).about(model))?;
     Ok(envelope(&conn, model, StatusCode::OK, Operation::Delete)
         .respond(&unified_id(&id), Extras::default()))
 }

@@ -386,6 +386,17 @@ pub struct ResourceSpec {
 }
 
 impl ResourceSpec {
+    /// Whether the manifest describes `op` for this resource.
+    pub fn has(&self, op: crate::Operation) -> bool {
+        match op {
+            crate::Operation::List => self.list.is_some(),
+            crate::Operation::Get => self.get.is_some(),
+            crate::Operation::Create => self.create.is_some(),
+            crate::Operation::Update => self.update.is_some(),
+            crate::Operation::Delete => self.delete.is_some(),
+        }
+    }
+
     /// Whether the list that runs filters (`search` when given) can express a lower bound, a
     /// `*_since` filter: a query parameter or body field names its comparison itself, an item
     /// of a filter list needs the list's `since` item.

@@ -1,0 +1,98 @@
+//! The shapes of the objects in the contract's lists (`emails`, `phone_numbers`, `addresses`),
+//! shared by every resource that has them, exactly as `crm.yml` names and types them.
+
+use super::FieldKind::{Id, String};
+use super::{ItemModel, field};
+
+/// Apideck's `Email`.
+pub static EMAIL: ItemModel = ItemModel {
+    schema_name: "Email",
+    fields: &[
+        field("id", Id, "Unique identifier for the email address."),
+        field("email", String, "Email address."),
+        field(
+            "type",
+            String,
+            "Email type: primary, secondary, work, personal, billing or other.",
+        ),
+    ],
+    key: Some("email"),
+};
+
+/// Apideck's `PhoneNumber`.
+pub static PHONE_NUMBER: ItemModel = ItemModel {
+    schema_name: "PhoneNumber",
+    fields: &[
+        field("id", Id, "Unique identifier of the phone number."),
+        field(
+            "country_code",
+            String,
+            "The country code of the phone number.",
+        ),
+        field("area_code", String, "The area code of the phone number."),
+        field("number", String, "The phone number."),
+        field("extension", String, "The extension of the phone number."),
+        field(
+            "type",
+            String,
+            "The type of phone number: primary, secondary, home, work, office, mobile, assistant, fax, direct-dial-in, personal, billing or other.",
+        ),
+    ],
+    key: Some("number"),
+};
+
+/// Apideck's `Address`.
+pub static ADDRESS: ItemModel = ItemModel {
+    schema_name: "Address",
+    fields: &[
+        field("id", Id, "Unique identifier for the address."),
+        field(
+            "type",
+            String,
+            "The type of address: primary, secondary, home, office, shipping, billing, work or other.",
+        ),
+        field("string", String, "The address as one line."),
+        field("name", String, "The name of the address."),
+        field(
+            "line1",
+            String,
+            "Line 1 of the address, e.g. number, street, suite.",
+        ),
+        field("line2", String, "Line 2 of the address."),
+        field("line3", String, "Line 3 of the address."),
+        field("line4", String, "Line 4 of the address."),
+        field("line5", String, "Line 5 of the address."),
+        field("street_number", String, "Street number."),
+        field("city", String, "Name of city."),
+        field("state", String, "Name of state."),
+        field("postal_code", String, "Zip code or equivalent."),
+        field(
+            "country",
+            String,
+            "Country code according to ISO 3166-1 alpha-2.",
+        ),
+        field("latitude", String, "Latitude of the address."),
+        field("longitude", String, "Longitude of the address."),
+        field(
+            "county",
+            String,
+            "Address field that holds a sublocality, such as a county.",
+        ),
+        field(
+            "contact_name",
+            String,
+            "Name of the contact person at the address.",
+        ),
+        field(
+            "salutation",
+            String,
+            "Salutation of the contact person at the address.",
+        ),
+        field("phone_number", String, "Phone number of the address."),
+        field("fax", String, "Fax number of the address."),
+        field("email", String, "Email address of the address."),
+        field("website", String, "Website of the address."),
+        field("notes", String, "Additional notes."),
+    ],
+    key: None,
+};
