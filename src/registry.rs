@@ -96,6 +96,10 @@ fn built_in() -> Vec<BuiltIn> {
                     Resource::Users,
                     include_str!("../mappings/hubspot/users.yaml"),
                 ),
+                (
+                    Resource::Pipelines,
+                    include_str!("../mappings/hubspot/pipelines.yaml"),
+                ),
             ],
         },
         #[cfg(feature = "pipedrive")]
@@ -131,6 +135,10 @@ fn built_in() -> Vec<BuiltIn> {
                 (
                     Resource::Users,
                     include_str!("../mappings/copper/users.yaml"),
+                ),
+                (
+                    Resource::Pipelines,
+                    include_str!("../mappings/copper/pipelines.yaml"),
                 ),
             ],
         },

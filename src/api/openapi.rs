@@ -281,6 +281,7 @@ fn field_schema(def: &FieldDef) -> Schema {
             (Type::String, None)
         }
         FieldKind::Decimal => (Type::Number, None),
+        FieldKind::Integer => (Type::Integer, None),
         FieldKind::Date => (Type::String, Some(KnownFormat::Date)),
         FieldKind::DateTime => (Type::String, Some(KnownFormat::DateTime)),
         FieldKind::Bool => (Type::Boolean, None),

@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
+use crmgate_connector_sdk::manifest::IdFormat;
 use crmgate_connector_sdk::{HostPattern, Operation, Resource};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -59,8 +60,8 @@ pub const SCENARIOS: &[&str] = &[
 ];
 
 /// The scenarios of a resource at a connector: those of the operations its manifest has
-/// (a read-only resource has no create, update or delete to replay), and custom fields only
-/// where the model has them.
+/// (a read-only resource has no create, update or delete to replay, Copper's pipelines no read
+/// of one), and custom fields only where the model has them.
 pub fn scenarios<'a>(
     model: &'a ResourceModel,
     connector: &'a dyn crmgate_connector_sdk::Connector,
@@ -77,6 +78,13 @@ pub fn scenarios<'a>(
             "create" | "vendor_422" => has(Operation::Create),
             "update" => has(Operation::Update),
             "delete" => has(Operation::Delete),
+            "get" | "raw" => has(Operation::Get),
+            // Only ids of a shape (digits, a prefix) can be told impossible without a call.
+            "non_numeric_id" => {
+                has(Operation::Get)
+                    && spec
+                        .is_some_and(|r| r.id.format == IdFormat::Integer || r.id.prefix.is_some())
+            }
             _ => true,
         }
     })

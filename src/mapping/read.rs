@@ -250,6 +250,25 @@ impl MappingTable {
     }
 }
 
+/// Digits with an optional leading minus: a whole number as JSON writes one.
+fn whole_digits(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A whole number from decimal text that has no fraction once trailing zeros go (`"20"`,
+/// `"20.0"`, `2e1`); `None` for `"20.5"` or text that is no number.
+fn whole_number(text: &str) -> Option<serde_json::Number> {
+    let n = decimal_number(text)?;
+    let plain = crate::unified::plain_decimal(&n.to_string()).ok()?;
+    let whole = match plain.split_once('.') {
+        Some((whole, fraction)) if fraction.bytes().all(|b| b == b'0') => whole,
+        Some(_) => return None,
+        None => plain.as_str(),
+    };
+    whole.parse::<i64>().ok().map(serde_json::Number::from)
+}
+
 /// Whether an item read has what makes it one: its shape's key property, neither null nor
 /// `""`; for a shape without a key, any property that is not null.
 fn is_item(item: &Map<String, Value>, kind: FieldKind) -> bool {
@@ -313,6 +332,18 @@ fn coerce<'a>(name: &'static str, kind: FieldKind, value: Cow<'a, Value>) -> Cow
             Some(n) => Cow::Owned(Value::Number(n)),
             None => misfit(&value),
         },
+        (FieldKind::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => value,
+        (FieldKind::Integer, Value::String(s)) if s.trim().is_empty() => Cow::Owned(Value::Null),
+        (FieldKind::Integer, Value::Number(_) | Value::String(_)) => {
+            let text = match value.as_ref() {
+                Value::String(s) => s.trim().to_owned(),
+                other => other.to_string(),
+            };
+            match whole_number(&text) {
+                Some(n) => Cow::Owned(Value::Number(n)),
+                None => misfit(&value),
+            }
+        }
         (FieldKind::Date, Value::String(s)) => {
             if parse_date(s).is_some() {
                 return value;
@@ -704,6 +735,7 @@ fn write_plain(kind: FieldKind, text: &str, out: &mut Vec<u8>) -> bool {
             out.push(b'"');
         }
         FieldKind::Decimal if number(first) => out.extend_from_slice(text.as_bytes()),
+        FieldKind::Integer if whole_digits(text) => out.extend_from_slice(text.as_bytes()),
         FieldKind::Bool if text == "true" || text == "false" => {
             out.extend_from_slice(text.as_bytes());
         }
@@ -742,7 +774,30 @@ fn plain_string(text: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_utc_timestamp;
+    use std::borrow::Cow;
+
+    use serde_json::{Value, json};
+
+    use super::{coerce, is_utc_timestamp, whole_digits};
+    use crate::unified::FieldKind;
+
+    /// Whole numbers read as whole numbers however the vendor writes them; a fraction does
+    /// not fit an integer field and reads as nothing.
+    #[test]
+    fn integers_are_whole_numbers() {
+        let read =
+            |v: Value| coerce("display_order", FieldKind::Integer, Cow::Owned(v)).into_owned();
+        assert_eq!(read(json!(3)), json!(3));
+        assert_eq!(read(json!("20")), json!(20));
+        assert_eq!(read(json!("20.00")), json!(20));
+        assert_eq!(read(json!(-4)), json!(-4));
+        assert_eq!(read(json!(2e1)), json!(20));
+        assert_eq!(read(json!("")), Value::Null);
+        assert_eq!(read(json!(33.3)), Value::Null);
+        assert_eq!(read(json!("seven")), Value::Null);
+        assert!(whole_digits("-12") && whole_digits("0"));
+        assert!(!whole_digits("1.0") && !whole_digits("-") && !whole_digits("1e3"));
+    }
 
     #[test]
     fn utc_timestamps_are_recognised_by_shape_and_range() {

@@ -13,6 +13,7 @@ mod decimal;
 mod items;
 mod note;
 mod opportunity;
+mod pipeline;
 mod user;
 mod write;
 
@@ -29,6 +30,7 @@ pub use decimal::{MAX_DECIMALS, MAX_INTEGER_DIGITS, UnifiedDecimal, plain_decima
 pub use items::{ADDRESS, EMAIL, PHONE_NUMBER};
 pub use note::NOTES;
 pub use opportunity::OPPORTUNITIES;
+pub use pipeline::{PIPELINE_STAGE, PIPELINES};
 pub use user::USERS;
 pub use write::UnifiedWrite;
 
@@ -36,7 +38,7 @@ use crate::error::Error;
 
 /// Every unified resource crmgate serves, each declared once. The API serves a route set per
 /// entry, and custom mappings may target each; a new resource is a new table here.
-pub static MODELS: &[&ResourceModel] = &[&OPPORTUNITIES, &NOTES, &USERS];
+pub static MODELS: &[&ResourceModel] = &[&OPPORTUNITIES, &NOTES, &USERS, &PIPELINES];
 
 /// The model of a resource, if crmgate serves it.
 pub fn model(resource: Resource) -> Option<&'static ResourceModel> {
@@ -93,6 +95,8 @@ pub enum FieldKind {
     String,
     /// A decimal number written with the digits the vendor gave, never through a float.
     Decimal,
+    /// A whole number (`display_order`); a vendor number with a fraction does not fit.
+    Integer,
     /// An ISO 4217 code of Apideck's `Currency` enum.
     Currency,
     /// `YYYY-MM-DD`.

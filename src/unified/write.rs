@@ -148,6 +148,7 @@ impl Typed {
                 }
                 None => false,
             },
+            FieldKind::Integer => map.next_value::<Option<i64>>()?.is_some(),
             FieldKind::Currency => map.next_value::<Option<Currency>>()?.is_some(),
             FieldKind::Date => map.next_value::<Option<UnifiedDate>>()?.is_some(),
             FieldKind::DateTime => map.next_value::<Option<UnifiedDateTime>>()?.is_some(),

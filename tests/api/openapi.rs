@@ -25,6 +25,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/crm/users/{id}", "usersOne"),
     ("PATCH", "/crm/users/{id}", "usersUpdate"),
     ("DELETE", "/crm/users/{id}", "usersDelete"),
+    ("GET", "/crm/pipelines", "pipelinesAll"),
+    ("POST", "/crm/pipelines", "pipelinesAdd"),
+    ("GET", "/crm/pipelines/{id}", "pipelinesOne"),
+    ("PATCH", "/crm/pipelines/{id}", "pipelinesUpdate"),
+    ("DELETE", "/crm/pipelines/{id}", "pipelinesDelete"),
     ("GET", "/vault/connections", "connectionsAll"),
     (
         "GET",
@@ -169,6 +174,7 @@ fn wire_type(kind: FieldKind) -> (&'static str, Option<&'static str>) {
             ("string", None)
         }
         FieldKind::Decimal => ("number", None),
+        FieldKind::Integer => ("integer", None),
         FieldKind::Date => ("string", Some("date")),
         FieldKind::DateTime => ("string", Some("date-time")),
         FieldKind::Bool => ("boolean", None),

@@ -15,11 +15,17 @@ pub enum Resource {
     Opportunities,
     Notes,
     Users,
+    Pipelines,
 }
 
 impl Resource {
     /// Every resource, in the order docs list them.
-    pub const ALL: &[Resource] = &[Resource::Opportunities, Resource::Notes, Resource::Users];
+    pub const ALL: &[Resource] = &[
+        Resource::Opportunities,
+        Resource::Notes,
+        Resource::Users,
+        Resource::Pipelines,
+    ];
 
     /// The resource a path segment or manifest key names.
     pub fn parse(name: &str) -> Option<Self> {
@@ -32,6 +38,7 @@ impl Resource {
             Resource::Opportunities => "opportunities",
             Resource::Notes => "notes",
             Resource::Users => "users",
+            Resource::Pipelines => "pipelines",
         }
     }
 }

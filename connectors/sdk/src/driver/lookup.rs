@@ -146,7 +146,9 @@ async fn read<C: Connector + ?Sized>(
         let mut build = Build::new(cx, spec.method, &spec.path, &spec.query, None, None)?;
         let continuation = match &spec.pagination {
             Some(p) => {
-                let size = p.page_size().default.unwrap_or(p.page_size().maximum);
+                let size = p
+                    .page_size()
+                    .map_or(u32::MAX, |size| size.default.unwrap_or(size.maximum));
                 Some(build.paging(p, None, &RecordId::default(), cursor.as_deref(), size)?)
             }
             None => None,

@@ -48,6 +48,8 @@ pub(super) enum Continuation<'p> {
         size: u32,
         more: Option<&'p RecordPath>,
     },
+    /// The answer was the whole list.
+    End,
 }
 
 impl Build {
@@ -198,6 +200,7 @@ impl Build {
                     more: p.more.as_ref(),
                 }
             }
+            Pagination::All(_) => Continuation::End,
         })
     }
 
@@ -389,6 +392,7 @@ impl<'p> Continuation<'p> {
             Continuation::PageNumber { more, .. }
             | Continuation::Offset { more, .. }
             | Continuation::Keyset { more, .. } => *more,
+            Continuation::End => None,
         }
     }
 
@@ -426,6 +430,7 @@ impl<'p> Continuation<'p> {
                     .map(Cow::into_owned),
                 _ => None,
             },
+            Continuation::End => None,
         })
     }
 }

@@ -619,6 +619,7 @@ impl Checker<'_> {
                     self.value_template(&p.after, &vars, &at.key("after"));
                     (vec![], None, &p.page_size, 0)
                 }
+                Pagination::All(_) => return Vec::new(),
             };
         let size = at.key("page_size");
         if page_size.maximum == 0 {

@@ -634,6 +634,9 @@ tagged! {
         /// and filtered on (the record id as tie-breaker), so that records added or deleted
         /// meanwhile neither repeat nor go missing.
         "keyset" => Keyset(KeysetPagination),
+        /// The answer holds every record (a company's users, a deal pipeline list): no next
+        /// page and no page size; unified pages are cut from that one answer.
+        "all" => All(NoFields),
     }
 }
 

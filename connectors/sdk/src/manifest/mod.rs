@@ -231,7 +231,11 @@ impl Manifest {
             .resources
             .get(resource.as_str())
             .and_then(|r| r.list.as_ref())
-            .map_or(1, |list| list.pagination.page_size().maximum)
+            .map_or(1, |list| {
+                list.pagination
+                    .page_size()
+                    .map_or(u32::MAX, |size| size.maximum)
+            })
     }
 
     /// The parameters the lists and searches of every resource page with (their cursor, page
@@ -253,14 +257,15 @@ impl Manifest {
 }
 
 impl Pagination {
-    /// The page size this pagination asks for.
-    pub fn page_size(&self) -> &PageSize {
+    /// The page size this pagination asks for; `None` for a list answered whole.
+    pub fn page_size(&self) -> Option<&PageSize> {
         match self {
-            Pagination::Cursor(p) => &p.page_size,
-            Pagination::NextLink(p) => &p.page_size,
-            Pagination::PageNumber(p) => &p.page_size,
-            Pagination::Offset(p) => &p.page_size,
-            Pagination::Keyset(p) => &p.page_size,
+            Pagination::Cursor(p) => Some(&p.page_size),
+            Pagination::NextLink(p) => Some(&p.page_size),
+            Pagination::PageNumber(p) => Some(&p.page_size),
+            Pagination::Offset(p) => Some(&p.page_size),
+            Pagination::Keyset(p) => Some(&p.page_size),
+            Pagination::All(_) => None,
         }
     }
 
@@ -270,11 +275,11 @@ impl Pagination {
             Pagination::Cursor(p) => Some(p.param.as_str()),
             Pagination::PageNumber(p) => Some(p.param.as_str()),
             Pagination::Offset(p) => Some(p.param.as_str()),
-            Pagination::NextLink(_) | Pagination::Keyset(_) => None,
+            Pagination::NextLink(_) | Pagination::Keyset(_) | Pagination::All(_) => None,
         };
         position
             .into_iter()
-            .chain([self.page_size().param.as_str()])
+            .chain(self.page_size().map(|size| size.param.as_str()))
             .collect()
     }
 }
