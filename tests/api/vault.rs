@@ -55,7 +55,10 @@ async fn connections_name_the_resources_their_connector_serves() {
         served("pipedrive"),
         json!(["opportunities", "notes", "users"])
     );
-    assert_eq!(served("copper"), json!(["opportunities", "users", "pipelines"]));
+    assert_eq!(
+        served("copper"),
+        json!(["opportunities", "users", "pipelines"])
+    );
 }
 
 #[tokio::test]
