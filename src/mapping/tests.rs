@@ -264,7 +264,10 @@ fn create_body_is_the_exact_hubspot_body() {
 
 #[test]
 fn update_cannot_change_create_only_fields() {
-    let table = compile(HUBSPOT).unwrap();
+    let table = compile(
+        "fields:\n  title:\n    write: { to: $.properties.dealname }\n  contact_ids:\n    write: { to: $.associations.contacts, on: [create] }\n",
+    )
+    .unwrap();
     let err = write(&table, r#"{"contact_ids":["1"]}"#, WriteOperation::Update).unwrap_err();
     assert_eq!(err.type_name(), "RequestValidationError");
     assert!(err.message().contains("contact_ids"), "{}", err.message());

@@ -66,18 +66,113 @@ async fn update_patches_only_the_sent_properties() {
         answer,
         envelope(200, "OK", "update", json!({ "id": "1001" }))
     );
+}
 
-    let refused = call(app.patch(
-        "/crm/opportunities/1001",
-        &json!({ "title": "x", "contact_ids": ["1"] }),
-    ))
+/// HubSpot's PATCH takes no associations: an update's contacts and company are set through
+/// the deal's associations after its properties. `contact_ids` is the whole set (one contact
+/// goes, one comes), `company_id` the one primary company; every named link is put with its
+/// type, idempotently.
+#[tokio::test]
+async fn an_update_changes_a_deals_links_through_the_associations_api() {
+    let app = spawn_app().await;
+    app.connect_hubspot().await;
+    expect("PATCH", "/crm/objects/2026-09/deals/1001")
+        .and(body_json(
+            json!({ "properties": { "dealname": "Renamed" } }),
+        ))
+        .respond_with(answer(200, deal(1001)))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    let links = "/crm/objects/2026-09/deals/1001/associations";
+    let linked = |ids: &[u64]| {
+        json!({ "results": ids.iter().map(|id| json!({ "toObjectId": id,
+            "associationTypes": [{ "category": "HUBSPOT_DEFINED", "typeId": 3, "label": null }] }))
+            .collect::<Vec<_>>() })
+    };
+    expect("GET", &format!("{links}/contacts"))
+        .and(query_param("limit", "500"))
+        .respond_with(answer(200, linked(&[501, 503])))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    expect("GET", &format!("{links}/companies"))
+        .respond_with(answer(200, linked(&[901])))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    let typed = |type_id: u32| json!([{ "associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id }]);
+    for (to, id, type_id) in [
+        ("contacts", 501, 3),
+        ("contacts", 502, 3),
+        ("companies", 902, 5),
+    ] {
+        expect("PUT", &format!("{links}/{to}/{id}"))
+            .and(body_json(typed(type_id)))
+            .respond_with(answer(
+                200,
+                json!({ "fromObjectId": 1001, "toObjectId": id }),
+            ))
+            .expect(1)
+            .mount(&app.hubspot)
+            .await;
+    }
+    for (to, id) in [("contacts", 503), ("companies", 901)] {
+        expect("DELETE", &format!("{links}/{to}/{id}"))
+            .respond_with(wiremock::ResponseTemplate::new(204))
+            .expect(1)
+            .mount(&app.hubspot)
+            .await;
+    }
+    let body = json!({ "title": "Renamed", "contact_ids": ["501", "502"], "company_id": "902" });
+    let (status, answer) = call(app.patch("/crm/opportunities/1001", &body)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["data"], json!({ "id": "1001" }));
+    let calls = app.hubspot.received_requests().await.unwrap();
+    let patched = calls
+        .iter()
+        .position(|r| r.method.as_str() == "PATCH")
+        .unwrap();
+    let first_link = calls
+        .iter()
+        .position(|r| r.method.as_str() == "PUT")
+        .unwrap();
+    assert!(patched < first_link, "the properties are saved first");
+}
+
+/// A link change that fails after the properties were saved says so, and is not retried.
+#[tokio::test]
+async fn a_failed_link_change_says_the_fields_were_saved() {
+    let app = spawn_app().await;
+    app.connect_hubspot().await;
+    expect("PATCH", "/crm/objects/2026-09/deals/1001")
+        .respond_with(answer(200, deal(1001)))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    expect(
+        "GET",
+        "/crm/objects/2026-09/deals/1001/associations/companies",
+    )
+    .respond_with(answer(200, json!({ "results": [] })))
+    .expect(1)
+    .mount(&app.hubspot)
     .await;
-    assert_error(&refused, 400, "RequestValidationError");
-    assert!(
-        refused.1["message"]
-            .as_str()
-            .unwrap()
-            .contains("contact_ids")
+    expect("PUT", "/crm/objects/2026-09/deals/1001/associations/companies/902")
+        .respond_with(answer(
+            400,
+            json!({ "status": "error", "message": "Company 902 does not exist", "category": "VALIDATION_ERROR" }),
+        ))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    let body = json!({ "title": "Renamed", "company_id": "902" });
+    let (status, answer) = call(app.patch("/crm/opportunities/1001", &body)).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["type_name"], "ConnectorExecutionError");
+    assert_eq!(
+        answer["detail"]["message"],
+        "The record's fields were saved, but changing its companies failed: The CRM refused the request."
     );
 }
 

@@ -1,11 +1,12 @@
 //! What no mapping table can express about HubSpot writes. The tables write associations as
 //! plain id lists under `associations` (`primary_contact`, `contact`, `contacts`, `company`,
 //! `deal`); HubSpot's create body wants one object per associated record with its association
-//! type, which depends on both objects. Default HUBSPOT_DEFINED type ids: deal→contact 3,
+//! type, which depends on both objects, and an update sets them through the associations API
+//! ([`crate::links`]). Default HUBSPOT_DEFINED type ids: deal→contact 3,
 //! deal→company 5 (primary company); note→contact 202, note→company 190, note→deal 214.
 //! And every engagement, notes included, must say when it happened (`hs_timestamp`).
 
-use crmgate_connector_sdk::{Operation, WriteHook};
+use crmgate_connector_sdk::{Operation, Resource, WriteHook};
 use serde_json::{Map, Value, json};
 
 /// The hooks HubSpot's mapping tables may name.
@@ -24,54 +25,97 @@ pub const WRITE_HOOKS: &[WriteHook] = &[
     },
 ];
 
-const CONTACT_TYPE_ID: u32 = 3;
 pub const PRIMARY_COMPANY_TYPE_ID: u32 = 5;
-const NOTE_TO_CONTACT_TYPE_ID: u32 = 202;
-const NOTE_TO_COMPANY_TYPE_ID: u32 = 190;
-const NOTE_TO_DEAL_TYPE_ID: u32 = 214;
 
-/// A deal's contacts (primary contact leading) and company. HubSpot takes associations on
-/// create only; the mapping table limits these fields to creates.
-fn deal_associations(_op: Operation, body: &mut Value) {
-    shape_associations(
-        body,
-        &[
-            (&["primary_contact", "contact", "contacts"], CONTACT_TYPE_ID),
-            (&["company"], PRIMARY_COMPANY_TYPE_ID),
-        ],
-    );
+/// One associated type a table may write links to: the keys under `associations` that name
+/// its ids, those of them that name the whole set (on update, the others are removed), and
+/// the association type a new link gets.
+#[derive(Debug)]
+pub struct LinkKind {
+    pub to: &'static str,
+    pub keys: &'static [&'static str],
+    pub replace: &'static [&'static str],
+    pub type_id: u32,
 }
 
-/// A note's contact, company and deal.
-fn note_associations(_op: Operation, body: &mut Value) {
-    shape_associations(
-        body,
-        &[
-            (&["contact"], NOTE_TO_CONTACT_TYPE_ID),
-            (&["company"], NOTE_TO_COMPANY_TYPE_ID),
-            (&["deal"], NOTE_TO_DEAL_TYPE_ID),
-        ],
-    );
+const DEAL_LINKS: &[LinkKind] = &[
+    LinkKind {
+        to: "contacts",
+        keys: &["primary_contact", "contact", "contacts"],
+        replace: &["contacts"],
+        type_id: 3,
+    },
+    LinkKind {
+        to: "companies",
+        keys: &["company"],
+        replace: &["company"],
+        type_id: PRIMARY_COMPANY_TYPE_ID,
+    },
+];
+
+const NOTE_LINKS: &[LinkKind] = &[
+    LinkKind {
+        to: "contacts",
+        keys: &["contact"],
+        replace: &["contact"],
+        type_id: 202,
+    },
+    LinkKind {
+        to: "companies",
+        keys: &["company"],
+        replace: &["company"],
+        type_id: 190,
+    },
+    LinkKind {
+        to: "deals",
+        keys: &["deal"],
+        replace: &["deal"],
+        type_id: 214,
+    },
+];
+
+/// The links a resource's table may write.
+pub fn link_kinds(resource: Resource) -> &'static [LinkKind] {
+    match resource {
+        Resource::Opportunities => DEAL_LINKS,
+        Resource::Notes => NOTE_LINKS,
+        _ => &[],
+    }
+}
+
+/// A deal's contacts (primary contact leading) and company, on create; an update's links are
+/// set by the connector ([`crate::links`]).
+fn deal_associations(op: Operation, body: &mut Value) {
+    if op == Operation::Create {
+        shape_associations(body, DEAL_LINKS);
+    }
+}
+
+/// A note's contact, company and deal, on create.
+fn note_associations(op: Operation, body: &mut Value) {
+    if op == Operation::Create {
+        shape_associations(body, NOTE_LINKS);
+    }
 }
 
 /// Turns `associations: {key: id or [ids]}` into HubSpot's association list, in the order of
-/// `kinds` (each a set of keys naming one association type), without duplicates.
-fn shape_associations(body: &mut Value, kinds: &[(&[&str], u32)]) {
+/// `kinds`, without duplicates.
+fn shape_associations(body: &mut Value, kinds: &[LinkKind]) {
     let Some(Value::Object(ids)) = body.as_object_mut().and_then(|b| b.remove("associations"))
     else {
         return;
     };
     let mut associations: Vec<Value> = Vec::new();
-    for (keys, type_id) in kinds {
+    for kind in kinds {
         let mut seen: Vec<String> = Vec::new();
-        for key in *keys {
+        for key in kind.keys {
             for id in ids_of(ids.get(*key)) {
                 if !seen.contains(&id) {
                     seen.push(id);
                 }
             }
         }
-        associations.extend(seen.into_iter().map(|id| association(id, *type_id)));
+        associations.extend(seen.into_iter().map(|id| association(id, kind.type_id)));
     }
     if !associations.is_empty()
         && let Some(map) = body.as_object_mut()

@@ -1,4 +1,5 @@
-//! HubSpot's wire shapes that the connector's hooks read: association batches.
+//! HubSpot's wire shapes that the connector's hooks read: association batches and a
+//! record's links.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -36,4 +37,22 @@ pub struct AssociationTo {
 #[serde(rename_all = "camelCase")]
 pub struct AssociationType {
     pub type_id: u32,
+}
+
+/// `GET /crm/objects/2026-09/{from}/{id}/associations/{to}`: one page of a record's links.
+#[derive(Debug, Deserialize)]
+pub struct LinkPage {
+    #[serde(default)]
+    pub results: Vec<AssociationTo>,
+    pub paging: Option<LinkPaging>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LinkPaging {
+    pub next: Option<LinkNext>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LinkNext {
+    pub after: String,
 }
