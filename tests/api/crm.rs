@@ -283,3 +283,59 @@ async fn a_write_to_a_read_only_resource_is_a_501_naming_the_operation() {
     }
     assert_eq!(app.hubspot.received_requests().await.unwrap().len(), before);
 }
+
+/// HubSpot derives a deal's status from its stage: writing `status` moves the deal to the
+/// first stage of its pipeline that has it (closed with probability 1 for Won), read from the
+/// pipeline's stages; a status the pipeline has no stage for is refused before any write.
+#[tokio::test]
+async fn a_written_status_moves_a_hubspot_deal_to_a_stage_that_has_it() {
+    let app = spawn_app().await;
+    app.connect_hubspot().await;
+    expect("GET", "/crm/objects/2026-09/deals/1001")
+        .and(query_param("properties", "pipeline,dealstage"))
+        .respond_with(answer(
+            200,
+            json!({ "id": "1001", "properties": {
+            "pipeline": "renewals", "dealstage": "negotiation" } }),
+        ))
+        .expect(2)
+        .mount(&app.hubspot)
+        .await;
+    let stage = |id: &str, order: u32, closed: &str, p: &str| {
+        json!({ "id": id, "label": id,
+        "displayOrder": order, "metadata": { "isClosed": closed, "probability": p } })
+    };
+    expect("GET", "/crm/pipelines/2026-09/deals/renewals")
+        .respond_with(answer(
+            200,
+            json!({ "id": "renewals", "label": "Renewals", "stages": [
+            stage("renewed", 3, "true", "1.0"),
+            stage("negotiation", 1, "false", "0.6"),
+            stage("signed", 2, "true", "1.0"),
+        ] }),
+        ))
+        .expect(2)
+        .mount(&app.hubspot)
+        .await;
+    expect("PATCH", "/crm/objects/2026-09/deals/1001")
+        .and(body_json(
+            json!({ "properties": { "dealstage": "signed" } }),
+        ))
+        .respond_with(answer(200, deal(1001)))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    let (status, answer) =
+        call(app.patch("/crm/opportunities/1001", &json!({ "status": "Won" }))).await;
+    assert_eq!(status, 200, "{answer}");
+
+    let lost = call(app.patch("/crm/opportunities/1001", &json!({ "status": "Lost" }))).await;
+    assert_error(&lost, 400, "ConnectorOperationUnsupportedError");
+    assert_eq!(
+        lost.1["detail"]["message"],
+        "the deal pipeline \"renewals\" has no stage where deals are Lost"
+    );
+    let abandoned =
+        call(app.patch("/crm/opportunities/1001", &json!({ "status": "Abandoned" }))).await;
+    assert_error(&abandoned, 400, "RequestValidationError");
+}

@@ -12,12 +12,13 @@ mod config;
 mod hooks;
 mod links;
 mod model;
+mod stages;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use crmgate_connector_sdk::{
-    Call, CallContext, Connector, ConnectorError, Manifest, Record, Result, WriteHook,
+    Call, CallContext, Connector, ConnectorError, Manifest, Record, Resource, Result, WriteHook,
     WriteRequest, driver,
 };
 use serde_json::Value;
@@ -49,8 +50,17 @@ impl Connector for HubSpot {
         hooks::WRITE_HOOKS
     }
 
-    /// Patches the properties, then sets the links the table wrote under `associations`,
-    /// which HubSpot's PATCH does not take ([`links`]).
+    /// Places a written deal status in a stage ([`stages`]), then creates.
+    async fn create(&self, cx: &CallContext, mut rq: WriteRequest<'_>) -> Result<Value> {
+        if rq.resource == Resource::Opportunities {
+            let errors = &self.manifest.declaration().errors;
+            stages::place(cx, errors, &mut rq.body, None).await?;
+        }
+        driver::write(self, cx, rq).await
+    }
+
+    /// Places a written deal status in a stage, patches the properties, then sets the links
+    /// the table wrote under `associations`, which HubSpot's PATCH does not take ([`links`]).
     async fn update(&self, cx: &CallContext, mut rq: WriteRequest<'_>) -> Result<Value> {
         let links = rq
             .body
@@ -62,6 +72,10 @@ impl Connector for HubSpot {
         // Deal and note ids are numbers: checked here too, since links alone skip the PATCH
         // that would check them, and an id goes into every link path.
         ConnectorError::check_integer_id(id)?;
+        if rq.resource == Resource::Opportunities {
+            let errors = &self.manifest.declaration().errors;
+            stages::place(cx, errors, &mut rq.body, Some(id)).await?;
+        }
         let (resource, patch) = (
             rq.resource,
             rq.body.as_object().is_some_and(|b| !b.is_empty()),
