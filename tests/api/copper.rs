@@ -113,6 +113,31 @@ async fn a_status_filter_becomes_copper_status_ids() {
     );
 }
 
+/// Copper's search filters by name, assignee, company and primary contact; its id filters
+/// take lists of numbers. A filter value that cannot be a Copper id is a 400 before any call.
+#[tokio::test]
+async fn copper_search_filters_by_name_assignee_company_and_contact() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    connect(&app, &server).await;
+    expect("POST", "/developer_api/v1/opportunities/search")
+        .and(body_json(json!({ "page_number": 1, "page_size": 20, "sort_by": "date_created",
+            "sort_direction": "asc", "name": "Rocket", "assignee_ids": [2], "company_ids": [3],
+            "primary_contact_ids": [5] })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([opportunity(9)])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (status, body) = call(copper(app.get(
+        "/crm/opportunities?filter[title]=Rocket&filter[owner_id]=2&filter[company_id]=3&filter[primary_contact_id]=5",
+    )))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"][0]["id"], "9");
+    let bad = call(copper(app.get("/crm/opportunities?filter[company_id]=acme"))).await;
+    assert_error(&bad, 400, "RequestValidationError");
+}
+
 #[tokio::test]
 async fn a_copper_connection_needs_the_user_email() {
     let app = spawn_app().await;
