@@ -121,9 +121,11 @@ async fn copper_search_filters_by_name_assignee_company_and_contact() {
     let server = MockServer::start().await;
     connect(&app, &server).await;
     expect("POST", "/developer_api/v1/opportunities/search")
-        .and(body_json(json!({ "page_number": 1, "page_size": 20, "sort_by": "date_created",
+        .and(body_json(
+            json!({ "page_number": 1, "page_size": 20, "sort_by": "date_created",
             "sort_direction": "asc", "name": "Rocket", "assignee_ids": [2], "company_ids": [3],
-            "primary_contact_ids": [5] })))
+            "primary_contact_ids": [5] }),
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([opportunity(9)])))
         .expect(1)
         .mount(&server)
@@ -134,7 +136,10 @@ async fn copper_search_filters_by_name_assignee_company_and_contact() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"][0]["id"], "9");
-    let bad = call(copper(app.get("/crm/opportunities?filter[company_id]=acme"))).await;
+    let bad = call(copper(
+        app.get("/crm/opportunities?filter[company_id]=acme"),
+    ))
+    .await;
     assert_error(&bad, 400, "RequestValidationError");
 }
 
