@@ -89,6 +89,10 @@ fn built_in() -> Vec<BuiltIn> {
                     include_str!("../mappings/hubspot/opportunities.yaml"),
                 ),
                 (
+                    Resource::Companies,
+                    include_str!("../mappings/hubspot/companies.yaml"),
+                ),
+                (
                     Resource::Notes,
                     include_str!("../mappings/hubspot/notes.yaml"),
                 ),

@@ -23,7 +23,7 @@ use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Required, ResponseBuilder, R
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use crate::api::crm::operation_id;
-use crate::unified::{FieldDef, FieldKind, ResourceModel};
+use crate::unified::{FieldDef, FieldKind, ItemModel, ResourceModel};
 
 /// A vendor field without a unified equivalent; `id` or `name` is required.
 #[derive(ToSchema)]
@@ -292,17 +292,14 @@ fn field_schema(def: &FieldDef) -> Schema {
         FieldKind::CustomFields => {
             return list(Ref::from_schema_name(CustomField::name()).into());
         }
-        FieldKind::Items(item) => {
-            let mut object = ObjectBuilder::new()
-                .schema_type(Type::Object)
-                .title(Some(item.schema_name));
-            for def in item.fields {
-                object = object.property(def.name, field_schema(def));
-            }
-            if let Some(key) = item.key {
-                object = object.required(key);
-            }
-            return list(object.into());
+        FieldKind::Items(item) => return list(item_schema(item, false).into()),
+        FieldKind::Object(item) => {
+            let object = item_schema(item, true).description(Some(describe(def)));
+            return if def.read_only {
+                object.read_only(true).into()
+            } else {
+                object.into()
+            };
         }
     };
     let (minimum, maximum) = def.range.unzip();
@@ -317,6 +314,25 @@ fn field_schema(def: &FieldDef) -> Schema {
     } else {
         object.into()
     }
+}
+
+/// The object schema of an item shape, nullable where it stands alone as a field.
+fn item_schema(item: &ItemModel, nullable: bool) -> ObjectBuilder {
+    let ty = if nullable {
+        SchemaType::from_iter([Type::Object, Type::Null])
+    } else {
+        SchemaType::new(Type::Object)
+    };
+    let mut object = ObjectBuilder::new()
+        .schema_type(ty)
+        .title(Some(item.schema_name));
+    for def in item.fields {
+        object = object.property(def.name, field_schema(def));
+    }
+    if let Some(key) = item.key {
+        object = object.required(key);
+    }
+    object
 }
 
 /// The field's description, with what the validator holds a write to that the type does not

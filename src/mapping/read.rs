@@ -392,6 +392,7 @@ fn coerce<'a>(name: &'static str, kind: FieldKind, value: Cow<'a, Value>) -> Cow
         (FieldKind::CustomFields, Value::Array(_)) => value,
         (FieldKind::CustomMappings, Value::Object(_)) => value,
         (FieldKind::Items(_), Value::Array(items)) if items.iter().all(Value::is_object) => value,
+        (FieldKind::Object(_), Value::Object(_)) => value,
         _ => misfit(&value),
     }
 }

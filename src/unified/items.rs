@@ -1,7 +1,7 @@
 //! The shapes of the objects in the contract's lists (`emails`, `phone_numbers`, `addresses`),
 //! shared by every resource that has them, exactly as `crm.yml` names and types them.
 
-use super::FieldKind::{Id, String};
+use super::FieldKind::{Currency, Id, String};
 use super::{ItemModel, field};
 
 /// Apideck's `Email`.
@@ -93,6 +93,82 @@ pub static ADDRESS: ItemModel = ItemModel {
         field("email", String, "Email address of the address."),
         field("website", String, "Website of the address."),
         field("notes", String, "Additional notes."),
+    ],
+    key: None,
+};
+
+/// Apideck's `Website`.
+pub static WEBSITE: ItemModel = ItemModel {
+    schema_name: "Website",
+    fields: &[
+        field("id", Id, "Unique identifier for the website."),
+        field("url", String, "The website URL."),
+        field(
+            "type",
+            String,
+            "The type of website: primary, secondary, work, personal or other.",
+        ),
+    ],
+    key: Some("url"),
+};
+
+/// Apideck's `SocialLink`.
+pub static SOCIAL_LINK: ItemModel = ItemModel {
+    schema_name: "SocialLink",
+    fields: &[
+        field("id", Id, "Unique identifier of the social link."),
+        field(
+            "url",
+            String,
+            "URL of the social link, e.g. https://www.twitter.com/apideck.",
+        ),
+        field("type", String, "Type of the social link, e.g. twitter."),
+    ],
+    key: Some("url"),
+};
+
+/// Apideck's `BankAccount`.
+pub static BANK_ACCOUNT: ItemModel = ItemModel {
+    schema_name: "BankAccount",
+    fields: &[
+        field("bank_name", String, "The name of the bank."),
+        field("account_number", String, "A bank account number."),
+        field(
+            "account_name",
+            String,
+            "The name which you used in opening your bank account.",
+        ),
+        field("account_type", String, "The type of bank account."),
+        field(
+            "iban",
+            String,
+            "The International Bank Account Number (IBAN).",
+        ),
+        field("bic", String, "The Bank Identifier Code (BIC)."),
+        field("routing_number", String, "A routing number."),
+        field(
+            "bsb_number",
+            String,
+            "A BSB is a 6 digit numeric code used for identifying the branch of an Australian or New Zealand bank.",
+        ),
+        field("branch_identifier", String, "A branch identifier."),
+        field("bank_code", String, "A bank code."),
+        field("currency", Currency, "The currency of the account."),
+        field(
+            "country",
+            String,
+            "Country code according to ISO 3166-1 alpha-2.",
+        ),
+    ],
+    key: None,
+};
+
+/// The shape of a company's `row_type`.
+pub static ROW_TYPE: ItemModel = ItemModel {
+    schema_name: "CompanyRowType",
+    fields: &[
+        field("id", Id, "The row type's id."),
+        field("name", String, "The row type's name."),
     ],
     key: None,
 };

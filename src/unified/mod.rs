@@ -8,6 +8,7 @@
 //! writes are checked against it and then mapped from the client's JSON, so that an explicit
 //! `null` (clear the field) differs from an absent property.
 
+mod company;
 mod currency;
 mod decimal;
 mod items;
@@ -25,9 +26,10 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use serde_json::{Map, Value};
 
+pub use company::COMPANIES;
 pub use currency::{CURRENCY_CODES, Currency};
 pub use decimal::{MAX_DECIMALS, MAX_INTEGER_DIGITS, UnifiedDecimal, plain_decimal};
-pub use items::{ADDRESS, EMAIL, PHONE_NUMBER};
+pub use items::{ADDRESS, BANK_ACCOUNT, EMAIL, PHONE_NUMBER, ROW_TYPE, SOCIAL_LINK, WEBSITE};
 pub use note::NOTES;
 pub use opportunity::OPPORTUNITIES;
 pub use pipeline::{PIPELINE_STAGE, PIPELINES};
@@ -38,7 +40,7 @@ use crate::error::Error;
 
 /// Every unified resource crmgate serves, each declared once. The API serves a route set per
 /// entry, and custom mappings may target each; a new resource is a new table here.
-pub static MODELS: &[&ResourceModel] = &[&OPPORTUNITIES, &NOTES, &USERS, &PIPELINES];
+pub static MODELS: &[&ResourceModel] = &[&OPPORTUNITIES, &COMPANIES, &NOTES, &USERS, &PIPELINES];
 
 /// The model of a resource, if crmgate serves it.
 pub fn model(resource: Resource) -> Option<&'static ResourceModel> {
@@ -112,6 +114,8 @@ pub enum FieldKind {
     CustomMappings,
     /// A list of objects of one shape (`emails`: `[{id, email, type}]`), never null.
     Items(&'static ItemModel),
+    /// One object of the shape of an item model (a company's `row_type`: `{id, name}`).
+    Object(&'static ItemModel),
 }
 
 /// The shape of the objects of an [`FieldKind::Items`] list, as the contract declares it

@@ -163,7 +163,9 @@ impl Typed {
                 }
                 None => false,
             },
-            FieldKind::CustomMappings => map.next_value::<Option<Map<String, Value>>>()?.is_some(),
+            FieldKind::CustomMappings | FieldKind::Object(_) => {
+                map.next_value::<Option<Map<String, Value>>>()?.is_some()
+            }
             FieldKind::Items(_) => map
                 .next_value::<Option<Vec<Map<String, Value>>>>()?
                 .is_some(),

@@ -15,6 +15,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/crm/opportunities/{id}", "opportunitiesOne"),
     ("PATCH", "/crm/opportunities/{id}", "opportunitiesUpdate"),
     ("DELETE", "/crm/opportunities/{id}", "opportunitiesDelete"),
+    ("GET", "/crm/companies", "companiesAll"),
+    ("POST", "/crm/companies", "companiesAdd"),
+    ("GET", "/crm/companies/{id}", "companiesOne"),
+    ("PATCH", "/crm/companies/{id}", "companiesUpdate"),
+    ("DELETE", "/crm/companies/{id}", "companiesDelete"),
     ("GET", "/crm/notes", "notesAll"),
     ("POST", "/crm/notes", "notesAdd"),
     ("GET", "/crm/notes/{id}", "notesOne"),
@@ -182,7 +187,7 @@ fn wire_type(kind: FieldKind) -> (&'static str, Option<&'static str>) {
         | FieldKind::StringList
         | FieldKind::CustomFields
         | FieldKind::Items(_) => ("array", None),
-        FieldKind::CustomMappings => ("object", None),
+        FieldKind::CustomMappings | FieldKind::Object(_) => ("object", None),
     }
 }
 

@@ -13,6 +13,7 @@ use crate::{ConnectionSettings, ErrorKind, OutboundClient, Result};
 #[non_exhaustive]
 pub enum Resource {
     Opportunities,
+    Companies,
     Notes,
     Users,
     Pipelines,
@@ -22,6 +23,7 @@ impl Resource {
     /// Every resource, in the order docs list them.
     pub const ALL: &[Resource] = &[
         Resource::Opportunities,
+        Resource::Companies,
         Resource::Notes,
         Resource::Users,
         Resource::Pipelines,
@@ -36,6 +38,7 @@ impl Resource {
     pub fn as_str(self) -> &'static str {
         match self {
             Resource::Opportunities => "opportunities",
+            Resource::Companies => "companies",
             Resource::Notes => "notes",
             Resource::Users => "users",
             Resource::Pipelines => "pipelines",
