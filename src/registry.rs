@@ -117,6 +117,10 @@ fn built_in() -> Vec<BuiltIn> {
                     include_str!("../mappings/pipedrive/opportunities.yaml"),
                 ),
                 (
+                    Resource::Companies,
+                    include_str!("../mappings/pipedrive/companies.yaml"),
+                ),
+                (
                     Resource::Notes,
                     include_str!("../mappings/pipedrive/notes.yaml"),
                 ),

@@ -53,7 +53,7 @@ async fn connections_name_the_resources_their_connector_serves() {
     };
     assert_eq!(
         served("pipedrive"),
-        json!(["opportunities", "notes", "users"])
+        json!(["opportunities", "companies", "notes", "users"])
     );
     assert_eq!(
         served("copper"),
