@@ -141,6 +141,10 @@ fn built_in() -> Vec<BuiltIn> {
                     include_str!("../mappings/copper/opportunities.yaml"),
                 ),
                 (
+                    Resource::Companies,
+                    include_str!("../mappings/copper/companies.yaml"),
+                ),
+                (
                     Resource::Users,
                     include_str!("../mappings/copper/users.yaml"),
                 ),

@@ -57,7 +57,7 @@ async fn connections_name_the_resources_their_connector_serves() {
     );
     assert_eq!(
         served("copper"),
-        json!(["opportunities", "users", "pipelines"])
+        json!(["opportunities", "companies", "users", "pipelines"])
     );
 }
 
