@@ -125,11 +125,13 @@ impl MappingTable {
     ) -> Value {
         let mut out = Vec::with_capacity(items.len());
         for properties in items {
-            let item: Map<String, Value> = properties
-                .iter()
-                .map(|p| (p.def.name.to_owned(), read(p)))
-                .collect();
-            if is_item(&item, kind) {
+            let values: Vec<Value> = properties.iter().map(&mut read).collect();
+            if is_item(properties, &values, kind) {
+                let item: Map<String, Value> = properties
+                    .iter()
+                    .zip(values)
+                    .map(|(p, v)| (p.def.name.to_owned(), v))
+                    .collect();
                 out.push(Value::Object(item));
             }
         }
@@ -151,19 +153,21 @@ impl MappingTable {
         };
         let mut out = Vec::with_capacity(elements.len());
         for element in elements {
-            let item: Map<String, Value> = each
+            let values: Vec<Value> = each
                 .iter()
                 .map(|p| {
                     let value = self
                         .source(p, None, element)
                         .unwrap_or(Cow::Owned(Value::Null));
-                    (
-                        p.def.name.to_owned(),
-                        self.finish(p, value, cx).into_owned(),
-                    )
+                    self.finish(p, value, cx).into_owned()
                 })
                 .collect();
-            if is_item(&item, kind) {
+            if is_item(each, &values, kind) {
+                let item: Map<String, Value> = each
+                    .iter()
+                    .zip(values)
+                    .map(|(p, v)| (p.def.name.to_owned(), v))
+                    .collect();
                 out.push(Value::Object(item));
             }
         }
@@ -270,18 +274,23 @@ fn whole_number(text: &str) -> Option<serde_json::Number> {
 }
 
 /// Whether an item read has what makes it one: its shape's key property, neither null nor
-/// `""`; for a shape without a key, any property that is not null.
-fn is_item(item: &Map<String, Value>, kind: FieldKind) -> bool {
+/// `""`; for a shape without a key, any property read from the vendor that is not null (a
+/// `default` alone, such as an address's type, makes no item).
+fn is_item(properties: &[FieldMapping], values: &[Value], kind: FieldKind) -> bool {
     let key = match kind {
         FieldKind::Items(shape) => shape.key,
         _ => None,
     };
+    let mut read = properties.iter().zip(values);
     match key {
-        Some(key) => {
-            !matches!(item.get(key), None | Some(Value::Null))
-                && item.get(key).and_then(Value::as_str) != Some("")
-        }
-        None => item.values().any(|v| !v.is_null()),
+        Some(key) => read.any(|(p, v)| p.def.name == key && !v.is_null() && v.as_str() != Some("")),
+        None => read.any(|(p, v)| {
+            !v.is_null()
+                && !matches!(
+                    p.read.as_ref().map(|r| &r.source),
+                    Some(Source::Nothing) | None
+                )
+        }),
     }
 }
 

@@ -1975,6 +1975,11 @@ fields:
         - number: { from: $.mobile }
           type: { default: mobile }
           extension: { from: $.mobile_ext, transforms: [{ type: to_string }] }
+  addresses:
+    read:
+      items:
+        - type: { default: primary }
+          city: { from: $.city }
 "#,
     )
     .unwrap();
@@ -1988,12 +1993,14 @@ fields:
         ],
         "phone": "+32 2 555 01 01",
         "mobile": null,
-        "mobile_ext": 12
+        "mobile_ext": 12,
+        "city": "Brussels"
     });
     assert_eq!(
         read(&table, &record, &RecordView::default()),
         json!({
             "id": "7",
+            "addresses": [{ "type": "primary", "city": "Brussels" }],
             "phone_numbers": [{ "number": "+32 2 555 01 01", "type": "primary" }],
             "emails": [
                 { "email": "ada@example.com", "type": "work" },
@@ -2005,8 +2012,8 @@ fields:
     let bare = json!({ "id": 8, "emails": null, "phone": "" });
     assert_eq!(
         read(&table, &bare, &RecordView::default()),
-        json!({ "id": "8", "phone_numbers": [], "emails": [] }),
-        "nothing is an empty list, never null"
+        json!({ "id": "8", "addresses": [], "phone_numbers": [], "emails": [] }),
+        "nothing is an empty list, never null, and a default alone makes no item"
     );
 }
 

@@ -143,6 +143,39 @@ async fn copper_search_filters_by_name_assignee_company_and_contact() {
     assert_error(&bad, 400, "RequestValidationError");
 }
 
+/// Company lists filter by name and by Copper's minimum modified date, in unix seconds, and
+/// sort by name.
+#[tokio::test]
+async fn company_filters_become_copper_search_fields_in_unix_seconds() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    connect(&app, &server).await;
+    expect("GET", "/developer_api/v1/custom_field_definitions")
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    expect("POST", "/developer_api/v1/companies/search")
+        .and(body_json(
+            json!({ "page_number": 1, "page_size": 20, "sort_by": "name",
+            "sort_direction": "desc", "name": "Dunder Mifflin",
+            "minimum_modified_date": 1767225600 }),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{ "id": 3,
+            "name": "Dunder Mifflin", "websites": [], "phone_numbers": [], "socials": [],
+            "custom_fields": [], "date_created": 1515434869, "date_modified": 1767225601 }])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (status, body) = call(copper(app.get(
+        "/crm/companies?filter[name]=Dunder%20Mifflin&filter[updated_since]=2026-01-01T00:00:00Z&sort[by]=name&sort[direction]=desc",
+    )))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"][0]["id"], "3");
+    assert_eq!(body["data"][0]["updated_at"], "2026-01-01T00:00:01Z");
+    assert_eq!(body["data"][0]["websites"], json!([]));
+}
+
 #[tokio::test]
 async fn a_copper_connection_needs_the_user_email() {
     let app = spawn_app().await;

@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use serde_json::json;
-use wiremock::matchers::{body_json, query_param};
+use wiremock::matchers::{body_json, body_partial_json, query_param};
 
 use crate::app::{assert_error, call, exact, spawn_app};
 use crate::hubspot::{answer, asked, association_batch_read, deal, expect};
@@ -156,6 +156,41 @@ async fn note_filters_run_on_hubspot_search_with_lower_bounds() {
     );
     let title = call(app.get("/crm/notes?filter[title]=Pilot")).await;
     assert_error(&title, 400, "UnsupportedFiltersError");
+}
+
+/// Company lists with a name or a sort go through HubSpot's search: the name as `EQ`,
+/// `created_since` as `GTE` in unix milliseconds, the sort as the search's one sort.
+#[tokio::test]
+async fn company_filters_and_sorts_run_on_hubspot_search() {
+    let app = spawn_app().await;
+    app.connect_hubspot().await;
+    expect("GET", "/crm/properties/2026-09/companies")
+        .respond_with(answer(200, json!({ "results": [] })))
+        .mount(&app.hubspot)
+        .await;
+    expect("POST", "/crm/objects/2026-09/companies/search")
+        .and(body_partial_json(json!({
+            "sorts": [{ "propertyName": "name", "direction": "ASCENDING" }],
+            "filterGroups": [{ "filters": [
+                { "propertyName": "name", "operator": "EQ", "value": "Acme" },
+                { "propertyName": "createdate", "operator": "GTE", "value": "1767225600000" }
+            ] }]
+        })))
+        .respond_with(answer(
+            200,
+            json!({ "total": 1, "results": [{ "id": "3001",
+            "properties": { "name": "Acme", "hs_object_id": "3001" } }] }),
+        ))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    let (status, page) = call(app.get(
+        "/crm/companies?filter[name]=Acme&filter[created_since]=2026-01-01T00:00:00Z&sort[by]=name&sort[direction]=asc",
+    ))
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["data"][0]["id"], "3001");
+    assert_eq!(page["data"][0]["name"], "Acme");
 }
 
 #[tokio::test]

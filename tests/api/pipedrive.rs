@@ -161,6 +161,39 @@ async fn note_filters_become_v1_query_parameters() {
     assert_error(&created, 400, "UnsupportedFiltersError");
 }
 
+/// Organizations filter by `updated_since` and sort by change time as query parameters; a
+/// name filter, which needs Pipedrive's search endpoint, is refused with the ones there are.
+#[tokio::test]
+async fn company_filters_and_sorts_become_organization_query_parameters() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    connect(&app, &server).await;
+    expect("GET", "/api/v2/organizationFields")
+        .respond_with(ResponseTemplate::new(200).set_body_json(envelope(json!([]), None)))
+        .mount(&server)
+        .await;
+    expect("GET", "/api/v2/organizations")
+        .and(query_param("updated_since", "2026-01-01T00:00:00Z"))
+        .and(query_param("sort_by", "update_time"))
+        .and(query_param("sort_direction", "asc"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(envelope(
+            json!([{ "id": 901, "name": "Acme", "custom_fields": {}, "address": null }]),
+            None,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (status, body) = call(pipedrive(app.get(
+        "/crm/companies?filter[updated_since]=2026-01-01T00:00:00Z&sort[by]=updated_at",
+    )))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"][0]["name"], "Acme");
+    assert_eq!(body["data"][0]["addresses"], json!([]));
+    let named = call(pipedrive(app.get("/crm/companies?filter[name]=Acme"))).await;
+    assert_error(&named, 400, "UnsupportedFiltersError");
+}
+
 #[tokio::test]
 async fn with_two_connections_the_service_must_be_named() {
     let app = spawn_app().await;
