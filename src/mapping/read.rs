@@ -116,26 +116,25 @@ impl MappingTable {
     }
 
     /// A list of objects made from the record's own fields, each property read by `read`;
-    /// an item without its key property (or, for a shape without one, without any property)
-    /// is left out.
+    /// what reads as no item ([`is_item`]) is left out.
     fn made_items(
         items: &[Vec<FieldMapping>],
         kind: FieldKind,
         mut read: impl FnMut(&FieldMapping) -> Value,
     ) -> Value {
-        let mut out = Vec::with_capacity(items.len());
-        for properties in items {
-            let values: Vec<Value> = properties.iter().map(&mut read).collect();
-            if is_item(properties, &values, kind) {
-                let item: Map<String, Value> = properties
-                    .iter()
-                    .zip(values)
-                    .map(|(p, v)| (p.def.name.to_owned(), v))
-                    .collect();
-                out.push(Value::Object(item));
-            }
-        }
-        Value::Array(out)
+        let items = items
+            .iter()
+            .filter_map(|properties| item(properties, kind, &mut read))
+            .collect();
+        Value::Array(items)
+    }
+
+    /// One item property's value in a tree (a record, or an element of a vendor list).
+    fn property(&self, p: &FieldMapping, tree: &Value, cx: &Context<'_>) -> Value {
+        let value = self
+            .source(p, None, tree)
+            .unwrap_or(Cow::Owned(Value::Null));
+        self.finish(p, value, cx).into_owned()
     }
 
     /// Each element of a vendor list as one unified item (`each`).
@@ -151,27 +150,11 @@ impl MappingTable {
             Value::Object(_) => std::slice::from_ref(list),
             _ => return list.clone(),
         };
-        let mut out = Vec::with_capacity(elements.len());
-        for element in elements {
-            let values: Vec<Value> = each
-                .iter()
-                .map(|p| {
-                    let value = self
-                        .source(p, None, element)
-                        .unwrap_or(Cow::Owned(Value::Null));
-                    self.finish(p, value, cx).into_owned()
-                })
-                .collect();
-            if is_item(each, &values, kind) {
-                let item: Map<String, Value> = each
-                    .iter()
-                    .zip(values)
-                    .map(|(p, v)| (p.def.name.to_owned(), v))
-                    .collect();
-                out.push(Value::Object(item));
-            }
-        }
-        Value::Array(out)
+        let items = elements
+            .iter()
+            .filter_map(|element| item(each, kind, |p| self.property(p, element, cx)))
+            .collect();
+        Value::Array(items)
     }
 
     /// One field's unified value, or `None` when neither the table nor the tenant maps it. A
@@ -186,10 +169,7 @@ impl MappingTable {
     ) -> Option<Cow<'a, Value>> {
         if let (None, Some(Source::Items(items))) = (over, field.read.as_ref().map(|r| &r.source)) {
             return Some(Cow::Owned(Self::made_items(items, field.def.kind, |p| {
-                let value = self
-                    .source(p, None, record)
-                    .unwrap_or(Cow::Owned(Value::Null));
-                self.finish(p, value, cx).into_owned()
+                self.property(p, record, cx)
             })));
         }
         let value = self.source(field, over, record)?;
@@ -271,6 +251,23 @@ fn whole_number(text: &str) -> Option<serde_json::Number> {
         None => plain.as_str(),
     };
     whole.parse::<i64>().ok().map(serde_json::Number::from)
+}
+
+/// The item the properties read, or `None` when it is no item (see [`is_item`]).
+fn item(
+    properties: &[FieldMapping],
+    kind: FieldKind,
+    read: impl FnMut(&FieldMapping) -> Value,
+) -> Option<Value> {
+    let values: Vec<Value> = properties.iter().map(read).collect();
+    is_item(properties, &values, kind).then(|| {
+        let item: Map<String, Value> = properties
+            .iter()
+            .zip(values)
+            .map(|(p, v)| (p.def.name.to_owned(), v))
+            .collect();
+        Value::Object(item)
+    })
 }
 
 /// Whether an item read has what makes it one: its shape's key property, neither null nor
