@@ -314,7 +314,7 @@ async fn a_written_status_moves_a_hubspot_deal_to_a_stage_that_has_it() {
             stage("signed", 2, "true", "1.0"),
         ] }),
         ))
-        .expect(2)
+        .expect(3)
         .mount(&app.hubspot)
         .await;
     expect("PATCH", "/crm/objects/2026-09/deals/1001")
@@ -338,4 +338,43 @@ async fn a_written_status_moves_a_hubspot_deal_to_a_stage_that_has_it() {
     let abandoned =
         call(app.patch("/crm/opportunities/1001", &json!({ "status": "Abandoned" }))).await;
     assert_error(&abandoned, 400, "RequestValidationError");
+
+    // A stage and pipeline given beside the status are checked against the pipeline alone,
+    // without reading the deal (the GET above expects its two reads only).
+    let stage_given = call(app.patch(
+        "/crm/opportunities/1001",
+        &json!({ "status": "Lost", "pipeline_id": "renewals", "pipeline_stage_id": "signed" }),
+    ))
+    .await;
+    assert_error(&stage_given, 400, "ConnectorOperationUnsupportedError");
+    assert_eq!(
+        stage_given.1["detail"]["message"],
+        "stage \"signed\" is one where deals are Won, not Lost"
+    );
+}
+
+/// One contact alone is added beside the others: no read of the deal's links, and a failure
+/// does not claim saved fields when none were sent.
+#[tokio::test]
+async fn a_contact_added_alone_is_one_put_and_fails_as_itself() {
+    let app = spawn_app().await;
+    app.connect_hubspot().await;
+    expect("PUT", "/crm/objects/2026-09/deals/1001/associations/contacts/505")
+        .respond_with(answer(
+            400,
+            json!({ "status": "error", "message": "Contact 505 does not exist", "category": "VALIDATION_ERROR" }),
+        ))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    let before = app.hubspot.received_requests().await.unwrap().len();
+    let (status, answer) =
+        call(app.patch("/crm/opportunities/1001", &json!({ "contact_id": "505" }))).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(
+        answer["detail"]["message"],
+        "Changing the record's contacts failed: The CRM refused the request."
+    );
+    let calls = app.hubspot.received_requests().await.unwrap();
+    assert_eq!(calls.len() - before, 1, "the PUT only");
 }

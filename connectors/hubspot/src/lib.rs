@@ -89,7 +89,7 @@ impl Connector for HubSpot {
         };
         if let Some(Value::Object(links)) = links {
             let errors = &self.manifest.declaration().errors;
-            links::apply(cx, errors, resource, id, &links).await?;
+            links::apply(cx, errors, resource, id, &links, patch).await?;
         }
         Ok(record)
     }

@@ -1,8 +1,8 @@
 //! Changing a record's associations on update. HubSpot's PATCH takes properties only; the
 //! links a table writes (`associations: {contacts: [...], company: ...}`, as on create) are
-//! set afterwards through the associations of the record itself: the current links of each
-//! type are read, each named one is put with its type and, where the unified field names the
-//! whole set, the others are removed. Each call is idempotent (PUT or DELETE of one pair), so none is retried
+//! set afterwards through the associations of the record itself: each named link is put with
+//! its type and, where the unified field names the whole set, the current links are read and
+//! the others removed. Each call is idempotent (PUT or DELETE of one pair), so none is retried
 //! blindly and a second update converges on the same links.
 
 use std::collections::BTreeSet;
@@ -75,13 +75,15 @@ fn ids_of(value: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Sets the links of record `id` that `links` names.
+/// Sets the links of record `id` that `links` names; `saved` says whether the update's
+/// properties were saved before, for the message of a failure.
 pub async fn apply(
     cx: &CallContext,
     errors: &dyn VendorErrors,
     resource: Resource,
     id: &str,
     links: &Map<String, Value>,
+    saved: bool,
 ) -> Result<()> {
     let Some(from) = object(resource) else {
         return Ok(());
@@ -91,25 +93,22 @@ pub async fn apply(
             "/crm/objects/2026-09/{from}/{id}/associations/{}",
             change.to
         );
-        let current = current(cx, errors, &base).await?;
+        let failed = |e| partly(e, change.to, saved);
+        // Only a change of the whole set removes links, so only it reads those there are.
+        let current = match change.replace {
+            true => current(cx, errors, &base).await.map_err(failed)?,
+            false => BTreeSet::new(),
+        };
         // Every named link is put, present or not: the PUT is idempotent and gives an
         // existing link the type asked for (an unlabelled company becomes the primary one).
         for to in &change.ids {
             let body = json!([{ "associationCategory": "HUBSPOT_DEFINED", "associationTypeId": change.type_id }]);
             let rq = VendorRequest::new(Method::PUT, cx.url(&format!("{base}/{to}"))).json(body);
-            cx.http
-                .send(rq, errors)
-                .await
-                .map_err(|e| partly(e, change.to))?;
+            cx.http.send(rq, errors).await.map_err(failed)?;
         }
-        if change.replace {
-            for to in current.difference(&change.ids) {
-                let rq = VendorRequest::new(Method::DELETE, cx.url(&format!("{base}/{to}")));
-                cx.http
-                    .send(rq, errors)
-                    .await
-                    .map_err(|e| partly(e, change.to))?;
-            }
+        for to in current.difference(&change.ids) {
+            let rq = VendorRequest::new(Method::DELETE, cx.url(&format!("{base}/{to}")));
+            cx.http.send(rq, errors).await.map_err(failed)?;
         }
     }
     Ok(())
@@ -143,13 +142,16 @@ async fn current(
     }
 }
 
-/// A failed link change, after the record's properties were saved: the message says so, so
-/// that a client does not take the whole update for lost.
-fn partly(mut err: ConnectorError, to: &str) -> ConnectorError {
-    err.message = format!(
-        "The record's fields were saved, but changing its {to} failed: {}",
-        err.message
-    );
+/// A failed link change names the links, and says when the record's properties were saved
+/// before, so that a client does not take the whole update for lost.
+fn partly(mut err: ConnectorError, to: &str, saved: bool) -> ConnectorError {
+    err.message = match saved {
+        true => format!(
+            "The record's fields were saved, but changing its {to} failed: {}",
+            err.message
+        ),
+        false => format!("Changing the record's {to} failed: {}", err.message),
+    };
     err
 }
 

@@ -98,7 +98,11 @@ pub async fn place(
     };
     let (mut pipeline, given) = (text("pipeline"), text("dealstage"));
     let mut current = None;
-    if let Some(id) = id {
+    // The deal is read for what the body does not say: its pipeline, and its stage when no
+    // stage is given (an Open deal stays where it is).
+    if let Some(id) = id
+        && (pipeline.is_none() || given.is_none())
+    {
         let mut url = cx.url(&format!("/crm/objects/2026-09/deals/{id}"));
         url.query_pairs_mut()
             .append_pair("properties", "pipeline,dealstage");
