@@ -445,13 +445,7 @@ fn compile_filters(
         }
         let target = match (&spec.field, &spec.cases) {
             (Some(field), None) => {
-                let catalog = spec.transforms.iter().find(|t| {
-                    matches!(
-                        t.value,
-                        TransformSpec::Lookup { .. } | TransformSpec::CustomFields { .. }
-                    )
-                });
-                if let Some(t) = catalog {
+                if let Some(t) = catalog_transform(&spec.transforms) {
                     return Err((
                         Some(t.referenced),
                         "a filter cannot use a catalog: filters are translated without the connection's catalogs"
@@ -645,6 +639,15 @@ fn compile_item(
                 ),
             ));
         };
+        if let Some(t) = catalog_transform(&spec.transforms) {
+            return Err((
+                Some(t.referenced),
+                format!(
+                    "an item property cannot use a catalog ({} {:?})",
+                    item.schema_name, name.value
+                ),
+            ));
+        }
         rules.push(FieldMapping {
             def,
             read: Some(compile_read(def, spec, &[])?),
@@ -661,6 +664,17 @@ fn compile_item(
     }
     rules.sort_by_key(|r| item.fields.iter().position(|f| f.name == r.def.name));
     Ok(rules)
+}
+
+/// The first transform that names a catalog, where none may: filters and item properties are
+/// translated without the connection's catalogs.
+fn catalog_transform(specs: &[Spanned<TransformSpec>]) -> Option<&Spanned<TransformSpec>> {
+    specs.iter().find(|t| {
+        matches!(
+            t.value,
+            TransformSpec::Lookup { .. } | TransformSpec::CustomFields { .. }
+        )
+    })
 }
 
 fn compile_write(spec: &WriteSpec, catalogs: &[&str]) -> Result<WriteRule, Located> {

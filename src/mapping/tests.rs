@@ -2051,6 +2051,11 @@ fn lists_of_objects_are_checked_at_load() {
             "transform its item properties, not the list",
         ),
         (
+            "fields:\n  emails:\n    read:\n      from: $.emails\n      each:\n        email: { from: $.v }\n        type: { from: $.t, transforms: [{ type: lookup, catalog: labels }] }\n",
+            7,
+            "an item property cannot use a catalog (Email \"type\")",
+        ),
+        (
             "fields:\n  emails:\n    write: { to: $.emails }\n",
             3,
             "\"emails\" is a list of objects, which tables read but do not write yet",
