@@ -212,7 +212,8 @@ pub(super) struct Case {
 
 #[derive(Debug)]
 pub(super) struct WriteRule {
-    pub to: CompiledPath,
+    /// Where the value is set; `None` for a list whose items go to the record's own fields.
+    pub to: Option<CompiledPath>,
     pub transforms: Vec<Transform>,
     pub on: Option<Vec<WriteOperation>>,
     /// The value is an object merged into the one at `to` (custom fields kept among the
@@ -221,6 +222,36 @@ pub(super) struct WriteRule {
     /// The value is a name looked up to an id, so it may share `to` with the field that writes
     /// the id, and wins over it when a write carries both.
     pub named: bool,
+    /// For a list of objects: how its items are written.
+    pub list: Option<ListWrite>,
+}
+
+/// How the items of a unified list of objects reach the vendor.
+#[derive(Debug)]
+pub(super) enum ListWrite {
+    /// Each item becomes one element of the vendor list at the rule's `to`, its properties
+    /// written relative to the element.
+    Each(Vec<ItemWrite>),
+    /// Each item takes the first free place it matches among the record's own fields.
+    Slots(Vec<Slot>),
+}
+
+/// One item property's write.
+#[derive(Debug)]
+pub(super) struct ItemWrite {
+    pub def: &'static FieldDef,
+    pub rule: WriteRule,
+}
+
+/// A place for one item among the record's own fields.
+#[derive(Debug)]
+pub(super) struct Slot {
+    /// Item property → the value (compared without regard to case) an item needs to go here.
+    pub when: Vec<(&'static str, String)>,
+    pub properties: Vec<ItemWrite>,
+    /// Item property → the value the table reads for this place by default (a phone read
+    /// back as `type: primary`): an item giving that value loses nothing.
+    pub implied: Vec<(&'static str, String)>,
 }
 
 impl ReadRule {
@@ -485,7 +516,7 @@ fn compile_field(
         .as_ref()
         .map(|r| compile_read(def, r, catalogs))
         .transpose()?;
-    let write = match &spec.write {
+    let mut write = match &spec.write {
         Some(w) if def.read_only => {
             return Err((
                 Some(w.referenced),
@@ -495,18 +526,32 @@ fn compile_field(
                 ),
             ));
         }
-        Some(w) if matches!(def.kind, FieldKind::Items(_)) => {
-            return Err((
-                Some(w.referenced),
-                format!(
-                    "{:?} is a list of objects, which tables read but do not write yet",
-                    def.name
-                ),
-            ));
-        }
-        Some(w) => Some(compile_write(&w.value, catalogs)?),
+        Some(w) => Some(match def.kind {
+            FieldKind::Items(item) => compile_list_write(def, item, w)?,
+            _ => compile_write(def.name, &w.value, w.referenced, catalogs)?,
+        }),
         None => None,
     };
+    if let (
+        Some(ReadRule {
+            source: Source::Items(reads),
+            ..
+        }),
+        Some(ListWrite::Slots(slots)),
+    ) = (&read, write.as_mut().and_then(|w| w.list.as_mut()))
+        && reads.len() == slots.len()
+    {
+        for (slot, read) in slots.iter_mut().zip(reads) {
+            slot.implied = read
+                .iter()
+                .filter_map(|p| {
+                    let rule = p.read.as_ref()?;
+                    let value = rule.default.as_ref()?.as_str()?;
+                    matches!(rule.source, Source::Nothing).then(|| (p.def.name, value.to_owned()))
+                })
+                .collect();
+        }
+    }
     Ok(FieldMapping { def, read, write })
 }
 
@@ -627,27 +672,7 @@ fn compile_item(
 ) -> Result<Vec<FieldMapping>, Located> {
     let mut rules = Vec::with_capacity(properties.0.len());
     for (name, spec) in &properties.0 {
-        let Some(def) = item.fields.iter().find(|f| f.name == name.value) else {
-            let known: Vec<&str> = item.fields.iter().map(|f| f.name).collect();
-            return Err((
-                Some(name.referenced),
-                format!(
-                    "{:?} is not a property of {}; it has {}",
-                    name.value,
-                    item.schema_name,
-                    known.join(", ")
-                ),
-            ));
-        };
-        if let Some(t) = catalog_transform(&spec.transforms) {
-            return Err((
-                Some(t.referenced),
-                format!(
-                    "an item property cannot use a catalog ({} {:?})",
-                    item.schema_name, name.value
-                ),
-            ));
-        }
+        let def = item_property(item, name, &spec.transforms)?;
         rules.push(FieldMapping {
             def,
             read: Some(compile_read(def, spec, &[])?),
@@ -677,14 +702,34 @@ fn catalog_transform(specs: &[Spanned<TransformSpec>]) -> Option<&Spanned<Transf
     })
 }
 
-fn compile_write(spec: &WriteSpec, catalogs: &[&str]) -> Result<WriteRule, Located> {
-    let to = compile_path(&spec.to.value, spec.to.referenced)?;
+/// A scalar field's write; `at` is where its spec is, for errors without a closer place.
+fn compile_write(
+    name: &str,
+    spec: &WriteSpec,
+    at: Location,
+    catalogs: &[&str],
+) -> Result<WriteRule, Located> {
+    if let Some(loc) = spec
+        .each
+        .as_ref()
+        .map(|e| e.referenced)
+        .or(spec.items.as_ref().map(|i| i.referenced))
+    {
+        return Err((
+            Some(loc),
+            format!("{name:?} is not a list of objects; `each` and `items` are for those"),
+        ));
+    }
+    let Some(to_text) = &spec.to else {
+        return Err((Some(at), "a write needs `to`".to_owned()));
+    };
+    let to = compile_path(&to_text.value, to_text.referenced)?;
     if !to.is_singular() {
         return Err((
-            Some(spec.to.referenced),
+            Some(to_text.referenced),
             format!(
                 "write path {:?} must name one location (no wildcards or filters)",
-                spec.to.value
+                to_text.value
             ),
         ));
     }
@@ -700,7 +745,7 @@ fn compile_write(spec: &WriteSpec, catalogs: &[&str]) -> Result<WriteRule, Locat
     // one write that may name `$`: they add members and replace none.
     if to.is_root() && !merge {
         return Err((
-            Some(spec.to.referenced),
+            Some(to_text.referenced),
             "write path \"$\" would replace the whole vendor body; name a location in it (only an object of custom fields may be merged into `$`)"
                 .to_owned(),
         ));
@@ -710,12 +755,139 @@ fn compile_write(spec: &WriteSpec, catalogs: &[&str]) -> Result<WriteRule, Locat
         .iter()
         .any(|t| matches!(t.value, TransformSpec::Lookup { .. }));
     Ok(WriteRule {
-        to,
+        to: Some(to),
         transforms,
         on: spec.on.clone(),
         merge,
         named,
+        list: None,
     })
+}
+
+/// A list of objects' write: `to` with `each` for a vendor list, or `items` for places among
+/// the record's own fields. Item properties are scalars written without catalogs, and the
+/// list as a whole has no transforms, as for reads.
+fn compile_list_write(
+    def: &'static FieldDef,
+    item: &'static ItemModel,
+    spanned: &Spanned<WriteSpec>,
+) -> Result<WriteRule, Located> {
+    let spec = &spanned.value;
+    if let Some(t) = spec.transforms.first() {
+        return Err((
+            Some(t.referenced),
+            format!(
+                "{:?} is a list of objects: transform its item properties, not the list",
+                def.name
+            ),
+        ));
+    }
+    let (to, list) = match (&spec.to, &spec.each, &spec.items) {
+        (Some(to), Some(each), None) => {
+            let path = compile_path(&to.value, to.referenced)?;
+            if !path.is_singular() || path.is_root() {
+                return Err((
+                    Some(to.referenced),
+                    format!(
+                        "write path {:?} must name one location inside the body",
+                        to.value
+                    ),
+                ));
+            }
+            let properties = compile_item_writes(item, &each.value)?;
+            (Some(path), ListWrite::Each(properties))
+        }
+        (None, None, Some(slots)) => {
+            let mut compiled = Vec::with_capacity(slots.value.len());
+            for slot in &slots.value {
+                let mut when = Vec::with_capacity(slot.when.len());
+                for (name, value) in &slot.when {
+                    let Some(f) = item.fields.iter().find(|f| f.name == name.value) else {
+                        return Err(not_a_property(item, name));
+                    };
+                    when.push((f.name, value.clone()));
+                }
+                compiled.push(Slot {
+                    when,
+                    properties: compile_item_writes(item, &slot.properties)?,
+                    implied: Vec::new(),
+                });
+            }
+            (None, ListWrite::Slots(compiled))
+        }
+        _ => {
+            return Err((
+                Some(spanned.referenced),
+                format!(
+                    "{:?} is a list of {} objects: write it with `to` and `each` (a vendor list) or with `items` alone (the record's own fields)",
+                    def.name, item.schema_name
+                ),
+            ));
+        }
+    };
+    Ok(WriteRule {
+        to,
+        transforms: Vec::new(),
+        on: spec.on.clone(),
+        merge: false,
+        named: false,
+        list: Some(list),
+    })
+}
+
+/// The writes of one item's properties.
+fn compile_item_writes(
+    item: &'static ItemModel,
+    properties: &SpannedMap<WriteSpec>,
+) -> Result<Vec<ItemWrite>, Located> {
+    let mut writes = Vec::with_capacity(properties.0.len());
+    for (name, spec) in &properties.0 {
+        let def = item_property(item, name, &spec.transforms)?;
+        if spec.on.is_some() {
+            return Err((
+                Some(name.referenced),
+                "`on` limits the whole list's write; give it beside `to`/`items`, not on an item property"
+                    .to_owned(),
+            ));
+        }
+        let rule = compile_write(def.name, spec, name.referenced, &[])?;
+        writes.push(ItemWrite { def, rule });
+    }
+    Ok(writes)
+}
+
+/// The item field a mapping names, whose transforms may name no catalog.
+fn item_property(
+    item: &'static ItemModel,
+    name: &Spanned<String>,
+    transforms: &[Spanned<TransformSpec>],
+) -> Result<&'static FieldDef, Located> {
+    let Some(def) = item.fields.iter().find(|f| f.name == name.value) else {
+        return Err(not_a_property(item, name));
+    };
+    if let Some(t) = catalog_transform(transforms) {
+        return Err((
+            Some(t.referenced),
+            format!(
+                "an item property cannot use a catalog ({} {:?})",
+                item.schema_name, name.value
+            ),
+        ));
+    }
+    Ok(def)
+}
+
+fn not_a_property(item: &ItemModel, name: &Spanned<String>) -> Located {
+    let known: Vec<&str> = item.fields.iter().map(|f| f.name).collect();
+    (
+        Some(name.referenced),
+        format!(
+            "{:?} is not a property of {}; it has {}",
+            name.value,
+            item.schema_name,
+            known.join(", ")
+        ),
+    )
 }
 
 fn compile_path(text: &str, loc: Location) -> Result<CompiledPath, Located> {
@@ -753,13 +925,20 @@ fn compile_transforms(
 /// Two exceptions are orderly: a merged object (custom fields) under which other fields write,
 /// and a name and its id written to one place, where the name wins.
 fn check_write_overlaps(fields: &[FieldMapping]) -> Result<(), Located> {
-    let writes: Vec<(&str, &[super::path::Step], &WriteRule)> = fields
-        .iter()
-        .filter_map(|f| {
-            let w = f.write.as_ref()?;
-            Some((f.def.name, w.to.singular_steps()?, w))
-        })
-        .collect();
+    let mut writes: Vec<(&str, &[super::path::Step], &WriteRule)> = Vec::new();
+    for f in fields {
+        let Some(w) = &f.write else { continue };
+        if let Some(steps) = w.to.as_ref().and_then(CompiledPath::singular_steps) {
+            writes.push((f.def.name, steps, w));
+        }
+        if let Some(ListWrite::Slots(slots)) = &w.list {
+            for p in slots.iter().flat_map(|s| &s.properties) {
+                if let Some(steps) = p.rule.to.as_ref().and_then(CompiledPath::singular_steps) {
+                    writes.push((f.def.name, steps, &p.rule));
+                }
+            }
+        }
+    }
     for (i, (a, a_steps, a_rule)) in writes.iter().enumerate() {
         for (b, b_steps, b_rule) in &writes[i + 1..] {
             let n = a_steps.len().min(b_steps.len());

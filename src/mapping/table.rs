@@ -143,16 +143,88 @@ pub struct CaseSpec {
 }
 
 /// Unified value → vendor body: transforms, then set at `to` (objects on the way are created).
+/// A list of objects (`emails`) is written as a vendor list at `to` with `each`, or into the
+/// record's own fields with `items`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WriteSpec {
-    #[schemars(with = "String")]
-    pub to: Spanned<String>,
+    #[schemars(with = "Option<String>")]
+    pub to: Option<Spanned<String>>,
     #[serde(default)]
     #[schemars(with = "Vec<TransformSpec>")]
     pub transforms: Vec<Spanned<TransformSpec>>,
     /// The operations that may write the field; all when absent.
     pub on: Option<Vec<WriteOperation>>,
+    /// With `to` naming a vendor list: how each unified item becomes one of its elements, by
+    /// item property, with paths relative to the element (`$` is the element).
+    #[schemars(with = "Option<std::collections::BTreeMap<String, WriteSpec>>")]
+    pub each: Option<Spanned<SpannedMap<WriteSpec>>>,
+    /// Places in the record's own fields, one item each (HubSpot's `phone` and `mobilephone`):
+    /// an item goes to the first free place whose `when` it matches.
+    #[schemars(with = "Option<Vec<WriteSlot>>")]
+    pub items: Option<Spanned<Vec<WriteSlot>>>,
+}
+
+/// One place for a unified item among the record's own fields: the item properties it writes,
+/// and the values an item must have to go there (`when: {type: mobile}`); without `when`, any
+/// item may.
+#[derive(Debug, Default)]
+pub struct WriteSlot {
+    pub when: Vec<(Spanned<String>, String)>,
+    pub properties: SpannedMap<WriteSpec>,
+}
+
+impl<'de> Deserialize<'de> for WriteSlot {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SlotVisitor;
+        impl<'de> Visitor<'de> for SlotVisitor {
+            type Value = WriteSlot;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of item properties, with an optional `when`")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WriteSlot, A::Error> {
+                let mut slot = WriteSlot::default();
+                let mut when = false;
+                while let Some(name) = map.next_key::<Spanned<String>>()? {
+                    let repeated = if name.value == "when" {
+                        std::mem::replace(&mut when, true)
+                    } else {
+                        slot.properties.0.iter().any(|(n, _)| n.value == name.value)
+                    };
+                    if repeated {
+                        return Err(de::Error::custom(format!("duplicate key {:?}", name.value)));
+                    }
+                    if name.value == "when" {
+                        let values: SpannedMap<String> = map.next_value()?;
+                        slot.when = values.0;
+                    } else {
+                        let spec = map.next_value()?;
+                        slot.properties.0.push((name, spec));
+                    }
+                }
+                Ok(slot)
+            }
+        }
+        deserializer.deserialize_map(SlotVisitor)
+    }
+}
+
+impl JsonSchema for WriteSlot {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "WriteSlot".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let property = generator.subschema_for::<WriteSpec>();
+        json_schema!({
+            "description": "Item property → where it is written; `when` gives the item values this place takes.",
+            "type": "object",
+            "properties": {
+                "when": { "type": "object", "additionalProperties": { "type": "string" } }
+            },
+            "additionalProperties": property
+        })
+    }
 }
 
 /// A write operation a field can be limited to.

@@ -2058,7 +2058,37 @@ fn lists_of_objects_are_checked_at_load() {
         (
             "fields:\n  emails:\n    write: { to: $.emails }\n",
             3,
-            "\"emails\" is a list of objects, which tables read but do not write yet",
+            "write it with `to` and `each` (a vendor list) or with `items` alone",
+        ),
+        (
+            "fields:\n  emails:\n    write:\n      to: $.emails\n      each: { mail: { to: $.value } }\n",
+            5,
+            "\"mail\" is not a property of Email",
+        ),
+        (
+            "fields:\n  emails:\n    write:\n      items:\n        - when: { kind: work }\n          email: { to: $.email }\n",
+            5,
+            "\"kind\" is not a property of Email",
+        ),
+        (
+            "fields:\n  emails:\n    write:\n      to: $.emails[*]\n      each: { email: { to: $.value } }\n",
+            4,
+            "must name one location inside the body",
+        ),
+        (
+            "fields:\n  emails:\n    write:\n      items:\n        - email: { to: $.email, on: [create] }\n",
+            5,
+            "`on` limits the whole list's write",
+        ),
+        (
+            "fields:\n  name:\n    write: { to: $.name, each: { email: { to: $.v } } }\n",
+            3,
+            "\"name\" is not a list of objects",
+        ),
+        (
+            "fields:\n  emails:\n    write:\n      items:\n        - email: { to: $.email }\n  name:\n    write: { to: $.email }\n",
+            0,
+            "fields \"name\" and \"emails\" write to overlapping vendor paths",
         ),
     ];
     for (text, line, needle) in cases {
@@ -2066,4 +2096,138 @@ fn lists_of_objects_are_checked_at_load() {
         assert!(err.to_string().contains(needle), "{text}\n→ {err}");
         assert_eq!(err.line, line, "{text}\n→ {err}");
     }
+}
+
+fn compile_companies(text: &str) -> Result<MappingTable, LoadError> {
+    let connectors = crate::registry::connectors();
+    let entry = connectors
+        .iter()
+        .find(|e| e.connector.id() == "copper")
+        .unwrap();
+    MappingTable::compile(
+        "companies.yaml",
+        text,
+        &crate::unified::COMPANIES,
+        &TableConnector::of(entry.connector.as_ref()),
+    )
+}
+
+fn write_company(table: &MappingTable, body: &str) -> Result<VendorBody, crate::error::Error> {
+    let input = UnifiedWrite::from_body(&crate::unified::COMPANIES, body.as_bytes(), false)?;
+    table.to_vendor(
+        &input.fields,
+        WriteOperation::Update,
+        None,
+        &Lookups::default(),
+    )
+}
+
+const LIST_WRITES: &str = r#"
+empty_string_is_null: true
+fields:
+  emails:
+    write:
+      to: $.emails
+      each:
+        email: { to: $.address }
+        type:
+          to: $.category
+          transforms: [{ type: enum, map: { work: work, personal: personal }, default: other }]
+  phone_numbers:
+    read:
+      items:
+        - number: { from: $.mobile }
+          type: { default: mobile }
+        - number: { from: $.phone }
+          type: { default: primary }
+    write:
+      items:
+        - when: { type: mobile }
+          number: { to: $.mobile }
+        - number: { to: $.phone }
+          extension: { to: $.phone_ext }
+"#;
+
+/// A list of objects is written as a vendor list element by element (`each`), or into the
+/// record's own fields (`items`), where each item takes the first free place it matches and
+/// a place no item takes is cleared; whatever has no place, and would not read back, is named
+/// in the warnings.
+#[test]
+fn lists_of_objects_are_written_to_lists_and_to_fields() {
+    let table = compile_companies(LIST_WRITES).unwrap();
+    let out = write_company(
+        &table,
+        r#"{
+            "emails": [
+                { "email": "ada@example.com", "type": "work" },
+                { "id": "e2", "email": "a@home.example", "type": "billing" }
+            ],
+            "phone_numbers": [
+                { "number": "+32 2 555 01 01", "type": "primary", "extension": "12" },
+                { "number": "+32 470 00 00 00", "type": "Mobile" },
+                { "number": "+32 2 555 09 09", "type": "fax", "country_code": null }
+            ]
+        }"#,
+    )
+    .unwrap();
+    assert_eq!(
+        out.body,
+        json!({
+            "emails": [
+                { "address": "ada@example.com", "category": "work" },
+                { "address": "a@home.example", "category": "other" }
+            ],
+            "phone": "+32 2 555 01 01",
+            "phone_ext": "12",
+            "mobile": "+32 470 00 00 00"
+        })
+    );
+    assert_eq!(out.unmapped, ["emails[1].id", "phone_numbers[2]"]);
+    let work = write_company(
+        &table,
+        r#"{"phone_numbers": [{"number": "1", "type": "work"}]}"#,
+    );
+    assert_eq!(
+        work.unwrap().unmapped,
+        ["phone_numbers[0].type"],
+        "the place reads back as primary, so a work phone loses its type"
+    );
+
+    let cleared = write_company(&table, r#"{ "emails": null, "phone_numbers": [] }"#).unwrap();
+    assert_eq!(
+        cleared.body,
+        json!({ "emails": [], "mobile": "", "phone": "", "phone_ext": "" }),
+        "an empty list clears every place, in the vendor's spelling of nothing"
+    );
+    assert!(cleared.unmapped.is_empty());
+}
+
+/// Items are checked against their shape before anything is mapped: an unknown property or a
+/// wrong type is a 400 with the item's path.
+#[test]
+fn items_in_a_write_body_are_checked_with_their_path() {
+    let check = |body: &str| {
+        UnifiedWrite::from_body(&crate::unified::COMPANIES, body.as_bytes(), false)
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(
+        check(r#"{"emails": [{"email": "a@b.example"}, {"adress": "x"}]}"#)
+            .ends_with("Unknown property emails[1].adress"),
+    );
+    assert!(
+        check(r#"{"phone_numbers": [{"number": 3255501}]}"#)
+            .contains("Invalid property phone_numbers[0].number"),
+    );
+    assert!(check(r#"{"emails": {"email": "a@b.example"}}"#).contains("Invalid property emails"));
+    assert!(
+        check(r#"{"bank_accounts": [{"currency": "EURO"}]}"#).contains("bank_accounts[0].currency")
+    );
+    let fine = UnifiedWrite::from_body(
+        &crate::unified::COMPANIES,
+        br#"{"emails": null, "websites": [{"url": "https://a.example", "type": null}], "row_type": {"id": "1"}}"#,
+        false,
+    )
+    .unwrap();
+    assert_eq!(fine.fields["websites"][0]["url"], "https://a.example");
 }

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use crmgate_connector_sdk::Operation;
 use serde_json::{Map, Value};
 
-use super::compile::{FieldMapping, MappingTable, WriteRule};
+use super::compile::{FieldMapping, ListWrite, MappingTable, WriteRule};
 use super::lookup::{Context, Lookups, TransformError, Wanted};
 use super::patch;
 use super::path::CompiledPath;
@@ -51,12 +51,14 @@ impl MappingTable {
                 continue;
             };
             let rule = field.write.as_ref();
-            let Some(target) = write_target(field, tenant) else {
+            let list = rule.and_then(|r| r.list.as_ref());
+            let target = write_target(field, tenant);
+            if target.is_none() && list.is_none() {
                 if !is_empty(value) {
                     unmapped.push(name.clone());
                 }
                 continue;
-            };
+            }
             if let Some(on) = rule.and_then(|r| r.on.as_ref())
                 && !on.contains(&op)
             {
@@ -70,32 +72,18 @@ impl MappingTable {
                     serde_json::json!({ "unsupported": [{ name: format!("writable only on {}", ops(on)) }] }),
                 ));
             }
-            let mut v = cleared(field, value);
-            for transform in rule.map_or(&[][..], |r| &r.transforms) {
-                v = transform
-                    .apply_in(Cow::Owned(v), &cx)
-                    .map_err(|e| match e {
-                        TransformError::Invalid(reason) => Error::validation(
-                            format!("Invalid property {name}: {reason}"),
-                            serde_json::json!({ "invalid": [{ name: reason }] }),
-                        ),
-                        TransformError::Unknown(message) => Error::validation(
-                            message.clone(),
-                            serde_json::json!({ "invalid": [{ name: message }] }),
-                        ),
-                    })?;
-            }
-            // `null` passes the transforms as "no value" (a date transform has no date to turn
-            // into text); only then does it become the vendor's way of clearing a field.
-            if v.is_null() && self.empty_string_is_null {
-                v = Value::String(String::new());
-            }
             let cannot = |e: patch::PatchError| {
                 Error::validation(
                     format!("Property {name} cannot be written: {e}"),
                     serde_json::json!({ "invalid": [{ name: e.to_string() }] }),
                 )
             };
+            if let Some(list) = list {
+                self.write_list(name, list, target, value, &cx, &mut body, &mut unmapped)?;
+                continue;
+            }
+            let Some(target) = target else { continue };
+            let v = self.scalar(name, rule, cleared(field, value), &cx)?;
             match (rule, v) {
                 (Some(r), Value::Object(members)) if r.merge => {
                     patch::merge(&mut body, target, members).map_err(cannot)?;
@@ -124,6 +112,128 @@ impl MappingTable {
             (hook.apply)(operation, &mut body);
         }
         Ok(VendorBody { body, unmapped })
+    }
+
+    /// One value through a rule's transforms; `null` passes them as "no value" (a date
+    /// transform has no date to turn into text), and only then becomes the vendor's way of
+    /// clearing a field.
+    fn scalar(
+        &self,
+        name: &str,
+        rule: Option<&WriteRule>,
+        mut v: Value,
+        cx: &Context<'_>,
+    ) -> Result<Value, Error> {
+        for transform in rule.map_or(&[][..], |r| &r.transforms) {
+            v = transform.apply_in(Cow::Owned(v), cx).map_err(|e| match e {
+                TransformError::Invalid(reason) => Error::validation(
+                    format!("Invalid property {name}: {reason}"),
+                    serde_json::json!({ "invalid": [{ name: reason }] }),
+                ),
+                TransformError::Unknown(message) => Error::validation(
+                    message.clone(),
+                    serde_json::json!({ "invalid": [{ name: message }] }),
+                ),
+            })?;
+        }
+        if v.is_null() && self.empty_string_is_null {
+            v = Value::String(String::new());
+        }
+        Ok(v)
+    }
+
+    /// A list of objects into the body. The list replaces what the vendor has: with `each`
+    /// the vendor list is the items, and with places among the record's fields every place no
+    /// item takes is cleared. What has no place (an item no free place matches, a property
+    /// the mapping does not write) is reported by its path, `phone_numbers[2].extension`.
+    #[allow(clippy::too_many_arguments)]
+    fn write_list(
+        &self,
+        name: &str,
+        list: &ListWrite,
+        target: Option<&CompiledPath>,
+        value: &Value,
+        cx: &Context<'_>,
+        body: &mut Value,
+        unmapped: &mut Vec<String>,
+    ) -> Result<(), Error> {
+        let items: &[Value] = value.as_array().map_or(&[], Vec::as_slice);
+        let cannot = |e: patch::PatchError| {
+            Error::validation(
+                format!("Property {name} cannot be written: {e}"),
+                serde_json::json!({ "invalid": [{ name: e.to_string() }] }),
+            )
+        };
+        match list {
+            ListWrite::Each(properties) => {
+                let mut elements = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    let mut element = Value::Object(Map::new());
+                    for p in properties {
+                        let Some(v) = item.get(p.def.name) else {
+                            continue;
+                        };
+                        let path = format!("{name}[{i}].{}", p.def.name);
+                        let v = self.scalar(&path, Some(&p.rule), v.clone(), cx)?;
+                        if let Some(to) = &p.rule.to {
+                            patch::set(&mut element, to, v).map_err(cannot)?;
+                        }
+                    }
+                    let placed = properties.iter().map(|p| (p.def.name, None));
+                    left_out(name, i, item, placed, unmapped);
+                    elements.push(element);
+                }
+                if let Some(target) = target {
+                    patch::set(body, target, Value::Array(elements)).map_err(cannot)?;
+                }
+            }
+            ListWrite::Slots(slots) => {
+                let mut taken: Vec<Option<usize>> = vec![None; slots.len()];
+                for (i, item) in items.iter().enumerate() {
+                    let free = (0..slots.len()).find(|&s| {
+                        taken[s].is_none()
+                            && slots[s].when.iter().all(|(k, want)| {
+                                item.get(*k)
+                                    .and_then(Value::as_str)
+                                    .is_some_and(|have| have.eq_ignore_ascii_case(want))
+                            })
+                    });
+                    match free {
+                        Some(s) => {
+                            taken[s] = Some(i);
+                            let slot = &slots[s];
+                            let placed = slot
+                                .properties
+                                .iter()
+                                .map(|p| (p.def.name, None))
+                                .chain(slot.when.iter().map(|(k, _)| (*k, None)))
+                                .chain(slot.implied.iter().map(|(k, v)| (*k, Some(v.as_str()))));
+                            left_out(name, i, item, placed, unmapped);
+                        }
+                        None => unmapped.push(format!("{name}[{i}]")),
+                    }
+                }
+                for (slot, item) in slots.iter().zip(&taken) {
+                    for p in &slot.properties {
+                        let given = item.and_then(|i| items[i].get(p.def.name));
+                        let path = match item {
+                            Some(i) => format!("{name}[{i}].{}", p.def.name),
+                            None => name.to_owned(),
+                        };
+                        let v = self.scalar(
+                            &path,
+                            Some(&p.rule),
+                            given.cloned().unwrap_or(Value::Null),
+                            cx,
+                        )?;
+                        if let Some(to) = &p.rule.to {
+                            patch::set(body, to, v).map_err(cannot)?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Per catalog a write rule names, the labels, ids or custom field names the client's
@@ -171,7 +281,27 @@ fn write_target<'a>(
         // or an equality filter such as a custom-field entry) inside the body; otherwise the
         // field is read-only for that tenant.
         Some(path) => (path.is_writable() && !path.is_root()).then_some(path),
-        None => field.write.as_ref().map(|r| &r.to),
+        None => field.write.as_ref().and_then(|r| r.to.as_ref()),
+    }
+}
+
+/// The properties of item `i` that have a value but no place at the vendor: `placed` names
+/// the properties written (with `None`) and those that read back as one value anyway.
+fn left_out<'a>(
+    name: &str,
+    i: usize,
+    item: &Value,
+    placed: impl Iterator<Item = (&'a str, Option<&'a str>)> + Clone,
+    unmapped: &mut Vec<String>,
+) {
+    for (property, v) in item.as_object().into_iter().flatten() {
+        let kept = placed.clone().any(|(p, reads)| {
+            p == property
+                && reads.is_none_or(|r| v.as_str().is_some_and(|v| v.eq_ignore_ascii_case(r)))
+        });
+        if !v.is_null() && !kept {
+            unmapped.push(format!("{name}[{i}].{property}"));
+        }
     }
 }
 

@@ -7,11 +7,11 @@ use std::fmt;
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
 use super::{
-    Currency, CustomField, FieldDef, FieldKind, PassThrough, ResourceModel, UnifiedDate,
+    Currency, CustomField, FieldDef, FieldKind, ItemModel, PassThrough, ResourceModel, UnifiedDate,
     UnifiedDateTime, UnifiedDecimal,
 };
 use crate::error::Error;
@@ -163,12 +163,9 @@ impl Typed {
                 }
                 None => false,
             },
-            FieldKind::CustomMappings | FieldKind::Object(_) => {
-                map.next_value::<Option<Map<String, Value>>>()?.is_some()
-            }
-            FieldKind::Items(_) => map
-                .next_value::<Option<Vec<Map<String, Value>>>>()?
-                .is_some(),
+            FieldKind::CustomMappings => map.next_value::<Option<Map<String, Value>>>()?.is_some(),
+            FieldKind::Object(item) => map.next_value_seed(Nullable(Item(item)))?,
+            FieldKind::Items(item) => map.next_value_seed(Nullable(Items(item)))?,
         })
     }
 }
@@ -201,6 +198,99 @@ impl<'de> Visitor<'de> for Typed {
             }
         }
         Ok(self)
+    }
+}
+
+/// `null`, or a value of the inner seed; `true` when not `null`.
+struct Nullable<S>(S);
+
+impl<'de, S: DeserializeSeed<'de, Value = ()>> DeserializeSeed<'de> for Nullable<S> {
+    type Value = bool;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de, S: DeserializeSeed<'de, Value = ()>> Visitor<'de> for Nullable<S> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a value or null")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_some<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        self.0.deserialize(deserializer).map(|()| true)
+    }
+}
+
+/// A list of objects of one item shape (`emails`), each checked as [`Item`].
+struct Items(&'static ItemModel);
+
+impl<'de> DeserializeSeed<'de> for Items {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Items {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "a list of {} objects", self.0.schema_name)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Item(self.0))?.is_some() {}
+        Ok(())
+    }
+}
+
+/// One object of an item shape: only its properties, each a string (or a currency code) or
+/// `null`, so that an item the vendor could not take is refused with its path
+/// (`emails[1].adress`) rather than dropped.
+struct Item(&'static ItemModel);
+
+impl<'de> DeserializeSeed<'de> for Item {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Item {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "a {} object", self.0.schema_name)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = vec![false; self.0.fields.len()];
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let Some(at) = self.0.fields.iter().position(|f| f.name == key) else {
+                return Err(de::Error::unknown_field(&key, &[]));
+            };
+            if std::mem::replace(&mut seen[at], true) {
+                return Err(de::Error::duplicate_field(self.0.fields[at].name));
+            }
+            match self.0.fields[at].kind {
+                FieldKind::Currency => drop(map.next_value::<Option<Currency>>()?),
+                _ => drop(map.next_value::<Option<String>>()?),
+            }
+        }
+        Ok(())
     }
 }
 
@@ -292,7 +382,14 @@ fn body_error(err: &serde_path_to_error::Error<serde_json::Error>) -> Error {
         None => message.as_str(),
     };
     if let Some(rest) = message.strip_prefix("unknown field `") {
+        // A body's own property is named alone; inside a list of objects the path ends at the
+        // item, which names the property in full (`emails[0].adress`).
         let name = rest.split('`').next().unwrap_or_default();
+        let name = match path.as_str() {
+            "." => name.to_owned(),
+            top if top == name => name.to_owned(),
+            item => format!("{item}.{name}"),
+        };
         return Error::validation(
             format!("Unknown property {name}"),
             serde_json::json!({ "unknown": [name] }),
