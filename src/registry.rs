@@ -93,6 +93,10 @@ fn built_in() -> Vec<BuiltIn> {
                     include_str!("../mappings/hubspot/companies.yaml"),
                 ),
                 (
+                    Resource::Contacts,
+                    include_str!("../mappings/hubspot/contacts.yaml"),
+                ),
+                (
                     Resource::Notes,
                     include_str!("../mappings/hubspot/notes.yaml"),
                 ),

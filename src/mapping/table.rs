@@ -160,7 +160,8 @@ pub struct WriteSpec {
     #[schemars(with = "Option<std::collections::BTreeMap<String, WriteSpec>>")]
     pub each: Option<Spanned<SpannedMap<WriteSpec>>>,
     /// Places in the record's own fields, one item each (HubSpot's `phone` and `mobilephone`):
-    /// an item goes to the first free place whose `when` it matches.
+    /// an item goes to the first free place whose `when` it matches, else to the first free
+    /// place without one.
     #[schemars(with = "Option<Vec<WriteSlot>>")]
     pub items: Option<Spanned<Vec<WriteSlot>>>,
 }

@@ -1430,7 +1430,7 @@ fn catalogs_are_checked_at_load() {
         (
             "fields:\n  tags:\n    read: { from: $.x, transforms: [{ type: lookup, catalog: nope }] }\n",
             3,
-            "unknown catalog \"nope\"; this connector's manifest has: custom_fields, company_custom_fields, tags",
+            "unknown catalog \"nope\"; this connector's manifest has: custom_fields, company_custom_fields, contact_custom_fields, tags",
         ),
         (
             "fields:\n  tags:\n    write: { to: $.x, transforms: [{ type: lookup, catalog: tags }] }\n",

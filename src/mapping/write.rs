@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use crmgate_connector_sdk::Operation;
 use serde_json::{Map, Value};
 
-use super::compile::{FieldMapping, ListWrite, MappingTable, WriteRule};
+use super::compile::{FieldMapping, ListWrite, MappingTable, Slot, WriteRule};
 use super::lookup::{Context, Lookups, TransformError, Wanted};
 use super::patch;
 use super::path::CompiledPath;
@@ -188,19 +188,10 @@ impl MappingTable {
                 }
             }
             ListWrite::Slots(slots) => {
-                let mut taken: Vec<Option<usize>> = vec![None; slots.len()];
+                let taken = place(slots, items);
                 for (i, item) in items.iter().enumerate() {
-                    let free = (0..slots.len()).find(|&s| {
-                        taken[s].is_none()
-                            && slots[s].when.iter().all(|(k, want)| {
-                                item.get(*k)
-                                    .and_then(Value::as_str)
-                                    .is_some_and(|have| have.eq_ignore_ascii_case(want))
-                            })
-                    });
-                    match free {
+                    match taken.iter().position(|t| *t == Some(i)) {
                         Some(s) => {
-                            taken[s] = Some(i);
                             let slot = &slots[s];
                             let placed = slot
                                 .properties
@@ -283,6 +274,35 @@ fn write_target<'a>(
         Some(path) => (path.is_writable() && !path.is_root()).then_some(path),
         None => field.write.as_ref().and_then(|r| r.to.as_ref()),
     }
+}
+
+/// Which item (by index) each place takes: first every item that matches a free place's
+/// `when`, in order, then the others in the free places without one.
+fn place(slots: &[Slot], items: &[Value]) -> Vec<Option<usize>> {
+    let mut taken: Vec<Option<usize>> = vec![None; slots.len()];
+    let matches = |slot: &Slot, item: &Value| {
+        slot.when.iter().all(|(k, want)| {
+            item.get(*k)
+                .and_then(Value::as_str)
+                .is_some_and(|have| have.eq_ignore_ascii_case(want))
+        })
+    };
+    for specific in [true, false] {
+        for (i, item) in items.iter().enumerate() {
+            if taken.contains(&Some(i)) {
+                continue;
+            }
+            let free = (0..slots.len()).find(|&s| {
+                taken[s].is_none()
+                    && slots[s].when.is_empty() != specific
+                    && matches(&slots[s], item)
+            });
+            if let Some(s) = free {
+                taken[s] = Some(i);
+            }
+        }
+    }
+    taken
 }
 
 /// The properties of item `i` that have a value but no place at the vendor: `placed` names

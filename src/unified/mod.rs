@@ -9,6 +9,7 @@
 //! `null` (clear the field) differs from an absent property.
 
 mod company;
+mod contact;
 mod currency;
 mod decimal;
 mod items;
@@ -27,6 +28,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde_json::{Map, Value};
 
 pub use company::COMPANIES;
+pub use contact::CONTACTS;
 pub use currency::{CURRENCY_CODES, Currency};
 pub use decimal::{MAX_DECIMALS, MAX_INTEGER_DIGITS, UnifiedDecimal, plain_decimal};
 pub use items::{ADDRESS, BANK_ACCOUNT, EMAIL, PHONE_NUMBER, ROW_TYPE, SOCIAL_LINK, WEBSITE};
@@ -40,7 +42,14 @@ use crate::error::Error;
 
 /// Every unified resource crmgate serves, each declared once. The API serves a route set per
 /// entry, and custom mappings may target each; a new resource is a new table here.
-pub static MODELS: &[&ResourceModel] = &[&OPPORTUNITIES, &COMPANIES, &NOTES, &USERS, &PIPELINES];
+pub static MODELS: &[&ResourceModel] = &[
+    &OPPORTUNITIES,
+    &COMPANIES,
+    &CONTACTS,
+    &NOTES,
+    &USERS,
+    &PIPELINES,
+];
 
 /// The model of a resource, if crmgate serves it.
 pub fn model(resource: Resource) -> Option<&'static ResourceModel> {

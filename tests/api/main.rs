@@ -8,6 +8,7 @@ mod cache;
 mod churn;
 mod cli;
 mod conformance;
+mod contacts;
 mod copper;
 mod crm;
 mod deploy;

@@ -10,7 +10,7 @@ use http::Method;
 use serde_json::{Value, json};
 
 use crate::config::ASSOCIATIONS;
-use crate::hooks::PRIMARY_COMPANY_TYPE_ID;
+use crate::hooks::{CONTACT_PRIMARY_COMPANY_TYPE_ID, PRIMARY_COMPANY_TYPE_ID};
 use crate::model::{AssociationBatch, AssociationType};
 
 /// HubSpot's object type for a resource, and the associated types its tables may read.
@@ -18,6 +18,7 @@ fn objects(resource: Resource) -> Option<(&'static str, &'static [&'static str])
     match resource {
         Resource::Opportunities => Some(("deals", &["contacts", "companies"])),
         Resource::Notes => Some(("notes", &["deals", "contacts", "companies"])),
+        Resource::Contacts => Some(("contacts", &["companies", "deals"])),
         _ => None,
     }
 }
@@ -88,6 +89,15 @@ fn association_label(from: &str, object: &str, types: &[AssociationType]) -> &'s
             "deal_to_company"
         }
         ("deals", "companies") => "deal_to_company_unlabeled",
+        ("contacts", "companies")
+            if types
+                .iter()
+                .any(|t| t.type_id == CONTACT_PRIMARY_COMPANY_TYPE_ID) =>
+        {
+            "contact_to_company"
+        }
+        ("contacts", "companies") => "contact_to_company_unlabeled",
+        ("contacts", _) => "contact_to_deal",
         ("deals", _) => "deal_to_contact",
         (_, "deals") => "note_to_deal",
         (_, "companies") => "note_to_company",

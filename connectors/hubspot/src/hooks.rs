@@ -3,7 +3,8 @@
 //! `deal`); HubSpot's create body wants one object per associated record with its association
 //! type, which depends on both objects, and an update sets them through the associations API
 //! ([`crate::links`]). Default HUBSPOT_DEFINED type ids: deal→contact 3,
-//! deal→company 5 (primary company); note→contact 202, note→company 190, note→deal 214.
+//! deal→company 5 (primary company); note→contact 202, note→company 190, note→deal 214;
+//! contact→company 1 (primary company), contact→deal 4.
 //! And every engagement, notes included, must say when it happened (`hs_timestamp`).
 
 use crmgate_connector_sdk::{Operation, Resource, WriteHook};
@@ -20,12 +21,18 @@ pub const WRITE_HOOKS: &[WriteHook] = &[
         apply: note_associations,
     },
     WriteHook {
+        name: "hubspot_contact_associations",
+        apply: contact_associations,
+    },
+    WriteHook {
         name: "hubspot_timestamp",
         apply: timestamp_now,
     },
 ];
 
 pub const PRIMARY_COMPANY_TYPE_ID: u32 = 5;
+/// A contact's primary company, as a deal's is type 5.
+pub const CONTACT_PRIMARY_COMPANY_TYPE_ID: u32 = 1;
 
 /// One associated type a table may write links to: the keys under `associations` that name
 /// its ids, those of them that name the whole set (on update, the others are removed), and
@@ -74,11 +81,27 @@ const NOTE_LINKS: &[LinkKind] = &[
     },
 ];
 
+const CONTACT_LINKS: &[LinkKind] = &[
+    LinkKind {
+        to: "companies",
+        keys: &["company"],
+        replace: &["company"],
+        type_id: CONTACT_PRIMARY_COMPANY_TYPE_ID,
+    },
+    LinkKind {
+        to: "deals",
+        keys: &["deals"],
+        replace: &["deals"],
+        type_id: 4,
+    },
+];
+
 /// The links a resource's table may write.
 pub fn link_kinds(resource: Resource) -> &'static [LinkKind] {
     match resource {
         Resource::Opportunities => DEAL_LINKS,
         Resource::Notes => NOTE_LINKS,
+        Resource::Contacts => CONTACT_LINKS,
         _ => &[],
     }
 }
@@ -95,6 +118,13 @@ fn deal_associations(op: Operation, body: &mut Value) {
 fn note_associations(op: Operation, body: &mut Value) {
     if op == Operation::Create {
         shape_associations(body, NOTE_LINKS);
+    }
+}
+
+/// A contact's primary company and deals, on create.
+fn contact_associations(op: Operation, body: &mut Value) {
+    if op == Operation::Create {
+        shape_associations(body, CONTACT_LINKS);
     }
 }
 

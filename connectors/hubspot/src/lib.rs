@@ -69,7 +69,7 @@ impl Connector for HubSpot {
         let Some(id) = rq.id else {
             return driver::write(self, cx, rq).await;
         };
-        // Deal and note ids are numbers: checked here too, since links alone skip the PATCH
+        // HubSpot ids are numbers: checked here too, since links alone skip the PATCH
         // that would check them, and an id goes into every link path.
         ConnectorError::check_integer_id(id)?;
         if rq.resource == Resource::Opportunities {

@@ -21,6 +21,7 @@ fn object(resource: Resource) -> Option<&'static str> {
     match resource {
         Resource::Opportunities => Some("deals"),
         Resource::Notes => Some("notes"),
+        Resource::Contacts => Some("contacts"),
         _ => None,
     }
 }

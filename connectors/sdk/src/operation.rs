@@ -14,6 +14,7 @@ use crate::{ConnectionSettings, ErrorKind, OutboundClient, Result};
 pub enum Resource {
     Opportunities,
     Companies,
+    Contacts,
     Notes,
     Users,
     Pipelines,
@@ -24,6 +25,7 @@ impl Resource {
     pub const ALL: &[Resource] = &[
         Resource::Opportunities,
         Resource::Companies,
+        Resource::Contacts,
         Resource::Notes,
         Resource::Users,
         Resource::Pipelines,
@@ -39,6 +41,7 @@ impl Resource {
         match self {
             Resource::Opportunities => "opportunities",
             Resource::Companies => "companies",
+            Resource::Contacts => "contacts",
             Resource::Notes => "notes",
             Resource::Users => "users",
             Resource::Pipelines => "pipelines",
