@@ -125,6 +125,10 @@ fn built_in() -> Vec<BuiltIn> {
                     include_str!("../mappings/pipedrive/companies.yaml"),
                 ),
                 (
+                    Resource::Contacts,
+                    include_str!("../mappings/pipedrive/contacts.yaml"),
+                ),
+                (
                     Resource::Notes,
                     include_str!("../mappings/pipedrive/notes.yaml"),
                 ),
@@ -147,6 +151,10 @@ fn built_in() -> Vec<BuiltIn> {
                 (
                     Resource::Companies,
                     include_str!("../mappings/copper/companies.yaml"),
+                ),
+                (
+                    Resource::Contacts,
+                    include_str!("../mappings/copper/contacts.yaml"),
                 ),
                 (
                     Resource::Users,

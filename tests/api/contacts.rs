@@ -118,3 +118,72 @@ async fn an_update_changes_a_contacts_company_and_deals() {
         "links alone patch no properties"
     );
 }
+
+/// Copper's people search takes emails, owners and companies as lists and a lower bound in
+/// unix seconds, sorted as asked; Pipedrive's person list takes the owner, the organization
+/// and the lower bound as query parameters and refuses what only its search could do.
+#[tokio::test]
+async fn contact_filters_reach_copper_search_and_pipedrive_query() {
+    let app = spawn_app().await;
+    let copper = wiremock::MockServer::start().await;
+    crate::copper::connect(&app, &copper).await;
+    crate::copper::expect("GET", "/developer_api/v1/custom_field_definitions")
+        .respond_with(answer(200, json!([])))
+        .mount(&copper)
+        .await;
+    crate::copper::expect("POST", "/developer_api/v1/people/search")
+        .and(body_json(json!({
+            "page_number": 1, "page_size": 20, "sort_by": "last_name", "sort_direction": "desc",
+            "emails": ["michael@dundermifflin.example"], "assignee_ids": [2], "company_ids": [7],
+            "minimum_modified_date": 1767225600
+        })))
+        .respond_with(answer(
+            200,
+            json!([{ "id": 5, "name": "Michael Scott",
+            "emails": [{ "email": "michael@dundermifflin.example", "category": "work" }] }]),
+        ))
+        .expect(1)
+        .mount(&copper)
+        .await;
+    let (status, page) = call(crate::copper::copper(app.get(
+        "/crm/contacts?filter[email]=michael@dundermifflin.example&filter[owner_id]=2&filter[company_id]=7&filter[updated_since]=2026-01-01T00:00:00Z&sort[by]=last_name&sort[direction]=desc&fields=id,name,emails",
+    )))
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        page["data"],
+        json!([{ "id": "5", "name": "Michael Scott",
+            "emails": [{ "email": "michael@dundermifflin.example", "type": "work" }] }])
+    );
+
+    let pipedrive = wiremock::MockServer::start().await;
+    crate::pipedrive::connect(&app, &pipedrive).await;
+    crate::pipedrive::expect("GET", "/api/v2/personFields")
+        .respond_with(answer(200, crate::pipedrive::envelope(json!([]), None)))
+        .mount(&pipedrive)
+        .await;
+    crate::pipedrive::expect("GET", "/api/v2/persons")
+        .and(query_param("owner_id", "77"))
+        .and(query_param("org_id", "901"))
+        .and(query_param("updated_since", "2026-01-01T00:00:00Z"))
+        .and(query_param("sort_by", "add_time"))
+        .and(query_param("sort_direction", "asc"))
+        .respond_with(answer(
+            200,
+            crate::pipedrive::envelope(json!([{ "id": 601, "name": "Ada", "org_id": 901 }]), None),
+        ))
+        .expect(1)
+        .mount(&pipedrive)
+        .await;
+    let (status, page) = call(crate::pipedrive::pipedrive(app.get(
+        "/crm/contacts?filter[owner_id]=77&filter[company_id]=901&filter[updated_since]=2026-01-01T00:00:00Z&sort[by]=created_at&fields=id,company_id",
+    )))
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["data"], json!([{ "id": "601", "company_id": "901" }]));
+    let by_email = call(crate::pipedrive::pipedrive(
+        app.get("/crm/contacts?filter[email]=ada@example.com"),
+    ))
+    .await;
+    assert_error(&by_email, 400, "UnsupportedFiltersError");
+}

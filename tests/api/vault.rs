@@ -53,11 +53,17 @@ async fn connections_name_the_resources_their_connector_serves() {
     };
     assert_eq!(
         served("pipedrive"),
-        json!(["opportunities", "companies", "notes", "users"])
+        json!(["opportunities", "companies", "contacts", "notes", "users"])
     );
     assert_eq!(
         served("copper"),
-        json!(["opportunities", "companies", "users", "pipelines"])
+        json!([
+            "opportunities",
+            "companies",
+            "contacts",
+            "users",
+            "pipelines"
+        ])
     );
 }
 
