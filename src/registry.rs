@@ -129,6 +129,10 @@ fn built_in() -> Vec<BuiltIn> {
                     include_str!("../mappings/pipedrive/contacts.yaml"),
                 ),
                 (
+                    Resource::Leads,
+                    include_str!("../mappings/pipedrive/leads.yaml"),
+                ),
+                (
                     Resource::Notes,
                     include_str!("../mappings/pipedrive/notes.yaml"),
                 ),
@@ -155,6 +159,10 @@ fn built_in() -> Vec<BuiltIn> {
                 (
                     Resource::Contacts,
                     include_str!("../mappings/copper/contacts.yaml"),
+                ),
+                (
+                    Resource::Leads,
+                    include_str!("../mappings/copper/leads.yaml"),
                 ),
                 (
                     Resource::Users,

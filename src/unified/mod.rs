@@ -13,6 +13,7 @@ mod contact;
 mod currency;
 mod decimal;
 mod items;
+mod lead;
 mod note;
 mod opportunity;
 mod pipeline;
@@ -32,6 +33,7 @@ pub use contact::CONTACTS;
 pub use currency::{CURRENCY_CODES, Currency};
 pub use decimal::{MAX_DECIMALS, MAX_INTEGER_DIGITS, UnifiedDecimal, plain_decimal};
 pub use items::{ADDRESS, BANK_ACCOUNT, EMAIL, PHONE_NUMBER, ROW_TYPE, SOCIAL_LINK, WEBSITE};
+pub use lead::LEADS;
 pub use note::NOTES;
 pub use opportunity::OPPORTUNITIES;
 pub use pipeline::{PIPELINE_STAGE, PIPELINES};
@@ -46,6 +48,7 @@ pub static MODELS: &[&ResourceModel] = &[
     &OPPORTUNITIES,
     &COMPANIES,
     &CONTACTS,
+    &LEADS,
     &NOTES,
     &USERS,
     &PIPELINES,

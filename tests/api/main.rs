@@ -16,6 +16,7 @@ mod errors;
 mod faults;
 mod hubspot;
 mod input;
+mod leads;
 mod mappings;
 mod openapi;
 mod outbound;

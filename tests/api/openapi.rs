@@ -25,6 +25,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/crm/contacts/{id}", "contactsOne"),
     ("PATCH", "/crm/contacts/{id}", "contactsUpdate"),
     ("DELETE", "/crm/contacts/{id}", "contactsDelete"),
+    ("GET", "/crm/leads", "leadsAll"),
+    ("POST", "/crm/leads", "leadsAdd"),
+    ("GET", "/crm/leads/{id}", "leadsOne"),
+    ("PATCH", "/crm/leads/{id}", "leadsUpdate"),
+    ("DELETE", "/crm/leads/{id}", "leadsDelete"),
     ("GET", "/crm/notes", "notesAll"),
     ("POST", "/crm/notes", "notesAdd"),
     ("GET", "/crm/notes/{id}", "notesOne"),
@@ -151,7 +156,7 @@ async fn the_document_lists_exactly_the_served_routes_with_apideck_ids() {
         );
     }
     // And a path the document does not have is not served.
-    let (status, body) = call(app.get("/crm/leads")).await;
+    let (status, body) = call(app.get("/crm/activities")).await;
     assert_eq!(
         (status, body["message"].as_str()),
         (404, Some("Unknown route"))

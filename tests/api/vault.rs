@@ -53,7 +53,14 @@ async fn connections_name_the_resources_their_connector_serves() {
     };
     assert_eq!(
         served("pipedrive"),
-        json!(["opportunities", "companies", "contacts", "notes", "users"])
+        json!([
+            "opportunities",
+            "companies",
+            "contacts",
+            "leads",
+            "notes",
+            "users"
+        ])
     );
     assert_eq!(
         served("copper"),
@@ -61,6 +68,7 @@ async fn connections_name_the_resources_their_connector_serves() {
             "opportunities",
             "companies",
             "contacts",
+            "leads",
             "users",
             "pipelines"
         ])
