@@ -482,16 +482,28 @@ async fn test_plugin(folder: &Path, record: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let set = match MappingSet::load(None, std::slice::from_ref(&entry)) {
+        Ok(set) => set,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
     let target = crmgate::conformance::Target::plugin(folder);
     // Written without println!, so that a reader that stops early (`| head`) is no panic.
     let mut out = std::io::stdout();
     let (mut failed, mut total) = (0, 0);
     for source in entry.mappings.iter() {
-        let Some(model) = crmgate::unified::model(source.resource) else {
+        let (Some(model), Some(table)) = (
+            crmgate::unified::model(source.resource),
+            set.table(entry.connector.id(), source.resource),
+        ) else {
             continue;
         };
         let resource = source.resource.as_str();
-        for scenario in crmgate::conformance::scenarios(model, entry.connector.as_ref()) {
+        for scenario in crmgate::conformance::scenarios(model, entry.connector.as_ref(), &table) {
             total += 1;
             let line = match crmgate::conformance::run(&target, model, scenario, record).await {
                 Ok(_) if record => format!("recorded  {resource}/{scenario}"),

@@ -41,7 +41,7 @@ pub use scaffold::scaffold;
 use vendor::{Answer, Received, Vendor};
 
 /// The scenarios, in the order they are run and reported; `custom_fields` applies only to
-/// resources that have them (see [`scenarios`]).
+/// tables that map them (see [`scenarios`]).
 pub const SCENARIOS: &[&str] = &[
     "create",
     "get",
@@ -61,10 +61,12 @@ pub const SCENARIOS: &[&str] = &[
 
 /// The scenarios of a resource at a connector: those of the operations its manifest has
 /// (a read-only resource has no create, update or delete to replay, Copper's pipelines no read
-/// of one), and custom fields only where the model has them.
+/// of one), and custom fields only where the table writes them (Pipedrive's activities have
+/// none).
 pub fn scenarios<'a>(
     model: &'a ResourceModel,
     connector: &'a dyn crmgate_connector_sdk::Connector,
+    table: &'a MappingTable,
 ) -> impl Iterator<Item = &'static str> + 'a {
     let spec = connector
         .manifest()
@@ -74,7 +76,12 @@ pub fn scenarios<'a>(
     SCENARIOS.iter().copied().filter(move |s| {
         let has = |op: Operation| spec.is_some_and(|r| r.has(op));
         match *s {
-            "custom_fields" => model.field("custom_fields").is_some() && has(Operation::Update),
+            "custom_fields" => {
+                has(Operation::Update)
+                    && table
+                        .coverage()
+                        .any(|(name, c)| name == "custom_fields" && c.write.is_some())
+            }
             "create" | "vendor_422" => has(Operation::Create),
             "update" => has(Operation::Update),
             "delete" => has(Operation::Delete),

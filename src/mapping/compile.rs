@@ -121,7 +121,9 @@ impl Walk {
 fn add_places(read: Option<&ReadRule>, plan: &mut Plan, places: &mut Vec<Place>) {
     match read.map(|r| &r.source) {
         Some(Source::Paths(paths)) => places.extend(paths.iter().map(|p| plan.add(p))),
-        Some(Source::Cases(cases)) => places.extend(cases.iter().map(|c| plan.add(&c.when))),
+        Some(Source::Cases(cases)) => {
+            places.extend(cases.iter().flat_map(Case::paths).map(|p| plan.add(p)));
+        }
         Some(Source::Items(items)) => {
             for property in items.iter().flatten() {
                 add_places(property.read.as_ref(), plan, places);
@@ -136,7 +138,12 @@ fn add_places(read: Option<&ReadRule>, plan: &mut Plan, places: &mut Vec<Place>)
 fn name_prefixes(read: &ReadRule, out: &mut Vec<Vec<String>>) {
     match &read.source {
         Source::Paths(paths) => out.extend(paths.iter().map(CompiledPath::name_prefix)),
-        Source::Cases(cases) => out.extend(cases.iter().map(|c| c.when.name_prefix())),
+        Source::Cases(cases) => out.extend(
+            cases
+                .iter()
+                .flat_map(Case::paths)
+                .map(CompiledPath::name_prefix),
+        ),
         Source::Items(items) => {
             for read in items.iter().flatten().filter_map(|p| p.read.as_ref()) {
                 name_prefixes(read, out);
@@ -150,7 +157,7 @@ fn name_prefixes(read: &ReadRule, out: &mut Vec<Vec<String>>) {
 pub(super) fn place_count(read: Option<&ReadRule>) -> usize {
     match read.map(|r| &r.source) {
         Some(Source::Paths(paths)) => paths.len(),
-        Some(Source::Cases(cases)) => cases.len(),
+        Some(Source::Cases(cases)) => cases.iter().flat_map(Case::paths).count(),
         Some(Source::Items(items)) => items
             .iter()
             .flatten()
@@ -207,7 +214,25 @@ pub(super) enum Source {
 pub(super) struct Case {
     pub when: CompiledPath,
     pub equals: Value,
-    pub value: Value,
+    pub value: CaseValue,
+}
+
+/// What a case that applies reads.
+#[derive(Debug)]
+pub(super) enum CaseValue {
+    Constant(Value),
+    Path(CompiledPath),
+}
+
+impl Case {
+    /// Its paths, in the order [`add_places`] gives them places: `when`, then `from`.
+    fn paths(&self) -> impl Iterator<Item = &CompiledPath> {
+        let from = match &self.value {
+            CaseValue::Path(path) => Some(path),
+            CaseValue::Constant(_) => None,
+        };
+        std::iter::once(&self.when).chain(from)
+    }
 }
 
 #[derive(Debug)]
@@ -224,6 +249,9 @@ pub(super) struct WriteRule {
     pub named: bool,
     /// For a list of objects: how its items are written.
     pub list: Option<ListWrite>,
+    /// Constants set beside a written value; a rule with them is one of the alternatives
+    /// for its `to`.
+    pub with: Vec<(CompiledPath, Value)>,
 }
 
 /// How the items of a unified list of objects reach the vendor.
@@ -265,6 +293,24 @@ impl WriteRule {
     /// The rule's catalog transform, with the transforms before it.
     pub fn catalog_step(&self) -> Option<(&[Transform], &Transform)> {
         catalog_step(&self.transforms)
+    }
+
+    /// Whether two alternatives (rules with `with`) set a common location, so that one write
+    /// cannot carry both.
+    pub fn shares_a_slot(&self, other: &WriteRule) -> bool {
+        let steps = |r: &'_ WriteRule| -> Vec<Vec<super::path::Step>> {
+            r.to.iter()
+                .chain(r.with.iter().map(|(p, _)| p))
+                .filter_map(|p| p.singular_steps().map(<[_]>::to_vec))
+                .collect()
+        };
+        let mine = steps(self);
+        steps(other).iter().any(|b| {
+            mine.iter().any(|a| {
+                let n = a.len().min(b.len());
+                a[..n] == b[..n]
+            })
+        })
     }
 }
 
@@ -643,10 +689,22 @@ fn compile_read(
             cases
                 .iter()
                 .map(|c| {
+                    let value = match (&c.value, &c.from) {
+                        (Some(value), None) => CaseValue::Constant(value.clone()),
+                        (None, Some(from)) => {
+                            CaseValue::Path(compile_path(&from.value, from.referenced)?)
+                        }
+                        _ => {
+                            return Err((
+                                Some(c.when.referenced),
+                                "a case gives either `value` or `from`".to_owned(),
+                            ));
+                        }
+                    };
                     Ok(Case {
                         when: compile_path(&c.when.value, c.when.referenced)?,
                         equals: c.equals.clone(),
-                        value: c.value.clone(),
+                        value,
                     })
                 })
                 .collect::<Result<_, Located>>()?,
@@ -754,6 +812,20 @@ fn compile_write(
         .transforms
         .iter()
         .any(|t| matches!(t.value, TransformSpec::Lookup { .. }));
+    let mut with = Vec::new();
+    for (path, value) in spec.with.iter().flat_map(|w| &w.value.0) {
+        let compiled = compile_path(&path.value, path.referenced)?;
+        if !compiled.is_singular() || compiled.is_root() {
+            return Err((
+                Some(path.referenced),
+                format!(
+                    "`with` path {:?} must name one location inside the body",
+                    path.value
+                ),
+            ));
+        }
+        with.push((compiled, value.clone()));
+    }
     Ok(WriteRule {
         to: Some(to),
         transforms,
@@ -761,6 +833,7 @@ fn compile_write(
         merge,
         named,
         list: None,
+        with,
     })
 }
 
@@ -773,6 +846,15 @@ fn compile_list_write(
     spanned: &Spanned<WriteSpec>,
 ) -> Result<WriteRule, Located> {
     let spec = &spanned.value;
+    if let Some(with) = &spec.with {
+        return Err((
+            Some(with.referenced),
+            format!(
+                "{:?} is a list of objects: `with` is for a scalar write",
+                def.name
+            ),
+        ));
+    }
     if let Some(t) = spec.transforms.first() {
         return Err((
             Some(t.referenced),
@@ -832,6 +914,7 @@ fn compile_list_write(
         merge: false,
         named: false,
         list: Some(list),
+        with: Vec::new(),
     })
 }
 
@@ -848,6 +931,12 @@ fn compile_item_writes(
                 Some(name.referenced),
                 "`on` limits the whole list's write; give it beside `to`/`items`, not on an item property"
                     .to_owned(),
+            ));
+        }
+        if let Some(with) = &spec.with {
+            return Err((
+                Some(with.referenced),
+                "`with` is for a field's write, not an item property's".to_owned(),
             ));
         }
         let rule = compile_write(def.name, spec, name.referenced, &[])?;
@@ -931,6 +1020,9 @@ fn check_write_overlaps(fields: &[FieldMapping]) -> Result<(), Located> {
         if let Some(steps) = w.to.as_ref().and_then(CompiledPath::singular_steps) {
             writes.push((f.def.name, steps, w));
         }
+        for steps in w.with.iter().filter_map(|(p, _)| p.singular_steps()) {
+            writes.push((f.def.name, steps, w));
+        }
         if let Some(ListWrite::Slots(slots)) = &w.list {
             for p in slots.iter().flat_map(|s| &s.properties) {
                 if let Some(steps) = p.rule.to.as_ref().and_then(CompiledPath::singular_steps) {
@@ -942,13 +1034,16 @@ fn check_write_overlaps(fields: &[FieldMapping]) -> Result<(), Located> {
     for (i, (a, a_steps, a_rule)) in writes.iter().enumerate() {
         for (b, b_steps, b_rule) in &writes[i + 1..] {
             let n = a_steps.len().min(b_steps.len());
-            let orderly = match a_steps.len().cmp(&b_steps.len()) {
-                std::cmp::Ordering::Less => a_rule.merge,
-                std::cmp::Ordering::Greater => b_rule.merge,
-                std::cmp::Ordering::Equal => {
-                    a_rule.named != b_rule.named && !a_rule.merge && !b_rule.merge
-                }
-            };
+            // Alternatives for one slot: a write giving two is refused when it is made.
+            let alternatives = !a_rule.with.is_empty() && !b_rule.with.is_empty();
+            let orderly = alternatives
+                || match a_steps.len().cmp(&b_steps.len()) {
+                    std::cmp::Ordering::Less => a_rule.merge,
+                    std::cmp::Ordering::Greater => b_rule.merge,
+                    std::cmp::Ordering::Equal => {
+                        a_rule.named != b_rule.named && !a_rule.merge && !b_rule.merge
+                    }
+                };
             if a_steps[..n] == b_steps[..n] && !orderly {
                 return Err((
                     None,

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crmgate_connector_sdk::Record;
 
-use super::compile::{FieldMapping, MappingTable, ReadRule, Source, place_count};
+use super::compile::{CaseValue, FieldMapping, MappingTable, ReadRule, Source, place_count};
 use super::lazy::{Place, Text};
 use super::lookup::{Context, Lookups, Wanted};
 use super::path::{CompiledPath, Found};
@@ -103,12 +103,18 @@ impl MappingTable {
                 .iter()
                 .find_map(|p| self.present(p.find(record), list))
                 .unwrap_or_else(null),
-            (None, Some(Source::Cases(cases))) => cases
-                .iter()
-                .find(
+            (None, Some(Source::Cases(cases))) => {
+                let case = cases.iter().find(
                     |c| matches!(c.when.find(record), Found::One(v) if loosely_equal(v, &c.equals)),
-                )
-                .map_or_else(null, |c| Cow::Borrowed(&c.value)),
+                );
+                match case.map(|c| &c.value) {
+                    Some(CaseValue::Constant(value)) => Cow::Borrowed(value),
+                    Some(CaseValue::Path(path)) => {
+                        self.present(path.find(record), list).unwrap_or_else(null)
+                    }
+                    None => null(),
+                }
+            }
             // Made per property, with the properties' transforms (`read_field`).
             (None, Some(Source::Items(_) | Source::Nothing)) => null(),
             (None, None) => return None,
@@ -527,24 +533,41 @@ impl MappingTable {
                 .map(|(path, at)| self.present_text(at.find(path, slots, pick)))
                 .find(|t| !matches!(t, Text::Nothing))
                 .unwrap_or(Text::Nothing),
-            Some(Source::Cases(cases)) => cases
-                .iter()
-                .zip(places)
-                .find(|(case, at)| {
-                    let one = |found: Found<'_>| match found {
-                        Found::One(v) => Some(v.clone()),
-                        _ => None,
+            Some(Source::Cases(cases)) => {
+                // A case's places are its `when`, then its `from` if it has one.
+                let mut places = places.iter();
+                let one = |found: Found<'_>| match found {
+                    Found::One(v) => Some(v.clone()),
+                    _ => None,
+                };
+                let mut text = Text::Nothing;
+                for case in cases {
+                    let (Some(at), from) = (places.next(), places.as_slice()) else {
+                        break;
                     };
-                    match at.find(&case.when, slots, one) {
+                    let applies = match at.find(&case.when, slots, one) {
                         Text::Raw(text) => serde_json::from_str::<Value>(text)
                             .is_ok_and(|v| loosely_equal(&v, &case.equals)),
                         Text::Tree(v) => loosely_equal(&v, &case.equals),
                         Text::Nothing => false,
+                    };
+                    match (&case.value, applies) {
+                        (CaseValue::Constant(value), true) => {
+                            text = Text::Tree(Cow::Borrowed(value));
+                            break;
+                        }
+                        (CaseValue::Path(path), true) => {
+                            if let Some(at) = from.first() {
+                                text = self.present_text(at.find(path, slots, pick));
+                            }
+                            break;
+                        }
+                        (CaseValue::Path(_), false) => drop(places.next()),
+                        (CaseValue::Constant(_), false) => {}
                     }
-                })
-                .map_or(Text::Nothing, |(case, _)| {
-                    Text::Tree(Cow::Borrowed(&case.value))
-                }),
+                }
+                text
+            }
             // Made per property, with the properties' transforms (`write_walked`).
             Some(Source::Items(_) | Source::Nothing) => Text::Nothing,
             None => return None,

@@ -132,14 +132,26 @@ pub struct ReadSpec {
     pub default: Option<Value>,
 }
 
-/// `value` when the vendor value at `when` equals `equals`.
+/// `value`, or what the record has at `from`, when the vendor value at `when` equals
+/// `equals`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaseSpec {
     #[schemars(with = "String")]
     pub when: Spanned<String>,
     pub equals: Value,
-    pub value: Value,
+    /// A constant; `null` is one.
+    #[serde(default, deserialize_with = "given")]
+    pub value: Option<Value>,
+    /// A path read instead of a constant (the one `parent.id` of a record whose
+    /// `parent.type` says what it is).
+    #[schemars(with = "Option<String>")]
+    pub from: Option<Spanned<String>>,
+}
+
+/// A value that is there, `null` included: absent is `None`.
+fn given<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 /// Unified value → vendor body: transforms, then set at `to` (objects on the way are created).
@@ -164,6 +176,11 @@ pub struct WriteSpec {
     /// place without one.
     #[schemars(with = "Option<Vec<WriteSlot>>")]
     pub items: Option<Spanned<Vec<WriteSlot>>>,
+    /// Constants set beside the value, by path, whenever a value is written (Copper's
+    /// `parent.type` beside `parent.id`). Fields whose writes have `with` may share `to`:
+    /// they are alternatives for one vendor slot, and a write giving two is refused.
+    #[schemars(with = "Option<std::collections::BTreeMap<String, Value>>")]
+    pub with: Option<Spanned<SpannedMap<Value>>>,
 }
 
 /// One place for a unified item among the record's own fields: the item properties it writes,

@@ -2231,3 +2231,79 @@ fn items_in_a_write_body_are_checked_with_their_path() {
     .unwrap();
     assert_eq!(fine.fields["websites"][0]["url"], "https://a.example");
 }
+
+/// A case may read a path instead of giving a constant: the one id of a record whose type
+/// field says what it is, read alike from the tree and the text, and nothing when no case
+/// applies.
+#[test]
+fn a_case_reads_the_path_it_names() {
+    let table = compile(
+        "fields:\n  company_id:\n    read:\n      cases:\n        - { when: $.parent.type, equals: person, value: nobody }\n        - { when: $.parent.type, equals: company, from: $.parent.id }\n  primary_contact_id:\n    read:\n      cases: [{ when: $.parent.type, equals: person, from: $.parent.id }]\n",
+    )
+    .unwrap();
+    let view = RecordView::default();
+    let company = read(
+        &table,
+        &json!({ "parent": { "type": "company", "id": 42 } }),
+        &view,
+    );
+    assert_eq!(company["company_id"], json!("42"));
+    assert_eq!(company["primary_contact_id"], Value::Null);
+    let person = read(
+        &table,
+        &json!({ "parent": { "type": "person", "id": 7 } }),
+        &view,
+    );
+    assert_eq!(person["company_id"], json!("nobody"));
+    assert_eq!(person["primary_contact_id"], json!("7"));
+    let neither = read(
+        &table,
+        &json!({ "parent": { "type": "lead", "id": 9 } }),
+        &view,
+    );
+    assert_eq!(neither["company_id"], Value::Null);
+
+    let both = "fields:\n  company_id:\n    read:\n      cases: [{ when: $.t, equals: 1, value: a, from: $.id }]\n";
+    let err = compile(both).unwrap_err();
+    assert!(
+        err.message.contains("either `value` or `from`"),
+        "{}",
+        err.message
+    );
+}
+
+/// Writes with `with` are alternatives for one vendor slot: each sets its constants beside
+/// its value, an alternative given `null` takes no slot, and a body giving two is refused
+/// before anything is sent.
+#[test]
+fn alternatives_set_their_constants_and_exclude_each_other() {
+    let table = compile(
+        "fields:\n  company_id:\n    write: { to: $.parent.id, with: { $.parent.type: company } }\n  primary_contact_id:\n    write: { to: $.parent.id, with: { $.parent.type: person } }\n",
+    )
+    .unwrap();
+    let company = write(
+        &table,
+        r#"{"title": "x", "company_id": "42", "primary_contact_id": null}"#,
+        WriteOperation::Update,
+    )
+    .unwrap();
+    assert_eq!(
+        company.body,
+        json!({ "parent": { "id": "42", "type": "company" } })
+    );
+    let err = write(
+        &table,
+        r#"{"company_id": "42", "primary_contact_id": "7"}"#,
+        WriteOperation::Update,
+    )
+    .unwrap_err();
+    assert_eq!(err.status(), 400);
+    assert_eq!(
+        err.message(),
+        "Properties company_id and primary_contact_id cannot both be written: HubSpot keeps one of them"
+    );
+
+    let list = "fields:\n  company_id:\n    write: { to: $.parent.id }\n  primary_contact_id:\n    write: { to: $.parent.id, with: { $.parent.type: person } }\n";
+    let err = compile(list).unwrap_err();
+    assert!(err.message.contains("overlapping"), "{}", err.message);
+}

@@ -46,6 +46,8 @@ impl MappingTable {
         let mut unmapped = Vec::new();
         // A name shares its place with the id it names, and wins over it: written last.
         let mut named: Vec<(&str, &CompiledPath, Value)> = Vec::new();
+        // The alternatives for one vendor slot written so far (fields whose writes have `with`).
+        let mut alternatives: Vec<(&str, &WriteRule)> = Vec::new();
         for (name, value) in input {
             let Some(field) = self.fields.iter().find(|f| f.def.name == name) else {
                 continue;
@@ -84,6 +86,27 @@ impl MappingTable {
             }
             let Some(target) = target else { continue };
             let v = self.scalar(name, rule, cleared(field, value), &cx)?;
+            if let Some(r) = rule.filter(|r| !r.with.is_empty()) {
+                // An alternative given no value takes no slot.
+                if v.is_null() {
+                    continue;
+                }
+                if let Some((other, _)) = alternatives.iter().find(|(_, o)| o.shares_a_slot(r)) {
+                    return Err(Error::validation(
+                        format!(
+                            "Properties {other} and {name} cannot both be written: {} keeps one of them",
+                            self.vendor
+                        ),
+                        serde_json::json!({ "invalid": [{ name.as_str(): format!("conflicts with {other}") }] }),
+                    ));
+                }
+                alternatives.push((name, r));
+                patch::set(&mut body, target, v).map_err(cannot)?;
+                for (path, constant) in &r.with {
+                    patch::set(&mut body, path, constant.clone()).map_err(cannot)?;
+                }
+                continue;
+            }
             match (rule, v) {
                 (Some(r), Value::Object(members)) if r.merge => {
                     patch::merge(&mut body, target, members).map_err(cannot)?;

@@ -53,6 +53,7 @@ async fn for_every_connector(scenario: &str) {
         ..Default::default()
     };
     let entries = registry::load(&sources).unwrap().entries;
+    let set = crmgate::mapping::MappingSet::load(None, &entries).unwrap();
     for target in &targets {
         let entry = entries
             .iter()
@@ -60,7 +61,10 @@ async fn for_every_connector(scenario: &str) {
             .unwrap();
         for source in entry.mappings.iter() {
             let model = crmgate::unified::model(source.resource).unwrap();
-            if !conformance::scenarios(model, entry.connector.as_ref()).any(|s| s == scenario) {
+            let table = set.table(target.id.as_str(), source.resource).unwrap();
+            if !conformance::scenarios(model, entry.connector.as_ref(), &table)
+                .any(|s| s == scenario)
+            {
                 continue;
             }
             let outcome = conformance::run(target, model, scenario, recording())
