@@ -137,6 +137,10 @@ fn built_in() -> Vec<BuiltIn> {
                     include_str!("../mappings/pipedrive/notes.yaml"),
                 ),
                 (
+                    Resource::Activities,
+                    include_str!("../mappings/pipedrive/activities.yaml"),
+                ),
+                (
                     Resource::Users,
                     include_str!("../mappings/pipedrive/users.yaml"),
                 ),
@@ -163,6 +167,10 @@ fn built_in() -> Vec<BuiltIn> {
                 (
                     Resource::Leads,
                     include_str!("../mappings/copper/leads.yaml"),
+                ),
+                (
+                    Resource::Activities,
+                    include_str!("../mappings/copper/activities.yaml"),
                 ),
                 (
                     Resource::Users,

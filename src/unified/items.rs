@@ -1,7 +1,7 @@
 //! The shapes of the objects in the contract's lists (`emails`, `phone_numbers`, `addresses`),
 //! shared by every resource that has them, exactly as `crm.yml` names and types them.
 
-use super::FieldKind::{Currency, Id, String};
+use super::FieldKind::{Bool, Currency, DateTime, Id, String};
 use super::{ItemModel, field};
 
 /// Apideck's `Email`.
@@ -169,6 +169,41 @@ pub static ROW_TYPE: ItemModel = ItemModel {
     fields: &[
         field("id", Id, "The row type's id."),
         field("name", String, "The row type's name."),
+    ],
+    key: None,
+};
+
+/// Apideck's `ActivityAttendee`.
+pub static ACTIVITY_ATTENDEE: ItemModel = ItemModel {
+    schema_name: "ActivityAttendee",
+    fields: &[
+        field("id", Id, "Unique identifier for the attendee.").read_only(),
+        field("name", String, "Full name of the attendee."),
+        field("first_name", String, "First name of the attendee."),
+        field("middle_name", String, "Middle name of the attendee."),
+        field("last_name", String, "Last name of the attendee."),
+        field("prefix", String, "Prefix of the attendee."),
+        field("suffix", String, "Suffix of the attendee."),
+        field("email_address", String, "Email address of the attendee."),
+        field(
+            "is_organizer",
+            Bool,
+            "Whether the attendee is the organizer of the activity.",
+        ),
+        field(
+            "status",
+            String,
+            "Status of the attendee: accepted, tentative or declined.",
+        ),
+        field("user_id", Id, "The identifier for a related user.").read_only(),
+        field("contact_id", Id, "The identifier for a related contact.").read_only(),
+        field(
+            "updated_at",
+            DateTime,
+            "The last time the attendee was updated.",
+        )
+        .read_only(),
+        field("created_at", DateTime, "The time the attendee was created.").read_only(),
     ],
     key: None,
 };

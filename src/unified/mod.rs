@@ -8,6 +8,7 @@
 //! writes are checked against it and then mapped from the client's JSON, so that an explicit
 //! `null` (clear the field) differs from an absent property.
 
+mod activity;
 mod company;
 mod contact;
 mod currency;
@@ -28,6 +29,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use serde_json::{Map, Value};
 
+pub use activity::ACTIVITIES;
 pub use company::COMPANIES;
 pub use contact::CONTACTS;
 pub use currency::{CURRENCY_CODES, Currency};
@@ -50,6 +52,7 @@ pub static MODELS: &[&ResourceModel] = &[
     &CONTACTS,
     &LEADS,
     &NOTES,
+    &ACTIVITIES,
     &USERS,
     &PIPELINES,
 ];

@@ -256,8 +256,8 @@ impl<'de> Visitor<'de> for Items {
     }
 }
 
-/// One object of an item shape: only its properties, each a string (or a currency code) or
-/// `null`, so that an item the vendor could not take is refused with its path
+/// One object of an item shape: only its properties, each a string (or a currency code or a
+/// boolean, as its kind says) or `null`, read-only ones ignored, so that an item the vendor could not take is refused with its path
 /// (`emails[1].adress`) rather than dropped.
 struct Item(&'static ItemModel);
 
@@ -285,8 +285,11 @@ impl<'de> Visitor<'de> for Item {
             if std::mem::replace(&mut seen[at], true) {
                 return Err(de::Error::duplicate_field(self.0.fields[at].name));
             }
-            match self.0.fields[at].kind {
+            let def = &self.0.fields[at];
+            match def.kind {
+                _ if def.read_only => drop(map.next_value::<IgnoredAny>()?),
                 FieldKind::Currency => drop(map.next_value::<Option<Currency>>()?),
+                FieldKind::Bool => drop(map.next_value::<Option<bool>>()?),
                 _ => drop(map.next_value::<Option<String>>()?),
             }
         }

@@ -297,7 +297,7 @@ fn mappings_schema_prints_each_resources_committed_schema() {
     assert_eq!(unknown.status.code(), Some(1));
     assert_eq!(
         String::from_utf8(unknown.stderr).unwrap(),
-        "crmgate serves no resource \"deals\"; it serves opportunities, companies, contacts, leads, notes, users, pipelines\n"
+        "crmgate serves no resource \"deals\"; it serves opportunities, companies, contacts, leads, notes, activities, users, pipelines\n"
     );
 }
 

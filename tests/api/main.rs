@@ -2,6 +2,7 @@
 //! and wiremock standing in for the vendor with `.expect(n)` on every call that must (or must
 //! not) happen.
 
+mod activities;
 mod app;
 mod boundaries;
 mod cache;

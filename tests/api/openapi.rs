@@ -35,6 +35,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/crm/notes/{id}", "notesOne"),
     ("PATCH", "/crm/notes/{id}", "notesUpdate"),
     ("DELETE", "/crm/notes/{id}", "notesDelete"),
+    ("GET", "/crm/activities", "activitiesAll"),
+    ("POST", "/crm/activities", "activitiesAdd"),
+    ("GET", "/crm/activities/{id}", "activitiesOne"),
+    ("PATCH", "/crm/activities/{id}", "activitiesUpdate"),
+    ("DELETE", "/crm/activities/{id}", "activitiesDelete"),
     ("GET", "/crm/users", "usersAll"),
     ("POST", "/crm/users", "usersAdd"),
     ("GET", "/crm/users/{id}", "usersOne"),
@@ -156,7 +161,7 @@ async fn the_document_lists_exactly_the_served_routes_with_apideck_ids() {
         );
     }
     // And a path the document does not have is not served.
-    let (status, body) = call(app.get("/crm/activities")).await;
+    let (status, body) = call(app.get("/crm/tickets")).await;
     assert_eq!(
         (status, body["message"].as_str()),
         (404, Some("Unknown route"))

@@ -59,6 +59,7 @@ async fn connections_name_the_resources_their_connector_serves() {
             "contacts",
             "leads",
             "notes",
+            "activities",
             "users"
         ])
     );
@@ -69,6 +70,7 @@ async fn connections_name_the_resources_their_connector_serves() {
             "companies",
             "contacts",
             "leads",
+            "activities",
             "users",
             "pipelines"
         ])

@@ -17,6 +17,7 @@ pub enum Resource {
     Contacts,
     Leads,
     Notes,
+    Activities,
     Users,
     Pipelines,
 }
@@ -29,6 +30,7 @@ impl Resource {
         Resource::Contacts,
         Resource::Leads,
         Resource::Notes,
+        Resource::Activities,
         Resource::Users,
         Resource::Pipelines,
     ];
@@ -46,6 +48,7 @@ impl Resource {
             Resource::Contacts => "contacts",
             Resource::Leads => "leads",
             Resource::Notes => "notes",
+            Resource::Activities => "activities",
             Resource::Users => "users",
             Resource::Pipelines => "pipelines",
         }

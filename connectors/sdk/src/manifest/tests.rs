@@ -479,7 +479,7 @@ fn resources_must_be_known_and_listed() {
     assert_eq!(
         errors,
         [
-            "26:3: resources.deals: \"deals\" is not a unified resource; crmgate serves: opportunities, companies, contacts, leads, notes, users, pipelines",
+            "26:3: resources.deals: \"deals\" is not a unified resource; crmgate serves: opportunities, companies, contacts, leads, notes, activities, users, pipelines",
             "26:3: resources: the connector maps opportunities but the manifest has no resources.opportunities.list",
         ]
     );
