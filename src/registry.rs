@@ -144,6 +144,10 @@ fn built_in() -> Vec<BuiltIn> {
                     Resource::Users,
                     include_str!("../mappings/pipedrive/users.yaml"),
                 ),
+                (
+                    Resource::Pipelines,
+                    include_str!("../mappings/pipedrive/pipelines.yaml"),
+                ),
             ],
         },
         #[cfg(feature = "copper")]

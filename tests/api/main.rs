@@ -23,6 +23,7 @@ mod openapi;
 mod outbound;
 mod paging;
 mod pipedrive;
+mod pipelines;
 mod plugins;
 mod repoint;
 mod schema;

@@ -60,7 +60,8 @@ async fn connections_name_the_resources_their_connector_serves() {
             "leads",
             "notes",
             "activities",
-            "users"
+            "users",
+            "pipelines"
         ])
     );
     assert_eq!(

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::errors::text;
 use super::request::Build;
-use crate::manifest::{Lookup, Manifest, RecordId};
+use crate::manifest::{Fetch, Lookup, Manifest, RecordId};
 use crate::{CallContext, Connector, ConnectorError, ErrorKind, FieldCatalog, FieldNames, Result};
 
 /// One connector's catalogs, for all its connections; the gateway keeps one per connector.
@@ -138,13 +138,29 @@ async fn read<C: Connector + ?Sized>(
 ) -> Result<Vec<FieldNames>> {
     let declared = &connector.manifest().declaration().lookups;
     let lookups: Vec<&Lookup> = names.iter().filter_map(|n| declared.get(n)).collect();
-    let spec = lookups[0];
-    let errors = &connector.manifest().declaration().errors;
     let mut out = vec![FieldNames::new(); lookups.len()];
+    read_pages(connector, cx, &Fetch::of_lookup(lookups[0]), |record| {
+        for (lookup, names) in lookups.iter().zip(out.iter_mut()) {
+            collect(lookup, &record, names);
+        }
+    })
+    .await?;
+    Ok(out)
+}
+
+/// Every record of a call, page by page up to its `max_pages`, in the vendor's order;
+/// `Ok(false)` when pages were left unread.
+pub(super) async fn read_pages<C: Connector + ?Sized>(
+    connector: &C,
+    cx: &CallContext,
+    fetch: &Fetch<'_>,
+    mut visit: impl FnMut(Value),
+) -> Result<bool> {
+    let errors = &connector.manifest().declaration().errors;
     let mut cursor: Option<String> = None;
-    for _ in 0..spec.max_pages {
-        let mut build = Build::new(cx, spec.method, &spec.path, &spec.query, None, None)?;
-        let continuation = match &spec.pagination {
+    for _ in 0..fetch.max_pages {
+        let mut build = Build::new(cx, fetch.method, fetch.path, fetch.query, None, None)?;
+        let continuation = match fetch.pagination {
             Some(p) => {
                 let size = p
                     .page_size()
@@ -157,23 +173,20 @@ async fn read<C: Connector + ?Sized>(
         let status = response.status.as_u16();
         let bad = |e| ConnectorError::bad_response(status, e);
         let more = continuation.as_ref().and_then(|c| c.body_path());
-        let answer = super::read_list(super::body_text(&response)?, &spec.records, more, status)?;
+        let answer = super::read_list(super::body_text(&response)?, fetch.records, more, status)?;
         let records = answer.records.unwrap_or_default();
         for record in &records {
-            let record: Value = serde_json::from_str(record).map_err(bad)?;
-            for (lookup, names) in lookups.iter().zip(out.iter_mut()) {
-                collect(lookup, &record, names);
-            }
+            visit(serde_json::from_str(record).map_err(bad)?);
         }
         cursor = match continuation {
             Some(c) => c.next(answer.more, &records, &RecordId::default().path, status)?,
             None => None,
         };
         if cursor.is_none() {
-            break;
+            return Ok(true);
         }
     }
-    Ok(out)
+    Ok(false)
 }
 
 /// The entries one record of a lookup's answer adds: the record itself, or its options.

@@ -5,6 +5,7 @@
 //! many vendor pages as it takes. A connector's code only overrides the hooks of
 //! [`Connector`] where its vendor has a quirk the manifest cannot say.
 
+mod embed;
 mod errors;
 pub mod lookup;
 mod request;
@@ -407,6 +408,7 @@ pub async fn page<C: Connector + ?Sized>(
     })?;
     let next = position.next(answer.more, &records, &spec.id.path, status)?;
     let mut page = Page::select(&response.body, &records, &rq, next);
+    embed::embed(connector, cx, spec, &mut page.records).await?;
     connector.normalise(cx, &call, &mut page.records).await?;
     Ok(page)
 }
@@ -436,6 +438,7 @@ pub async fn get<C: Connector + ?Sized>(
     }
     let response = send(connector, cx, &call, build.finish(true)).await?;
     let mut record = [Record::from_value(record_at(&response, &op.record)?)];
+    embed::embed(connector, cx, spec, &mut record).await?;
     connector.normalise(cx, &call, &mut record).await?;
     let [record] = record;
     record

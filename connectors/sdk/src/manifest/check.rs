@@ -391,6 +391,9 @@ impl Checker<'_> {
         if let Some(update) = &spec.update {
             self.write(update, true, &at.key("update"));
         }
+        for (name, embed) in &spec.embed {
+            self.embed(name, embed, &at.key("embed"));
+        }
         if let Some(delete) = &spec.delete {
             let here = at.key("delete");
             if delete.method == Method::Get {
@@ -672,17 +675,32 @@ impl Checker<'_> {
     }
 
     fn lookup(&mut self, lookup: &Lookup, at: &At) {
-        if !matches!(lookup.method, Method::Get | Method::Post) {
-            self.problem(at.key("method"), "a lookup is GET or POST");
+        self.fetch(&Fetch::of_lookup(lookup), "a lookup", at);
+    }
+
+    fn embed(&mut self, name: &str, embed: &Embed, at: &At) {
+        if !is_name(name) {
+            self.problem(
+                at.name(name),
+                format!("{name:?} is not a member name: lower case letters, digits and `_`"),
+            );
         }
-        self.path(&lookup.path, false, at);
-        self.query(&lookup.query, false, at);
-        if let Some(pagination) = &lookup.pagination {
-            self.pagination(pagination, lookup.method == Method::Get, &lookup.query, at);
+        self.fetch(&Fetch::of_embed(embed), "an embed", &at.key(name));
+    }
+
+    /// A call read page by page, by a lookup or an embed (`what`).
+    fn fetch(&mut self, fetch: &Fetch<'_>, what: &str, at: &At) {
+        if !matches!(fetch.method, Method::Get | Method::Post) {
+            self.problem(at.key("method"), format!("{what} is GET or POST"));
         }
-        if lookup.max_pages == 0 {
-            self.problem(at.key("max_pages"), "a lookup reads at least 1 page");
-        } else if lookup.max_pages > 1 && lookup.pagination.is_none() {
+        self.path(fetch.path, false, at);
+        self.query(fetch.query, false, at);
+        if let Some(pagination) = fetch.pagination {
+            self.pagination(pagination, fetch.method == Method::Get, fetch.query, at);
+        }
+        if fetch.max_pages == 0 {
+            self.problem(at.key("max_pages"), format!("{what} reads at least 1 page"));
+        } else if fetch.max_pages > 1 && fetch.pagination.is_none() {
             self.problem(
                 at.key("max_pages"),
                 "reading more than one page needs a pagination",

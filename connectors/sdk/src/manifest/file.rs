@@ -383,6 +383,41 @@ pub struct ResourceSpec {
     pub update: Option<WriteOperation>,
     /// Deletes (or archives, where that is the vendor's delete) a record.
     pub delete: Option<DeleteOperation>,
+    /// Records kept apart by the vendor joined into each record read (by list, search or
+    /// get), by the member name each is set under: a pipeline's stages at a vendor that lists
+    /// stages on their own.
+    #[serde(default)]
+    pub embed: BTreeMap<String, Embed>,
+}
+
+/// A second call, read page by page as a lookup is, whose records join the records read:
+/// each record gets, under the embed's name, the list of the call's records whose `key`
+/// equals its own `on`, in the call's order (an empty list when none does).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Embed {
+    /// Usually GET.
+    #[serde(default = "Method::get")]
+    pub method: Method,
+    /// The path below the base URL; may use non-secret settings.
+    pub path: Template,
+    /// Query parameters every call sends.
+    #[serde(default)]
+    pub query: BTreeMap<String, Template>,
+    /// Where the records are in the answer.
+    pub records: RecordPath,
+    /// How the call pages, if it does.
+    pub pagination: Option<Pagination>,
+    /// Pages read at most; at least 1, and more only with a pagination. A record beyond
+    /// them would be missing from its list, so the read fails rather than answer short.
+    #[serde(default = "one")]
+    #[schemars(default = "one")]
+    pub max_pages: u32,
+    /// Where, in each of the call's records, the value naming the record it belongs to is
+    /// (a stage's `pipeline_id`).
+    pub key: RecordPath,
+    /// Where, in each record read, the value its embedded records name it by (its `id`).
+    pub on: RecordPath,
 }
 
 impl ResourceSpec {
@@ -837,6 +872,41 @@ pub struct DefaultSort {
     pub field: String,
     /// The direction.
     pub direction: Direction,
+}
+
+/// A call read page by page, a lookup's or an embed's: what the driver needs to read it.
+#[derive(Debug, Clone, Copy)]
+pub struct Fetch<'a> {
+    pub method: Method,
+    pub path: &'a Template,
+    pub query: &'a BTreeMap<String, Template>,
+    pub records: &'a RecordPath,
+    pub pagination: Option<&'a Pagination>,
+    pub max_pages: u32,
+}
+
+impl<'a> Fetch<'a> {
+    pub fn of_lookup(lookup: &'a Lookup) -> Self {
+        Self {
+            method: lookup.method,
+            path: &lookup.path,
+            query: &lookup.query,
+            records: &lookup.records,
+            pagination: lookup.pagination.as_ref(),
+            max_pages: lookup.max_pages,
+        }
+    }
+
+    pub fn of_embed(embed: &'a Embed) -> Self {
+        Self {
+            method: embed.method,
+            path: &embed.path,
+            query: &embed.query,
+            records: &embed.records,
+            pagination: embed.pagination.as_ref(),
+            max_pages: embed.max_pages,
+        }
+    }
 }
 
 /// A named vendor catalog: entries with a key (the id records carry) and a label (the name

@@ -646,3 +646,29 @@ fn an_id_prefix_is_for_text_ids() {
         "an empty prefix says nothing",
     );
 }
+
+#[test]
+fn an_embed_is_checked_as_a_lookup_is_and_needs_a_member_name() {
+    let embed = |name: &str, extra: &str| {
+        changed(
+            "    get:\n      path: /v1/deals/{id}\n",
+            &format!(
+                "    get:\n      path: /v1/deals/{{id}}\n    embed:\n      {name}:\n        path: /v1/lines\n        records: $.data\n        key: $.deal_id\n        on: $.id\n{extra}"
+            ),
+        )
+    };
+    let manifest = load(&embed("lines", "")).unwrap();
+    let spec = &manifest.declaration().resources["opportunities"];
+    assert_eq!(spec.embed["lines"].max_pages, 1);
+    assert_error(&embed("Line-Items", ""), "38:7:", "is not a member name");
+    assert_error(
+        &embed("lines", "        max_pages: 3\n"),
+        "43:20:",
+        "needs a pagination",
+    );
+    assert_error(
+        &embed("lines", "        method: DELETE\n"),
+        "43:17:",
+        "an embed is GET or POST",
+    );
+}
