@@ -173,6 +173,10 @@ fn built_in() -> Vec<BuiltIn> {
                     include_str!("../mappings/copper/leads.yaml"),
                 ),
                 (
+                    Resource::Notes,
+                    include_str!("../mappings/copper/notes.yaml"),
+                ),
+                (
                     Resource::Activities,
                     include_str!("../mappings/copper/activities.yaml"),
                 ),

@@ -57,6 +57,11 @@ pub enum TransformSpec {
     UnixToDatetime { unit: UnixUnit },
     /// RFC 3339 → unix seconds or milliseconds.
     DatetimeToUnix { unit: UnixUnit },
+    /// A duration as a clock reads it, `HH:MM` or `HH:MM:SS` (`"01:30"`), → whole seconds.
+    DurationToSeconds,
+    /// Whole seconds → `HH:MM`, for vendors that keep durations in minutes; seconds that are
+    /// not whole minutes are refused rather than rounded.
+    SecondsToDuration,
     /// Looks the value up in `map` (keys are the value's text); unknown values become `default`
     /// when one is given, are refused with the map's keys when `strict` (a write value the
     /// vendor cannot take), and pass through unchanged otherwise.
@@ -109,6 +114,8 @@ pub enum Transform {
     FormatDatetime(DateFormat),
     UnixToDatetime(UnixUnit),
     DatetimeToUnix(UnixUnit),
+    DurationToSeconds,
+    SecondsToDuration,
     Enum {
         map: BTreeMap<String, Value>,
         default: Option<Value>,
@@ -147,6 +154,8 @@ impl Transform {
             }
             TransformSpec::UnixToDatetime { unit } => Transform::UnixToDatetime(*unit),
             TransformSpec::DatetimeToUnix { unit } => Transform::DatetimeToUnix(*unit),
+            TransformSpec::DurationToSeconds => Transform::DurationToSeconds,
+            TransformSpec::SecondsToDuration => Transform::SecondsToDuration,
             TransformSpec::Enum {
                 default: Some(_),
                 strict: true,
@@ -382,6 +391,31 @@ impl Transform {
                 };
                 Ok(Value::Number(n.into()))
             }
+            Transform::DurationToSeconds => {
+                let s = as_str(&value)?;
+                let parts: Option<Vec<u64>> = s.split(':').map(|p| p.parse().ok()).collect();
+                let seconds = match parts.as_deref() {
+                    Some(&[h, m]) if m < 60 => h.checked_mul(3600).map(|h| h + m * 60),
+                    Some(&[h, m, sec]) if m < 60 && sec < 60 => {
+                        h.checked_mul(3600).map(|h| h + m * 60 + sec)
+                    }
+                    _ => None,
+                };
+                seconds
+                    .map(|n| Value::Number(n.into()))
+                    .ok_or_else(|| format!("{s:?} is not a duration as HH:MM or HH:MM:SS"))
+            }
+            Transform::SecondsToDuration => match value.as_u64() {
+                Some(n) if n % 60 == 0 => Ok(Value::String(format!(
+                    "{:02}:{:02}",
+                    n / 3600,
+                    n % 3600 / 60
+                ))),
+                Some(n) => Err(format!(
+                    "{n} seconds is not a whole number of minutes, which this connector keeps"
+                )),
+                None => Err(format!("{value} is not a whole number of seconds")),
+            },
             Transform::Enum {
                 map,
                 default,
@@ -649,6 +683,24 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn durations_read_as_a_clock_and_are_written_in_whole_minutes() {
+        let read = t(TransformSpec::DurationToSeconds);
+        assert_eq!(read.apply(json!("01:30")).unwrap(), json!(5400));
+        assert_eq!(read.apply(json!("26:00:15")).unwrap(), json!(93615));
+        for bad in ["1:75", "01", "an hour", "01:30:60", ""] {
+            assert!(read.apply(json!(bad)).is_err(), "{bad}");
+        }
+        let write = t(TransformSpec::SecondsToDuration);
+        assert_eq!(write.apply(json!(5400)).unwrap(), json!("01:30"));
+        assert_eq!(write.apply(json!(0)).unwrap(), json!("00:00"));
+        assert_eq!(
+            write.apply(json!(90)).unwrap_err(),
+            "90 seconds is not a whole number of minutes, which this connector keeps"
+        );
+        assert!(write.apply(json!(-60)).is_err());
     }
 
     #[test]

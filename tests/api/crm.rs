@@ -238,25 +238,25 @@ async fn cursors_that_crmgate_did_not_issue_are_refused_before_any_call() {
 #[tokio::test]
 async fn a_resource_the_connector_does_not_serve_is_a_501_naming_it() {
     let app = spawn_app().await;
-    let copper = wiremock::MockServer::start().await;
-    crate::copper::connect(&app, &copper).await;
-    let body = json!({ "content": "Call back in May" });
+    app.connect_hubspot().await;
+    let before = app.hubspot.received_requests().await.unwrap().len();
+    let body = json!({ "type": "call", "title": "Call back in May" });
     for rq in [
-        app.get("/crm/notes"),
-        app.get("/crm/notes/1"),
-        app.post("/crm/notes", &body),
-        app.patch("/crm/notes/1", &body),
-        app.delete("/crm/notes/1"),
+        app.get("/crm/activities"),
+        app.get("/crm/activities/1"),
+        app.post("/crm/activities", &body),
+        app.patch("/crm/activities/1", &body),
+        app.delete("/crm/activities/1"),
     ] {
-        let answer = call(rq.header("x-apideck-service-id", "copper")).await;
+        let answer = call(rq).await;
         assert_error(&answer, 501, "UnsupportedOperationError");
         assert_eq!(
-            answer.1["message"], "Copper does not serve notes through crmgate",
+            answer.1["message"], "HubSpot does not serve activities through crmgate",
             "{}",
             answer.1
         );
     }
-    assert!(copper.received_requests().await.unwrap().is_empty());
+    assert_eq!(app.hubspot.received_requests().await.unwrap().len(), before);
 }
 
 /// Users are read through crmgate: a write to them is a 501 naming the connector and the

@@ -71,6 +71,7 @@ async fn connections_name_the_resources_their_connector_serves() {
             "companies",
             "contacts",
             "leads",
+            "notes",
             "activities",
             "users",
             "pipelines"
