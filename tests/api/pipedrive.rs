@@ -6,6 +6,7 @@ use wiremock::matchers::{body_json, header, method, path, query_param, query_par
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
 use crate::app::{TestApp, assert_error, call, every_page, page_ids, spawn_app};
+use crate::hubspot::answer;
 
 const TOKEN: &str = "pd-token-456";
 
@@ -92,8 +93,11 @@ async fn filters_and_sort_become_pipedrive_query_parameters() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"][0]["id"], "3");
-    let title = call(pipedrive(app.get("/crm/opportunities?filter[title]=x"))).await;
-    assert_error(&title, 400, "UnsupportedFiltersError");
+    let probability = call(pipedrive(
+        app.get("/crm/opportunities?filter[win_probability]=50"),
+    ))
+    .await;
+    assert_error(&probability, 400, "UnsupportedFiltersError");
 }
 
 fn note(id: u64) -> Value {
@@ -190,8 +194,11 @@ async fn company_filters_and_sorts_become_organization_query_parameters() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"][0]["name"], "Acme");
     assert_eq!(body["data"][0]["addresses"], json!([]));
-    let named = call(pipedrive(app.get("/crm/companies?filter[name]=Acme"))).await;
-    assert_error(&named, 400, "UnsupportedFiltersError");
+    let created = call(pipedrive(
+        app.get("/crm/companies?filter[created_since]=2026-01-01T00:00:00Z"),
+    ))
+    .await;
+    assert_error(&created, 400, "UnsupportedFiltersError");
 }
 
 #[tokio::test]
@@ -265,4 +272,108 @@ async fn labels_and_custom_fields_are_named_from_one_deal_fields_read() {
         "{}",
         answer.1
     );
+}
+
+/// A title filter goes through the deal search (an exact match on the title), the status and
+/// organization filters with it under the search's names; the deals the hits name are read
+/// by id and served in the hits' order, whatever order the read answers them in.
+#[tokio::test]
+async fn a_title_filter_searches_and_reads_the_deals_it_finds() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    connect(&app, &server).await;
+    expect("GET", "/api/v2/dealFields")
+        .respond_with(answer(200, envelope(json!([]), None)))
+        .mount(&server)
+        .await;
+    let hit = |id: u64| json!({ "result_score": 1.0, "item": { "id": id, "type": "deal", "title": "Big deal" } });
+    expect("GET", "/api/v2/deals/search")
+        .and(query_param("term", "Big deal"))
+        .and(query_param("fields", "title"))
+        .and(query_param("exact_match", "true"))
+        .and(query_param("status", "open"))
+        .and(query_param("organization_id", "901"))
+        .and(query_param("limit", "2"))
+        .respond_with(answer(
+            200,
+            envelope(json!({ "items": [hit(7), hit(3)] }), Some("next-hits")),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    expect("GET", "/api/v2/deals")
+        .and(query_param("ids", "7,3"))
+        .respond_with(answer(
+            200,
+            envelope(
+                json!([{ "id": 3, "title": "Big deal", "status": "open" },
+                    { "id": 7, "title": "Big deal", "status": "open" }]),
+                None,
+            ),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (status, body) = call(pipedrive(app.get(
+        "/crm/opportunities?filter[title]=Big%20deal&filter[status]=Open&filter[company_id]=901&limit=2&fields=id,title",
+    )))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["data"],
+        json!([{ "id": "7", "title": "Big deal" }, { "id": "3", "title": "Big deal" }])
+    );
+    assert!(body["meta"]["cursors"]["next"].is_string(), "{body}");
+
+    // The owner is a filter of the list only: with a title it is refused, not dropped.
+    let owner = call(pipedrive(
+        app.get("/crm/opportunities?filter[title]=Big%20deal&filter[owner_id]=77"),
+    ))
+    .await;
+    assert_error(&owner, 400, "ConnectorOperationUnsupportedError");
+    assert!(
+        owner.1["detail"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot also filter by owner_id"),
+        "{}",
+        owner.1
+    );
+}
+
+/// A person is searched by one of name, email or phone at a time; a search with no hits
+/// reads nothing more.
+#[tokio::test]
+async fn a_person_is_searched_by_one_term_at_a_time() {
+    let app = spawn_app().await;
+    let server = MockServer::start().await;
+    connect(&app, &server).await;
+    expect("GET", "/api/v2/personFields")
+        .respond_with(answer(200, envelope(json!([]), None)))
+        .mount(&server)
+        .await;
+    expect("GET", "/api/v2/persons/search")
+        .and(query_param("term", "ada@example.com"))
+        .and(query_param("fields", "name,email,phone"))
+        .and(query_param("exact_match", "true"))
+        .respond_with(answer(200, envelope(json!({ "items": [] }), None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    expect("GET", "/api/v2/persons")
+        .respond_with(answer(200, envelope(json!([]), None)))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let (status, body) = call(pipedrive(
+        app.get("/crm/contacts?filter[email]=ada@example.com"),
+    ))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"], json!([]));
+    let both = call(pipedrive(
+        app.get("/crm/contacts?filter[email]=ada@example.com&filter[name]=Ada"),
+    ))
+    .await;
+    assert_error(&both, 400, "ConnectorOperationUnsupportedError");
 }

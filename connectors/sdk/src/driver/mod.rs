@@ -7,6 +7,7 @@
 
 mod embed;
 mod errors;
+mod hydrate;
 pub mod lookup;
 mod request;
 
@@ -343,6 +344,55 @@ async fn send<C: Connector + ?Sized>(
         .map_err(|e| connector.map_error(call, e))
 }
 
+/// The filters as the operation takes them: a search chosen by its `for_filters` takes the
+/// list's others under its own names (`takes`) and refuses the rest, which it would ignore.
+fn search_filters<C: Connector + ?Sized>(
+    connector: &C,
+    op: &ListOperation,
+    filters: &[VendorFilter],
+) -> Result<Vec<VendorFilter>> {
+    if op.for_filters.is_empty() {
+        return Ok(filters.to_vec());
+    }
+    let searched = filters
+        .iter()
+        .filter(|f| op.for_filters.contains(&f.field))
+        .count();
+    if searched > 1 {
+        return Err(ConnectorError::new(
+            ErrorKind::Unsupported,
+            format!(
+                "{} searches by one {} at a time; give one of these filters.",
+                connector.name(),
+                op.for_filters.join(" or ")
+            ),
+        ));
+    }
+    filters
+        .iter()
+        .map(|f| {
+            if op.for_filters.contains(&f.field) {
+                return Ok(f.clone());
+            }
+            match op.takes.get(&f.field) {
+                Some(name) => Ok(VendorFilter {
+                    field: name.clone(),
+                    ..f.clone()
+                }),
+                None => Err(ConnectorError::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "{} finds records by {} only through its search, which cannot also filter by {}; give those filters in separate requests.",
+                        connector.name(),
+                        op.for_filters.join(" or "),
+                        f.field
+                    ),
+                )),
+            }
+        })
+        .collect()
+}
+
 /// Which of a resource's list operations serves a request, and how it pages.
 fn list_operation<'m, C: Connector + ?Sized>(
     connector: &'m C,
@@ -351,7 +401,10 @@ fn list_operation<'m, C: Connector + ?Sized>(
     filters: &[VendorFilter],
     sort: Option<&VendorSort>,
 ) -> Result<(&'m ListOperation, &'m Pagination, bool)> {
-    let wants_search = !filters.is_empty() || sort.is_some();
+    let wants_search = match spec.search.as_ref().map(|s| &s.for_filters) {
+        Some(names) if !names.is_empty() => filters.iter().any(|f| names.contains(&f.field)),
+        _ => !filters.is_empty() || sort.is_some(),
+    };
     let (op, search) = match (&spec.search, &spec.list) {
         (Some(search), _) if wants_search => (search, true),
         (_, Some(list)) => (list, false),
@@ -380,8 +433,9 @@ pub async fn page<C: Connector + ?Sized>(
         fields: Some(q.fields),
         search,
     };
+    let filters = search_filters(connector, op, q.filters)?;
     let mut build = Build::new(cx, op.method, &op.path, &op.query, op.body.as_ref(), None)?;
-    build.filters(op, q.filters)?;
+    build.filters(op, &filters)?;
     let position = build.paging(
         pagination,
         op.filters.as_ref(),
@@ -408,6 +462,9 @@ pub async fn page<C: Connector + ?Sized>(
     })?;
     let next = position.next(answer.more, &records, &spec.id.path, status)?;
     let mut page = Page::select(&response.body, &records, &rq, next);
+    if let Some(hits) = &op.hydrate {
+        hydrate::hydrate(connector, cx, &call, hits, &spec.id.path, &mut page).await?;
+    }
     embed::embed(connector, cx, spec, &mut page.records).await?;
     connector.normalise(cx, &call, &mut page.records).await?;
     Ok(page)

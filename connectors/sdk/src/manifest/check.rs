@@ -368,8 +368,43 @@ impl Checker<'_> {
         if let Some(list) = &spec.list {
             self.list(list, &at.key("list"));
         }
+        if let Some(list) = &spec.list {
+            let here = at.key("list");
+            if !list.for_filters.is_empty() {
+                self.problem(
+                    here.key("for_filters"),
+                    "for_filters says when the search serves instead of the list; give it on search",
+                );
+            }
+            if list.hydrate.is_some() {
+                self.problem(
+                    here.key("hydrate"),
+                    "a list answers records; hydrate is for a search that answers hits",
+                );
+            }
+        }
         if let Some(search) = &spec.search {
             self.list(search, &at.key("search"));
+            if !search.takes.is_empty() && search.for_filters.is_empty() {
+                self.problem(
+                    at.key("search").key("takes"),
+                    "takes names what a search chosen by for_filters takes besides them; give for_filters",
+                );
+            }
+            if let Some(hydrate) = &search.hydrate {
+                let here = at.key("search").key("hydrate");
+                if !matches!(hydrate.method, Method::Get | Method::Post) {
+                    self.problem(here.key("method"), "a hydrate is GET or POST");
+                }
+                self.path(&hydrate.path, false, &here);
+                self.query(&hydrate.query, true, &here);
+                if !hydrate.query.values().any(|t| t.vars().any(|v| v == "id")) {
+                    self.problem(
+                        here.key("query"),
+                        "a hydrate names the ids, {id}, in its query",
+                    );
+                }
+            }
             if spec.list.is_none() {
                 self.problem(
                     at.key("search"),

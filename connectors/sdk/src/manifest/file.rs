@@ -556,6 +556,37 @@ pub struct ListOperation {
     pub sort: Option<SortEncoding>,
     /// The order asked for when the client gives none, so that pages are stable.
     pub default_sort: Option<DefaultSort>,
+    /// For a `search`: the vendor filters that call for it (Pipedrive's `term`), so that the
+    /// list serves every request without one. Without them, any filter or sort calls for it.
+    #[serde(default)]
+    pub for_filters: Vec<String>,
+    /// For a search chosen by `for_filters`: the list's other vendor filters it takes, each
+    /// by the name the search takes it under (`org_id: organization_id`). A request giving
+    /// the search a filter it does not take is refused, not answered unfiltered.
+    #[serde(default)]
+    pub takes: BTreeMap<String, String>,
+    /// The answer's records are hits that name records (a search that answers a summary of
+    /// each): the records are read by this call, in the hits' order.
+    pub hydrate: Option<Hydrate>,
+}
+
+/// The read of the records a page of hits names: one call with their ids, which `{id}`
+/// stands for joined with `,` (so the page size is at most what the call takes).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Hydrate {
+    /// Usually GET.
+    #[serde(default = "Method::get")]
+    pub method: Method,
+    /// The path below the base URL.
+    pub path: Template,
+    /// Query parameters; `{id}` is the ids.
+    #[serde(default)]
+    pub query: BTreeMap<String, Template>,
+    /// Where the records are in the answer.
+    pub records: RecordPath,
+    /// Where, in each hit, the id of the record it names is.
+    pub id: RecordPath,
 }
 
 /// A read of one record.

@@ -672,3 +672,36 @@ fn an_embed_is_checked_as_a_lookup_is_and_needs_a_member_name() {
         "an embed is GET or POST",
     );
 }
+
+#[test]
+fn a_search_by_some_filters_is_declared_on_the_search_and_names_its_ids() {
+    let search = |extra: &str| {
+        changed(
+            "    get:\n      path: /v1/deals/{id}\n",
+            &format!(
+                "    search:\n      path: /v1/deals/search\n      records: $.items\n      pagination: {{ type: cursor, param: cursor, next: $.next, page_size: {{ param: limit, maximum: 100 }} }}\n      filters: {{ type: query }}\n{extra}    get:\n      path: /v1/deals/{{id}}\n"
+            ),
+        )
+    };
+    let hydrate = "      hydrate:\n        path: /v1/deals\n        query: { ids: \"{id}\" }\n        records: $.data\n        id: $.item.id\n";
+    let manifest = load(&search(&format!(
+        "      for_filters: [term]\n      takes: {{ org_id: organization_id }}\n{hydrate}"
+    )))
+    .unwrap();
+    let op = manifest.declaration().resources["opportunities"]
+        .search
+        .as_ref()
+        .unwrap();
+    assert_eq!(op.for_filters, ["term"]);
+    assert_eq!(op.takes["org_id"], "organization_id");
+    assert_error(
+        &search("      takes: { org_id: organization_id }\n"),
+        "40:14:",
+        "give for_filters",
+    );
+    assert_error(
+        &search(&hydrate.replace("{ ids: \"{id}\" }", "{ ids: all }")),
+        "",
+        "names the ids, {id}",
+    );
+}
