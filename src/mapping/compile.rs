@@ -120,7 +120,9 @@ impl Walk {
 /// places follow the item's earlier ones.
 fn add_places(read: Option<&ReadRule>, plan: &mut Plan, places: &mut Vec<Place>) {
     match read.map(|r| &r.source) {
-        Some(Source::Paths(paths)) => places.extend(paths.iter().map(|p| plan.add(p))),
+        Some(Source::Paths(paths) | Source::Join { paths, .. }) => {
+            places.extend(paths.iter().map(|p| plan.add(p)));
+        }
         Some(Source::Cases(cases)) => {
             places.extend(cases.iter().flat_map(Case::paths).map(|p| plan.add(p)));
         }
@@ -137,7 +139,9 @@ fn add_places(read: Option<&ReadRule>, plan: &mut Plan, places: &mut Vec<Place>)
 /// selection.
 fn name_prefixes(read: &ReadRule, out: &mut Vec<Vec<String>>) {
     match &read.source {
-        Source::Paths(paths) => out.extend(paths.iter().map(CompiledPath::name_prefix)),
+        Source::Paths(paths) | Source::Join { paths, .. } => {
+            out.extend(paths.iter().map(CompiledPath::name_prefix));
+        }
         Source::Cases(cases) => out.extend(
             cases
                 .iter()
@@ -156,7 +160,7 @@ fn name_prefixes(read: &ReadRule, out: &mut Vec<Vec<String>>) {
 /// How many places [`add_places`] gives a rule.
 pub(super) fn place_count(read: Option<&ReadRule>) -> usize {
     match read.map(|r| &r.source) {
-        Some(Source::Paths(paths)) => paths.len(),
+        Some(Source::Paths(paths) | Source::Join { paths, .. }) => paths.len(),
         Some(Source::Cases(cases)) => cases.iter().flat_map(Case::paths).count(),
         Some(Source::Items(items)) => items
             .iter()
@@ -205,6 +209,12 @@ pub(super) struct ReadRule {
 pub(super) enum Source {
     Paths(Vec<CompiledPath>),
     Cases(Vec<Case>),
+    /// The texts at the paths joined into one.
+    Join {
+        paths: Vec<CompiledPath>,
+        separator: String,
+        whole: bool,
+    },
     /// Items made from the record's own fields, each a list of item properties.
     Items(Vec<Vec<FieldMapping>>),
     Nothing,
@@ -673,6 +683,47 @@ fn compile_read(
         }
         (None, _) => None,
     };
+    if let Some(join) = &spec.join {
+        if spec.from.is_some() || spec.cases.is_some() {
+            return Err((
+                Some(join.referenced),
+                "`join` reads its own paths; it takes no `from` or `cases`".to_owned(),
+            ));
+        }
+        if join.value.len() < 2 {
+            return Err((
+                Some(join.referenced),
+                "`join` joins two paths or more; for one, use `from`".to_owned(),
+            ));
+        }
+        if let Some(t) = catalog_transform(&spec.transforms) {
+            return Err((
+                Some(t.referenced),
+                "a joined text names no catalog entry; look up the parts' fields instead"
+                    .to_owned(),
+            ));
+        }
+        return Ok(ReadRule {
+            source: Source::Join {
+                paths: join
+                    .value
+                    .iter()
+                    .map(|p| compile_path(p, join.referenced))
+                    .collect::<Result<_, _>>()?,
+                separator: spec.separator.clone().unwrap_or_default(),
+                whole: spec.whole,
+            },
+            transforms: compile_transforms(&spec.transforms, Direction::Read, catalogs)?,
+            default: spec.default.clone(),
+            each: None,
+        });
+    }
+    if spec.separator.is_some() || spec.whole {
+        return Err((
+            spec.from.as_ref().map(|f| f.referenced),
+            "`separator` and `whole` say how `join` joins; give `join`".to_owned(),
+        ));
+    }
     let source = match (&spec.from, &spec.cases) {
         (Some(_), Some(_)) => {
             let loc = spec.from.as_ref().map(|f| f.referenced);

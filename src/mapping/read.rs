@@ -115,6 +115,19 @@ impl MappingTable {
                     None => null(),
                 }
             }
+            (
+                None,
+                Some(Source::Join {
+                    paths,
+                    separator,
+                    whole,
+                }),
+            ) => joined(
+                paths.iter().map(|p| self.present(p.find(record), false)),
+                separator,
+                *whole,
+            )
+            .map_or_else(null, Cow::Owned),
             // Made per property, with the properties' transforms (`read_field`).
             (None, Some(Source::Items(_) | Source::Nothing)) => null(),
             (None, None) => return None,
@@ -238,6 +251,34 @@ impl MappingTable {
             Found::Many(vs) => vs.into_iter().find_map(one),
         }
     }
+}
+
+/// The parts' texts joined with `separator`: strings as they are, numbers and booleans as
+/// their JSON text, anything else as no part. `None` when no part is there, or when one is
+/// missing and the join is `whole`.
+fn joined<'v>(
+    parts: impl Iterator<Item = Option<Cow<'v, Value>>>,
+    separator: &str,
+    whole: bool,
+) -> Option<Value> {
+    let mut out: Option<String> = None;
+    for part in parts {
+        let text = match part.as_deref() {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(v @ (Value::Number(_) | Value::Bool(_))) => Some(v.to_string()),
+            _ => None,
+        };
+        match (text, &mut out) {
+            (None, _) if whole => return None,
+            (None, _) => {}
+            (Some(text), Some(joined)) => {
+                joined.push_str(separator);
+                joined.push_str(&text);
+            }
+            (Some(text), None) => out = Some(text),
+        }
+    }
+    out.map(Value::String)
 }
 
 /// Digits with an optional leading minus: a whole number as JSON writes one.
@@ -567,6 +608,21 @@ impl MappingTable {
                     }
                 }
                 text
+            }
+            Some(Source::Join {
+                paths,
+                separator,
+                whole,
+            }) => {
+                let parts = paths.iter().zip(places).map(|(path, at)| {
+                    match self.present_text(at.find(path, slots, pick)) {
+                        Text::Raw(text) => serde_json::from_str::<Value>(text).ok().map(Cow::Owned),
+                        Text::Tree(value) => Some(value),
+                        Text::Nothing => None,
+                    }
+                });
+                joined(parts, separator, *whole)
+                    .map_or(Text::Nothing, |v| Text::Tree(Cow::Owned(v)))
             }
             // Made per property, with the properties' transforms (`write_walked`).
             Some(Source::Items(_) | Source::Nothing) => Text::Nothing,

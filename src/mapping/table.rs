@@ -118,6 +118,16 @@ pub struct ReadSpec {
     #[schemars(with = "Option<PathList>")]
     pub from: Option<Spanned<PathList>>,
     pub cases: Option<Vec<CaseSpec>>,
+    /// Instead of `from`: paths whose values are joined into one text with `separator` (a
+    /// first and a last name); the parts the record lacks are left out, and with none there
+    /// is nothing.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub join: Option<Spanned<Vec<String>>>,
+    /// Between joined parts; nothing when absent.
+    pub separator: Option<String>,
+    /// With `join`: every part or nothing (a date and a time that only mean one together).
+    #[serde(default)]
+    pub whole: bool,
     /// With `from` naming a vendor list: how each of its elements becomes one unified item,
     /// by item property, with paths relative to the element (`$` is the element).
     #[schemars(with = "Option<std::collections::BTreeMap<String, ReadSpec>>")]

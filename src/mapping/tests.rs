@@ -2307,3 +2307,44 @@ fn alternatives_set_their_constants_and_exclude_each_other() {
     let err = compile(list).unwrap_err();
     assert!(err.message.contains("overlapping"), "{}", err.message);
 }
+
+/// `join` makes one text of several paths, alike from the tree and the text: the parts the
+/// record lacks are left out, none is nothing, and a `whole` join needs every part.
+#[test]
+fn joined_paths_read_as_one_text() {
+    let table = compile(
+        "fields:\n  title:\n    read:\n      join: [$.first, $.last]\n      separator: \" \"\n  close_date:\n    read:\n      join: [$.day, $.time]\n      separator: T\n      whole: true\n      transforms: [{ type: datetime_to_date }]\n  description:\n    read:\n      join: [$.a, $.b]\n      separator: \"-\"\n",
+    )
+    .unwrap();
+    let view = RecordView::default();
+    let both = read(
+        &table,
+        &json!({ "first": "Ada", "last": "Lovelace", "day": "2026-03-04", "time": "10:30:00Z", "a": 7, "b": true }),
+        &view,
+    );
+    assert_eq!(both["title"], json!("Ada Lovelace"));
+    assert_eq!(both["close_date"], json!("2026-03-04"));
+    assert_eq!(both["description"], json!("7-true"));
+    let some = read(
+        &table,
+        &json!({ "last": "Lovelace", "first": null, "day": "2026-03-04" }),
+        &view,
+    );
+    assert_eq!(some["title"], json!("Lovelace"));
+    assert_eq!(
+        some["close_date"],
+        Value::Null,
+        "a whole join lacks its time"
+    );
+    assert_eq!(some["description"], Value::Null);
+
+    let one = "fields:\n  title:\n    read: { join: [$.first] }\n";
+    assert!(
+        compile(one)
+            .unwrap_err()
+            .message
+            .contains("two paths or more")
+    );
+    let loose = "fields:\n  title:\n    read: { from: $.first, separator: \" \" }\n";
+    assert!(compile(loose).unwrap_err().message.contains("give `join`"));
+}
