@@ -10,9 +10,12 @@ use crate::error::Error;
 use crate::unified::{FilterKind, plain_decimal};
 
 impl MappingTable {
-    /// Translates the client's filters; every one must be supported, or none is applied.
+    /// Translates the client's filters; every one must be supported, or none is applied. Two
+    /// that become one vendor filter (the one parent a Copper activity has) are refused, since
+    /// the vendor would keep one of them.
     pub fn vendor_filters(&self, unified: &[(String, String)]) -> Result<Vec<VendorFilter>, Error> {
-        let mut out = Vec::with_capacity(unified.len());
+        let mut out: Vec<VendorFilter> = Vec::with_capacity(unified.len());
+        let mut keys: Vec<&str> = Vec::with_capacity(unified.len());
         for (key, raw) in unified {
             let Some(rule) = self.filters.iter().find(|r| r.key == key) else {
                 let supported: Vec<&str> = self.filters.iter().map(|r| r.key).collect();
@@ -82,8 +85,27 @@ impl MappingTable {
                     });
                 }
             }
+            keys.push(key);
+        }
+        for (at, filter) in out.iter().enumerate() {
+            let same =
+                |f: &VendorFilter| f.field == filter.field && f.comparison == filter.comparison;
+            if let Some(other) = out[..at].iter().position(same) {
+                return Err(self.one_vendor_filter(keys[other], keys[at]));
+            }
         }
         Ok(out)
+    }
+
+    fn one_vendor_filter(&self, first: &str, second: &str) -> Error {
+        let problem = format!(
+            "{} filters by one of filter[{first}] and filter[{second}]",
+            self.vendor
+        );
+        Error::validation(
+            format!("Invalid query parameters: {problem}; give one"),
+            serde_json::json!({ "invalid": [{ format!("filter[{second}]"): problem }] }),
+        )
     }
 
     /// Translates `sort[by]`; a key the vendor cannot sort on is refused with the ones it can.

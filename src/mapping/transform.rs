@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, TimeZone, Utc};
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Number, Value};
+use serde_json::{Map, Number, Value};
 
 use super::lookup::{
     Context, CustomFieldsShape, CustomFieldsTransform, Direction, LookupTransform, Missing,
@@ -78,6 +78,13 @@ pub enum TransformSpec {
     Join { separator: String },
     /// Always `value`, whatever the input.
     Constant { value: Value },
+    /// The value as the member `key` of an object that also holds `with` (a filter on a
+    /// typed reference: `5` → `{"id": 5, "type": "person"}`).
+    Object {
+        key: String,
+        #[serde(default)]
+        with: BTreeMap<String, Value>,
+    },
     /// `""` → null.
     EmptyAsNull,
     /// Ids ↔ their labels in the connection's catalog `catalog` (lists item by item). Reads
@@ -124,6 +131,10 @@ pub enum Transform {
     Split(String),
     Join(String),
     Constant(Value),
+    Object {
+        key: String,
+        with: BTreeMap<String, Value>,
+    },
     EmptyAsNull,
     Lookup(Box<LookupTransform>),
     CustomFields(Box<CustomFieldsTransform>),
@@ -178,6 +189,15 @@ impl Transform {
             TransformSpec::Split { separator } => Transform::Split(separator.clone()),
             TransformSpec::Join { separator } => Transform::Join(separator.clone()),
             TransformSpec::Constant { value } => Transform::Constant(value.clone()),
+            TransformSpec::Object { key, with } if with.contains_key(key) => {
+                return Err(format!(
+                    "`with` sets {key:?}, which is the value's own member"
+                ));
+            }
+            TransformSpec::Object { key, with } => Transform::Object {
+                key: key.clone(),
+                with: with.clone(),
+            },
             TransformSpec::EmptyAsNull => Transform::EmptyAsNull,
             TransformSpec::Lookup {
                 noun: None,
@@ -467,6 +487,11 @@ impl Transform {
                 Value::String(s) if s.is_empty() => Value::Null,
                 _ => value,
             }),
+            Transform::Object { key, with } => {
+                let mut object = with.clone().into_iter().collect::<Map<String, Value>>();
+                object.insert(key.clone(), value);
+                Ok(Value::Object(object))
+            }
             Transform::Constant(_) => unreachable!("handled before the null check"),
             Transform::Lookup(_) | Transform::CustomFields(_) => {
                 unreachable!("catalog transforms are applied by apply_in")
@@ -683,6 +708,24 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_value_becomes_a_member_of_an_object_with_constants() {
+        let object = t(TransformSpec::Object {
+            key: "id".into(),
+            with: [("type".to_owned(), json!("person"))].into(),
+        });
+        assert_eq!(
+            object.apply(json!(5)).unwrap(),
+            json!({ "id": 5, "type": "person" })
+        );
+        assert_eq!(object.apply(Value::Null).unwrap(), Value::Null);
+        let clash = TransformSpec::Object {
+            key: "id".into(),
+            with: [("id".to_owned(), json!(1))].into(),
+        };
+        assert!(Transform::compile(&clash, Direction::Read).is_err());
     }
 
     #[test]

@@ -65,7 +65,8 @@ async fn pipedrive_activities_filter_by_query_and_refuse_what_it_cannot_take() {
 
 /// A Copper activity's parent comes from the one link a create gives (here the opportunity),
 /// its type from the account's activity types by name; a create giving two links is refused
-/// before any call, and a system event reads as `other` with its parent's link.
+/// before any call; the search filters by one parent (two are refused), and a system event
+/// reads as `other` with its parent's link.
 #[tokio::test]
 async fn copper_activities_have_one_parent() {
     let app = spawn_app().await;
@@ -112,6 +113,33 @@ async fn copper_activities_have_one_parent() {
         refused["message"],
         "Properties company_id and contact_id cannot both be written: Copper keeps one of them"
     );
+
+    crate::copper::expect("POST", "/developer_api/v1/activities/search")
+        .and(body_json(json!({
+            "page_number": 1, "page_size": 20, "parent": { "type": "company", "id": 7 }
+        })))
+        .respond_with(answer(
+            200,
+            json!([{ "id": 13, "parent": { "type": "company", "id": 7 },
+            "type": { "category": "user", "id": 0 }, "details": "Sent the quote" }]),
+        ))
+        .expect(1)
+        .mount(&copper)
+        .await;
+    let (status, listed) = call(crate::copper::copper(
+        app.get("/crm/activities?filter[company_id]=7&fields=id,type,description,company_id"),
+    ))
+    .await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(
+        listed["data"],
+        json!([{ "id": "13", "type": "note", "description": "Sent the quote", "company_id": "7" }])
+    );
+    let both = call(crate::copper::copper(
+        app.get("/crm/activities?filter[company_id]=7&filter[contact_id]=5"),
+    ))
+    .await;
+    assert_error(&both, 400, "RequestValidationError");
 
     crate::copper::expect("GET", "/developer_api/v1/activities/12")
         .respond_with(answer(

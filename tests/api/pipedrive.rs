@@ -375,5 +375,9 @@ async fn a_person_is_searched_by_one_term_at_a_time() {
         app.get("/crm/contacts?filter[email]=ada@example.com&filter[name]=Ada"),
     ))
     .await;
-    assert_error(&both, 400, "ConnectorOperationUnsupportedError");
+    assert_error(&both, 400, "RequestValidationError");
+    assert_eq!(
+        both.1["message"],
+        "Invalid query parameters: Pipedrive filters by one of filter[email] and filter[name]; give one"
+    );
 }

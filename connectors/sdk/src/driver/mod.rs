@@ -354,20 +354,6 @@ fn search_filters<C: Connector + ?Sized>(
     if op.for_filters.is_empty() {
         return Ok(filters.to_vec());
     }
-    let searched = filters
-        .iter()
-        .filter(|f| op.for_filters.contains(&f.field))
-        .count();
-    if searched > 1 {
-        return Err(ConnectorError::new(
-            ErrorKind::Unsupported,
-            format!(
-                "{} searches by one {} at a time; give one of these filters.",
-                connector.name(),
-                op.for_filters.join(" or ")
-            ),
-        ));
-    }
     filters
         .iter()
         .map(|f| {
