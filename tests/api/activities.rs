@@ -70,17 +70,13 @@ async fn pipedrive_activities_filter_by_query_and_refuse_what_it_cannot_take() {
 #[tokio::test]
 async fn copper_activities_have_one_parent() {
     let app = spawn_app().await;
-    let copper = wiremock::MockServer::start().await;
-    crate::copper::connect(&app, &copper).await;
-    crate::copper::expect("GET", "/developer_api/v1/activity_types")
-        .respond_with(answer(
-            200,
-            json!({ "user": [{ "id": 0, "category": "user", "name": "Note" },
-                { "id": 190712, "category": "user", "name": "Meeting" }],
-                "system": [{ "id": 1, "category": "system", "name": "Property Changed" }] }),
-        ))
-        .mount(&copper)
-        .await;
+    let copper = copper_with_types(
+        &app,
+        json!({ "user": [{ "id": 0, "category": "user", "name": "Note" },
+            { "id": 190712, "category": "user", "name": "Meeting" }],
+            "system": [{ "id": 1, "category": "system", "name": "Property Changed" }] }),
+    )
+    .await;
     crate::copper::expect("POST", "/developer_api/v1/activities")
         .and(body_json(json!({
             "parent": { "type": "opportunity", "id": 3 },
@@ -158,4 +154,50 @@ async fn copper_activities_have_one_parent() {
         event["data"],
         json!({ "id": "12", "type": "other", "company_id": "7", "contact_id": null })
     );
+}
+
+/// A Copper note is an activity of the type Note: reading another activity's id as a note is
+/// not found, while the same id reads as an activity.
+#[tokio::test]
+async fn a_copper_note_read_of_another_activity_is_not_found() {
+    let app = spawn_app().await;
+    let copper = copper_with_types(
+        &app,
+        json!({ "user": [{ "id": 190711, "category": "user", "name": "Phone Call" }] }),
+    )
+    .await;
+    crate::copper::expect("GET", "/developer_api/v1/activities/14")
+        .respond_with(answer(
+            200,
+            json!({ "id": 14, "parent": { "type": "person", "id": 5 },
+            "type": { "category": "user", "id": 190711 }, "details": "Called" }),
+        ))
+        .expect(2)
+        .mount(&copper)
+        .await;
+    let note = call(crate::copper::copper(app.get("/crm/notes/14"))).await;
+    assert_error(&note, 404, "EntityNotFoundError");
+    let (status, activity) = call(crate::copper::copper(
+        app.get("/crm/activities/14?fields=id,description"),
+    ))
+    .await;
+    assert_eq!(status, 200, "{activity}");
+    assert_eq!(
+        activity["data"],
+        json!({ "id": "14", "type": "call", "description": "Called" })
+    );
+}
+
+/// A Copper connection whose account has the activity types `types`.
+async fn copper_with_types(
+    app: &crate::app::TestApp,
+    types: serde_json::Value,
+) -> wiremock::MockServer {
+    let copper = wiremock::MockServer::start().await;
+    crate::copper::connect(app, &copper).await;
+    crate::copper::expect("GET", "/developer_api/v1/activity_types")
+        .respond_with(answer(200, types))
+        .mount(&copper)
+        .await;
+    copper
 }

@@ -480,7 +480,11 @@ pub async fn get<C: Connector + ?Sized>(
         build.select(selection, &names);
     }
     let response = send(connector, cx, &call, build.finish(true)).await?;
-    let mut record = [Record::from_value(record_at(&response, &op.record)?)];
+    let found = record_at(&response, &op.record)?;
+    if op.only.as_ref().is_some_and(|only| !only.holds(&found)) {
+        return Err(ConnectorError::not_found(rq.id));
+    }
+    let mut record = [Record::from_value(found)];
     embed::embed(connector, cx, spec, &mut record).await?;
     connector.normalise(cx, &call, &mut record).await?;
     let [record] = record;

@@ -607,6 +607,9 @@ pub struct RecordOperation {
     pub record: RecordPath,
     /// The fields to ask for by name, for vendors that answer only those.
     pub fields: Option<FieldSelection>,
+    /// Only a record that passes this is one of the resource's (a Copper note is an activity
+    /// of the type Note): another is answered as not found.
+    pub only: Option<Predicate>,
 }
 
 /// The vendor fields a read names, for vendors that answer only the fields asked for: those
