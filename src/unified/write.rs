@@ -88,6 +88,26 @@ impl UnifiedWrite {
         }
         fields.remove("pass_through");
         fields.retain(|name, _| model.field(name).is_some_and(|f| !f.read_only));
+        // Read-only properties of items (an attendee's `contact_id`) are ignored too, as the
+        // typed pass ignored them, so that an item read and sent back loses nothing.
+        for (name, value) in fields.iter_mut() {
+            let item = match model.field(name).map(|f| f.kind) {
+                Some(FieldKind::Items(item) | FieldKind::Object(item)) => item,
+                _ => continue,
+            };
+            let items = match value {
+                Value::Array(items) => items.iter_mut().collect(),
+                one @ Value::Object(_) => vec![one],
+                _ => Vec::new(),
+            };
+            for object in items.into_iter().filter_map(Value::as_object_mut) {
+                object.retain(|property, _| {
+                    item.fields
+                        .iter()
+                        .any(|f| f.name == property && !f.read_only)
+                });
+            }
+        }
         // Decimals go on in the plain notation they were checked in, never as the client's
         // exponent form.
         for (def, number) in typed.decimals {
@@ -499,6 +519,19 @@ mod tests {
             ["description", "title"],
             "read-only fields dropped, explicit null kept"
         );
+    }
+
+    #[test]
+    fn read_only_item_properties_are_ignored_and_booleans_checked() {
+        let body = br#"{"type":"call","attendees":[{"name":"Ada","is_organizer":true,"contact_id":"5","id":"a1"}]}"#;
+        let w = UnifiedWrite::from_body(&crate::unified::ACTIVITIES, body, true).unwrap();
+        assert_eq!(
+            w.fields["attendees"],
+            serde_json::json!([{ "name": "Ada", "is_organizer": true }])
+        );
+        let bad = br#"{"type":"call","attendees":[{"is_organizer":"yes"}]}"#;
+        let err = UnifiedWrite::from_body(&crate::unified::ACTIVITIES, bad, true).unwrap_err();
+        assert_eq!(err.status().as_u16(), 400, "{}", err.message());
     }
 
     #[test]
