@@ -308,20 +308,23 @@ impl WriteRule {
     /// Whether two alternatives (rules with `with`) set a common location, so that one write
     /// cannot carry both.
     pub fn shares_a_slot(&self, other: &WriteRule) -> bool {
-        let steps = |r: &'_ WriteRule| -> Vec<Vec<super::path::Step>> {
-            r.to.iter()
-                .chain(r.with.iter().map(|(p, _)| p))
-                .filter_map(|p| p.singular_steps().map(<[_]>::to_vec))
-                .collect()
-        };
-        let mine = steps(self);
-        steps(other).iter().any(|b| {
-            mine.iter().any(|a| {
-                let n = a.len().min(b.len());
-                a[..n] == b[..n]
-            })
-        })
+        self.locations()
+            .any(|a| other.locations().any(|b| overlapping(a, b)))
     }
+
+    /// The locations a scalar write sets: `to`, then its `with` constants.
+    fn locations(&self) -> impl Iterator<Item = &[super::path::Step]> + Clone {
+        self.to
+            .iter()
+            .chain(self.with.iter().map(|(p, _)| p))
+            .filter_map(CompiledPath::singular_steps)
+    }
+}
+
+/// Whether one location is the other or inside it.
+fn overlapping(a: &[super::path::Step], b: &[super::path::Step]) -> bool {
+    let n = a.len().min(b.len());
+    a[..n] == b[..n]
 }
 
 fn catalog_step(transforms: &[Transform]) -> Option<(&[Transform], &Transform)> {
@@ -1068,12 +1071,7 @@ fn check_write_overlaps(fields: &[FieldMapping]) -> Result<(), Located> {
     let mut writes: Vec<(&str, &[super::path::Step], &WriteRule)> = Vec::new();
     for f in fields {
         let Some(w) = &f.write else { continue };
-        if let Some(steps) = w.to.as_ref().and_then(CompiledPath::singular_steps) {
-            writes.push((f.def.name, steps, w));
-        }
-        for steps in w.with.iter().filter_map(|(p, _)| p.singular_steps()) {
-            writes.push((f.def.name, steps, w));
-        }
+        writes.extend(w.locations().map(|steps| (f.def.name, steps, w)));
         if let Some(ListWrite::Slots(slots)) = &w.list {
             for p in slots.iter().flat_map(|s| &s.properties) {
                 if let Some(steps) = p.rule.to.as_ref().and_then(CompiledPath::singular_steps) {
@@ -1084,7 +1082,6 @@ fn check_write_overlaps(fields: &[FieldMapping]) -> Result<(), Located> {
     }
     for (i, (a, a_steps, a_rule)) in writes.iter().enumerate() {
         for (b, b_steps, b_rule) in &writes[i + 1..] {
-            let n = a_steps.len().min(b_steps.len());
             // Alternatives for one slot: a write giving two is refused when it is made.
             let alternatives = !a_rule.with.is_empty() && !b_rule.with.is_empty();
             let orderly = alternatives
@@ -1095,7 +1092,7 @@ fn check_write_overlaps(fields: &[FieldMapping]) -> Result<(), Located> {
                         a_rule.named != b_rule.named && !a_rule.merge && !b_rule.merge
                     }
                 };
-            if a_steps[..n] == b_steps[..n] && !orderly {
+            if overlapping(a_steps, b_steps) && !orderly {
                 return Err((
                     None,
                     format!("fields {a:?} and {b:?} write to overlapping vendor paths"),

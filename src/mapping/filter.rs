@@ -15,7 +15,6 @@ impl MappingTable {
     /// the vendor would keep one of them.
     pub fn vendor_filters(&self, unified: &[(String, String)]) -> Result<Vec<VendorFilter>, Error> {
         let mut out: Vec<VendorFilter> = Vec::with_capacity(unified.len());
-        let mut keys: Vec<&str> = Vec::with_capacity(unified.len());
         for (key, raw) in unified {
             let Some(rule) = self.filters.iter().find(|r| r.key == key) else {
                 let supported: Vec<&str> = self.filters.iter().map(|r| r.key).collect();
@@ -85,13 +84,13 @@ impl MappingTable {
                     });
                 }
             }
-            keys.push(key);
         }
+        // One vendor filter per unified one, in order: `out[i]` is `unified[i]`'s.
         for (at, filter) in out.iter().enumerate() {
             let same =
                 |f: &VendorFilter| f.field == filter.field && f.comparison == filter.comparison;
             if let Some(other) = out[..at].iter().position(same) {
-                return Err(self.one_vendor_filter(keys[other], keys[at]));
+                return Err(self.one_vendor_filter(&unified[other].0, &unified[at].0));
             }
         }
         Ok(out)

@@ -575,36 +575,34 @@ impl MappingTable {
                 .find(|t| !matches!(t, Text::Nothing))
                 .unwrap_or(Text::Nothing),
             Some(Source::Cases(cases)) => {
-                // A case's places are its `when`, then its `from` if it has one.
-                let mut places = places.iter();
                 let one = |found: Found<'_>| match found {
                     Found::One(v) => Some(v.clone()),
                     _ => None,
                 };
+                // A case's places are its `when`, then its `from` if it has one.
+                let mut places = places.iter();
                 let mut text = Text::Nothing;
                 for case in cases {
-                    let (Some(at), from) = (places.next(), places.as_slice()) else {
-                        break;
+                    let when = places.next();
+                    let from = match &case.value {
+                        CaseValue::Path(path) => places.next().map(|at| (path, at)),
+                        CaseValue::Constant(_) => None,
                     };
-                    let applies = match at.find(&case.when, slots, one) {
+                    let applies = when.is_some_and(|at| match at.find(&case.when, slots, one) {
                         Text::Raw(text) => serde_json::from_str::<Value>(text)
                             .is_ok_and(|v| loosely_equal(&v, &case.equals)),
                         Text::Tree(v) => loosely_equal(&v, &case.equals),
                         Text::Nothing => false,
-                    };
-                    match (&case.value, applies) {
-                        (CaseValue::Constant(value), true) => {
-                            text = Text::Tree(Cow::Borrowed(value));
-                            break;
-                        }
-                        (CaseValue::Path(path), true) => {
-                            if let Some(at) = from.first() {
-                                text = self.present_text(at.find(path, slots, pick));
+                    });
+                    if applies {
+                        text = match (&case.value, from) {
+                            (CaseValue::Constant(value), _) => Text::Tree(Cow::Borrowed(value)),
+                            (CaseValue::Path(_), Some((path, at))) => {
+                                self.present_text(at.find(path, slots, pick))
                             }
-                            break;
-                        }
-                        (CaseValue::Path(_), false) => drop(places.next()),
-                        (CaseValue::Constant(_), false) => {}
+                            (CaseValue::Path(_), None) => Text::Nothing,
+                        };
+                        break;
                     }
                 }
                 text

@@ -11,6 +11,8 @@ mod hydrate;
 pub mod lookup;
 mod request;
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use crate::manifest::{FieldSelection, IdFormat, ListOperation, Pagination, ResourceSpec};
@@ -346,13 +348,13 @@ async fn send<C: Connector + ?Sized>(
 
 /// The filters as the operation takes them: a search chosen by its `for_filters` takes the
 /// list's others under its own names (`takes`) and refuses the rest, which it would ignore.
-fn search_filters<C: Connector + ?Sized>(
+fn search_filters<'f, C: Connector + ?Sized>(
     connector: &C,
     op: &ListOperation,
-    filters: &[VendorFilter],
-) -> Result<Vec<VendorFilter>> {
+    filters: &'f [VendorFilter],
+) -> Result<Cow<'f, [VendorFilter]>> {
     if op.for_filters.is_empty() {
-        return Ok(filters.to_vec());
+        return Ok(Cow::Borrowed(filters));
     }
     filters
         .iter()
@@ -376,7 +378,8 @@ fn search_filters<C: Connector + ?Sized>(
                 )),
             }
         })
-        .collect()
+        .collect::<Result<_>>()
+        .map(Cow::Owned)
 }
 
 /// Which of a resource's list operations serves a request, and how it pages.

@@ -366,10 +366,8 @@ impl Checker<'_> {
             _ => {}
         }
         if let Some(list) = &spec.list {
-            self.list(list, &at.key("list"));
-        }
-        if let Some(list) = &spec.list {
             let here = at.key("list");
+            self.list(list, &here);
             if !list.for_filters.is_empty() {
                 self.problem(
                     here.key("for_filters"),
