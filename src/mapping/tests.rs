@@ -2306,6 +2306,13 @@ fn alternatives_set_their_constants_and_exclude_each_other() {
     let list = "fields:\n  company_id:\n    write: { to: $.parent.id }\n  primary_contact_id:\n    write: { to: $.parent.id, with: { $.parent.type: person } }\n";
     let err = compile(list).unwrap_err();
     assert!(err.message.contains("overlapping"), "{}", err.message);
+    let root = "fields:\n  company_id:\n    write: { to: $.parent.id, with: { $: x } }\n";
+    let err = compile(root).unwrap_err();
+    assert!(
+        err.message.contains("one location inside the body"),
+        "{}",
+        err.message
+    );
 }
 
 /// `join` makes one text of several paths, alike from the tree and the text: the parts the
@@ -2347,4 +2354,11 @@ fn joined_paths_read_as_one_text() {
     );
     let loose = "fields:\n  title:\n    read: { from: $.first, separator: \" \" }\n";
     assert!(compile(loose).unwrap_err().message.contains("give `join`"));
+    let named = "fields:\n  title:\n    read:\n      join: [$.a, $.b]\n      transforms: [{ type: lookup, catalog: custom_fields }]\n";
+    assert!(
+        compile(named)
+            .unwrap_err()
+            .message
+            .contains("names no catalog entry")
+    );
 }

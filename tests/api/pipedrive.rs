@@ -276,7 +276,8 @@ async fn labels_and_custom_fields_are_named_from_one_deal_fields_read() {
 
 /// A title filter goes through the deal search (an exact match on the title), the status and
 /// organization filters with it under the search's names; the deals the hits name are read
-/// by id and served in the hits' order, whatever order the read answers them in.
+/// by id and served in the hits' order, whatever order the read answers them in, without the
+/// one deleted since the search.
 #[tokio::test]
 async fn a_title_filter_searches_and_reads_the_deals_it_finds() {
     let app = spawn_app().await;
@@ -293,16 +294,19 @@ async fn a_title_filter_searches_and_reads_the_deals_it_finds() {
         .and(query_param("exact_match", "true"))
         .and(query_param("status", "open"))
         .and(query_param("organization_id", "901"))
-        .and(query_param("limit", "2"))
+        .and(query_param("limit", "3"))
         .respond_with(answer(
             200,
-            envelope(json!({ "items": [hit(7), hit(3)] }), Some("next-hits")),
+            envelope(
+                json!({ "items": [hit(7), hit(9), hit(3)] }),
+                Some("next-hits"),
+            ),
         ))
         .expect(1)
         .mount(&server)
         .await;
     expect("GET", "/api/v2/deals")
-        .and(query_param("ids", "7,3"))
+        .and(query_param("ids", "7,9,3"))
         .respond_with(answer(
             200,
             envelope(
@@ -315,7 +319,7 @@ async fn a_title_filter_searches_and_reads_the_deals_it_finds() {
         .mount(&server)
         .await;
     let (status, body) = call(pipedrive(app.get(
-        "/crm/opportunities?filter[title]=Big%20deal&filter[status]=Open&filter[company_id]=901&limit=2&fields=id,title",
+        "/crm/opportunities?filter[title]=Big%20deal&filter[status]=Open&filter[company_id]=901&limit=3&fields=id,title",
     )))
     .await;
     assert_eq!(status, 200, "{body}");

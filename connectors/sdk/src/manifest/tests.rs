@@ -704,4 +704,12 @@ fn a_search_by_some_filters_is_declared_on_the_search_and_names_its_ids() {
         "",
         "names the ids, {id}",
     );
+    assert_error(
+        &changed(
+            "        page_size: { param: limit, default: 50, maximum: 100 }\n",
+            "        page_size: { param: limit, default: 50, maximum: 100 }\n      for_filters: [term]\n",
+        ),
+        "",
+        "give it on search",
+    );
 }
