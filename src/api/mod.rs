@@ -13,6 +13,7 @@ mod health;
 mod idempotency;
 mod metrics;
 pub mod openapi;
+mod proxy;
 mod request_id;
 mod tenant;
 pub mod vault;
@@ -143,6 +144,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
             consumers::one,
             consumers::update,
             consumers::delete
+        ))
+        .routes(routes!(
+            proxy::get,
+            proxy::post,
+            proxy::put,
+            proxy::patch,
+            proxy::delete,
+            proxy::options
         ))
         .route_layer(axum::middleware::from_fn(metrics::record))
         .routes(routes!(metrics::render))

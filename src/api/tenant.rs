@@ -170,10 +170,14 @@ async fn open_connection(
 
 /// The unified operation a CRM request asks for, as a metric label.
 fn operation_of(parts: &Parts) -> &'static str {
-    let item = parts
+    let matched = parts
         .extensions
         .get::<MatchedPath>()
-        .is_some_and(|p| p.as_str().ends_with("{id}"));
+        .map(MatchedPath::as_str);
+    if matched == Some("/proxy") {
+        return "proxy";
+    }
+    let item = matched.is_some_and(|p| p.ends_with("{id}"));
     match (parts.method.as_str(), item) {
         ("GET", false) => "list",
         ("GET", true) => "get",

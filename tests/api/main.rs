@@ -25,6 +25,7 @@ mod paging;
 mod pipedrive;
 mod pipelines;
 mod plugins;
+mod proxy;
 mod repoint;
 mod schema;
 mod scopes;

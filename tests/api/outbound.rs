@@ -18,7 +18,7 @@ use crate::app::{
 use crate::hubspot::list_answered_with;
 
 /// A vendor mock that must receive nothing.
-async fn untouched() -> MockServer {
+pub async fn untouched() -> MockServer {
     let server = MockServer::start().await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(200))
@@ -29,7 +29,7 @@ async fn untouched() -> MockServer {
 }
 
 /// A gateway whose operator allows exactly one mock, by `host:port`.
-async fn allowing_only(server: &MockServer) -> TestApp {
+pub async fn allowing_only(server: &MockServer) -> TestApp {
     let entry = format!("127.0.0.1:{}", server.address().port());
     spawn_app_with(|o| o.allowed_hosts = vec![HostPattern::parse(&entry).unwrap()]).await
 }

@@ -439,6 +439,75 @@ impl OutboundClient {
         }
     }
 
+    /// One call whose answer is the caller's to read as it streams: the Proxy API hands the
+    /// vendor's status, headers and body to its client unchanged. The destination is checked as
+    /// for every call and the connection's budget is taken; the connection's auth headers win
+    /// over any of `headers` with the same name unless `inject_auth` is false (the client
+    /// brought its own). Nothing is retried and no status is an error here: the gateway cannot
+    /// know which of a client's raw calls are safe to repeat, nor what a status means to it.
+    pub async fn forward(
+        &self,
+        method: Method,
+        url: Url,
+        headers: HeaderMap,
+        body: Bytes,
+        inject_auth: bool,
+    ) -> Result<reqwest::Response> {
+        self.policy
+            .check(&url)
+            .map_err(|refusal| ConnectorError::refused(&refusal))?;
+        self.take_slot().await?;
+        let mut timeout = self.config.request_timeout;
+        if let Some(deadline) = self.deadline {
+            timeout = timeout.min(deadline.saturating_duration_since(Instant::now()));
+        }
+        let mut headers = headers;
+        if inject_auth {
+            for (name, value) in self.auth.iter() {
+                headers.insert(name, value.clone());
+            }
+        }
+        let started = Instant::now();
+        let response = self
+            .client
+            .request(method, url)
+            .headers(headers)
+            .timeout(timeout)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| {
+                self.count_call("unanswered", started);
+                match refusal_in(&e) {
+                    Some(refusal) => ConnectorError::refused(refusal),
+                    None => transport_error(&e),
+                }
+            })?;
+        self.count_call(response.status().as_str(), started);
+        if let (Some(status), Some(slot)) = (self.rate.status(response.headers()), &self.last_rate)
+        {
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(status);
+        }
+        Ok(response)
+    }
+
+    /// The values of the connection's auth headers and the tokens inside them (`Bearer x` →
+    /// `x`), as vendors sometimes echo them back.
+    pub fn secrets(&self) -> Vec<&str> {
+        self.auth
+            .values()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| [Some(v), v.split_once(' ').map(|(_, token)| token)])
+            .flatten()
+            .filter(|s| s.len() >= 4)
+            .collect()
+    }
+
+    /// The names of the headers that carry the connection's credentials.
+    pub fn auth_header_names(&self) -> impl Iterator<Item = &header::HeaderName> {
+        self.auth.keys()
+    }
+
     /// Full-jitter exponential backoff for the given (1-based) retry.
     fn backoff(&self, attempt: u32) -> Duration {
         let ceiling = self
@@ -562,14 +631,7 @@ impl OutboundClient {
     /// Vendors sometimes echo the credential they rejected; it is cut out of every message
     /// before the error can reach a client or a log.
     fn scrub(&self, errors: &mut [DownstreamError]) {
-        let secrets: Vec<&str> = self
-            .auth
-            .values()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| [Some(v), v.split_once(' ').map(|(_, token)| token)])
-            .flatten()
-            .filter(|s| s.len() >= 4)
-            .collect();
+        let secrets = self.secrets();
         let clean = |text: &mut String| {
             for secret in &secrets {
                 if text.contains(secret) {
