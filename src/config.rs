@@ -73,6 +73,10 @@ pub struct ServerSettings {
     /// How many tenants' opened connections (settings decrypted, mapping layers compiled)
     /// each process keeps; 0 opens every request's connection afresh.
     pub connection_cache_tenants: usize,
+    /// Where browsers reach this gateway (`https://crm.example.com`): the root of Vault's
+    /// authorize links and of the OAuth callback, `<public_url>/vault/callback`, which each
+    /// application registers with the vendor. `http://<listen>` when unset.
+    pub public_url: Option<url::Url>,
 }
 
 impl Default for ServerSettings {
@@ -84,6 +88,7 @@ impl Default for ServerSettings {
             request_deadline_secs: 30,
             max_request_body_bytes: 1024 * 1024,
             connection_cache_tenants: 10_000,
+            public_url: None,
         }
     }
 }
@@ -304,10 +309,15 @@ impl Settings {
         let _ = writeln!(out, "log_format = \"{format}\"");
         let _ = writeln!(
             out,
-            "request_deadline_secs = {}\nmax_request_body_bytes = {}\nconnection_cache_tenants = {}\n",
+            "request_deadline_secs = {}\nmax_request_body_bytes = {}\nconnection_cache_tenants = {}\npublic_url = {}\n",
             self.server.request_deadline_secs,
             self.server.max_request_body_bytes,
-            self.server.connection_cache_tenants
+            self.server.connection_cache_tenants,
+            opt(self
+                .server
+                .public_url
+                .as_ref()
+                .map(|u| redact_url(u.as_str())))
         );
         let _ = writeln!(
             out,

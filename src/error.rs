@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use crmgate_connector_sdk::{ConnectorError, DownstreamError, ErrorKind};
 use serde_json::Value;
 
+use crate::store::Tenant;
 use crate::unified::ResourceModel;
 
 /// Crate-wide result type.
@@ -30,6 +31,9 @@ pub enum ErrorType {
     ConnectorRateLimitError,
     ConnectorOperationUnsupportedError,
     UnsupportedOperationError,
+    OAuthInvalidStateError,
+    OAuthRedirectUriError,
+    OAuthCredentialsNotFoundError,
     InternalServerError,
 }
 
@@ -50,6 +54,9 @@ impl ErrorType {
             ErrorType::ConnectorRateLimitError => "ConnectorRateLimitError",
             ErrorType::ConnectorOperationUnsupportedError => "ConnectorOperationUnsupportedError",
             ErrorType::UnsupportedOperationError => "UnsupportedOperationError",
+            ErrorType::OAuthInvalidStateError => "OAuthInvalidStateError",
+            ErrorType::OAuthRedirectUriError => "OAuthRedirectUriError",
+            ErrorType::OAuthCredentialsNotFoundError => "OAuthCredentialsNotFoundError",
             ErrorType::InternalServerError => "InternalServerError",
         }
     }
@@ -200,6 +207,14 @@ impl Error {
         )))
     }
 
+    /// A consumer without a connection to the named connector.
+    pub fn no_connection(tenant: &Tenant, service: &str) -> Self {
+        Self::connection_not_found(format!(
+            "Consumer {} has no {service} connection",
+            tenant.consumer_id
+        ))
+    }
+
     pub fn connection_not_found(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
@@ -244,6 +259,11 @@ impl Error {
                 StatusCode::UNAUTHORIZED,
                 ErrorType::UnauthorizedError,
                 format!("The {service} connection's credentials were rejected by the CRM."),
+            ),
+            ErrorKind::Revoked => (
+                StatusCode::UNAUTHORIZED,
+                ErrorType::UnauthorizedError,
+                err.message.clone(),
             ),
             ErrorKind::NotFound => (
                 StatusCode::NOT_FOUND,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use crmgate::api::auth::{self, KeySource};
 use crmgate::config::{LogFormat, Settings};
@@ -173,6 +174,50 @@ enum AppsCommand {
     CreateKey { app_id: String },
     /// Revoke an API key by its id; requests with it fail from then on.
     RevokeKey { key_id: String },
+    /// Manage an application's OAuth 2.0 clients, one per connector with an OAuth flow.
+    Oauth {
+        #[command(subcommand)]
+        command: OAuthCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OAuthCommand {
+    /// Register (or replace) the application's client at a connector's vendor. Register
+    /// `<public_url>/vault/callback` as the redirect URL in the vendor's app settings.
+    Set(Box<OAuthSet>),
+    /// List the application's OAuth clients (never their secrets).
+    List { app_id: String },
+    /// Remove the application's client for a connector; its connections keep their tokens but
+    /// can no longer refresh them.
+    Remove { app_id: String, service_id: String },
+}
+
+/// What `crmgate apps oauth set` takes.
+#[derive(clap::Args)]
+struct OAuthSet {
+    /// The application (x-apideck-app-id).
+    app_id: String,
+    /// The connector (`hubspot`).
+    service_id: String,
+    #[arg(long)]
+    client_id: String,
+    /// A file holding the client secret (kept out of shell history and process lists).
+    #[arg(long)]
+    client_secret_file: PathBuf,
+    /// A scope to ask for instead of the connector's defaults; repeat for several.
+    #[arg(long = "scope")]
+    scopes: Vec<String>,
+    /// Where end customers may be sent back after authorizing; repeat for several, the
+    /// first is the default.
+    #[arg(long = "redirect-uri", required = true)]
+    redirect_uris: Vec<url::Url>,
+    /// Another authorization URL (a sandbox), within the connector's or the allowed hosts.
+    #[arg(long)]
+    authorization_url: Option<url::Url>,
+    /// Another token URL, within the connector's or the allowed hosts.
+    #[arg(long)]
+    token_url: Option<url::Url>,
 }
 
 #[derive(Subcommand)]
@@ -408,7 +453,7 @@ async fn main() -> ExitCode {
             );
             return ExitCode::SUCCESS;
         }
-        Command::Apps { command } => apps(&settings.database.url, command).await,
+        Command::Apps { command } => apps(settings, command).await,
         Command::Keys {
             command: KeysCommand::Rotate,
         } => rotate(&settings).await,
@@ -581,6 +626,17 @@ fn check_connectors(mut paths: Vec<PathBuf>, built_in: Option<PathBuf>) -> ExitC
     }
 }
 
+/// The plugin folder the configuration names, else `./connectors.d` if it exists.
+fn plugin_dirs(settings: &Settings) -> Vec<PathBuf> {
+    settings
+        .connectors
+        .dir
+        .clone()
+        .or_else(|| existing(DEFAULT_PLUGINS))
+        .into_iter()
+        .collect()
+}
+
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let mappings = settings
         .mappings
@@ -591,13 +647,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         Some(dir) => tracing::info!(dir = %dir.display(), "Loading mapping tables from a folder."),
         None => tracing::info!("Loading the built-in mapping tables."),
     }
-    let plugins = settings
-        .connectors
-        .dir
-        .clone()
-        .or_else(|| existing(DEFAULT_PLUGINS))
-        .into_iter()
-        .collect::<Vec<_>>();
+    let plugins = plugin_dirs(&settings);
     for dir in &plugins {
         tracing::info!(dir = %dir.display(), "Loading connector plugins from a folder.");
     }
@@ -626,8 +676,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn apps(database_url: &str, command: AppsCommand) -> anyhow::Result<()> {
-    let store = crmgate::store::open(database_url).await?;
+async fn apps(settings: Settings, command: AppsCommand) -> anyhow::Result<()> {
+    let store = crmgate::store::open(&settings.database.url).await?;
     let now = chrono::Utc::now().timestamp_millis();
     match command {
         AppsCommand::Create { name, id } => {
@@ -667,6 +717,68 @@ async fn apps(database_url: &str, command: AppsCommand) -> anyhow::Result<()> {
                 anyhow::bail!("no active key {key_id}");
             }
             println!("Revoked key {key_id}.");
+        }
+        AppsCommand::Oauth { command } => return oauth_clients(settings, command).await,
+    }
+    Ok(())
+}
+
+async fn oauth_clients(settings: Settings, command: OAuthCommand) -> anyhow::Result<()> {
+    match command {
+        OAuthCommand::Set(set) => {
+            let OAuthSet {
+                app_id,
+                service_id,
+                client_id,
+                client_secret_file,
+                scopes,
+                redirect_uris,
+                authorization_url,
+                token_url,
+            } = *set;
+            let secret = std::fs::read_to_string(&client_secret_file).with_context(|| {
+                format!(
+                    "cannot read the client secret from {}",
+                    client_secret_file.display()
+                )
+            })?;
+            let secret = secret.trim();
+            if secret.is_empty() {
+                anyhow::bail!("{} holds no client secret", client_secret_file.display());
+            }
+            let plugins = plugin_dirs(&settings);
+            let options = ServeOptions::from_settings(settings, None, plugins)?;
+            let input = server::OAuthClientInput {
+                app_id: app_id.clone(),
+                service_id: service_id.clone(),
+                client_id,
+                client_secret: SecretString::from(secret.to_owned()),
+                scopes,
+                redirect_uris,
+                authorization_url,
+                token_url,
+            };
+            server::set_oauth_client(&options, input).await?;
+            println!("Saved the {service_id} OAuth client of {app_id}.");
+        }
+        OAuthCommand::List { app_id } => {
+            let store = crmgate::store::open(&settings.database.url).await?;
+            for client in store.oauth_clients(&app_id).await? {
+                println!(
+                    "{}\tclient {}\tscopes {}\tredirects {}",
+                    client.service_id,
+                    client.client_id,
+                    client.scopes.as_deref().unwrap_or("(connector default)"),
+                    client.redirect_uris.replace('\n', " ")
+                );
+            }
+        }
+        OAuthCommand::Remove { app_id, service_id } => {
+            let store = crmgate::store::open(&settings.database.url).await?;
+            if !store.delete_oauth_client(&app_id, &service_id).await? {
+                anyhow::bail!("{app_id} has no {service_id} OAuth client");
+            }
+            println!("Removed the {service_id} OAuth client of {app_id}.");
         }
     }
     Ok(())

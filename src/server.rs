@@ -12,7 +12,9 @@ use crmgate_connector_sdk::{
 };
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
+use url::Url;
 
+use crate::api::oauth::OAuth;
 use crate::api::{self, ApiKeys, AppState, ConnectionCache, CursorCodec};
 use crate::config::{ConnectorSettings, Settings};
 use crate::mapping::{MappingSet, PathCache};
@@ -59,6 +61,8 @@ pub struct ServeOptions {
     pub connectors: BTreeMap<String, ConnectorSettings>,
     /// Hosts every connector may call beyond its vendor's (`[outbound] allowed_hosts`).
     pub allowed_hosts: Vec<HostPattern>,
+    /// Where browsers reach the gateway: the root of its authorize links and OAuth callback.
+    pub public_url: Url,
 }
 
 impl ServeOptions {
@@ -70,8 +74,13 @@ impl ServeOptions {
         plugins: Vec<PathBuf>,
     ) -> anyhow::Result<Self> {
         let allowed_hosts = settings.outbound.patterns()?;
+        let public_url = match settings.server.public_url {
+            Some(url) => url,
+            None => Url::parse(&format!("http://{}/", settings.server.listen))?,
+        };
         Ok(Self {
             allowed_hosts,
+            public_url,
             database_url: settings.database.url,
             mappings,
             plugins,
@@ -127,20 +136,7 @@ impl Gateway {
         let (keys, key_source) =
             ApiKeys::establish(options.api_key.as_ref(), store.as_ref()).await?;
         let cursors = CursorCodec::establish(store.as_ref()).await?;
-        let sealer = match &options.encryption_key {
-            Some(keys) => {
-                Sealer::from_base64_list(keys).context("CRMGATE_ENCRYPTION_KEY is unusable")?
-            }
-            None => key_file_sealer(&options.database_url)?,
-        };
-        let check = store
-            .meta_or_insert(SEALING_CHECK_META, sealer.check_value())
-            .await?;
-        sealer.verify_check_value(&check).map_err(|e| {
-            anyhow::anyhow!(
-                "the encryption key does not open this database's credentials ({e}); start with the key the database was created with, or list it after a new one to rotate (see `crmgate keys rotate --help`)"
-            )
-        })?;
+        let sealer = open_sealer(&options, store.as_ref()).await?;
         let limiter: Arc<dyn RateLimiter> = match &options.redis_url {
             Some(url) => match RedisLimiter::connect(url).await {
                 Ok(limiter) => {
@@ -157,6 +153,7 @@ impl Gateway {
         // One outbound client per connector, so each has its own timeouts, caps and hosts.
         let operator_hosts: Arc<[HostPattern]> = options.allowed_hosts.clone().into();
         let mut clients = BTreeMap::new();
+        let mut token_clients = BTreeMap::new();
         for entry in &connectors {
             let id = entry.connector.id();
             let overrides = options.connectors.get(id);
@@ -174,7 +171,23 @@ impl Gateway {
                 .map(ConnectorSettings::http_config)
                 .unwrap_or_default();
             clients.insert(id, OutboundClient::for_connector(config, id, policy));
+            let manifest = entry.connector.manifest();
+            if manifest.oauth2().is_some() {
+                let token_policy =
+                    OutboundPolicy::new(&manifest.token_hosts(), operator_hosts.clone());
+                let api_policy =
+                    OutboundPolicy::new(entry.connector.vendor_hosts(), operator_hosts.clone());
+                token_clients.insert(
+                    id,
+                    (
+                        OutboundClient::for_connector(config, id, token_policy),
+                        api_policy,
+                    ),
+                );
+            }
         }
+        let oauth =
+            OAuth::establish(store.as_ref(), options.public_url.clone(), token_clients).await?;
         let state = AppState {
             store,
             connectors: connectors.into(),
@@ -190,6 +203,7 @@ impl Gateway {
             limiter,
             overrides: Arc::new(options.connectors),
             connections: Arc::new(ConnectionCache::new(options.connection_cache_tenants)),
+            oauth: Arc::new(oauth),
         };
         Ok(Self { state, key_source })
     }
@@ -286,6 +300,24 @@ pub async fn rotate_keys(
             )),
         }
     }
+    for (app_id, mut client) in store.all_oauth_clients().await? {
+        match api::oauth::reseal_client_secret(
+            &ring,
+            &app_id,
+            &client.service_id,
+            &client.client_secret,
+        ) {
+            Ok(sealed) => {
+                client.client_secret = sealed;
+                store.save_oauth_client(&app_id, &client).await?;
+                resealed += 1;
+            }
+            Err(e) => unreadable.push(format!(
+                "{app_id} OAuth client for {}: {e}",
+                client.service_id
+            )),
+        }
+    }
     store
         .set_meta(SEALING_CHECK_META, &ring.check_value())
         .await?;
@@ -325,6 +357,130 @@ fn sqlite_file(url: &str) -> Option<PathBuf> {
 
 /// The embedded default: a key file beside the SQLite database, created on first start with
 /// owner-only permissions. An in-memory database gets a key that lives as long as it does.
+/// The sealer of the configured keys, checked against the database's marker.
+async fn open_sealer(
+    options: &ServeOptions,
+    store: &dyn crate::store::Store,
+) -> anyhow::Result<Sealer> {
+    let sealer = match &options.encryption_key {
+        Some(keys) => {
+            Sealer::from_base64_list(keys).context("CRMGATE_ENCRYPTION_KEY is unusable")?
+        }
+        None => key_file_sealer(&options.database_url)?,
+    };
+    let check = store
+        .meta_or_insert(SEALING_CHECK_META, sealer.check_value())
+        .await?;
+    sealer.verify_check_value(&check).map_err(|e| {
+        anyhow::anyhow!(
+            "the encryption key does not open this database's credentials ({e}); start with the key the database was created with, or list it after a new one to rotate (see `crmgate keys rotate --help`)"
+        )
+    })?;
+    Ok(sealer)
+}
+
+/// An application's OAuth client as `crmgate apps oauth set` gives it.
+pub struct OAuthClientInput {
+    pub app_id: String,
+    pub service_id: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub scopes: Vec<String>,
+    pub redirect_uris: Vec<Url>,
+    pub authorization_url: Option<Url>,
+    pub token_url: Option<Url>,
+}
+
+/// Registers (or replaces) an application's OAuth client for a connector, after checking that
+/// the connector has an OAuth flow, that overridden URLs are within its hosts or the
+/// operator's, and that the redirect URIs are http(s) URLs without fragments. The secret is
+/// sealed like connection settings.
+pub async fn set_oauth_client(
+    options: &ServeOptions,
+    input: OAuthClientInput,
+) -> anyhow::Result<()> {
+    let sources = registry::Sources {
+        built_in_dir: None,
+        plugins: options.plugins.clone(),
+        skip_broken: true,
+    };
+    let loaded = registry::load(&sources).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("the connectors do not load:\n{}", lines.join("\n"))
+    })?;
+    let service = input.service_id.as_str();
+    let entry = loaded
+        .entries
+        .iter()
+        .find(|e| e.connector.id() == service)
+        .with_context(|| format!("no connector {service}"))?;
+    let manifest = entry.connector.manifest();
+    let oauth = manifest
+        .oauth2()
+        .with_context(|| format!("the {service} connector has no OAuth 2.0 flow"))?;
+    let mut hosts = manifest.token_hosts();
+    if let Some(host) = Url::parse(&oauth.authorization_url)
+        .ok()
+        .and_then(|u| HostPattern::parse(u.host_str()?).ok())
+    {
+        hosts.push(host);
+    }
+    let policy = OutboundPolicy::new(&hosts, options.allowed_hosts.clone().into());
+    for (flag, url) in [
+        ("--authorization-url", &input.authorization_url),
+        ("--token-url", &input.token_url),
+    ] {
+        if let Some(url) = url {
+            policy.check(url).map_err(|refusal| {
+                anyhow::anyhow!("{flag} {url}: {refusal}; add its host to [outbound] allowed_hosts")
+            })?;
+        }
+    }
+    if input.redirect_uris.is_empty() {
+        anyhow::bail!(
+            "give at least one --redirect-uri: where end customers return after authorizing"
+        );
+    }
+    for uri in &input.redirect_uris {
+        if !matches!(uri.scheme(), "https" | "http")
+            || uri.host_str().is_none()
+            || uri.fragment().is_some()
+        {
+            anyhow::bail!("--redirect-uri {uri}: an http(s) URL with a host and no fragment");
+        }
+    }
+    let store = crate::store::open(&options.database_url).await?;
+    let sealer = open_sealer(options, store.as_ref()).await?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let created_at = store
+        .oauth_client(&input.app_id, service)
+        .await?
+        .map_or(now, |c| c.created_at);
+    let record = crate::store::OAuthClientRecord {
+        service_id: service.to_owned(),
+        client_id: input.client_id,
+        client_secret: api::oauth::seal_client_secret(
+            &sealer,
+            &input.app_id,
+            service,
+            input.client_secret,
+        ),
+        scopes: (!input.scopes.is_empty()).then(|| input.scopes.join(" ")),
+        authorization_url: input.authorization_url.map(String::from),
+        token_url: input.token_url.map(String::from),
+        redirect_uris: input
+            .redirect_uris
+            .iter()
+            .map(Url::as_str)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        created_at,
+        updated_at: now,
+    };
+    store.save_oauth_client(&input.app_id, &record).await?;
+    Ok(())
+}
+
 fn key_file_sealer(database_url: &str) -> anyhow::Result<Sealer> {
     let Some(db) = sqlite_file(database_url) else {
         if database_url.starts_with("sqlite:") {
@@ -375,6 +531,7 @@ mod tests {
             connection_cache_tenants: 10_000,
             connectors: BTreeMap::new(),
             allowed_hosts: Vec::new(),
+            public_url: Url::parse("http://127.0.0.1:8080/").expect("a URL"),
         }
     }
 

@@ -39,14 +39,18 @@ pub struct OpenConnection {
     template: CallContext,
     /// The tenant's compiled mapping layers, per resource, filled on first use.
     mappings: Mutex<Vec<(Resource, Arc<TenantMappings>)>>,
+    /// When the OAuth access token it was opened with expires (Unix seconds): a request near
+    /// then opens the connection again, refreshing the token first.
+    pub expires_at: Option<i64>,
 }
 
 impl OpenConnection {
-    pub fn new(entry: ConnectorEntry, template: CallContext) -> Self {
+    pub fn new(entry: ConnectorEntry, template: CallContext, expires_at: Option<i64>) -> Self {
         Self {
             entry,
             template,
             mappings: Mutex::default(),
+            expires_at,
         }
     }
 

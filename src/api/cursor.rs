@@ -46,6 +46,19 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
+/// A 256-bit signing key every process shares, kept under `meta` and made by whichever
+/// process starts first.
+pub async fn shared_key(store: &dyn Store, meta: &str) -> Result<Vec<u8>> {
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).map_err(Error::internal)?;
+    let stored = store
+        .meta_or_insert(meta, URL_SAFE_NO_PAD.encode(raw))
+        .await?;
+    URL_SAFE_NO_PAD
+        .decode(stored)
+        .map_err(|_| Error::internal(format_args!("the stored {meta} is corrupt")))
+}
+
 /// Signs and checks cursors.
 pub struct CursorCodec {
     key: Vec<u8>,
@@ -54,14 +67,9 @@ pub struct CursorCodec {
 impl CursorCodec {
     /// The codec with the key all processes share, creating it on the first start.
     pub async fn establish(store: &dyn Store) -> Result<Self> {
-        let mut raw = [0u8; 32];
-        getrandom::fill(&mut raw).map_err(Error::internal)?;
-        let fresh = URL_SAFE_NO_PAD.encode(raw);
-        let stored = store.meta_or_insert(CURSOR_KEY_META, fresh).await?;
-        let key = URL_SAFE_NO_PAD
-            .decode(stored)
-            .map_err(|_| Error::internal("the stored cursor key is corrupt"))?;
-        Ok(Self { key })
+        Ok(Self {
+            key: shared_key(store, CURSOR_KEY_META).await?,
+        })
     }
 
     pub fn with_key(key: &[u8]) -> Self {

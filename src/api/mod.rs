@@ -12,6 +12,7 @@ mod error;
 mod health;
 mod idempotency;
 mod metrics;
+pub mod oauth;
 pub mod openapi;
 mod proxy;
 mod request_id;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub overrides: Arc<BTreeMap<String, ConnectorSettings>>,
     /// Connections opened by earlier requests, for as long as they are current.
     pub connections: Arc<ConnectionCache>,
+    /// Authorize links, flows and token refresh.
+    pub oauth: Arc<oauth::OAuth>,
 }
 
 impl AppState {
@@ -87,6 +90,15 @@ impl AppState {
                 Error::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorType::ConnectionSettingsError, "Connection settings are unreadable")
                     .with_detail(format!("The stored {} settings cannot be read ({e}); save them again through PATCH /vault/connections/crm/{}", record.service_id, record.service_id).into())
             })
+    }
+
+    /// What a token refresh needs.
+    pub fn refreshing(&self) -> oauth::Refreshing {
+        oauth::Refreshing {
+            store: self.store.clone(),
+            sealer: self.sealer.clone(),
+            oauth: self.oauth.clone(),
+        }
     }
 
     /// The registered connector with this service id.
@@ -118,7 +130,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Every route with its documentation.
 pub fn routes() -> OpenApiRouter<AppState> {
-    use vault::{connections, consumers, custom_mappings};
+    use vault::{authorize, connections, consumers, custom_mappings};
     crm::routes()
         .fold(
             OpenApiRouter::with_openapi(openapi::base()),
@@ -145,6 +157,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
             consumers::update,
             consumers::delete
         ))
+        .routes(routes!(authorize::authorize))
+        .routes(routes!(authorize::callback))
+        .routes(routes!(authorize::revoke))
         .routes(routes!(
             proxy::get,
             proxy::post,

@@ -101,7 +101,7 @@ async fn execute(
     let mut answer_headers = vendor.headers().clone();
     scrub_answer(
         &mut answer_headers,
-        http.auth_header_names(),
+        &http.auth_header_names(),
         &http.secrets(),
     );
     let mut response = Response::new(ResponseBody::from_stream(vendor.bytes_stream()));
@@ -223,11 +223,7 @@ fn forwarded(headers: &HeaderMap) -> HeaderMap {
 /// cookies (set for the vendor's domain, not crmgate's), headers named like the connection's
 /// auth headers, and any header whose value holds one of its secrets. The length stays: the
 /// body is passed on byte for byte.
-fn scrub_answer<'a>(
-    headers: &mut HeaderMap,
-    auth_names: impl Iterator<Item = &'a HeaderName>,
-    secrets: &[&str],
-) {
+fn scrub_answer(headers: &mut HeaderMap, auth_names: &[HeaderName], secrets: &[String]) {
     for name in HOP_BY_HOP
         .iter()
         .chain(&[header::SET_COOKIE, header::UPGRADE])
@@ -298,7 +294,7 @@ mod tests {
             ("x-ratelimit-remaining", "9"),
         ]);
         let auth = [HeaderName::from_static("x-api-token")];
-        scrub_answer(&mut answer, auth.iter(), &["tok-123456"]);
+        scrub_answer(&mut answer, &auth, &["tok-123456".to_owned()]);
         let names: Vec<&str> = answer.keys().map(HeaderName::as_str).collect();
         assert_eq!(
             names,

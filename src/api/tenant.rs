@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
+use crmgate_connector_sdk::oauth as sdk_oauth;
 use crmgate_connector_sdk::{CallContext, ConnectionSettings, RateLimitSlot};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -13,6 +14,7 @@ use url::Url;
 use super::AppState;
 use super::auth::KeyScope;
 use super::connection_cache::OpenConnection;
+use super::oauth::{self, ConnectionRefresher, REFRESH_MARGIN_SECS, Refreshing};
 use crate::error::{Error, ErrorType, Result};
 use crate::registry::ConnectorEntry;
 use crate::store::{ConnectionRecord, Tenant};
@@ -125,7 +127,16 @@ impl FromRequestParts<AppState> for Connection {
         // Read before anything is opened, so what is opened is never older than the version
         // it is kept under.
         let version = state.store.tenant_version(&tenant).await?;
-        let open = match state.connections.get(&tenant, wanted, version) {
+        let now = chrono::Utc::now().timestamp();
+        let cached = state
+            .connections
+            .get(&tenant, wanted, version)
+            // A token about to expire is refreshed as the connection is opened again.
+            .filter(|open| {
+                open.expires_at
+                    .is_none_or(|at| at > now + REFRESH_MARGIN_SECS)
+            });
+        let open = match cached {
             Some(open) => open,
             None => {
                 let open = Arc::new(open_connection(state, &tenant, wanted).await?);
@@ -163,9 +174,35 @@ async fn open_connection(
                 record.service_id
             ))
         })?;
-    let settings = state.open_settings(tenant, &record)?;
-    let template = call_context(state, &entry, tenant, settings)?;
-    Ok(OpenConnection::new(entry, template))
+    let mut settings = state.open_settings(tenant, &record)?;
+    let service = entry.connector.id();
+    if let Some(reason) = settings.get(oauth::INVALID) {
+        return Err(oauth::invalid_connection(
+            &state.oauth,
+            tenant,
+            service,
+            reason.expose_secret(),
+        ));
+    }
+    let refreshing = state.refreshing();
+    if Refreshing::due(&settings, chrono::Utc::now().timestamp()) {
+        let current = settings
+            .get(sdk_oauth::ACCESS_TOKEN)
+            .map(|t| t.expose_secret().to_owned())
+            .unwrap_or_default();
+        settings = refreshing.refresh(tenant, &entry, &[current]).await?;
+    }
+    let expires_at = sdk_oauth::expires_at(&settings);
+    let authorized = sdk_oauth::is_authorized(&settings);
+    let mut template = call_context(state, &entry, tenant, settings)?;
+    if authorized {
+        template.http = template.http.with_refresher(Arc::new(ConnectionRefresher {
+            refreshing,
+            tenant: tenant.clone(),
+            entry: entry.clone(),
+        }));
+    }
+    Ok(OpenConnection::new(entry, template, expires_at))
 }
 
 /// The unified operation a CRM request asks for, as a metric label.
@@ -199,12 +236,7 @@ async fn select(
             .store
             .connection(tenant, service)
             .await?
-            .ok_or_else(|| {
-                Error::connection_not_found(format!(
-                    "Consumer {} has no {service} connection",
-                    tenant.consumer_id
-                ))
-            })?;
+            .ok_or_else(|| Error::no_connection(tenant, service))?;
         if !record.enabled {
             return Err(Error::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorType::ConnectionSettingsError, "Connection is disabled")
                 .with_detail(format!("The {service} connection is disabled; enable it through PATCH /vault/connections/crm/{service}").into()));
@@ -242,12 +274,16 @@ fn call_context(
     settings: BTreeMap<String, SecretString>,
 ) -> Result<CallContext> {
     let connector = &entry.connector;
-    if let Some(missing) = connector.settings().iter().find(|s| {
-        s.required
-            && settings
+    let authorized = sdk_oauth::is_authorized(&settings);
+    if let Some(missing) = connector
+        .manifest()
+        .required_settings(authorized)
+        .find(|s| {
+            settings
                 .get(&s.name)
                 .is_none_or(|v| v.expose_secret().is_empty())
-    }) {
+        })
+    {
         return Err(Error::connection_settings(&missing.name));
     }
     let settings = Arc::new(ConnectionSettings::new(connector.settings(), settings));

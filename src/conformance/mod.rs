@@ -351,6 +351,7 @@ impl Harness {
             connection_cache_tenants: 16,
             connectors: BTreeMap::new(),
             allowed_hosts: vec![HostPattern::parse("127.0.0.1").map_err(|e| fail("loopback", &e))?],
+            public_url: url::Url::parse("http://127.0.0.1/").expect("a URL"),
         };
         let gateway = Gateway::build(options)
             .await

@@ -105,6 +105,38 @@ pub struct ConsumerRecord {
     pub updated_at: i64,
 }
 
+/// An application's OAuth 2.0 client at one vendor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthClientRecord {
+    pub service_id: String,
+    pub client_id: String,
+    /// Sealed by [`Sealer`] for the application and the service.
+    pub client_secret: String,
+    /// Space-separated; `None` asks for the connector's default scopes.
+    pub scopes: Option<String>,
+    pub authorization_url: Option<String>,
+    pub token_url: Option<String>,
+    /// Where `/vault/authorize` may send the end customer back to, one per line; the first is
+    /// the default.
+    pub redirect_uris: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// An authorization in progress, from `/vault/authorize` to `/vault/callback`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthFlowRecord {
+    /// The `state` sent to the vendor is this id, signed.
+    pub id: String,
+    pub tenant: Tenant,
+    pub service_id: String,
+    pub redirect_uri: String,
+    /// The PKCE verifier, sealed; empty without PKCE.
+    pub verifier: String,
+    /// Epoch milliseconds.
+    pub expires_at: i64,
+}
+
 /// What the store knows of an idempotency key when a request claims it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdempotencyClaim {
@@ -198,6 +230,37 @@ pub trait Store: Send + Sync {
     /// answers whether it existed.
     async fn delete_consumer(&self, app_id: &str, consumer_id: &str) -> Result<bool>;
 
+    /// Creates or replaces an application's OAuth client for a service.
+    async fn save_oauth_client(&self, app_id: &str, client: &OAuthClientRecord) -> Result<()>;
+
+    async fn oauth_client(
+        &self,
+        app_id: &str,
+        service_id: &str,
+    ) -> Result<Option<OAuthClientRecord>>;
+
+    /// Every OAuth client of an application, ordered by service id.
+    async fn oauth_clients(&self, app_id: &str) -> Result<Vec<OAuthClientRecord>>;
+
+    /// Every application's OAuth clients; for maintenance (key rotation), never for requests.
+    async fn all_oauth_clients(&self) -> Result<Vec<(String, OAuthClientRecord)>>;
+
+    /// Deletes an application's OAuth client; answers whether one existed.
+    async fn delete_oauth_client(&self, app_id: &str, service_id: &str) -> Result<bool>;
+
+    /// Records a flow begun at `/vault/authorize`, and drops flows that expired before `now`.
+    async fn create_oauth_flow(&self, flow: &OAuthFlowRecord, now: i64) -> Result<()>;
+
+    /// Takes a flow for its callback: it is deleted in the same statement, so of two callbacks
+    /// with one state only one gets it; an expired flow is not returned.
+    async fn take_oauth_flow(&self, id: &str, now: i64) -> Result<Option<OAuthFlowRecord>>;
+
+    /// Holds the right to refresh one connection's tokens until the guard is released or
+    /// dropped: on PostgreSQL a transaction-scoped advisory lock, so that of several processes
+    /// only one refreshes at a time; on SQLite, which one process serves, nothing beyond the
+    /// caller's own in-process lock.
+    async fn refresh_lock(&self, tenant: &Tenant, service_id: &str) -> Result<RefreshGuard>;
+
     /// Claims an idempotency key for a request whose body hashes to `request_hash`; a use
     /// older than `expired_before` (epoch ms) no longer counts.
     async fn claim_idempotency(
@@ -224,6 +287,24 @@ pub trait Store: Send + Sync {
 
     /// Whether the database answers and holds crmgate's tables.
     async fn ping(&self) -> Result<()>;
+}
+
+/// The cross-process part of a refresh lock (see [`Store::refresh_lock`]).
+pub enum RefreshGuard {
+    /// Nothing to hold beyond the process's own lock.
+    Local,
+    /// The transaction holding a `pg_advisory_xact_lock`; ending it releases the lock.
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl RefreshGuard {
+    /// Releases the lock now rather than when the guard is dropped.
+    pub async fn release(self) -> Result<()> {
+        if let Self::Postgres(tx) = self {
+            tx.commit().await?;
+        }
+        Ok(())
+    }
 }
 
 /// Opens the store a database URL names (`sqlite:` or `postgres:`), applying its migrations.

@@ -14,7 +14,8 @@ use sqlx::{Pool, Postgres, Row, Sqlite};
 
 use super::{
     ApiKeyRecord, Application, ConnectionRecord, ConsumerRecord, CustomMappingRecord,
-    IdempotencyClaim, MappingScope, Store, Tenant,
+    IdempotencyClaim, MappingScope, OAuthClientRecord, OAuthFlowRecord, RefreshGuard, Store,
+    Tenant,
 };
 use crate::error::{Error, Result};
 
@@ -64,9 +65,32 @@ impl SqlStore<Postgres> {
     }
 }
 
+impl SqlStore<Sqlite> {
+    /// One process serves a SQLite database; its in-process lock is all there is to hold.
+    async fn refresh_guard(&self, _: &Tenant, _: &str) -> Result<RefreshGuard> {
+        Ok(RefreshGuard::Local)
+    }
+}
+
+impl SqlStore<Postgres> {
+    /// A transaction-scoped advisory lock keyed by a digest of the connection, so no tenant id
+    /// is spelled out and the lock goes with the transaction however it ends.
+    async fn refresh_guard(&self, tenant: &Tenant, service_id: &str) -> Result<RefreshGuard> {
+        let digest = tenant.digest(&["oauth-refresh", service_id]);
+        let key = i64::from_be_bytes(digest[..8].try_into().expect("a digest has 8 bytes"));
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        Ok(RefreshGuard::Postgres(tx))
+    }
+}
+
 const CONNECTION_COLUMNS: &str = "service_id, enabled, settings, created_at, updated_at";
 const KEY_COLUMNS: &str = "id, app_id, key_sha256, created_at, revoked_at";
 const CONSUMER_COLUMNS: &str = "consumer_id, metadata, created_at, updated_at";
+const OAUTH_CLIENT_COLUMNS: &str = "service_id, client_id, client_secret, scopes, authorization_url, token_url, redirect_uris, created_at, updated_at";
 
 macro_rules! impl_store {
     ($db:ty, $row:ty) => {
@@ -117,6 +141,20 @@ macro_rules! impl_store {
                 .execute(&mut **tx)
                 .await?;
                 Ok(())
+            }
+
+            fn oauth_client_record(row: &$row) -> Result<OAuthClientRecord> {
+                Ok(OAuthClientRecord {
+                    service_id: row.try_get("service_id")?,
+                    client_id: row.try_get("client_id")?,
+                    client_secret: row.try_get("client_secret")?,
+                    scopes: row.try_get("scopes")?,
+                    authorization_url: row.try_get("authorization_url")?,
+                    token_url: row.try_get("token_url")?,
+                    redirect_uris: row.try_get("redirect_uris")?,
+                    created_at: row.try_get("created_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                })
             }
 
             fn application_record(row: &$row) -> Result<Application> {
@@ -569,6 +607,121 @@ macro_rules! impl_store {
                 .execute(&self.pool)
                 .await?;
                 Ok(())
+            }
+
+            async fn save_oauth_client(&self, app_id: &str, c: &OAuthClientRecord) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO oauth_clients (app_id, service_id, client_id, client_secret, scopes,
+                         authorization_url, token_url, redirect_uris, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                     ON CONFLICT (app_id, service_id) DO UPDATE SET client_id = excluded.client_id,
+                         client_secret = excluded.client_secret, scopes = excluded.scopes,
+                         authorization_url = excluded.authorization_url, token_url = excluded.token_url,
+                         redirect_uris = excluded.redirect_uris, updated_at = excluded.updated_at",
+                )
+                .bind(app_id)
+                .bind(&c.service_id)
+                .bind(&c.client_id)
+                .bind(&c.client_secret)
+                .bind(&c.scopes)
+                .bind(&c.authorization_url)
+                .bind(&c.token_url)
+                .bind(&c.redirect_uris)
+                .bind(c.created_at)
+                .bind(c.updated_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn oauth_client(&self, app_id: &str, service_id: &str) -> Result<Option<OAuthClientRecord>> {
+                let sql = format!("SELECT {OAUTH_CLIENT_COLUMNS} FROM oauth_clients WHERE app_id = $1 AND service_id = $2");
+                sqlx::query(&sql)
+                    .bind(app_id)
+                    .bind(service_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(Self::oauth_client_record)
+                    .transpose()
+            }
+
+            async fn oauth_clients(&self, app_id: &str) -> Result<Vec<OAuthClientRecord>> {
+                let sql = format!("SELECT {OAUTH_CLIENT_COLUMNS} FROM oauth_clients WHERE app_id = $1 ORDER BY service_id");
+                sqlx::query(&sql)
+                    .bind(app_id)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(Self::oauth_client_record)
+                    .collect()
+            }
+
+            async fn all_oauth_clients(&self) -> Result<Vec<(String, OAuthClientRecord)>> {
+                let sql = format!("SELECT app_id, {OAUTH_CLIENT_COLUMNS} FROM oauth_clients ORDER BY app_id, service_id");
+                sqlx::query(&sql)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|row| Ok((row.try_get("app_id")?, Self::oauth_client_record(row)?)))
+                    .collect()
+            }
+
+            async fn delete_oauth_client(&self, app_id: &str, service_id: &str) -> Result<bool> {
+                let done = sqlx::query("DELETE FROM oauth_clients WHERE app_id = $1 AND service_id = $2")
+                    .bind(app_id)
+                    .bind(service_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn create_oauth_flow(&self, flow: &OAuthFlowRecord, now: i64) -> Result<()> {
+                sqlx::query("DELETE FROM oauth_flows WHERE expires_at < $1")
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO oauth_flows (id, app_id, consumer_id, service_id, redirect_uri, verifier, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&flow.id)
+                .bind(&flow.tenant.app_id)
+                .bind(&flow.tenant.consumer_id)
+                .bind(&flow.service_id)
+                .bind(&flow.redirect_uri)
+                .bind(&flow.verifier)
+                .bind(flow.expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn take_oauth_flow(&self, id: &str, now: i64) -> Result<Option<OAuthFlowRecord>> {
+                let row = sqlx::query(
+                    "DELETE FROM oauth_flows WHERE id = $1
+                     RETURNING id, app_id, consumer_id, service_id, redirect_uri, verifier, expires_at",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                let flow = OAuthFlowRecord {
+                    id: row.try_get("id")?,
+                    tenant: Tenant {
+                        app_id: row.try_get("app_id")?,
+                        consumer_id: row.try_get("consumer_id")?,
+                    },
+                    service_id: row.try_get("service_id")?,
+                    redirect_uri: row.try_get("redirect_uri")?,
+                    verifier: row.try_get("verifier")?,
+                    expires_at: row.try_get("expires_at")?,
+                };
+                Ok(Some(flow).filter(|f| f.expires_at >= now))
+            }
+
+            async fn refresh_lock(&self, tenant: &Tenant, service_id: &str) -> Result<RefreshGuard> {
+                self.refresh_guard(tenant, service_id).await
             }
 
             async fn ping(&self) -> Result<()> {

@@ -17,6 +17,9 @@ pub const API_KEY: &str = "test-key";
 pub const APP_ID: &str = "app-1";
 pub const CONSUMER_ID: &str = "consumer-1";
 pub const HUBSPOT_TOKEN: &str = "hs-token-123";
+/// Where the test gateways say browsers reach them (nothing listens there: tests follow
+/// redirects by hand).
+pub const PUBLIC_URL: &str = "https://gateway.test/";
 
 pub struct TestApp {
     pub address: String,
@@ -101,6 +104,7 @@ pub fn options(database_url: &str) -> ServeOptions {
         connectors: Default::default(),
         // The vendor mocks listen on loopback, which only an entry naming it reaches.
         allowed_hosts: vec![HostPattern::parse("127.0.0.1").unwrap()],
+        public_url: url::Url::parse(PUBLIC_URL).unwrap(),
     }
 }
 

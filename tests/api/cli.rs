@@ -310,3 +310,83 @@ fn connectors_schema_prints_the_committed_schema() {
         include_str!("../../connectors/schema.json")
     );
 }
+
+#[test]
+fn apps_oauth_registers_a_client_whose_secret_is_never_stored_or_shown_in_the_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("crmgate.db").display());
+    let secret_file = dir.path().join("secret");
+    std::fs::write(&secret_file, "the-client-secret-789\n").unwrap();
+    let run = |args: &[&str]| {
+        let out = crmgate()
+            .current_dir(dir.path())
+            .env("CRMGATE__DATABASE__URL", &database)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let secret = secret_file.to_str().unwrap();
+    let (code, out, err) = run(&[
+        "apps",
+        "oauth",
+        "set",
+        "app-1",
+        "hubspot",
+        "--client-id",
+        "cid-1",
+        "--client-secret-file",
+        secret,
+        "--redirect-uri",
+        "https://app.example.com/cb",
+        "--scope",
+        "oauth",
+        "--scope",
+        "crm.objects.deals.read",
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, out, err) = run(&["apps", "oauth", "list", "app-1"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        out.trim(),
+        "hubspot\tclient cid-1\tscopes oauth crm.objects.deals.read\tredirects https://app.example.com/cb"
+    );
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("crmgate.db") {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains("the-client-secret-789"),
+                "{} holds the secret in the clear",
+                path.display()
+            );
+        }
+    }
+    let (code, _, err) = run(&[
+        "apps",
+        "oauth",
+        "set",
+        "app-1",
+        "copper",
+        "--client-id",
+        "c",
+        "--client-secret-file",
+        secret,
+        "--redirect-uri",
+        "https://app.example.com/cb",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("the copper connector has no OAuth 2.0 flow"),
+        "{err}"
+    );
+    let (code, out, _) = run(&["apps", "oauth", "remove", "app-1", "hubspot"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("Removed"), "{out}");
+    let (_, out, _) = run(&["apps", "oauth", "list", "app-1"]);
+    assert_eq!(out.trim(), "");
+}

@@ -19,6 +19,7 @@ mod hubspot;
 mod input;
 mod leads;
 mod mappings;
+mod oauth;
 mod openapi;
 mod outbound;
 mod paging;

@@ -110,6 +110,17 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "/vault/consumers/{consumer_id}",
         "consumersDelete",
     ),
+    (
+        "GET",
+        "/vault/authorize/{service_id}/{application_id}",
+        "connectionsAuthorize",
+    ),
+    ("GET", "/vault/callback", "connectionsCallback"),
+    (
+        "GET",
+        "/vault/revoke/{service_id}/{application_id}",
+        "connectionsRevoke",
+    ),
     ("GET", "/proxy", "getProxy"),
     ("POST", "/proxy", "postProxy"),
     ("PUT", "/proxy", "putProxy"),

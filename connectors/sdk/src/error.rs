@@ -25,6 +25,9 @@ pub enum ErrorKind {
     /// The connection's destination is not one the connector and the operator allow; nothing
     /// was sent.
     Refused,
+    /// The vendor no longer honours the connection's OAuth grant (`invalid_grant`): only the
+    /// end customer authorizing again repairs it.
+    Revoked,
 }
 
 /// Who caused the failure; decides whether the client may retry or must change its request.
@@ -68,9 +71,10 @@ impl ConnectorError {
     /// A failure of the given kind with defaults derived from the kind.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         let (origin, retryable) = match kind {
-            ErrorKind::Unauthorized | ErrorKind::Rejected | ErrorKind::BadResponse => {
-                (Origin::Vendor, false)
-            }
+            ErrorKind::Unauthorized
+            | ErrorKind::Revoked
+            | ErrorKind::Rejected
+            | ErrorKind::BadResponse => (Origin::Vendor, false),
             ErrorKind::RateLimited | ErrorKind::Unavailable | ErrorKind::Timeout => {
                 (Origin::Vendor, true)
             }

@@ -1,6 +1,6 @@
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Once, RwLock};
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
@@ -69,7 +69,11 @@ pub struct OutboundClient {
     client: reqwest::Client,
     /// Where calls may go; checked before every call, and by the client's resolver.
     policy: Arc<OutboundPolicy>,
-    auth: Arc<HeaderMap>,
+    /// The connection's auth headers, shared by every request on the opened connection so
+    /// that a refreshed token serves them all at once.
+    auth: Arc<RwLock<Arc<HeaderMap>>>,
+    /// Renews the auth headers when the vendor answers 401 (an OAuth connection's).
+    refresher: Option<Arc<dyn Refresher>>,
     config: HttpConfig,
     pause: Arc<dyn Pause>,
     /// When the client's request must be answered; retries and waits never run past it.
@@ -83,6 +87,16 @@ pub struct OutboundClient {
     /// Metric labels: which connector, and which unified operation the calls serve.
     connector: &'static str,
     operation: &'static str,
+}
+
+/// Renews a connection's auth headers after the vendor refused them with a 401: an OAuth
+/// connection's token refresh. The gateway implements it, since it holds the tokens and the
+/// locks that keep two refreshes of one connection from racing.
+#[async_trait::async_trait]
+pub trait Refresher: Send + Sync {
+    /// Auth headers to send instead of `rejected`; an error when the connection cannot be
+    /// renewed (its grant was revoked), which the call then fails with.
+    async fn refresh(&self, rejected: &HeaderMap) -> Result<HeaderMap>;
 }
 
 /// Where one request's latest vendor rate-limit reading is kept.
@@ -255,7 +269,8 @@ impl OutboundClient {
         Self {
             client,
             policy: Arc::new(policy),
-            auth: Arc::new(HeaderMap::new()),
+            auth: Arc::default(),
+            refresher: None,
             config,
             pause: Arc::new(TokioPause),
             deadline: None,
@@ -298,9 +313,39 @@ impl OutboundClient {
             value.set_sensitive(true);
         }
         Self {
-            auth: Arc::new(auth),
+            auth: Arc::new(RwLock::new(Arc::new(auth))),
             ..self.clone()
         }
+    }
+
+    /// The same client renewing its auth headers through `refresher` when the vendor answers
+    /// 401, then sending the call once more: a 401 means the vendor did nothing, so even a
+    /// create may be sent again.
+    #[must_use]
+    pub fn with_refresher(&self, refresher: Arc<dyn Refresher>) -> Self {
+        Self {
+            refresher: Some(refresher),
+            ..self.clone()
+        }
+    }
+
+    /// The auth headers as they are now.
+    fn auth(&self) -> Arc<HeaderMap> {
+        self.auth.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Asks the refresher for new auth headers after `rejected` drew a 401, and uses them for
+    /// every later call on the connection; `false` when there is no refresher.
+    async fn renew(&self, rejected: &HeaderMap) -> Result<bool> {
+        let Some(refresher) = &self.refresher else {
+            return Ok(false);
+        };
+        let mut fresh = refresher.refresh(rejected).await?;
+        for value in fresh.values_mut() {
+            value.set_sensitive(true);
+        }
+        *self.auth.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
+        Ok(true)
     }
 
     /// The same client bound to a request's deadline.
@@ -405,12 +450,18 @@ impl OutboundClient {
             .as_ref()
             .map(|b| Bytes::from(serde_json::to_vec(b).expect("a JSON value always serialises")));
         let mut attempt = 1;
+        let mut renewed = false;
         loop {
-            let outcome = self.attempt(&rq, body.clone(), errors).await;
+            let auth = self.auth();
+            let outcome = self.attempt(&rq, &auth, body.clone(), errors).await;
             let (err, reached) = match outcome {
                 Ok(response) => return Ok(response),
                 Err(failure) => failure,
             };
+            if err.vendor_status == Some(401) && !renewed && self.renew(&auth).await? {
+                renewed = true;
+                continue;
+            }
             let transient = err.vendor_status.is_some_and(|s| errors.transient(s)) || !reached;
             let may_repeat = rq.repeatable || !reached;
             if attempt >= self.config.max_attempts || !transient || !may_repeat {
@@ -461,29 +512,42 @@ impl OutboundClient {
         if let Some(deadline) = self.deadline {
             timeout = timeout.min(deadline.saturating_duration_since(Instant::now()));
         }
-        let mut headers = headers;
-        if inject_auth {
-            for (name, value) in self.auth.iter() {
-                headers.insert(name, value.clone());
-            }
-        }
-        let started = Instant::now();
-        let response = self
-            .client
-            .request(method, url)
-            .headers(headers)
-            .timeout(timeout)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| {
-                self.count_call("unanswered", started);
-                match refusal_in(&e) {
-                    Some(refusal) => ConnectorError::refused(refusal),
-                    None => transport_error(&e),
+        let mut renewed = false;
+        let response = loop {
+            let auth = self.auth();
+            let mut outgoing = headers.clone();
+            if inject_auth {
+                for (name, value) in auth.iter() {
+                    outgoing.insert(name, value.clone());
                 }
-            })?;
-        self.count_call(response.status().as_str(), started);
+            }
+            let started = Instant::now();
+            let response = self
+                .client
+                .request(method.clone(), url.clone())
+                .headers(outgoing)
+                .timeout(timeout)
+                .body(body.clone())
+                .send()
+                .await
+                .map_err(|e| {
+                    self.count_call("unanswered", started);
+                    match refusal_in(&e) {
+                        Some(refusal) => ConnectorError::refused(refusal),
+                        None => transport_error(&e),
+                    }
+                })?;
+            self.count_call(response.status().as_str(), started);
+            if response.status() == StatusCode::UNAUTHORIZED
+                && inject_auth
+                && !renewed
+                && self.renew(&auth).await?
+            {
+                renewed = true;
+                continue;
+            }
+            break response;
+        };
         if let (Some(status), Some(slot)) = (self.rate.status(response.headers()), &self.last_rate)
         {
             *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(status);
@@ -493,19 +557,20 @@ impl OutboundClient {
 
     /// The values of the connection's auth headers and the tokens inside them (`Bearer x` →
     /// `x`), as vendors sometimes echo them back.
-    pub fn secrets(&self) -> Vec<&str> {
-        self.auth
+    pub fn secrets(&self) -> Vec<String> {
+        self.auth()
             .values()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| [Some(v), v.split_once(' ').map(|(_, token)| token)])
             .flatten()
             .filter(|s| s.len() >= 4)
+            .map(str::to_owned)
             .collect()
     }
 
     /// The names of the headers that carry the connection's credentials.
-    pub fn auth_header_names(&self) -> impl Iterator<Item = &header::HeaderName> {
-        self.auth.keys()
+    pub fn auth_header_names(&self) -> Vec<header::HeaderName> {
+        self.auth().keys().cloned().collect()
     }
 
     /// Full-jitter exponential backoff for the given (1-based) retry.
@@ -524,6 +589,7 @@ impl OutboundClient {
     async fn attempt(
         &self,
         rq: &VendorRequest,
+        auth: &HeaderMap,
         body: Option<Bytes>,
         errors: &dyn VendorErrors,
     ) -> std::result::Result<VendorResponse, (ConnectorError, bool)> {
@@ -537,7 +603,7 @@ impl OutboundClient {
         let mut builder = self
             .client
             .request(rq.method.clone(), rq.url.clone())
-            .headers((*self.auth).clone())
+            .headers(auth.clone())
             .header(header::ACCEPT, "application/json");
         let mut timeout = self.config.request_timeout;
         if let Some(deadline) = self.deadline {
@@ -744,7 +810,8 @@ mod tests {
             "Bearer secret-token".parse().unwrap(),
         );
         let client = OutboundClient::for_tests().with_auth(auth);
-        let value = client.auth.get(header::AUTHORIZATION).unwrap();
+        let auth = client.auth();
+        let value = auth.get(header::AUTHORIZATION).unwrap();
         assert!(value.is_sensitive());
         assert!(!format!("{value:?}").contains("secret-token"));
     }
@@ -909,6 +976,76 @@ mod retries {
             .unwrap_err();
         assert_eq!(err.kind, ErrorKind::Unavailable);
         assert!(waits.0.lock().unwrap().is_empty());
+    }
+
+    /// Hands out `Bearer new-N` and counts how often it was asked.
+    #[derive(Default)]
+    struct CountingRefresher(std::sync::atomic::AtomicU32);
+
+    #[async_trait::async_trait]
+    impl Refresher for CountingRefresher {
+        async fn refresh(&self, rejected: &HeaderMap) -> Result<HeaderMap> {
+            assert_eq!(rejected[header::AUTHORIZATION], "Bearer old");
+            let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            let mut fresh = HeaderMap::new();
+            fresh.insert(
+                header::AUTHORIZATION,
+                format!("Bearer new-{n}").parse().unwrap(),
+            );
+            Ok(fresh)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_401_renews_the_auth_once_and_sends_even_a_create_again() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(wiremock::matchers::header("authorization", "Bearer old"))
+            .respond_with(ResponseTemplate::new(401))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(wiremock::matchers::header("authorization", "Bearer new-1"))
+            .respond_with(ResponseTemplate::new(201))
+            .expect(2)
+            .mount(&server)
+            .await;
+        let refresher = Arc::new(CountingRefresher::default());
+        let mut auth = HeaderMap::new();
+        auth.insert(header::AUTHORIZATION, "Bearer old".parse().unwrap());
+        let (client, _) = client();
+        let client = client.with_auth(auth).with_refresher(refresher.clone());
+        for _ in 0..2 {
+            let answer = client
+                .send(VendorRequest::new(Method::POST, url(&server)), &none)
+                .await
+                .unwrap();
+            assert_eq!(answer.status, 201);
+        }
+        // The renewed headers serve the next call at once: one refresh in all.
+        assert_eq!(refresher.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(client.auth()[header::AUTHORIZATION].is_sensitive());
+    }
+
+    #[tokio::test]
+    async fn a_401_after_renewing_is_the_answer() {
+        let server = vendor(
+            &[ResponseTemplate::new(401), ResponseTemplate::new(401)],
+            "GET",
+        )
+        .await;
+        let mut auth = HeaderMap::new();
+        auth.insert(header::AUTHORIZATION, "Bearer old".parse().unwrap());
+        let (client, _) = client();
+        let client = client
+            .with_auth(auth)
+            .with_refresher(Arc::new(CountingRefresher::default()));
+        let err = client
+            .send(VendorRequest::new(Method::GET, url(&server)), &none)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Unauthorized);
     }
 
     #[tokio::test]

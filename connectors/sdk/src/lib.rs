@@ -11,6 +11,7 @@ mod error;
 mod http;
 mod limit;
 pub mod manifest;
+pub mod oauth;
 mod operation;
 mod outbound;
 mod pass_through;
@@ -21,8 +22,8 @@ pub use catalog::{FieldCatalog, FieldNames, MIN_AGE_TO_REREAD, id_text, recently
 pub use driver::Call;
 pub use error::{ConnectorError, DownstreamError, ErrorKind, Origin};
 pub use http::{
-    HttpConfig, OutboundClient, Pause, RateLimitSlot, RateLimitStatus, RateReport, VendorErrors,
-    VendorRequest, VendorResponse, install_crypto_provider,
+    HttpConfig, OutboundClient, Pause, RateLimitSlot, RateLimitStatus, RateReport, Refresher,
+    VendorErrors, VendorRequest, VendorResponse, install_crypto_provider,
 };
 pub use limit::{LocalLimiter, RateBudget, RateLimiter};
 pub use manifest::{Expected, Manifest, ManifestError, manifest_schema};

@@ -6,12 +6,14 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use crmgate_connector_sdk::oauth as sdk_oauth;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
 use super::{object_body, respond};
 use crate::api::AppState;
 use crate::api::crm::Body;
+use crate::api::oauth;
 use crate::api::tenant::Caller;
 use crate::error::{Error, ErrorType, Result};
 use crate::registry::ConnectorEntry;
@@ -116,13 +118,72 @@ impl<'a> Opened<'a> {
     }
 }
 
+/// A consumer's OAuth links for a connector, when its application has a client there.
+pub(super) struct Links {
+    authorize_url: String,
+    revoke_url: String,
+}
+
+impl Links {
+    /// The links of each connector the application has an OAuth client for.
+    pub(super) async fn of(
+        state: &AppState,
+        tenant: Option<&Tenant>,
+        app_id: &str,
+    ) -> Result<Vec<(String, Links)>> {
+        let Some(tenant) = tenant else {
+            return Ok(Vec::new());
+        };
+        let now = chrono::Utc::now().timestamp_millis();
+        Ok(state
+            .store
+            .oauth_clients(app_id)
+            .await?
+            .into_iter()
+            .filter(|c| {
+                state
+                    .connector(&c.service_id)
+                    .is_some_and(|e| e.connector.manifest().oauth2().is_some())
+            })
+            .map(|c| {
+                let (authorize_url, revoke_url) = state.oauth.links(tenant, &c.service_id, now);
+                (
+                    c.service_id,
+                    Links {
+                        authorize_url,
+                        revoke_url,
+                    },
+                )
+            })
+            .collect())
+    }
+}
+
+/// One connector's links for a consumer.
+async fn links_for(state: &AppState, tenant: &Tenant, service: &str) -> Result<Option<Links>> {
+    Ok(Links::of(state, Some(tenant), &tenant.app_id)
+        .await?
+        .into_iter()
+        .find(|(s, _)| s == service)
+        .map(|(_, l)| l))
+}
+
 /// Vault's `Connection` for a connector and the consumer's stored record, secrets masked.
-fn connection_json(entry: &ConnectorEntry, opened: Option<&Opened<'_>>) -> Value {
+fn connection_json(
+    entry: &ConnectorEntry,
+    opened: Option<&Opened<'_>>,
+    links: Option<&Links>,
+) -> Value {
     let connector = &entry.connector;
     let specs = connector.settings();
-    let missing = specs
-        .iter()
-        .any(|s| s.required && opened.is_none_or(|o| o.setting(&s.name).is_none()));
+    let authorized = opened
+        .and_then(|o| o.settings.as_ref())
+        .is_some_and(sdk_oauth::is_authorized);
+    let revoked = opened.is_some_and(|o| o.setting(oauth::INVALID).is_some());
+    let missing = connector
+        .manifest()
+        .required_settings(authorized)
+        .any(|s| opened.is_none_or(|o| o.setting(&s.name).is_none()));
     let shown = |name: &str, secret: bool| -> Value {
         match opened.and_then(|o| o.setting(name)) {
             Some(_) if secret => MASK.into(),
@@ -156,8 +217,16 @@ fn connection_json(entry: &ConnectorEntry, opened: Option<&Opened<'_>>) -> Value
     let (state, health) = match opened {
         None => ("available", None),
         Some(o) if o.settings.is_none() => ("invalid", Some("missing_settings")),
+        Some(_) if revoked => ("invalid", Some("needs_auth")),
+        Some(_) if authorized && missing => ("authorized", Some("missing_settings")),
         Some(_) if missing => ("added", Some("missing_settings")),
         Some(_) => ("callable", Some("ok")),
+    };
+    // OAuth when the connection was authorized so, or when it could be and has no API key yet.
+    let auth_type = if authorized || (links.is_some() && missing) {
+        "oauth2"
+    } else {
+        "apiKey"
     };
     let record = opened.map(|o| o.record);
     let mut connection = json!({
@@ -165,7 +234,7 @@ fn connection_json(entry: &ConnectorEntry, opened: Option<&Opened<'_>>) -> Value
         "service_id": connector.id(),
         "name": connector.name(),
         "unified_api": UNIFIED_API,
-        "auth_type": "apiKey",
+        "auth_type": auth_type,
         "state": state,
         "integration_state": if record.is_some() { "configured" } else { "needs_configuration" },
         "enabled": record.is_some_and(|r| r.enabled),
@@ -184,6 +253,11 @@ fn connection_json(entry: &ConnectorEntry, opened: Option<&Opened<'_>>) -> Value
     }
     if let Some(record) = record {
         connection["created_at"] = record.created_at.into();
+    }
+    if let Some(links) = links {
+        connection["oauth_grant_type"] = "authorization_code".into();
+        connection["authorize_url"] = links.authorize_url.clone().into();
+        connection["revoke_url"] = links.revoke_url.clone().into();
     }
     connection
 }
@@ -221,13 +295,15 @@ pub async fn list(
         }
     }
     let tenant = caller.consumer_id.map(|consumer_id| Tenant {
-        app_id: caller.app_id,
+        app_id: caller.app_id.clone(),
         consumer_id,
     });
     let records = match &tenant {
         Some(tenant) => state.store.connections(tenant).await?,
         None => Vec::new(),
     };
+    let links = Links::of(&state, tenant.as_ref(), &caller.app_id).await?;
+    let links_of = |service: &str| links.iter().find(|(s, _)| s == service).map(|(_, l)| l);
     let data: Vec<Value> = state
         .connectors
         .iter()
@@ -238,7 +314,11 @@ pub async fn list(
                 .find(|r| r.service_id == entry.connector.id())
                 .zip(tenant.as_ref())
                 .map(|(record, tenant)| Opened::new(&state, tenant, record));
-            (opened.is_some(), connection_json(entry, opened.as_ref()))
+            let links = links_of(entry.connector.id());
+            (
+                opened.is_some(),
+                connection_json(entry, opened.as_ref(), links),
+            )
         })
         .filter(|(stored, _)| configured.is_none_or(|c| c == *stored))
         .map(|(_, json)| json)
@@ -257,9 +337,10 @@ pub async fn one(
     let entry = known_connector(&state, &api, &service)?;
     let record = state.store.connection(&tenant, &service).await?;
     let opened = record.as_ref().map(|r| Opened::new(&state, &tenant, r));
+    let links = links_for(&state, &tenant, &service).await?;
     Ok(respond(
         StatusCode::OK,
-        connection_json(entry, opened.as_ref()),
+        connection_json(entry, opened.as_ref(), links.as_ref()),
     ))
 }
 
@@ -348,9 +429,12 @@ async fn save(
             None => settings.remove(&name),
         };
     }
-    let base_url_after = settings.get(BASE_URL).map(|v| v.expose_secret());
-    if base_url_after != base_url_before.as_deref() {
-        check_destination(&state, entry, base_url_after)?;
+    let base_url_after = settings.get(BASE_URL).map(|v| v.expose_secret().to_owned());
+    if base_url_after != base_url_before {
+        check_destination(&state, entry, base_url_after.as_deref())?;
+        // OAuth tokens are bound to the host they were granted for, like secret settings; the
+        // end customer authorizes again for another.
+        sdk_oauth::forget(&mut settings);
         let missing: Vec<&str> = secrets_before
             .into_iter()
             .filter(|name| !resent.iter().any(|r| r == name))
@@ -373,9 +457,10 @@ async fn save(
         record: &record,
         settings: Some(settings),
     };
+    let links = links_for(&state, &tenant, &service).await?;
     Ok(respond(
         StatusCode::OK,
-        connection_json(entry, Some(&opened)),
+        connection_json(entry, Some(&opened), links.as_ref()),
     ))
 }
 
@@ -389,10 +474,7 @@ pub async fn delete(
     let tenant = tenant_of(caller)?;
     known_connector(&state, &api, &service)?;
     if !state.store.delete_connection(&tenant, &service).await? {
-        return Err(Error::connection_not_found(format!(
-            "Consumer {} has no {service} connection",
-            tenant.consumer_id
-        )));
+        return Err(Error::no_connection(&tenant, &service));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -129,10 +129,7 @@ pub async fn for_connection(
     known_connector(&state, &api, &service)?;
     let resource = resource_named(&resource)?;
     if state.store.connection(&tenant, &service).await?.is_none() {
-        return Err(Error::connection_not_found(format!(
-            "Consumer {} has no {service} connection",
-            tenant.consumer_id
-        )));
+        return Err(Error::no_connection(&tenant, &service));
     }
     let caller = Caller {
         app_id: tenant.app_id,

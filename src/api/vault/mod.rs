@@ -1,5 +1,6 @@
 //! Apideck's Vault: where consumers' connections and their settings live.
 
+pub mod authorize;
 pub mod connections;
 pub mod consumers;
 pub mod custom_mappings;

@@ -3,6 +3,8 @@
 //! consistent (page sizes, budgets), every name is usable (headers, hosts). Each problem names
 //! the element it is about; the loader turns that into a line and column.
 
+use std::collections::BTreeMap;
+
 use http::{HeaderName, HeaderValue};
 use url::Url;
 
@@ -39,6 +41,9 @@ pub(super) fn check(file: &ManifestFile, expected: &Expected<'_>) -> Vec<Problem
     cx.settings(&root.key("settings"));
     cx.base_url(&file.base_url, &root.key("base_url"));
     cx.auth(&file.auth, &root.key("auth"));
+    if let Some(oauth) = &file.oauth2 {
+        cx.oauth2(oauth, &root.key("oauth2"));
+    }
     if let Some(rate) = &file.rate_limit {
         cx.rate_limit(rate, &root.key("rate_limit"));
     }
@@ -96,6 +101,14 @@ struct Vars<'a> {
 }
 
 const NO_EXTRA: &[&str] = &[];
+/// The fields of a token answer that are the tokens themselves, not kept beside them.
+const TOKEN_FIELDS: &[&str] = &[
+    "access_token",
+    "refresh_token",
+    "expires_in",
+    "token_type",
+    "scope",
+];
 const RECORD: &[&str] = &["id"];
 const FILTER_ITEM: &[&str] = &["field", "value"];
 const SORT_ITEM: &[&str] = &["field", "direction"];
@@ -270,40 +283,85 @@ impl Checker<'_> {
             extra: NO_EXTRA,
         };
         match auth {
-            Auth::Header(header) => {
-                let headers = at.key("headers");
-                if header.headers.is_empty() {
-                    self.problem(headers.clone(), "list at least one header");
-                }
-                let mut seen: Vec<&str> = Vec::new();
-                for (name, template) in &header.headers {
-                    let here = headers.key(name);
-                    self.header_name(name, &headers.name(name));
-                    if let Some(other) = seen.iter().find(|s| s.eq_ignore_ascii_case(name)) {
-                        self.problem(
-                            headers.name(name),
-                            format!("header {name:?} is given twice (also as {other:?}); header names ignore case"),
-                        );
-                    }
-                    seen.push(name);
-                    self.template(template, &vars, &here);
-                    let sample = template
-                        .render(|_| Ok::<_, ()>("x".into()))
-                        .unwrap_or_default();
-                    if HeaderValue::from_str(&sample).is_err() {
-                        self.problem(here, "the value holds characters a header cannot carry");
-                    }
-                }
-            }
+            Auth::Header(header) => self.auth_headers(&header.headers, &vars, &at.key("headers")),
             Auth::Basic(basic) => {
                 self.template(&basic.username, &vars, &at.key("username"));
                 self.template(&basic.password, &vars, &at.key("password"));
             }
-            Auth::OAuth2(_) => self.problem(
-                at.key("type"),
-                "auth type oauth2 is not supported yet; use header or basic",
-            ),
         }
+    }
+
+    /// Headers that carry credentials: valid names, each once, values that can be headers.
+    fn auth_headers(&mut self, headers: &BTreeMap<String, Template>, vars: &Vars<'_>, at: &At) {
+        if headers.is_empty() {
+            self.problem(at.clone(), "list at least one header");
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for (name, template) in headers {
+            let here = at.key(name);
+            self.header_name(name, &at.name(name));
+            if let Some(other) = seen.iter().find(|s| s.eq_ignore_ascii_case(name)) {
+                self.problem(
+                    at.name(name),
+                    format!("header {name:?} is given twice (also as {other:?}); header names ignore case"),
+                );
+            }
+            seen.push(name);
+            self.template(template, vars, &here);
+            let sample = template
+                .render(|_| Ok::<_, ()>("x".into()))
+                .unwrap_or_default();
+            if HeaderValue::from_str(&sample).is_err() {
+                self.problem(here, "the value holds characters a header cannot carry");
+            }
+        }
+    }
+
+    fn oauth2(&mut self, oauth: &OAuth2, at: &At) {
+        for (key, url) in [
+            ("authorization_url", &oauth.authorization_url),
+            ("token_url", &oauth.token_url),
+        ] {
+            match Url::parse(url) {
+                Ok(parsed) if parsed.scheme() == "https" && parsed.host_str().is_some() => {}
+                Ok(_) => self.problem(at.key(key), format!("{url:?} is not an https:// URL")),
+                Err(e) => self.problem(at.key(key), format!("{url:?} is not a URL: {e}")),
+            }
+        }
+        if oauth.scope_separator.is_empty() {
+            self.problem(
+                at.key("scope_separator"),
+                "scopes need a separator (RFC 6749 uses a space)",
+            );
+        }
+        for (i, name) in oauth.keep.iter().enumerate() {
+            if !is_name(name) || TOKEN_FIELDS.contains(&name.as_str()) {
+                self.problem(
+                    at.key("keep").index(i),
+                    format!(
+                        "{name:?} cannot be kept: a name of lower case letters, digits and `_`, other than {}",
+                        TOKEN_FIELDS.join(", ")
+                    ),
+                );
+            }
+        }
+        if let Some(name) = &oauth.base_url_from
+            && !oauth.keep.contains(name)
+        {
+            self.problem(
+                at.key("base_url_from"),
+                format!("{name:?} is not one of oauth2.keep; keep it to take the base URL from it"),
+            );
+        }
+        let extra: Vec<&str> = std::iter::once("access_token")
+            .chain(oauth.keep.iter().map(String::as_str))
+            .collect();
+        let vars = Vars {
+            place: "oauth2.headers",
+            secrets: true,
+            extra: &extra,
+        };
+        self.auth_headers(&oauth.headers, &vars, &at.key("headers"));
     }
 
     fn rate_limit(&mut self, rate: &RateLimit, at: &At) {

@@ -34,6 +34,11 @@ pub struct ManifestFile {
     pub base_url: BaseUrl,
     /// How a call carries the connection's credentials.
     pub auth: Auth,
+    /// How a connection is authorized through Vault's OAuth 2.0 flow instead, when the vendor
+    /// offers it; such a connection carries its access token as `oauth2.headers` say, in place
+    /// of `auth`.
+    #[serde(default)]
+    pub oauth2: Option<OAuth2>,
     /// The vendor's request budget and how it reports its rate limit.
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,
@@ -82,9 +87,6 @@ tagged! {
         "header" => Header(HeaderAuth),
         /// HTTP Basic authentication from two templates.
         "basic" => Basic(BasicAuth),
-        /// OAuth 2.0 authorization code with refresh. Declared for what is to come; a manifest
-        /// using it does not load yet.
-        "oauth2" => OAuth2(OAuth2Auth),
     }
 }
 
@@ -117,17 +119,86 @@ fn empty_text() -> &'static str {
     ""
 }
 
-/// OAuth 2.0 with the authorization code grant.
+/// OAuth 2.0 with the authorization code grant and refresh tokens (RFC 6749), as Vault runs
+/// it: `/vault/authorize` sends the end customer to `authorization_url`, `/vault/callback`
+/// exchanges the code at `token_url`, and the gateway refreshes the access token before it
+/// expires. Each application registers its own client id and secret
+/// (`crmgate apps oauth set`), and may override the scopes and both URLs.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct OAuth2Auth {
-    /// Where the user grants access.
+pub struct OAuth2 {
+    /// Where the end customer grants access (HTTPS).
     pub authorization_url: String,
-    /// Where codes and refresh tokens are exchanged for access tokens.
+    /// Where codes and refresh tokens are exchanged for access tokens (HTTPS). It receives the
+    /// application's client secret: its host is the only one beyond `base_url.hosts` that the
+    /// token calls may reach, unless the operator allows more.
     pub token_url: String,
-    /// The scopes asked for.
+    /// The scopes asked for unless the application names its own.
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// What joins the scopes in the `scope` parameter (RFC 6749 says a space; some vendors
+    /// take commas).
+    #[serde(default = "space")]
+    #[schemars(default = "space")]
+    pub scope_separator: String,
+    /// Extra parameters of the authorization URL (`access_type: offline`, `prompt: consent`).
+    #[serde(default)]
+    pub authorize_params: BTreeMap<String, String>,
+    /// Whether to use PKCE (RFC 7636, S256) where the vendor supports it.
+    #[serde(default)]
+    pub pkce: bool,
+    /// How the client id and secret reach the token endpoint.
+    #[serde(default)]
+    pub client_auth: ClientAuth,
+    /// Whether the vendor replaces the refresh token on every refresh (the old one stops
+    /// working): then a refresh answer without a new one is refused, and the new one is stored
+    /// before the access token is used.
+    #[serde(default)]
+    pub rotates_refresh_tokens: bool,
+    /// The `error` codes of a token answer that mean the grant is gone and the end customer
+    /// must authorize again; the connection becomes `invalid` and no further refresh is tried.
+    #[serde(default = "invalid_grant")]
+    #[schemars(default = "invalid_grant")]
+    pub reauthorize_on: Vec<String>,
+    /// Fields of the token answer kept with the tokens (`instance_url`, `api_domain`), usable
+    /// in `headers` as placeholders.
+    #[serde(default)]
+    pub keep: Vec<String>,
+    /// A kept field that is the API root of the authorizing account (Pipedrive's
+    /// `api_domain`, Salesforce's `instance_url`): it becomes the connection's `base_url`,
+    /// once checked against `base_url.hosts` and the operator's allowed hosts.
+    pub base_url_from: Option<String>,
+    /// Header name → value template of an authorized call; `{access_token}` is the current
+    /// access token. Every value is sent marked sensitive.
+    #[serde(default = "bearer")]
+    #[schemars(default = "bearer")]
+    pub headers: BTreeMap<String, Template>,
+}
+
+fn space() -> String {
+    " ".to_owned()
+}
+
+fn invalid_grant() -> Vec<String> {
+    vec!["invalid_grant".to_owned()]
+}
+
+fn bearer() -> BTreeMap<String, Template> {
+    BTreeMap::from([(
+        "authorization".to_owned(),
+        Template::parse("Bearer {access_token}").expect("the bearer template parses"),
+    )])
+}
+
+/// How an application's client credentials reach the token endpoint (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// `client_id` and `client_secret` in the form body.
+    #[default]
+    Body,
+    /// HTTP Basic with the client id and secret.
+    Basic,
 }
 
 /// The vendor's request budget and rate-limit reporting.

@@ -165,9 +165,52 @@ impl Manifest {
         })
     }
 
-    /// The headers that authenticate a call with this connection's settings, marked sensitive.
+    /// The settings a connection must have to be callable: the required ones, less those only
+    /// `auth` uses when the connection is authorized through OAuth instead.
+    pub fn required_settings(&self, oauth: bool) -> impl Iterator<Item = &SettingSpec> {
+        let auth_only: Vec<&str> = match (&self.declaration.auth, &self.declaration.oauth2) {
+            (Auth::Header(h), Some(o)) if oauth => {
+                let used_by_oauth: Vec<&str> =
+                    o.headers.values().flat_map(Template::vars).collect();
+                h.headers
+                    .values()
+                    .flat_map(Template::vars)
+                    .filter(|v| !used_by_oauth.contains(v))
+                    .collect()
+            }
+            (Auth::Basic(b), Some(_)) if oauth => {
+                b.username.vars().chain(b.password.vars()).collect()
+            }
+            _ => Vec::new(),
+        };
+        self.settings
+            .iter()
+            .filter(move |s| s.required && !auth_only.contains(&s.name.as_str()))
+    }
+
+    /// The headers that authenticate a call with this connection's settings, marked sensitive:
+    /// `oauth2.headers` with the access token for a connection authorized through OAuth, `auth`
+    /// for any other.
     pub fn auth_headers(&self, settings: &ConnectionSettings) -> Result<HeaderMap> {
         let mut headers = HeaderMap::new();
+        if let Some(oauth) = &self.declaration.oauth2
+            && settings.has(crate::oauth::ACCESS_TOKEN)
+        {
+            for (name, template) in &oauth.headers {
+                let name = HeaderName::from_bytes(name.as_bytes())
+                    .expect("header names are checked when the manifest loads");
+                let text = template.render(|var| {
+                    let key = if var == "access_token" || oauth.keep.iter().any(|k| k == var) {
+                        format!("{}{var}", crate::oauth::KEPT)
+                    } else {
+                        var.to_owned()
+                    };
+                    settings.require(&key).map(Cow::Borrowed)
+                })?;
+                headers.insert(name, sensitive_value(&text)?);
+            }
+            return Ok(headers);
+        }
         match &self.declaration.auth {
             Auth::Header(auth) => {
                 for (name, template) in &auth.headers {
@@ -190,12 +233,6 @@ impl Manifest {
                         .expect("base64 is always a valid header value");
                 value.set_sensitive(true);
                 headers.insert(header::AUTHORIZATION, value);
-            }
-            Auth::OAuth2(_) => {
-                return Err(ConnectorError::new(
-                    ErrorKind::Unsupported,
-                    "OAuth 2.0 connections are not supported yet.",
-                ));
             }
         }
         Ok(headers)
@@ -292,6 +329,19 @@ fn render(template: &Template, settings: &ConnectionSettings) -> Result<String> 
 
 /// A header value from a template, marked sensitive. A value that cannot be sent in a header
 /// names the setting that brought the bad characters.
+/// A header value of an authorized call, from text the vendor's token answer filled.
+fn sensitive_value(text: &str) -> Result<HeaderValue> {
+    let text = SecretString::from(text.to_owned());
+    let mut value = HeaderValue::from_str(text.expose_secret()).map_err(|_| {
+        ConnectorError::new(
+            ErrorKind::Unauthorized,
+            "The connection's OAuth token holds characters that cannot be sent in a header; authorize it again.",
+        )
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
 fn header_value(template: &Template, settings: &ConnectionSettings) -> Result<HeaderValue> {
     let text = SecretString::from(render(template, settings)?);
     let mut value = HeaderValue::from_str(text.expose_secret()).map_err(|_| {

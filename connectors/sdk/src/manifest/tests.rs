@@ -410,15 +410,86 @@ fn the_default_base_url_is_https_on_a_declared_host() {
     );
 }
 
+const OAUTH: &str = "rate_limit:";
+
+fn with_oauth(block: &str) -> String {
+    changed(OAUTH, &format!("oauth2:\n{block}rate_limit:"))
+}
+
+const OAUTH_BLOCK: &str = "  authorization_url: https://acme.example/authorize\n  token_url: https://auth.acme.example/token\n  keep: [instance_url]\n  headers:\n    authorization: \"Bearer {access_token}\"\n    x-instance: \"{instance_url}\"\n";
+
 #[test]
-fn oauth2_is_declared_but_refused_for_now() {
-    assert_error(
-        &changed(
-            "  type: header\n  headers:\n    authorization: \"Bearer {api_key}\"\n",
-            "  type: oauth2\n  authorization_url: https://acme.example/authorize\n  token_url: https://acme.example/token\n",
+fn an_oauth_connection_sends_its_token_and_needs_no_api_key() {
+    let manifest = load(&with_oauth(OAUTH_BLOCK)).unwrap();
+    let required = |oauth| -> Vec<&str> {
+        manifest
+            .required_settings(oauth)
+            .map(|s| s.name.as_str())
+            .collect()
+    };
+    assert_eq!(required(false), ["api_key"]);
+    assert!(required(true).is_empty(), "only auth uses the API key");
+    let authorized = ConnectionSettings::new(
+        manifest.settings(),
+        [
+            ("oauth:access_token", "at-1"),
+            ("oauth:instance_url", "eu1"),
+        ]
+        .map(|(k, v)| (k.to_owned(), SecretString::from(v))),
+    );
+    let headers = manifest.auth_headers(&authorized).unwrap();
+    assert_eq!(headers["authorization"], "Bearer at-1");
+    assert_eq!(headers["x-instance"], "eu1");
+    assert!(headers["authorization"].is_sensitive());
+    // Without tokens the connection is an API-key one.
+    let keyed = manifest
+        .auth_headers(&settings(&[("api_key", "k-1")]))
+        .unwrap();
+    assert_eq!(keyed["authorization"], "Bearer k-1");
+    assert!(
+        manifest
+            .token_hosts()
+            .iter()
+            .any(|h| h.to_string() == "auth.acme.example"),
+        "the token URL's host is reachable by token calls"
+    );
+}
+
+#[test]
+fn oauth_declarations_are_checked() {
+    for (from, to, words) in [
+        (
+            "https://auth.acme.example/token",
+            "http://auth.acme.example/token",
+            "is not an https:// URL",
         ),
-        "16:9:",
-        "auth.type: auth type oauth2 is not supported yet",
+        (
+            "keep: [instance_url]",
+            "keep: [access_token]",
+            "cannot be kept",
+        ),
+        (
+            "{instance_url}",
+            "{region}",
+            "{region} is neither a setting nor known in oauth2.headers",
+        ),
+    ] {
+        let text = with_oauth(&OAUTH_BLOCK.replace(from, to));
+        let errors = errors(&text);
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("oauth2.") && e.contains(words)),
+            "{from} → {to}: {errors:#?}"
+        );
+    }
+    let text = with_oauth(&format!("{OAUTH_BLOCK}  base_url_from: api_domain\n"));
+    let errors = errors(&text);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("oauth2.base_url_from") && e.contains("not one of oauth2.keep")),
+        "{errors:#?}"
     );
 }
 

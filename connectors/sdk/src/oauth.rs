@@ -1,0 +1,437 @@
+//! OAuth 2.0 connections (RFC 6749, authorization code grant, with PKCE from RFC 7636): the
+//! authorization URL, the code exchange and the refresh, as a manifest's `oauth2` declares
+//! them. The gateway keeps the flow's state, the tokens and the locks; this module only speaks
+//! to the vendor's token endpoint, through an [`OutboundClient`] whose policy admits it.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, header};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::manifest::{ClientAuth, OAuth2};
+use crate::{ConnectorError, ErrorKind, HostPattern, Manifest, OutboundClient, Result};
+
+/// The settings keys tokens are kept under, beside a connection's own settings. A `:` is in no
+/// setting name, so they can neither clash with one nor be set through Vault's settings.
+pub const ACCESS_TOKEN: &str = "oauth:access_token";
+pub const REFRESH_TOKEN: &str = "oauth:refresh_token";
+/// Unix seconds.
+pub const EXPIRES_AT: &str = "oauth:expires_at";
+/// The prefix of a kept token-answer field.
+pub const KEPT: &str = "oauth:";
+
+/// Largest token answer read; real ones are well under a kilobyte.
+const MAX_TOKEN_ANSWER: usize = 64 * 1024;
+
+/// One application's client at a vendor, as its owner registered it.
+#[derive(Debug)]
+pub struct OAuthApp {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// The scopes asked for instead of the manifest's.
+    pub scopes: Option<Vec<String>>,
+    /// Overrides of the manifest's URLs (sandboxes, tests), within the allowed hosts.
+    pub authorization_url: Option<Url>,
+    pub token_url: Option<Url>,
+}
+
+/// What a token endpoint granted.
+#[derive(Debug)]
+pub struct Tokens {
+    pub access_token: SecretString,
+    /// `None` when the answer has none (a refresh that keeps the current one).
+    pub refresh_token: Option<SecretString>,
+    /// Unix seconds; `None` when the vendor does not say.
+    pub expires_at: Option<i64>,
+    /// The manifest's `keep` fields of the answer.
+    pub kept: BTreeMap<String, String>,
+}
+
+impl Tokens {
+    /// Writes the tokens into a connection's stored settings, replacing earlier ones; a
+    /// refresh token the answer lacks is kept from before.
+    pub fn store(self, settings: &mut BTreeMap<String, SecretString>) {
+        settings.insert(ACCESS_TOKEN.to_owned(), self.access_token);
+        if let Some(refresh) = self.refresh_token {
+            settings.insert(REFRESH_TOKEN.to_owned(), refresh);
+        }
+        match self.expires_at {
+            Some(at) => settings.insert(EXPIRES_AT.to_owned(), SecretString::from(at.to_string())),
+            None => settings.remove(EXPIRES_AT),
+        };
+        for (name, value) in self.kept {
+            settings.insert(format!("{KEPT}{name}"), SecretString::from(value));
+        }
+    }
+}
+
+impl Tokens {
+    /// The API root the token answer names for the account (`oauth2.base_url_from`), if the
+    /// manifest takes one and the answer has it; the caller checks it before use.
+    pub fn base_url(&self, oauth: &OAuth2) -> Option<&str> {
+        self.kept
+            .get(oauth.base_url_from.as_ref()?)
+            .map(String::as_str)
+    }
+}
+
+/// Whether stored settings hold OAuth tokens.
+pub fn is_authorized(settings: &BTreeMap<String, SecretString>) -> bool {
+    settings
+        .get(ACCESS_TOKEN)
+        .is_some_and(|t| !t.expose_secret().is_empty())
+}
+
+/// When stored tokens expire, in Unix seconds.
+pub fn expires_at(settings: &BTreeMap<String, SecretString>) -> Option<i64> {
+    settings.get(EXPIRES_AT)?.expose_secret().parse().ok()
+}
+
+/// Takes every token out of stored settings (a revoked or disconnected grant).
+pub fn forget(settings: &mut BTreeMap<String, SecretString>) {
+    settings.retain(|name, _| !name.starts_with(KEPT));
+}
+
+/// A PKCE verifier and its S256 challenge.
+pub struct Pkce {
+    pub verifier: SecretString,
+    pub challenge: String,
+}
+
+impl Pkce {
+    pub fn generate() -> Self {
+        let mut raw = [0u8; 32];
+        getrandom::fill(&mut raw).expect("the operating system provides randomness");
+        let verifier = URL_SAFE_NO_PAD.encode(raw);
+        Self {
+            challenge: Self::challenge_of(&verifier),
+            verifier: SecretString::from(verifier),
+        }
+    }
+
+    fn challenge_of(verifier: &str) -> String {
+        URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+    }
+}
+
+impl Manifest {
+    /// The connector's OAuth 2.0 declaration, if it has one.
+    pub fn oauth2(&self) -> Option<&OAuth2> {
+        self.declaration().oauth2.as_ref()
+    }
+
+    fn oauth2_or_unsupported(&self) -> Result<&OAuth2> {
+        self.oauth2().ok_or_else(|| {
+            ConnectorError::new(
+                ErrorKind::Unsupported,
+                format!("The {} connector has no OAuth 2.0 flow.", self.id()),
+            )
+        })
+    }
+
+    /// The hosts the token calls may reach: the vendor's, and the token URL's.
+    pub fn token_hosts(&self) -> Vec<HostPattern> {
+        let mut hosts = self.vendor_hosts().to_vec();
+        if let Some(host) = self
+            .oauth2()
+            .and_then(|o| Url::parse(&o.token_url).ok())
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .and_then(|h| HostPattern::parse(&h).ok())
+        {
+            hosts.push(host);
+        }
+        hosts
+    }
+
+    /// Where the end customer is sent to grant access: the authorization URL with the client
+    /// id, the gateway's callback, the scopes, the flow's `state` and the PKCE challenge (when
+    /// the manifest asks for PKCE).
+    pub fn authorize_url(
+        &self,
+        app: &OAuthApp,
+        callback: &str,
+        state: &str,
+        pkce: Option<&Pkce>,
+    ) -> Result<Url> {
+        let oauth = self.oauth2_or_unsupported()?;
+        let mut url = match &app.authorization_url {
+            Some(url) => url.clone(),
+            None => Url::parse(&oauth.authorization_url)
+                .expect("authorization URLs are checked when the manifest loads"),
+        };
+        let scopes = app.scopes.as_ref().unwrap_or(&oauth.scopes);
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("response_type", "code")
+                .append_pair("client_id", &app.client_id)
+                .append_pair("redirect_uri", callback)
+                .append_pair("state", state);
+            if !scopes.is_empty() {
+                query.append_pair("scope", &scopes.join(&oauth.scope_separator));
+            }
+            if let (true, Some(pkce)) = (oauth.pkce, pkce) {
+                query
+                    .append_pair("code_challenge", &pkce.challenge)
+                    .append_pair("code_challenge_method", "S256");
+            }
+            for (name, value) in &oauth.authorize_params {
+                query.append_pair(name, value);
+            }
+        }
+        Ok(url)
+    }
+
+    /// Exchanges an authorization code for tokens. Sent once: a code is single-use.
+    pub async fn exchange_code(
+        &self,
+        http: &OutboundClient,
+        app: &OAuthApp,
+        code: &str,
+        callback: &str,
+        verifier: Option<&SecretString>,
+    ) -> Result<Tokens> {
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", callback),
+        ];
+        if let Some(verifier) = verifier {
+            form.push(("code_verifier", verifier.expose_secret()));
+        }
+        self.token_call(http, app, &form).await
+    }
+
+    /// Trades a refresh token for a new access token. Sent once: a refresh token the vendor
+    /// rotates must never be spent twice.
+    pub async fn refresh_tokens(
+        &self,
+        http: &OutboundClient,
+        app: &OAuthApp,
+        refresh_token: &SecretString,
+    ) -> Result<Tokens> {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose_secret()),
+        ];
+        let tokens = self.token_call(http, app, &form).await?;
+        if self.oauth2_or_unsupported()?.rotates_refresh_tokens && tokens.refresh_token.is_none() {
+            return Err(ConnectorError::new(
+                ErrorKind::BadResponse,
+                "The token endpoint answered a refresh without the new refresh token this vendor always issues.",
+            ));
+        }
+        Ok(tokens)
+    }
+
+    async fn token_call(
+        &self,
+        http: &OutboundClient,
+        app: &OAuthApp,
+        form: &[(&str, &str)],
+    ) -> Result<Tokens> {
+        let oauth = self.oauth2_or_unsupported()?;
+        let url = match &app.token_url {
+            Some(url) => url.clone(),
+            None => Url::parse(&oauth.token_url)
+                .expect("token URLs are checked when the manifest loads"),
+        };
+        let (body, headers) = token_request(oauth, app, form);
+        let mut response = http
+            .forward(Method::POST, url, headers, body, false)
+            .await?;
+        let status = response.status().as_u16();
+        let mut answer = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| {
+            ConnectorError::new(
+                ErrorKind::Unavailable,
+                format!("The token endpoint's answer broke off: {e}."),
+            )
+        })? {
+            if answer.len() + chunk.len() > MAX_TOKEN_ANSWER {
+                return Err(ConnectorError::unreadable(
+                    status,
+                    "the token answer is too large",
+                ));
+            }
+            answer.extend_from_slice(&chunk);
+        }
+        let secrets = [app.client_secret.expose_secret()].into_iter().chain(
+            form.iter()
+                .filter(|(k, _)| *k != "grant_type")
+                .map(|(_, v)| *v),
+        );
+        let json: Option<Value> = serde_json::from_slice(&answer).ok();
+        if !(200..300).contains(&status) {
+            return Err(token_error(oauth, status, json.as_ref(), secrets));
+        }
+        let json =
+            json.ok_or_else(|| ConnectorError::unreadable(status, "the token answer is not JSON"))?;
+        tokens_of(oauth, &json, status)
+    }
+}
+
+/// The form body and headers of a token call, the client's credentials where the manifest
+/// says they go.
+fn token_request(oauth: &OAuth2, app: &OAuthApp, form: &[(&str, &str)]) -> (Bytes, HeaderMap) {
+    let mut body = url::form_urlencoded::Serializer::new(String::new());
+    body.extend_pairs(form.iter().copied());
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    match oauth.client_auth {
+        ClientAuth::Body => {
+            body.append_pair("client_id", &app.client_id);
+            body.append_pair("client_secret", app.client_secret.expose_secret());
+        }
+        ClientAuth::Basic => {
+            let encode =
+                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let pair = SecretString::from(format!(
+                "{}:{}",
+                encode(&app.client_id),
+                encode(app.client_secret.expose_secret())
+            ));
+            let mut value =
+                HeaderValue::from_str(&format!("Basic {}", STANDARD.encode(pair.expose_secret())))
+                    .expect("base64 is always a valid header value");
+            value.set_sensitive(true);
+            headers.insert(header::AUTHORIZATION, value);
+        }
+    }
+    (Bytes::from(body.finish()), headers)
+}
+
+/// The tokens of a successful answer; `expires_in` may be a number or its text.
+fn tokens_of(oauth: &OAuth2, json: &Value, status: u16) -> Result<Tokens> {
+    let text = |name: &str| -> Option<String> {
+        match json.get(name)? {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    };
+    let access_token = text("access_token").ok_or_else(|| {
+        ConnectorError::unreadable(status, "the token answer has no access_token")
+    })?;
+    let expires_at = text("expires_in")
+        .and_then(|s| s.parse::<i64>().ok())
+        .map(|seconds| now() + seconds);
+    let kept = oauth
+        .keep
+        .iter()
+        .filter_map(|name| Some((name.clone(), text(name)?)))
+        .collect();
+    Ok(Tokens {
+        access_token: SecretString::from(access_token),
+        refresh_token: text("refresh_token").map(SecretString::from),
+        expires_at,
+        kept,
+    })
+}
+
+/// A refused token call: `Revoked` when the vendor's `error` says the grant is gone, else a
+/// rejection with the vendor's code and description, any secret of the call cut out.
+fn token_error<'a>(
+    oauth: &OAuth2,
+    status: u16,
+    json: Option<&Value>,
+    secrets: impl Iterator<Item = &'a str>,
+) -> ConnectorError {
+    let field = |name: &str| json.and_then(|j| j.get(name)).and_then(Value::as_str);
+    // RFC 6749 puts the code in `error`; some vendors answer their own shape (HubSpot's
+    // `status` or `category`).
+    let code = ["error", "status", "category"]
+        .into_iter()
+        .find_map(field)
+        .unwrap_or("");
+    let mut description: String = ["error_description", "message"]
+        .into_iter()
+        .find_map(field)
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect();
+    for secret in secrets.filter(|s| s.len() >= 4) {
+        description = description.replace(secret, "[REDACTED]");
+    }
+    let said = if description.is_empty() {
+        code.to_owned()
+    } else {
+        format!("{code}: {description}")
+    };
+    if oauth.reauthorize_on.iter().any(|c| c == code) {
+        return ConnectorError::new(
+            ErrorKind::Revoked,
+            format!("The CRM no longer honours the connection's authorization ({said}); the end customer must authorize again."),
+        )
+        .with_status(status);
+    }
+    let kind = if status >= 500 {
+        ErrorKind::Unavailable
+    } else {
+        ErrorKind::Unauthorized
+    };
+    ConnectorError::new(
+        kind,
+        format!("The CRM's token endpoint refused the call with {status} ({said})."),
+    )
+    .with_status(status)
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_s256_challenge_is_rfc_7636s() {
+        // RFC 7636, appendix B.
+        assert_eq!(
+            Pkce::challenge_of("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+        let pkce = Pkce::generate();
+        assert_eq!(pkce.verifier.expose_secret().len(), 43);
+        assert_eq!(
+            Pkce::challenge_of(pkce.verifier.expose_secret()),
+            pkce.challenge
+        );
+    }
+
+    #[test]
+    fn tokens_replace_earlier_ones_and_keep_a_refresh_token_not_reissued() {
+        let mut settings = BTreeMap::from([
+            ("api_key".to_owned(), SecretString::from("k")),
+            (REFRESH_TOKEN.to_owned(), SecretString::from("r-1")),
+        ]);
+        Tokens {
+            access_token: SecretString::from("a-2"),
+            refresh_token: None,
+            expires_at: Some(1_900_000_000),
+            kept: BTreeMap::from([("instance_url".to_owned(), "https://x".to_owned())]),
+        }
+        .store(&mut settings);
+        assert!(is_authorized(&settings));
+        assert_eq!(settings[REFRESH_TOKEN].expose_secret(), "r-1");
+        assert_eq!(expires_at(&settings), Some(1_900_000_000));
+        assert_eq!(settings["oauth:instance_url"].expose_secret(), "https://x");
+        forget(&mut settings);
+        let left: Vec<&str> = settings.keys().map(String::as_str).collect();
+        assert_eq!(left, ["api_key"]);
+    }
+}

@@ -1,0 +1,360 @@
+//! Vault's OAuth flow: `/vault/authorize` sends the end customer to the vendor, the vendor
+//! sends them back to `/vault/callback` with a code, and `/vault/revoke` lets the grant go.
+//! These pages are opened by browsers, so they take no API key: the signed `state` of the
+//! authorize link (`authorize_url` of a connection) is what names the consumer.
+//!
+//! The state the vendor carries is a fresh flow's id, signed; the flow (consumer, redirect URI,
+//! PKCE verifier) waits in the store for ten minutes and is deleted by the callback that takes
+//! it, so a state is good for one code exchange. A tampered, expired or replayed state is a 400
+//! and no token request. The end customer is sent back only to a redirect URI the application
+//! registered; a vendor's `error` or a failed exchange reaches it as `error` and
+//! `error_description` parameters, never as a page of details.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use crmgate_connector_sdk::oauth::{self as sdk_oauth, Pkce};
+use serde_json::json;
+use std::collections::BTreeMap;
+use url::Url;
+
+use crate::api::AppState;
+use crate::api::oauth::{FLOW_LIFETIME_MS, app_client};
+use crate::error::{Error, ErrorType, Result};
+use crate::registry::ConnectorEntry;
+use crate::store::{ConnectionRecord, OAuthFlowRecord, Tenant};
+
+/// The sealing context of a flow's PKCE verifier.
+const FLOW_SCOPE: &str = "oauth-flow";
+
+/// A query's parameters, each at most once; unknown ones are refused by name.
+fn params(query: Option<String>, known: &[&str]) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if !known.contains(&&*k) {
+            return Err(Error::validation(
+                format!("Invalid query parameter {k}: not a parameter of this operation"),
+                json!({ "invalid": [{ k.as_ref(): "unknown parameter" }] }),
+            ));
+        }
+        if out.insert(k.clone().into_owned(), v.into_owned()).is_some() {
+            return Err(Error::validation(
+                format!("Invalid query parameter {k}: given twice"),
+                json!({ "invalid": [{ k.as_ref(): "given twice" }] }),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn required<'a>(params: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str> {
+    params
+        .get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            Error::validation(
+                format!("Missing query parameter {name}"),
+                json!({ "missing": [{ name: "required" }] }),
+            )
+        })
+}
+
+/// A redirect the browser follows once (`302`, never cached).
+fn redirect(to: &str) -> Result<Response> {
+    let location = HeaderValue::from_str(to)
+        .map_err(|_| Error::internal("a redirect URL is not a header value"))?;
+    Ok((
+        StatusCode::FOUND,
+        [
+            (header::LOCATION, location),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+    )
+        .into_response())
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The connector named in the path, which must have an OAuth flow.
+fn oauth_connector<'a>(state: &'a AppState, service: &str) -> Result<&'a ConnectorEntry> {
+    let entry = state
+        .connector(service)
+        .ok_or_else(|| Error::connector_not_found(service))?;
+    if entry.connector.manifest().oauth2().is_none() {
+        return Err(Error::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::ConnectorOperationUnsupportedError,
+            "No OAuth flow",
+        )
+        .with_detail(
+            format!("The {service} connector is connected with settings, not through OAuth; save them through PATCH /vault/connections/crm/{service}").into(),
+        ));
+    }
+    Ok(entry)
+}
+
+/// The redirect URI a request asks for, if the application registered it, else its first.
+async fn redirect_uri(
+    state: &AppState,
+    app_id: &str,
+    service: &str,
+    asked: Option<&String>,
+) -> Result<String> {
+    let client = state.store.oauth_client(app_id, service).await?;
+    let registered: Vec<&str> = client
+        .as_ref()
+        .map(|c| c.redirect_uris.lines().filter(|l| !l.is_empty()).collect())
+        .unwrap_or_default();
+    let refuse = |why: String| {
+        Error::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::OAuthRedirectUriError,
+            "Invalid redirect_uri",
+        )
+        .with_detail(why.into())
+    };
+    match asked {
+        Some(uri) if registered.contains(&uri.as_str()) => Ok(uri.clone()),
+        Some(uri) => Err(refuse(format!(
+            "{uri} is not a redirect URI application {app_id} registered for {service} (crmgate apps oauth set --redirect-uri)"
+        ))),
+        None => registered.first().map(|u| (*u).to_owned()).ok_or_else(|| {
+            refuse(format!(
+                "Application {app_id} registered no redirect URI for {service}"
+            ))
+        }),
+    }
+}
+
+/// `GET /vault/authorize/{service_id}/{application_id}?state&redirect_uri`: starts a flow and
+/// sends the browser to the vendor.
+#[utoipa::path(get, path = "/vault/authorize/{service_id}/{application_id}", operation_id = "connectionsAuthorize", tag = "Connections", params(("service_id" = String, Path), ("application_id" = String, Path), ("state" = String, Query, description = "The state of the connection's authorize_url"), ("redirect_uri" = Option<String>, Query, description = "One of the application's registered redirect URIs; the first by default")), responses((status = 302, description = "To the vendor's authorization page"), (status = 400, description = "Invalid state or redirect URI", body = crate::api::openapi::ErrorBody), (status = 404, description = "Unknown connector", body = crate::api::openapi::ErrorBody)), security(()))]
+pub async fn authorize(
+    State(state): State<AppState>,
+    Path((service, app_id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let params = params(query, &["state", "redirect_uri"])?;
+    let entry = oauth_connector(&state, &service)?;
+    let tenant =
+        state
+            .oauth
+            .read_link_state(required(&params, "state")?, &app_id, &service, now_ms())?;
+    let back_to = redirect_uri(&state, &app_id, &service, params.get("redirect_uri")).await?;
+    let app = app_client(state.store.as_ref(), &state.sealer, &app_id, &service).await?;
+    let manifest = entry.connector.manifest();
+    let pkce = manifest
+        .oauth2()
+        .is_some_and(|o| o.pkce)
+        .then(Pkce::generate);
+    let mut raw = [0u8; 24];
+    getrandom::fill(&mut raw).map_err(Error::internal)?;
+    let id = URL_SAFE_NO_PAD.encode(raw);
+    let verifier = match &pkce {
+        Some(p) => state.sealer.seal(
+            &tenant,
+            FLOW_SCOPE,
+            &BTreeMap::from([("verifier".to_owned(), p.verifier.clone())]),
+        ),
+        None => String::new(),
+    };
+    let now = now_ms();
+    let flow = OAuthFlowRecord {
+        id: id.clone(),
+        tenant,
+        service_id: service.clone(),
+        redirect_uri: back_to,
+        verifier,
+        expires_at: now + FLOW_LIFETIME_MS,
+    };
+    state.store.create_oauth_flow(&flow, now).await?;
+    let url = manifest
+        .authorize_url(
+            &app,
+            &state.oauth.callback_url(),
+            &state.oauth.flow_state(&id),
+            pkce.as_ref(),
+        )
+        .map_err(|e| Error::from_connector(e, &service))?;
+    redirect(url.as_str())
+}
+
+/// `redirect_uri` with `pairs` added to its query.
+fn with_params(uri: &str, pairs: &[(&str, &str)]) -> String {
+    match Url::parse(uri) {
+        Ok(mut url) => {
+            url.query_pairs_mut().extend_pairs(pairs);
+            url.into()
+        }
+        Err(_) => uri.to_owned(),
+    }
+}
+
+/// `GET /vault/callback?state&code` (or `&error&error_description`): exchanges the code, saves
+/// the tokens and sends the browser back to the application.
+#[utoipa::path(get, path = "/vault/callback", operation_id = "connectionsCallback", tag = "Connections", params(("state" = String, Query), ("code" = Option<String>, Query), ("error" = Option<String>, Query), ("error_description" = Option<String>, Query)), responses((status = 302, description = "Back to the application's redirect URI, with `error` when the flow failed"), (status = 400, description = "Invalid, expired or used state", body = crate::api::openapi::ErrorBody)), security(()))]
+pub async fn callback(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    // Vendors add parameters of their own (`scope`, `iss`, HubSpot's none, Salesforce's
+    // `sfdc_community_url`); only these are read, the rest ignored.
+    let mut params = BTreeMap::new();
+    for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        params
+            .entry(k.into_owned())
+            .or_insert_with(|| v.into_owned());
+    }
+    let id = state.oauth.read_flow_state(required(&params, "state")?)?;
+    let flow = state
+        .store
+        .take_oauth_flow(&id, now_ms())
+        .await?
+        .ok_or_else(|| {
+            Error::new(
+                StatusCode::BAD_REQUEST,
+                ErrorType::OAuthInvalidStateError,
+                "Invalid state",
+            )
+            .with_detail(
+                "The authorization has expired or was completed already; start again from the connection's authorize_url".into(),
+            )
+        })?;
+    let service = flow.service_id.as_str();
+    let fail = |error: &str, description: &str| {
+        redirect(&with_params(
+            &flow.redirect_uri,
+            &[
+                ("error", error),
+                ("error_description", description),
+                ("service_id", service),
+            ],
+        ))
+    };
+    if let Some(error) = params.get("error") {
+        let description = params.get("error_description").map_or("", String::as_str);
+        tracing::info!(
+            service,
+            error,
+            "The end customer's authorization came back with an error."
+        );
+        return fail(error, description);
+    }
+    let Some(code) = params.get("code").filter(|c| !c.is_empty()) else {
+        return fail("invalid_request", "The authorization server sent no code.");
+    };
+    let entry = oauth_connector(&state, service)?;
+    let app = app_client(
+        state.store.as_ref(),
+        &state.sealer,
+        &flow.tenant.app_id,
+        service,
+    )
+    .await?;
+    let verifier = if flow.verifier.is_empty() {
+        None
+    } else {
+        state
+            .sealer
+            .open(&flow.tenant, FLOW_SCOPE, &flow.verifier)
+            .ok()
+            .and_then(|mut m| m.remove("verifier"))
+    };
+    let manifest = entry.connector.manifest();
+    let http = state.oauth.token_client(service)?;
+    let tokens = match manifest
+        .exchange_code(
+            http,
+            &app,
+            code,
+            &state.oauth.callback_url(),
+            verifier.as_ref(),
+        )
+        .await
+    {
+        Ok(tokens) => tokens,
+        Err(e) => {
+            tracing::warn!(service, reason = %e.message, "The code exchange failed.");
+            return fail("code_exchange_failed", &e.message);
+        }
+    };
+    if let Err(e) = save_tokens(&state, &flow.tenant, entry, tokens).await {
+        return fail(
+            "connection_not_saved",
+            e.detail().as_str().unwrap_or(e.message()),
+        );
+    }
+    tracing::info!(
+        service,
+        consumer = flow.tenant.consumer_id,
+        "Connection authorized through OAuth."
+    );
+    redirect(&flow.redirect_uri)
+}
+
+/// Stores a new grant on the consumer's connection, creating it, replacing earlier tokens and
+/// clearing an invalid mark.
+async fn save_tokens(
+    state: &AppState,
+    tenant: &Tenant,
+    entry: &ConnectorEntry,
+    tokens: sdk_oauth::Tokens,
+) -> Result<()> {
+    let service = entry.connector.id();
+    let now = now_ms();
+    let existing = state.store.connection(tenant, service).await?;
+    let mut settings = existing
+        .as_ref()
+        .and_then(|r| state.open_settings(tenant, r).ok())
+        .unwrap_or_default();
+    sdk_oauth::forget(&mut settings);
+    state.oauth.apply_tokens(entry, &mut settings, tokens)?;
+    let mut record = existing.unwrap_or(ConnectionRecord {
+        service_id: service.to_owned(),
+        enabled: true,
+        settings: String::new(),
+        created_at: now,
+        updated_at: now,
+    });
+    record.settings = state.sealer.seal(tenant, service, &settings);
+    record.updated_at = now;
+    state.store.save_connection(tenant, &record).await
+}
+
+/// `GET /vault/revoke/{service_id}/{application_id}?state&redirect_uri`: forgets the
+/// connection's tokens (its other settings stay) and sends the browser back.
+#[utoipa::path(get, path = "/vault/revoke/{service_id}/{application_id}", operation_id = "connectionsRevoke", tag = "Connections", params(("service_id" = String, Path), ("application_id" = String, Path), ("state" = String, Query, description = "The state of the connection's revoke_url"), ("redirect_uri" = Option<String>, Query)), responses((status = 302, description = "Back to the application's redirect URI"), (status = 400, description = "Invalid state or redirect URI", body = crate::api::openapi::ErrorBody), (status = 404, description = "Unknown connector or connection", body = crate::api::openapi::ErrorBody)), security(()))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    Path((service, app_id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let params = params(query, &["state", "redirect_uri"])?;
+    oauth_connector(&state, &service)?;
+    let tenant =
+        state
+            .oauth
+            .read_link_state(required(&params, "state")?, &app_id, &service, now_ms())?;
+    let back_to = redirect_uri(&state, &app_id, &service, params.get("redirect_uri")).await?;
+    let mut record = state
+        .store
+        .connection(&tenant, &service)
+        .await?
+        .ok_or_else(|| Error::no_connection(&tenant, &service))?;
+    let mut settings = state.open_settings(&tenant, &record)?;
+    sdk_oauth::forget(&mut settings);
+    record.settings = state.sealer.seal(&tenant, &service, &settings);
+    record.updated_at = now_ms();
+    state.store.save_connection(&tenant, &record).await?;
+    tracing::info!(
+        service,
+        consumer = tenant.consumer_id,
+        "Connection's OAuth grant forgotten."
+    );
+    redirect(&back_to)
+}

@@ -1,0 +1,646 @@
+//! OAuth 2.0 connections through Vault, with wiremock as the vendor's authorization server:
+//! authorize → callback → callable, states that are tampered with or used twice, vendor errors,
+//! refresh before expiry and on a 401, a refused grant, and one refresh for many concurrent
+//! calls, across two gateways on one PostgreSQL.
+
+use std::collections::BTreeMap;
+
+use crmgate::server::{self, OAuthClientInput};
+use reqwest::Method;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use url::Url;
+use wiremock::matchers::{body_string_contains, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::app::{
+    PUBLIC_URL, PostgresSchema, TestApp, assert_error, call, options, spawn_app, spawn_on,
+};
+use crate::hubspot::{answer, deal};
+
+const CLIENT_ID: &str = "client-123";
+const CLIENT_SECRET: &str = "client-secret-456";
+const REDIRECT: &str = "https://app.example.com/integrations";
+
+/// A client that shows redirects instead of following them, as a test must to see them.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Registers the application's client for `service`, with the token and authorization URLs
+/// on the fake authorization server.
+async fn register(app: &TestApp, service: &str, auth: &MockServer) {
+    let input = OAuthClientInput {
+        app_id: crate::app::APP_ID.to_owned(),
+        service_id: service.to_owned(),
+        client_id: CLIENT_ID.to_owned(),
+        client_secret: SecretString::from(CLIENT_SECRET),
+        scopes: Vec::new(),
+        redirect_uris: vec![Url::parse(REDIRECT).unwrap()],
+        authorization_url: Some(Url::parse(&format!("{}/authorize", auth.uri())).unwrap()),
+        token_url: Some(Url::parse(&format!("{}/token", auth.uri())).unwrap()),
+    };
+    server::set_oauth_client(&options(&app.database_url), input)
+        .await
+        .unwrap();
+}
+
+/// A path of the gateway from one of its public links.
+fn local(app: &TestApp, link: &str) -> String {
+    format!("{}/{}", app.address, link.strip_prefix(PUBLIC_URL).unwrap())
+}
+
+async fn connection(app: &TestApp, service: &str) -> Value {
+    let (status, body) = call(app.get(&format!("/vault/connections/crm/{service}"))).await;
+    assert_eq!(status, 200, "{body}");
+    body["data"].clone()
+}
+
+/// The vendor's authorization URL `/vault/authorize` redirected to.
+async fn authorize(app: &TestApp, service: &str) -> Url {
+    let link = connection(app, service).await["authorize_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = browser().get(local(app, &link)).send().await.unwrap();
+    assert_eq!(response.status(), 302, "{}", response.text().await.unwrap());
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    Url::parse(response.headers()["location"].to_str().unwrap()).unwrap()
+}
+
+fn param(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Calls the callback as the vendor's redirect would, answering where the browser goes next.
+async fn callback(app: &TestApp, query: &[(&str, &str)]) -> reqwest::Response {
+    let mut url = Url::parse(&format!("{}/vault/callback", app.address)).unwrap();
+    url.query_pairs_mut().extend_pairs(query);
+    browser().get(url).send().await.unwrap()
+}
+
+fn tokens(access: &str, refresh: &str, expires_in: u64) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "token_type": "bearer", "access_token": access, "refresh_token": refresh,
+        "expires_in": expires_in
+    }))
+}
+
+/// Expects one exchange of `code` and answers it with `answer`.
+async fn expect_exchange(auth: &MockServer, code: &str, answer: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("grant_type=authorization_code"))
+        .and(body_string_contains(format!("code={code}")))
+        .respond_with(answer)
+        .expect(1)
+        .mount(auth)
+        .await;
+}
+
+/// Expects `times` refreshes and answers them with `answer`.
+async fn expect_refresh(auth: &MockServer, answer: ResponseTemplate, times: u64) {
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(answer)
+        .expect(times)
+        .mount(auth)
+        .await;
+}
+
+/// Connects the default consumer's HubSpot connection through the whole flow; its token lasts
+/// `expires_in` seconds.
+async fn authorized_hubspot(app: &TestApp, auth: &MockServer, expires_in: u64) {
+    // The connection's base URL points at the HubSpot mock before it is authorized.
+    let base = json!({ "settings": { "base_url": app.hubspot.uri() } });
+    assert_eq!(
+        call(app.patch("/vault/connections/crm/hubspot", &base))
+            .await
+            .0,
+        200
+    );
+    register(app, "hubspot", auth).await;
+    let vendor = authorize(app, "hubspot").await;
+    expect_exchange(auth, "code-1", tokens("access-1", "refresh-1", expires_in)).await;
+    let state = param(&vendor, "state").unwrap();
+    let done = callback(app, &[("state", &state), ("code", "code-1")]).await;
+    assert_eq!(done.status(), 302);
+    assert_eq!(done.headers()["location"], REDIRECT);
+}
+
+/// A HubSpot deal read that must carry `token`, `times` times.
+async fn read_with(app: &TestApp, token: &str, times: u64) {
+    Mock::given(method("GET"))
+        .and(path("/crm/objects/2026-09/deals/1"))
+        .and(header("authorization", format!("Bearer {token}").as_str()))
+        .respond_with(answer(200, deal(1)))
+        .expect(times)
+        .mount(&app.hubspot)
+        .await;
+}
+
+/// Reads deal 1 `times` times, each answered 200.
+async fn reads_succeed(app: &TestApp, times: usize) {
+    for _ in 0..times {
+        let (status, body) = call(app.get("/crm/opportunities/1")).await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn a_connection_is_authorized_through_the_vendor_and_then_callable() {
+    let app = spawn_app().await;
+    let auth = MockServer::start().await;
+    let base = json!({ "settings": { "base_url": app.hubspot.uri() } });
+    assert_eq!(
+        call(app.patch("/vault/connections/crm/hubspot", &base))
+            .await
+            .0,
+        200
+    );
+    let before = connection(&app, "hubspot").await;
+    assert!(
+        before.get("authorize_url").is_none(),
+        "no client, no link: {before}"
+    );
+    register(&app, "hubspot", &auth).await;
+    let before = connection(&app, "hubspot").await;
+    assert_eq!(before["auth_type"], "oauth2");
+    assert_eq!(before["state"], "added");
+    assert_eq!(before["oauth_grant_type"], "authorization_code");
+    assert!(
+        before["revoke_url"].as_str().is_some_and(
+            |u| u.starts_with("https://gateway.test/vault/revoke/hubspot/app-1?state=")
+        ),
+        "{before}"
+    );
+
+    let vendor = authorize(&app, "hubspot").await;
+    assert_eq!(
+        format!("{}{}", vendor.origin().ascii_serialization(), vendor.path()),
+        format!("{}/authorize", auth.uri())
+    );
+    assert_eq!(param(&vendor, "response_type").as_deref(), Some("code"));
+    assert_eq!(param(&vendor, "client_id").as_deref(), Some(CLIENT_ID));
+    assert_eq!(
+        param(&vendor, "redirect_uri").as_deref(),
+        Some("https://gateway.test/vault/callback")
+    );
+    let scope = param(&vendor, "scope").unwrap();
+    assert!(
+        scope.starts_with("oauth crm.objects.deals.read "),
+        "{scope}"
+    );
+    assert_eq!(
+        param(&vendor, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+    let challenge = param(&vendor, "code_challenge").unwrap();
+
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(body_string_contains("grant_type=authorization_code"))
+        .and(body_string_contains("code=the-code"))
+        .and(body_string_contains(
+            "redirect_uri=https%3A%2F%2Fgateway.test%2Fvault%2Fcallback",
+        ))
+        .and(body_string_contains(format!("client_id={CLIENT_ID}")))
+        .and(body_string_contains(format!(
+            "client_secret={CLIENT_SECRET}"
+        )))
+        .and(body_string_contains("code_verifier="))
+        .respond_with(tokens("access-1", "refresh-1", 1800))
+        .expect(1)
+        .mount(&auth)
+        .await;
+    let state = param(&vendor, "state").unwrap();
+    let done = callback(&app, &[("state", &state), ("code", "the-code")]).await;
+    assert_eq!(done.status(), 302);
+    assert_eq!(done.headers()["location"], REDIRECT);
+    // The verifier sent is the one the challenge was made from (RFC 7636 S256).
+    let exchange = &auth.received_requests().await.unwrap()[0];
+    let form: BTreeMap<String, String> = url::form_urlencoded::parse(&exchange.body)
+        .into_owned()
+        .collect();
+    use base64::Engine;
+    use sha2::Digest;
+    let derived = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(form["code_verifier"].as_bytes()));
+    assert_eq!(derived, challenge);
+
+    let after = connection(&app, "hubspot").await;
+    assert_eq!(after["state"], "callable", "{after}");
+    assert_eq!(after["auth_type"], "oauth2");
+    assert!(!after.to_string().contains("access-1") && !after.to_string().contains("refresh-1"));
+    read_with(&app, "access-1", 1).await;
+    let (status, body) = call(app.get("/crm/opportunities/1")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["id"], "1");
+}
+
+#[tokio::test]
+async fn a_state_is_good_for_one_exchange_and_a_forged_one_for_none() {
+    let app = spawn_app().await;
+    let auth = MockServer::start().await;
+    authorized_hubspot(&app, &auth, 1800).await;
+    // The same callback again: the flow is gone, and no second code exchange is made.
+    let vendor = authorize(&app, "hubspot").await;
+    let state = param(&vendor, "state").unwrap();
+    expect_exchange(&auth, "code-2", tokens("access-2", "refresh-2", 1800)).await;
+    assert_eq!(
+        callback(&app, &[("state", &state), ("code", "code-2")])
+            .await
+            .status(),
+        302
+    );
+    let replayed = callback(&app, &[("state", &state), ("code", "code-2")]).await;
+    assert_eq!(replayed.status(), 400);
+    let body: Value = replayed.json().await.unwrap();
+    assert_eq!(body["type_name"], "OAuthInvalidStateError", "{body}");
+    // A state altered by one character, or signed by nobody.
+    let mut forged = state.clone().into_bytes();
+    let last = forged.len() - 1;
+    forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+    for bad in [
+        String::from_utf8(forged).unwrap(),
+        "abc.def".to_owned(),
+        String::new(),
+    ] {
+        let answer = callback(&app, &[("state", &bad), ("code", "code-3")]).await;
+        assert_eq!(answer.status(), 400, "{bad}");
+    }
+    // A link state is not a flow state, nor the other way round.
+    let link = connection(&app, "hubspot").await["authorize_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let link_state = param(&Url::parse(&link).unwrap(), "state").unwrap();
+    assert_eq!(
+        callback(&app, &[("state", &link_state), ("code", "x")])
+            .await
+            .status(),
+        400
+    );
+    let with_flow_state = format!(
+        "{}/vault/authorize/hubspot/app-1?state={}",
+        app.address,
+        url::form_urlencoded::byte_serialize(state.as_bytes()).collect::<String>()
+    );
+    let answer = call(browser().get(with_flow_state)).await;
+    assert_error(&answer, 400, "OAuthInvalidStateError");
+    // A link for one application does not authorize at another's path.
+    let elsewhere = local(&app, &link).replace("/hubspot/app-1?", "/hubspot/app-2?");
+    assert_error(
+        &call(browser().get(elsewhere)).await,
+        400,
+        "OAuthInvalidStateError",
+    );
+}
+
+#[tokio::test]
+async fn the_end_customer_returns_only_to_a_registered_redirect_uri() {
+    let app = spawn_app().await;
+    let auth = MockServer::start().await;
+    register(&app, "hubspot", &auth).await;
+    let link = connection(&app, "hubspot").await["authorize_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut url = Url::parse(&local(&app, &link)).unwrap();
+    url.query_pairs_mut()
+        .append_pair("redirect_uri", "https://evil.example/steal");
+    let answer = call(browser().get(url)).await;
+    assert_error(&answer, 400, "OAuthRedirectUriError");
+    let mut url = Url::parse(&local(&app, &link)).unwrap();
+    url.query_pairs_mut().append_pair("redirect_uri", REDIRECT);
+    assert_eq!(browser().get(url).send().await.unwrap().status(), 302);
+}
+
+#[tokio::test]
+async fn a_vendor_error_goes_back_to_the_application_without_a_token_call() {
+    let app = spawn_app().await;
+    let auth = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&auth)
+        .await;
+    register(&app, "hubspot", &auth).await;
+    let vendor = authorize(&app, "hubspot").await;
+    let state = param(&vendor, "state").unwrap();
+    let answer = callback(
+        &app,
+        &[
+            ("state", &state),
+            ("error", "access_denied"),
+            ("error_description", "The user said no"),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status(), 302);
+    let back = Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(back.as_str().starts_with(REDIRECT), "{back}");
+    assert_eq!(param(&back, "error").as_deref(), Some("access_denied"));
+    assert_eq!(
+        param(&back, "error_description").as_deref(),
+        Some("The user said no")
+    );
+    assert_eq!(param(&back, "service_id").as_deref(), Some("hubspot"));
+    assert_eq!(connection(&app, "hubspot").await["state"], "available");
+}
+
+#[tokio::test]
+async fn a_failed_exchange_says_so_to_the_application_and_names_no_secret() {
+    let app = spawn_app().await;
+    let auth = MockServer::start().await;
+    register(&app, "hubspot", &auth).await;
+    let vendor = authorize(&app, "hubspot").await;
+    expect_exchange(
+        &auth,
+        "bad-code",
+        ResponseTemplate::new(400).set_body_json(json!({
+            "error": "invalid_client",
+            "error_description": format!("client_secret {CLIENT_SECRET} is wrong")
+        })),
+    )
+    .await;
+    let state = param(&vendor, "state").unwrap();
+    let answer = callback(&app, &[("state", &state), ("code", "bad-code")]).await;
+    assert_eq!(answer.status(), 302);
+    let back = Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(
+        param(&back, "error").as_deref(),
+        Some("code_exchange_failed")
+    );
+    let description = param(&back, "error_description").unwrap();
+    assert!(description.contains("invalid_client"), "{description}");
+    assert!(!description.contains(CLIENT_SECRET), "{description}");
+}
+
+#[tokio::test]
+async fn a_token_about_to_expire_is_refreshed_before_the_call() {
+    let app = spawn_app().await;
+    let auth = MockServer::start().await;
+    // Thirty seconds: within the minute before expiry in which tokens are refreshed.
+    authorized_hubspot(&app, &auth, 30).await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains("refresh_token=refresh-1"))
+        .and(body_string_contains(format!(
+            "client_secret={CLIENT_SECRET}"
+        )))
+        .respond_with(tokens("access-2", "refresh-2", 1800))
+        .expect(1)
+        .mount(&auth)
+        .await;
+    read_with(&app, "access-2", 2).await;
+    read_with(&app, "access-1", 0).await;
+    reads_succeed(&app, 2).await;
+}
+
+#[tokio::test]
+async fn a_401_refreshes_the_token_once_and_the_call_succeeds() {
+    let app = spawn_app().await;
+    let auth = MockServer::start().await;
+    authorized_hubspot(&app, &auth, 3600).await;
+    expect_refresh(&auth, tokens("access-2", "refresh-2", 3600), 1).await;
+    // The vendor revoked the access token early.
+    Mock::given(method("GET"))
+        .and(path("/crm/objects/2026-09/deals/1"))
+        .and(header("authorization", "Bearer access-1"))
+        .respond_with(answer(
+            401,
+            json!({ "status": "error", "category": "EXPIRED_AUTHENTICATION" }),
+        ))
+        .expect(1)
+        .mount(&app.hubspot)
+        .await;
+    read_with(&app, "access-2", 2).await;
+    reads_succeed(&app, 2).await;
+}
+
+#[tokio::test]
+async fn a_refused_grant_marks_the_connection_invalid_and_stops_calling() {
+    let app = spawn_app().await;
+    let auth = MockServer::start().await;
+    authorized_hubspot(&app, &auth, 30).await;
+    expect_refresh(
+        &auth,
+        ResponseTemplate::new(400).set_body_json(json!({
+            "error": "invalid_grant", "error_description": "refresh token revoked"
+        })),
+        1,
+    )
+    .await;
+    read_with(&app, "access-1", 0).await;
+    for _ in 0..3 {
+        let answer = call(app.get("/crm/opportunities/1")).await;
+        assert_error(&answer, 401, "UnauthorizedError");
+        let detail = &answer.1["detail"];
+        assert_eq!(detail["type"], "refresh_token_connector_error", "{detail}");
+        assert!(
+            detail["authorize_url"].as_str().is_some_and(
+                |u| u.starts_with("https://gateway.test/vault/authorize/hubspot/app-1?state=")
+            ),
+            "{detail}"
+        );
+    }
+    let after = connection(&app, "hubspot").await;
+    assert_eq!(after["state"], "invalid");
+    assert_eq!(after["health"], "needs_auth");
+    // Authorizing again repairs it.
+    let vendor = authorize(&app, "hubspot").await;
+    expect_exchange(&auth, "code-2", tokens("access-3", "refresh-3", 1800)).await;
+    let state = param(&vendor, "state").unwrap();
+    assert_eq!(
+        callback(&app, &[("state", &state), ("code", "code-2")])
+            .await
+            .status(),
+        302
+    );
+    assert_eq!(connection(&app, "hubspot").await["state"], "callable");
+    read_with(&app, "access-3", 1).await;
+    assert_eq!(call(app.get("/crm/opportunities/1")).await.0, 200);
+}
+
+#[tokio::test]
+async fn a_revoke_link_forgets_the_tokens() {
+    let app = spawn_app().await;
+    let auth = MockServer::start().await;
+    authorized_hubspot(&app, &auth, 1800).await;
+    let link = connection(&app, "hubspot").await["revoke_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let answer = browser().get(local(&app, &link)).send().await.unwrap();
+    assert_eq!(answer.status(), 302);
+    assert_eq!(answer.headers()["location"], REDIRECT);
+    let after = connection(&app, "hubspot").await;
+    assert_eq!(after["state"], "added", "{after}");
+    assert_eq!(after["settings"]["base_url"], app.hubspot.uri().as_str());
+}
+
+#[tokio::test]
+async fn pipedrive_takes_its_api_root_from_the_token_answer() {
+    let app = spawn_app().await;
+    let auth = MockServer::start().await;
+    let company = MockServer::start().await;
+    register(&app, "pipedrive", &auth).await;
+    let vendor = authorize(&app, "pipedrive").await;
+    assert_eq!(
+        param(&vendor, "scope"),
+        None,
+        "Pipedrive's scopes live in the app"
+    );
+    assert_eq!(param(&vendor, "code_challenge"), None);
+    let basic = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"))
+    };
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(header("authorization", format!("Basic {basic}").as_str()))
+        .and(body_string_contains("code=pd-code"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "pd-access", "refresh_token": "pd-refresh", "expires_in": 3599,
+            "token_type": "Bearer", "scope": "deals:full", "api_domain": company.uri()
+        })))
+        .expect(1)
+        .mount(&auth)
+        .await;
+    let state = param(&vendor, "state").unwrap();
+    assert_eq!(
+        callback(&app, &[("state", &state), ("code", "pd-code")])
+            .await
+            .status(),
+        302
+    );
+    let sent = auth.received_requests().await.unwrap();
+    assert!(
+        !String::from_utf8_lossy(&sent[0].body).contains("client_secret"),
+        "Basic client authentication keeps the secret out of the body"
+    );
+    let after = connection(&app, "pipedrive").await;
+    assert_eq!(after["state"], "callable", "{after}");
+    assert_eq!(after["settings"]["base_url"], company.uri().as_str());
+    Mock::given(method("GET"))
+        .and(path("/api/v2/deals/7"))
+        .and(header("authorization", "Bearer pd-access"))
+        .respond_with(answer(
+            200,
+            json!({ "success": true, "data": crate::pipedrive::deal(7) }),
+        ))
+        .expect(1)
+        .mount(&company)
+        .await;
+    let (status, body) = call(
+        app.request(Method::GET, "/crm/opportunities/7")
+            .header("x-apideck-service-id", "pipedrive"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn an_api_root_the_connector_may_not_call_is_refused() {
+    let app = spawn_app().await;
+    let auth = MockServer::start().await;
+    register(&app, "pipedrive", &auth).await;
+    let vendor = authorize(&app, "pipedrive").await;
+    expect_exchange(
+        &auth,
+        "pd-code",
+        ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "pd-access", "refresh_token": "pd-refresh", "expires_in": 3599,
+            "api_domain": "https://pipedrive.com.evil.example"
+        })),
+    )
+    .await;
+    let state = param(&vendor, "state").unwrap();
+    let answer = callback(&app, &[("state", &state), ("code", "pd-code")]).await;
+    let back = Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(
+        param(&back, "error").as_deref(),
+        Some("connection_not_saved")
+    );
+    assert_eq!(connection(&app, "pipedrive").await["state"], "available");
+}
+
+#[tokio::test]
+async fn a_client_whose_urls_leave_the_allowed_hosts_is_refused() {
+    let app = spawn_app().await;
+    for (authorization, token) in [
+        (None, Some("https://evil.example/token")),
+        (Some("https://evil.example/authorize"), None),
+        (None, Some("http://api.hubapi.com/oauth/2026-09/token")),
+    ] {
+        let input = OAuthClientInput {
+            app_id: "app-1".to_owned(),
+            service_id: "hubspot".to_owned(),
+            client_id: CLIENT_ID.to_owned(),
+            client_secret: SecretString::from(CLIENT_SECRET),
+            scopes: Vec::new(),
+            redirect_uris: vec![Url::parse(REDIRECT).unwrap()],
+            authorization_url: authorization.map(|u| Url::parse(u).unwrap()),
+            token_url: token.map(|u| Url::parse(u).unwrap()),
+        };
+        let err = server::set_oauth_client(&options(&app.database_url), input)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("allowed_hosts"), "{err}");
+    }
+    let copper = OAuthClientInput {
+        app_id: "app-1".to_owned(),
+        service_id: "copper".to_owned(),
+        client_id: CLIENT_ID.to_owned(),
+        client_secret: SecretString::from(CLIENT_SECRET),
+        scopes: Vec::new(),
+        redirect_uris: vec![Url::parse(REDIRECT).unwrap()],
+        authorization_url: None,
+        token_url: None,
+    };
+    let err = server::set_oauth_client(&options(&app.database_url), copper)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no OAuth 2.0 flow"), "{err}");
+}
+
+#[tokio::test]
+async fn fifty_calls_on_two_gateways_with_an_expired_token_refresh_it_once() {
+    let Some(db) = PostgresSchema::create().await else {
+        return;
+    };
+    let (one, two) = tokio::join!(
+        spawn_on(db.url.clone(), tempfile::tempdir().unwrap()),
+        spawn_on(db.url.clone(), tempfile::tempdir().unwrap())
+    );
+    let auth = MockServer::start().await;
+    authorized_hubspot(&one, &auth, 30).await;
+    expect_refresh(
+        &auth,
+        tokens("access-2", "refresh-2", 1800).set_delay(std::time::Duration::from_millis(200)),
+        1,
+    )
+    .await;
+    read_with(&one, "access-2", 50).await;
+    read_with(&one, "access-1", 0).await;
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let gateway = if i % 2 == 0 { &one } else { &two };
+        calls.spawn(call(gateway.get("/crm/opportunities/1")));
+    }
+    for (status, body) in calls.join_all().await {
+        assert_eq!(status, 200, "{body}");
+    }
+    db.drop_schema().await;
+}
