@@ -116,6 +116,7 @@ pub fn router(state: AppState) -> Router {
     let (router, document) = routes().split_for_parts();
     openapi::publish(&document);
     router
+        .merge(vault::sessions::page_routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.max_request_body_bytes))
@@ -130,7 +131,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Every route with its documentation.
 pub fn routes() -> OpenApiRouter<AppState> {
-    use vault::{authorize, connections, consumers, custom_mappings};
+    use vault::{authorize, connections, consumers, custom_mappings, sessions};
     crm::routes()
         .fold(
             OpenApiRouter::with_openapi(openapi::base()),
@@ -157,6 +158,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
             consumers::update,
             consumers::delete
         ))
+        .routes(routes!(sessions::create))
         .routes(routes!(authorize::authorize))
         .routes(routes!(authorize::callback))
         .routes(routes!(authorize::revoke))

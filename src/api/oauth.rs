@@ -299,6 +299,84 @@ impl OAuth {
     }
 }
 
+/// What a Hosted Vault session token carries: whose page it is, until when, and how the page
+/// shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionClaims {
+    #[serde(rename = "a")]
+    pub app_id: String,
+    #[serde(rename = "c")]
+    pub consumer_id: String,
+    /// Epoch milliseconds.
+    #[serde(rename = "e")]
+    pub expires_at: i64,
+    /// Where the page's "back" link goes.
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    #[serde(rename = "s", default, skip_serializing_if = "std::ops::Not::not")]
+    pub sandbox_mode: bool,
+    /// The application asked for unified APIs other than CRM only.
+    #[serde(rename = "h", default, skip_serializing_if = "std::ops::Not::not")]
+    pub crm_hidden: bool,
+    /// Whether the page may delete connections (`allow_actions`).
+    #[serde(rename = "d")]
+    pub can_disconnect: bool,
+}
+
+impl SessionClaims {
+    pub fn tenant(&self) -> Tenant {
+        Tenant {
+            app_id: self.app_id.clone(),
+            consumer_id: self.consumer_id.clone(),
+        }
+    }
+}
+
+/// Why a session token is not honoured.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SessionRefusal {
+    /// Not one this gateway signed.
+    Forged,
+    /// Genuine but past its end; the claims say where to go back to.
+    Expired(SessionClaims),
+}
+
+impl OAuth {
+    /// A Hosted Vault session's token: its claims, signed.
+    pub fn session_token(&self, claims: &SessionClaims) -> String {
+        self.sign(
+            "session",
+            &serde_json::to_vec(claims).expect("session claims serialise"),
+        )
+    }
+
+    /// The claims of a genuine, unexpired session token.
+    pub fn read_session(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> std::result::Result<SessionClaims, SessionRefusal> {
+        let claims: SessionClaims = self
+            .verify("session", token)
+            .and_then(|p| serde_json::from_slice(&p).ok())
+            .ok_or(SessionRefusal::Forged)?;
+        if claims.expires_at < now {
+            return Err(SessionRefusal::Expired(claims));
+        }
+        Ok(claims)
+    }
+
+    /// The page of a session.
+    pub fn session_uri(&self, token: &str) -> String {
+        let mut url = self.public_url.clone();
+        url.set_path(&format!(
+            "{}/vault/session/{token}",
+            self.public_url.path().trim_end_matches('/')
+        ));
+        url.to_string()
+    }
+}
+
 fn invalid_state(why: &str) -> Error {
     Error::new(
         StatusCode::BAD_REQUEST,

@@ -123,7 +123,26 @@ impl FromRequestParts<AppState> for Connection {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let tenant = Tenant::from_request_parts(parts, state).await?;
-        let wanted = header(&parts.headers, SERVICE_ID)?;
+        let wanted = header(&parts.headers, SERVICE_ID)?.map(str::to_owned);
+        let slot = parts
+            .extensions
+            .get::<RateLimitSlot>()
+            .cloned()
+            .unwrap_or_default();
+        Self::open(state, tenant, wanted.as_deref(), slot, operation_of(parts)).await
+    }
+}
+
+impl Connection {
+    /// The tenant's connection a call uses (the named one, or its only one), opened or taken
+    /// from the cache while current, with a call context for one request.
+    pub async fn open(
+        state: &AppState,
+        tenant: Tenant,
+        wanted: Option<&str>,
+        slot: RateLimitSlot,
+        operation: &'static str,
+    ) -> Result<Self> {
         // Read before anything is opened, so what is opened is never older than the version
         // it is kept under.
         let version = state.store.tenant_version(&tenant).await?;
@@ -146,13 +165,8 @@ impl FromRequestParts<AppState> for Connection {
                 open
             }
         };
-        let slot = parts
-            .extensions
-            .get::<RateLimitSlot>()
-            .cloned()
-            .unwrap_or_default();
         let deadline = tokio::time::Instant::now() + state.request_deadline;
-        let cx = open.call_context(deadline, slot, operation_of(parts));
+        let cx = open.call_context(deadline, slot, operation);
         Ok(Self { tenant, cx, open })
     }
 }

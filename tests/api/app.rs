@@ -48,10 +48,30 @@ pub async fn spawn_on(database_url: String, dir: tempfile::TempDir) -> TestApp {
     start(options(&database_url), dir).await
 }
 
+/// A gateway whose public URL is its own address, so that a browser can follow its links
+/// and the vendor's redirects back to it.
+pub async fn spawn_app_public() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}", dir.path().join("crmgate.db").display());
+    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let mut options = options(&database_url);
+    options.public_url =
+        url::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    start_on(listener, options, dir).await
+}
+
 async fn start(options: ServeOptions, dir: tempfile::TempDir) -> TestApp {
+    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    start_on(listener, options, dir).await
+}
+
+async fn start_on(
+    listener: tokio::net::TcpListener,
+    options: ServeOptions,
+    dir: tempfile::TempDir,
+) -> TestApp {
     let database_url = options.database_url.clone();
     let gateway = Gateway::build(options).await.expect("the gateway builds");
-    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     let state = gateway.state.clone();
     tokio::spawn(server::serve(

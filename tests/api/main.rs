@@ -15,6 +15,7 @@ mod crm;
 mod deploy;
 mod errors;
 mod faults;
+mod hosted_vault;
 mod hubspot;
 mod input;
 mod leads;

@@ -20,7 +20,7 @@ use crate::hubspot::{answer, deal};
 
 const CLIENT_ID: &str = "client-123";
 const CLIENT_SECRET: &str = "client-secret-456";
-const REDIRECT: &str = "https://app.example.com/integrations";
+pub const REDIRECT: &str = "https://app.example.com/integrations";
 
 /// A client that shows redirects instead of following them, as a test must to see them.
 fn browser() -> reqwest::Client {
@@ -32,7 +32,7 @@ fn browser() -> reqwest::Client {
 
 /// Registers the application's client for `service`, with the token and authorization URLs
 /// on the fake authorization server.
-async fn register(app: &TestApp, service: &str, auth: &MockServer) {
+pub async fn register(app: &TestApp, service: &str, auth: &MockServer) {
     let input = OAuthClientInput {
         app_id: crate::app::APP_ID.to_owned(),
         service_id: service.to_owned(),
@@ -84,7 +84,7 @@ async fn callback(app: &TestApp, query: &[(&str, &str)]) -> reqwest::Response {
     browser().get(url).send().await.unwrap()
 }
 
-fn tokens(access: &str, refresh: &str, expires_in: u64) -> ResponseTemplate {
+pub fn tokens(access: &str, refresh: &str, expires_in: u64) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({
         "token_type": "bearer", "access_token": access, "refresh_token": refresh,
         "expires_in": expires_in

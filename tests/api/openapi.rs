@@ -116,6 +116,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "connectionsAuthorize",
     ),
     ("GET", "/vault/callback", "connectionsCallback"),
+    ("POST", "/vault/sessions", "sessionsCreate"),
     (
         "GET",
         "/vault/revoke/{service_id}/{application_id}",

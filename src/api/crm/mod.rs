@@ -2,7 +2,7 @@
 //! [`MODELS`] is served by the same handlers (`records.rs`), with routes and documentation
 //! built from its model.
 
-mod records;
+pub(crate) mod records;
 
 use axum::extract::{FromRequest, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};

@@ -133,19 +133,34 @@ async fn redirect_uri(
 
 /// `GET /vault/authorize/{service_id}/{application_id}?state&redirect_uri`: starts a flow and
 /// sends the browser to the vendor.
-#[utoipa::path(get, path = "/vault/authorize/{service_id}/{application_id}", operation_id = "connectionsAuthorize", tag = "Connections", params(("service_id" = String, Path), ("application_id" = String, Path), ("state" = String, Query, description = "The state of the connection's authorize_url"), ("redirect_uri" = Option<String>, Query, description = "One of the application's registered redirect URIs; the first by default")), responses((status = 302, description = "To the vendor's authorization page"), (status = 400, description = "Invalid state or redirect URI", body = crate::api::openapi::ErrorBody), (status = 404, description = "Unknown connector", body = crate::api::openapi::ErrorBody)), security(()))]
+#[utoipa::path(get, path = "/vault/authorize/{service_id}/{application_id}", operation_id = "connectionsAuthorize", tag = "Connections", params(("service_id" = String, Path), ("application_id" = String, Path), ("state" = String, Query, description = "The state of the connection's authorize_url"), ("redirect_uri" = Option<String>, Query, description = "One of the application's registered redirect URIs; the first by default"), ("session" = Option<String>, Query, description = "A Hosted Vault session token: come back to its page instead")), responses((status = 302, description = "To the vendor's authorization page"), (status = 400, description = "Invalid state or redirect URI", body = crate::api::openapi::ErrorBody), (status = 404, description = "Unknown connector", body = crate::api::openapi::ErrorBody)), security(()))]
 pub async fn authorize(
     State(state): State<AppState>,
     Path((service, app_id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
-    let params = params(query, &["state", "redirect_uri"])?;
+    let params = params(query, &["state", "redirect_uri", "session"])?;
     let entry = oauth_connector(&state, &service)?;
     let tenant =
         state
             .oauth
             .read_link_state(required(&params, "state")?, &app_id, &service, now_ms())?;
-    let back_to = redirect_uri(&state, &app_id, &service, params.get("redirect_uri")).await?;
+    // From a Hosted Vault page, the end customer comes back to that page: crmgate's own, so
+    // no open redirect, and only for the session of the same consumer.
+    let back_to = match params.get("session") {
+        Some(token) => match state.oauth.read_session(token, now_ms()) {
+            Ok(claims) if claims.tenant() == tenant => state.oauth.session_uri(token),
+            _ => {
+                return Err(Error::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorType::OAuthInvalidStateError,
+                    "Invalid session",
+                )
+                .with_detail("The session has expired or belongs to another consumer".into()));
+            }
+        },
+        None => redirect_uri(&state, &app_id, &service, params.get("redirect_uri")).await?,
+    };
     let app = app_client(state.store.as_ref(), &state.sealer, &app_id, &service).await?;
     let manifest = entry.connector.manifest();
     let pkce = manifest

@@ -4,6 +4,7 @@ pub mod authorize;
 pub mod connections;
 pub mod consumers;
 pub mod custom_mappings;
+pub mod sessions;
 
 use axum::Json;
 use axum::http::StatusCode;
