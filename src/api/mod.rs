@@ -160,6 +160,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(sessions::create))
         .routes(routes!(authorize::authorize))
+        .routes(routes!(authorize::confirm))
         .routes(routes!(authorize::callback))
         .routes(routes!(authorize::revoke))
         .routes(routes!(

@@ -52,6 +52,28 @@ pub const REFRESH_MARGIN_SECS: i64 = 60;
 /// reason. It starts with the tokens' prefix, so a new authorization clears it with them.
 pub const INVALID: &str = "oauth:invalid";
 
+/// Set in a connection's settings while a two-step authorization awaits its confirmation:
+/// the SHA-256 of the confirm token and when it expires (epoch ms), `hex:ms`.
+pub const UNCONFIRMED: &str = "oauth:unconfirmed";
+
+/// How long a confirm token may be used after the callback.
+pub const CONFIRM_LIFETIME_MS: i64 = 30 * 60 * 1000;
+
+/// The hex SHA-256 of a confirm token, as it is kept.
+pub fn confirm_digest(token: &str) -> String {
+    use sha2::Digest;
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The error of a call on a connection whose authorization awaits confirmation.
+pub fn unconfirmed_connection(service: &str) -> Error {
+    Error::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorType::ConnectionSettingsError, "Connection is not confirmed")
+        .with_detail(format!("The {service} connection was authorized with a nonce and awaits confirmation: POST /vault/connections/crm/{service}/confirm with the confirm_token").into())
+}
+
 /// The sealing context of an application's client secret: no consumer, and a service name no
 /// connection has.
 fn client_scope(app_id: &str, service: &str) -> (Tenant, String) {

@@ -198,6 +198,9 @@ async fn open_connection(
             reason.expose_secret(),
         ));
     }
+    if settings.contains_key(oauth::UNCONFIRMED) {
+        return Err(oauth::unconfirmed_connection(service));
+    }
     let refreshing = state.refreshing();
     if Refreshing::due(&settings, chrono::Utc::now().timestamp()) {
         let current = settings

@@ -133,6 +133,8 @@ pub struct OAuthFlowRecord {
     pub redirect_uri: String,
     /// The PKCE verifier, sealed; empty without PKCE.
     pub verifier: String,
+    /// The application's `nonce`, when it asked for a confirmation step.
+    pub nonce: Option<String>,
     /// Epoch milliseconds.
     pub expires_at: i64,
 }

@@ -682,8 +682,8 @@ macro_rules! impl_store {
                     .execute(&self.pool)
                     .await?;
                 sqlx::query(
-                    "INSERT INTO oauth_flows (id, app_id, consumer_id, service_id, redirect_uri, verifier, expires_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO oauth_flows (id, app_id, consumer_id, service_id, redirect_uri, verifier, expires_at, nonce)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(&flow.id)
                 .bind(&flow.tenant.app_id)
@@ -692,6 +692,7 @@ macro_rules! impl_store {
                 .bind(&flow.redirect_uri)
                 .bind(&flow.verifier)
                 .bind(flow.expires_at)
+                .bind(&flow.nonce)
                 .execute(&self.pool)
                 .await?;
                 Ok(())
@@ -700,7 +701,7 @@ macro_rules! impl_store {
             async fn take_oauth_flow(&self, id: &str, now: i64) -> Result<Option<OAuthFlowRecord>> {
                 let row = sqlx::query(
                     "DELETE FROM oauth_flows WHERE id = $1
-                     RETURNING id, app_id, consumer_id, service_id, redirect_uri, verifier, expires_at",
+                     RETURNING id, app_id, consumer_id, service_id, redirect_uri, verifier, expires_at, nonce",
                 )
                 .bind(id)
                 .fetch_optional(&self.pool)
@@ -716,6 +717,7 @@ macro_rules! impl_store {
                     redirect_uri: row.try_get("redirect_uri")?,
                     verifier: row.try_get("verifier")?,
                     expires_at: row.try_get("expires_at")?,
+                    nonce: row.try_get("nonce")?,
                 };
                 Ok(Some(flow).filter(|f| f.expires_at >= now))
             }

@@ -116,8 +116,9 @@ async fn expect_refresh(auth: &MockServer, answer: ResponseTemplate, times: u64)
 
 /// Connects the default consumer's HubSpot connection through the whole flow; its token lasts
 /// `expires_in` seconds.
-async fn authorized_hubspot(app: &TestApp, auth: &MockServer, expires_in: u64) {
-    // The connection's base URL points at the HubSpot mock before it is authorized.
+/// Points the default consumer's HubSpot connection at the HubSpot mock, not yet authorized,
+/// and registers the application's client.
+async fn hubspot_on_mock(app: &TestApp, auth: &MockServer) {
     let base = json!({ "settings": { "base_url": app.hubspot.uri() } });
     assert_eq!(
         call(app.patch("/vault/connections/crm/hubspot", &base))
@@ -126,6 +127,10 @@ async fn authorized_hubspot(app: &TestApp, auth: &MockServer, expires_in: u64) {
         200
     );
     register(app, "hubspot", auth).await;
+}
+
+async fn authorized_hubspot(app: &TestApp, auth: &MockServer, expires_in: u64) {
+    hubspot_on_mock(app, auth).await;
     let vendor = authorize(app, "hubspot").await;
     expect_exchange(auth, "code-1", tokens("access-1", "refresh-1", expires_in)).await;
     let state = param(&vendor, "state").unwrap();
@@ -643,4 +648,105 @@ async fn fifty_calls_on_two_gateways_with_an_expired_token_refresh_it_once() {
         assert_eq!(status, 200, "{body}");
     }
     db.drop_schema().await;
+}
+
+#[tokio::test]
+async fn tokens_that_could_not_be_saved_are_never_used() {
+    let app = spawn_app().await;
+    let auth = MockServer::start().await;
+    authorized_hubspot(&app, &auth, 30).await;
+    // The process "dies" between the vendor's answer and the save: the store refuses the write.
+    let db = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+    sqlx::query(
+        "CREATE TRIGGER lost_write BEFORE UPDATE ON connections BEGIN SELECT RAISE(ABORT, 'disk gone'); END",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("refresh_token=refresh-1"))
+        .respond_with(tokens("access-lost", "refresh-lost", 1800))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&auth)
+        .await;
+    read_with(&app, "access-lost", 0).await;
+    read_with(&app, "access-1", 0).await;
+    let (status, body) = call(app.get("/crm/opportunities/1")).await;
+    assert_eq!(status, 500, "{body}");
+    assert!(!body.to_string().contains("access-lost"), "{body}");
+    // Once the store takes writes again, the refresh token that was saved is the one used.
+    sqlx::query("DROP TRIGGER lost_write")
+        .execute(&db)
+        .await
+        .unwrap();
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("refresh_token=refresh-1"))
+        .respond_with(tokens("access-2", "refresh-2", 1800))
+        .expect(1)
+        .mount(&auth)
+        .await;
+    read_with(&app, "access-2", 1).await;
+    reads_succeed(&app, 1).await;
+}
+
+#[tokio::test]
+async fn a_nonce_leaves_the_connection_waiting_for_its_confirm_token() {
+    let app = spawn_app().await;
+    let auth = MockServer::start().await;
+    hubspot_on_mock(&app, &auth).await;
+    let link = connection(&app, "hubspot").await["authorize_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut url = Url::parse(&local(&app, &link)).unwrap();
+    url.query_pairs_mut().append_pair("nonce", "n-42");
+    let started = browser().get(url).send().await.unwrap();
+    assert_eq!(started.status(), 302);
+    let vendor = Url::parse(started.headers()["location"].to_str().unwrap()).unwrap();
+    expect_exchange(&auth, "code-n", tokens("access-n", "refresh-n", 1800)).await;
+    let state = param(&vendor, "state").unwrap();
+    let done = callback(&app, &[("state", &state), ("code", "code-n")]).await;
+    assert_eq!(done.status(), 302);
+    let back = done.headers()["location"].to_str().unwrap().to_owned();
+    let (before, fragment) = back.split_once('#').unwrap();
+    assert_eq!(before, REDIRECT);
+    let fragment: BTreeMap<String, String> = url::form_urlencoded::parse(fragment.as_bytes())
+        .into_owned()
+        .collect();
+    assert_eq!(fragment["nonce"], "n-42");
+    assert_eq!(fragment["service_id"], "hubspot");
+    let token = fragment["confirm_token"].clone();
+
+    let waiting = connection(&app, "hubspot").await;
+    assert_eq!(waiting["state"], "authorized");
+    assert_eq!(waiting["health"], "pending_confirmation");
+    read_with(&app, "access-n", 1).await;
+    assert_error(
+        &call(app.get("/crm/opportunities/1")).await,
+        422,
+        "ConnectionSettingsError",
+    );
+    let confirm = |token: &str| {
+        app.post(
+            "/vault/connections/crm/hubspot/confirm",
+            &json!({ "confirm_token": token }),
+        )
+    };
+    assert_error(
+        &call(confirm("not-the-token")).await,
+        400,
+        "OAuthInvalidStateError",
+    );
+    let (status, body) = call(confirm(&token)).await;
+    assert_eq!(
+        (status, body["data"].clone()),
+        (200, json!({ "confirmed": true }))
+    );
+    assert_eq!(connection(&app, "hubspot").await["state"], "callable");
+    reads_succeed(&app, 1).await;
+    // Single-use.
+    assert_error(&call(confirm(&token)).await, 400, "OAuthInvalidStateError");
 }

@@ -116,6 +116,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "connectionsAuthorize",
     ),
     ("GET", "/vault/callback", "connectionsCallback"),
+    (
+        "POST",
+        "/vault/connections/{unified_api}/{service_id}/confirm",
+        "connectionsConfirm",
+    ),
     ("POST", "/vault/sessions", "sessionsCreate"),
     (
         "GET",

@@ -21,10 +21,14 @@ use std::collections::BTreeMap;
 use url::Url;
 
 use crate::api::AppState;
-use crate::api::oauth::{FLOW_LIFETIME_MS, app_client};
+use crate::api::crm::Body;
+use crate::api::oauth::{
+    CONFIRM_LIFETIME_MS, FLOW_LIFETIME_MS, UNCONFIRMED, app_client, confirm_digest,
+};
 use crate::error::{Error, ErrorType, Result};
 use crate::registry::ConnectorEntry;
 use crate::store::{ConnectionRecord, OAuthFlowRecord, Tenant};
+use secrecy::{ExposeSecret, SecretString};
 
 /// The sealing context of a flow's PKCE verifier.
 const FLOW_SCOPE: &str = "oauth-flow";
@@ -139,7 +143,17 @@ pub async fn authorize(
     Path((service, app_id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
-    let params = params(query, &["state", "redirect_uri", "session"])?;
+    let params = params(query, &["state", "redirect_uri", "session", "nonce"])?;
+    let nonce = params.get("nonce").cloned();
+    if nonce
+        .as_ref()
+        .is_some_and(|n| n.is_empty() || n.len() > 255)
+    {
+        return Err(Error::validation(
+            "Invalid query parameter nonce: 1 to 255 characters",
+            json!({ "invalid": [{ "nonce": "1 to 255 characters" }] }),
+        ));
+    }
     let entry = oauth_connector(&state, &service)?;
     let tenant =
         state
@@ -186,6 +200,7 @@ pub async fn authorize(
         redirect_uri: back_to,
         verifier,
         expires_at: now + FLOW_LIFETIME_MS,
+        nonce,
     };
     state.store.create_oauth_flow(&flow, now).await?;
     let url = manifest
@@ -298,7 +313,24 @@ pub async fn callback(
             return fail("code_exchange_failed", &e.message);
         }
     };
-    if let Err(e) = save_tokens(&state, &flow.tenant, entry, tokens).await {
+    // With a nonce, the connection waits for the application to confirm it with a token that
+    // only this redirect carries (Apideck's two-step flow).
+    let confirmation = match &flow.nonce {
+        Some(nonce) => {
+            let mut raw = [0u8; 24];
+            getrandom::fill(&mut raw).map_err(Error::internal)?;
+            let token = URL_SAFE_NO_PAD.encode(raw);
+            let marker = format!(
+                "{}:{}",
+                confirm_digest(&token),
+                now_ms() + CONFIRM_LIFETIME_MS
+            );
+            Some((nonce.clone(), token, marker))
+        }
+        None => None,
+    };
+    let marker = confirmation.as_ref().map(|(_, _, m)| m.clone());
+    if let Err(e) = save_tokens(&state, &flow.tenant, entry, tokens, marker).await {
         return fail(
             "connection_not_saved",
             e.detail().as_str().unwrap_or(e.message()),
@@ -307,9 +339,24 @@ pub async fn callback(
     tracing::info!(
         service,
         consumer = flow.tenant.consumer_id,
+        confirmed = confirmation.is_none(),
         "Connection authorized through OAuth."
     );
-    redirect(&flow.redirect_uri)
+    match confirmation {
+        None => redirect(&flow.redirect_uri),
+        Some((nonce, token, _)) => {
+            let fragment: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("nonce", &nonce)
+                .append_pair("confirm_token", &token)
+                .append_pair("service_id", service)
+                .finish();
+            let mut back = flow.redirect_uri.clone();
+            if let Some(at) = back.find('#') {
+                back.truncate(at);
+            }
+            redirect(&format!("{back}#{fragment}"))
+        }
+    }
 }
 
 /// Stores a new grant on the consumer's connection, creating it, replacing earlier tokens and
@@ -319,6 +366,7 @@ async fn save_tokens(
     tenant: &Tenant,
     entry: &ConnectorEntry,
     tokens: sdk_oauth::Tokens,
+    unconfirmed: Option<String>,
 ) -> Result<()> {
     let service = entry.connector.id();
     let now = now_ms();
@@ -329,6 +377,9 @@ async fn save_tokens(
         .unwrap_or_default();
     sdk_oauth::forget(&mut settings);
     state.oauth.apply_tokens(entry, &mut settings, tokens)?;
+    if let Some(marker) = unconfirmed {
+        settings.insert(UNCONFIRMED.to_owned(), SecretString::from(marker));
+    }
     let mut record = existing.unwrap_or(ConnectionRecord {
         service_id: service.to_owned(),
         enabled: true,
@@ -356,20 +407,100 @@ pub async fn revoke(
             .oauth
             .read_link_state(required(&params, "state")?, &app_id, &service, now_ms())?;
     let back_to = redirect_uri(&state, &app_id, &service, params.get("redirect_uri")).await?;
-    let mut record = state
-        .store
-        .connection(&tenant, &service)
-        .await?
-        .ok_or_else(|| Error::no_connection(&tenant, &service))?;
-    let mut settings = state.open_settings(&tenant, &record)?;
+    let (record, mut settings) = stored(&state, &tenant, &service).await?;
     sdk_oauth::forget(&mut settings);
-    record.settings = state.sealer.seal(&tenant, &service, &settings);
-    record.updated_at = now_ms();
-    state.store.save_connection(&tenant, &record).await?;
+    reseal(&state, &tenant, record, &settings).await?;
     tracing::info!(
         service,
         consumer = tenant.consumer_id,
         "Connection's OAuth grant forgotten."
     );
     redirect(&back_to)
+}
+
+/// `POST /vault/connections/crm/{service_id}/confirm` (`{"confirm_token": ...}`): makes a
+/// connection authorized with a `nonce` callable. The token is single-use and good for 30
+/// minutes after the callback.
+#[utoipa::path(post, path = "/vault/connections/{unified_api}/{service_id}/confirm", operation_id = "connectionsConfirm", tag = "Connections", params(("unified_api" = String, Path, description = "crm"), ("service_id" = String, Path, description = "A connector, e.g. hubspot"), crate::api::openapi::TenantHeaders), responses((status = 200, description = "Confirmed", body = crate::api::openapi::VaultResponse), (status = 400, description = "Wrong, expired or used confirm token", body = crate::api::openapi::ErrorBody), (status = 401, description = "Missing or invalid API key", body = crate::api::openapi::ErrorBody), (status = 404, description = "No such connection", body = crate::api::openapi::ErrorBody)), security(("apiKey" = [])))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path((api, service)): Path<(String, String)>,
+    Body(body): Body,
+) -> Result<Response> {
+    super::connections::known_connector(&state, &api, &service)?;
+    let given = match super::object_body(&body)?.remove("confirm_token") {
+        Some(serde_json::Value::String(token)) if !token.is_empty() => token,
+        _ => {
+            return Err(Error::validation(
+                "Missing property confirm_token",
+                json!({ "missing": [{ "confirm_token": "required" }] }),
+            ));
+        }
+    };
+    let (record, mut settings) = stored(&state, &tenant, &service).await?;
+    let refuse = |why: &str| {
+        Error::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::OAuthInvalidStateError,
+            "Invalid confirm token",
+        )
+        .with_detail(why.into())
+    };
+    let marker = settings
+        .get(UNCONFIRMED)
+        .map(|m| m.expose_secret().to_owned())
+        .ok_or_else(|| {
+            refuse("The connection awaits no confirmation (the token was used, or none was issued)")
+        })?;
+    let (digest, expires_at) = marker
+        .split_once(':')
+        .and_then(|(d, e)| Some((d.to_owned(), e.parse::<i64>().ok()?)))
+        .ok_or_else(|| Error::internal("a stored confirmation is damaged"))?;
+    use subtle::ConstantTimeEq;
+    if !bool::from(confirm_digest(&given).as_bytes().ct_eq(digest.as_bytes())) {
+        return Err(refuse(
+            "The confirm token is not the one this connection's authorization issued",
+        ));
+    }
+    if expires_at < now_ms() {
+        return Err(refuse(
+            "The confirm token has expired; authorize the connection again",
+        ));
+    }
+    settings.remove(UNCONFIRMED);
+    reseal(&state, &tenant, record, &settings).await?;
+    tracing::info!(
+        service,
+        consumer = tenant.consumer_id,
+        "OAuth connection confirmed."
+    );
+    Ok(super::respond(StatusCode::OK, json!({ "confirmed": true })))
+}
+
+/// A consumer's stored connection with its settings opened.
+async fn stored(
+    state: &AppState,
+    tenant: &Tenant,
+    service: &str,
+) -> Result<(ConnectionRecord, BTreeMap<String, SecretString>)> {
+    let record = state
+        .store
+        .connection(tenant, service)
+        .await?
+        .ok_or_else(|| Error::no_connection(tenant, service))?;
+    let settings = state.open_settings(tenant, &record)?;
+    Ok((record, settings))
+}
+
+/// Saves a connection with changed settings.
+async fn reseal(
+    state: &AppState,
+    tenant: &Tenant,
+    mut record: ConnectionRecord,
+    settings: &BTreeMap<String, SecretString>,
+) -> Result<()> {
+    record.settings = state.sealer.seal(tenant, &record.service_id, settings);
+    record.updated_at = now_ms();
+    state.store.save_connection(tenant, &record).await
 }

@@ -180,6 +180,7 @@ fn connection_json(
         .and_then(|o| o.settings.as_ref())
         .is_some_and(sdk_oauth::is_authorized);
     let revoked = opened.is_some_and(|o| o.setting(oauth::INVALID).is_some());
+    let unconfirmed = opened.is_some_and(|o| o.setting(oauth::UNCONFIRMED).is_some());
     let missing = connector
         .manifest()
         .required_settings(authorized)
@@ -218,6 +219,7 @@ fn connection_json(
         None => ("available", None),
         Some(o) if o.settings.is_none() => ("invalid", Some("missing_settings")),
         Some(_) if revoked => ("invalid", Some("needs_auth")),
+        Some(_) if unconfirmed => ("authorized", Some("pending_confirmation")),
         Some(_) if authorized && missing => ("authorized", Some("missing_settings")),
         Some(_) if missing => ("added", Some("missing_settings")),
         Some(_) => ("callable", Some("ok")),
