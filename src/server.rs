@@ -418,22 +418,33 @@ pub async fn set_oauth_client(
     let oauth = manifest
         .oauth2()
         .with_context(|| format!("the {service} connector has no OAuth 2.0 flow"))?;
-    let mut hosts = manifest.token_hosts();
+    // The token URL must be one the token calls may reach; the authorization URL, which only
+    // browsers open, may also be on the default authorization URL's host.
+    let token_hosts = manifest.token_hosts();
+    let mut browser_hosts = token_hosts.clone();
     if let Some(host) = Url::parse(&oauth.authorization_url)
         .ok()
         .and_then(|u| HostPattern::parse(u.host_str()?).ok())
     {
-        hosts.push(host);
+        browser_hosts.push(host);
     }
-    let policy = OutboundPolicy::new(&hosts, options.allowed_hosts.clone().into());
-    for (flag, url) in [
-        ("--authorization-url", &input.authorization_url),
-        ("--token-url", &input.token_url),
+    let operator: Arc<[HostPattern]> = options.allowed_hosts.clone().into();
+    for (flag, url, hosts) in [
+        (
+            "--authorization-url",
+            &input.authorization_url,
+            &browser_hosts,
+        ),
+        ("--token-url", &input.token_url, &token_hosts),
     ] {
         if let Some(url) = url {
-            policy.check(url).map_err(|refusal| {
-                anyhow::anyhow!("{flag} {url}: {refusal}; add its host to [outbound] allowed_hosts")
-            })?;
+            OutboundPolicy::new(hosts, operator.clone())
+                .check(url)
+                .map_err(|refusal| {
+                    anyhow::anyhow!(
+                        "{flag} {url}: {refusal}; add its host to [outbound] allowed_hosts"
+                    )
+                })?;
         }
     }
     if input.redirect_uris.is_empty() {

@@ -42,6 +42,9 @@ const STATE_KEY_META: &str = "oauth_state_hmac_key";
 /// How long an authorize link (`authorize_url` of a connection) stays usable.
 pub const LINK_LIFETIME_MS: i64 = 60 * 60 * 1000;
 
+/// The cookie that binds a flow to the browser that started it.
+pub const FLOW_COOKIE: &str = "crmgate_oauth_flow";
+
 /// How long the end customer has from the authorize redirect to the callback.
 pub const FLOW_LIFETIME_MS: i64 = 10 * 60 * 1000;
 
@@ -140,7 +143,13 @@ pub struct OAuth {
     connectors: BTreeMap<&'static str, (OutboundClient, OutboundPolicy)>,
     /// One lock per connection being refreshed in this process.
     locks: Mutex<HashMap<(Tenant, &'static str), RefreshLock>>,
+    /// How many refreshes of different connections run at once in this process.
+    refreshes: tokio::sync::Semaphore,
 }
+
+/// Refreshes one process runs at once: each holds one pooled database connection for its
+/// lock (of 16) and uses another at a time.
+const CONCURRENT_REFRESHES: usize = 4;
 
 impl OAuth {
     pub async fn establish(
@@ -153,6 +162,7 @@ impl OAuth {
             public_url,
             connectors,
             locks: Mutex::default(),
+            refreshes: tokio::sync::Semaphore::new(CONCURRENT_REFRESHES),
         })
     }
 
@@ -184,7 +194,7 @@ impl OAuth {
     }
 
     /// The `state` of a consumer's authorize and revoke links.
-    fn link_state(&self, tenant: &Tenant, service: &str, now: i64) -> String {
+    fn link_state(&self, action: &'static str, tenant: &Tenant, service: &str, now: i64) -> String {
         let state = LinkState {
             app_id: tenant.app_id.clone(),
             consumer_id: tenant.consumer_id.clone(),
@@ -192,7 +202,7 @@ impl OAuth {
             expires_at: now + LINK_LIFETIME_MS,
         };
         self.sign(
-            "link",
+            action,
             &serde_json::to_vec(&state).expect("a link state serialises"),
         )
     }
@@ -201,13 +211,14 @@ impl OAuth {
     /// application and service.
     pub fn read_link_state(
         &self,
+        action: &'static str,
         text: &str,
         app_id: &str,
         service: &str,
         now: i64,
     ) -> Result<Tenant> {
         let state: LinkState = self
-            .verify("link", text)
+            .verify(action, text)
             .and_then(|p| serde_json::from_slice(&p).ok())
             .ok_or_else(|| invalid_state("the state is not one this gateway issued"))?;
         if state.expires_at < now {
@@ -231,6 +242,29 @@ impl OAuth {
         self.sign("flow", id.as_bytes())
     }
 
+    /// The value of the cookie that binds a flow to the browser that started it (RFC 6749
+    /// §10.12): a tag of the flow id, so it needs no storage and no other browser has it.
+    pub fn flow_cookie(&self, id: &str) -> String {
+        self.tag("browser", id.as_bytes())
+    }
+
+    /// Whether a callback's cookies hold the flow's browser binding.
+    pub fn browser_started(&self, id: &str, cookies: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let expected = self.flow_cookie(id);
+        cookies
+            .split(';')
+            .filter_map(|c| c.trim().split_once('='))
+            .any(|(name, value)| {
+                name == FLOW_COOKIE && bool::from(value.as_bytes().ct_eq(expected.as_bytes()))
+            })
+    }
+
+    /// Whether browsers reach the gateway over HTTPS (its cookies are then `Secure`).
+    pub fn secure(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
     /// The flow id of a callback's `state`, if the signature holds.
     pub fn read_flow_state(&self, text: &str) -> Result<String> {
         self.verify("flow", text)
@@ -238,10 +272,11 @@ impl OAuth {
             .ok_or_else(|| invalid_state("the state is not one this gateway issued"))
     }
 
-    /// A consumer's authorize and revoke links for a connector.
+    /// A consumer's authorize and revoke links for a connector, each with a state signed for
+    /// its own action, so that one is never taken for the other.
     pub fn links(&self, tenant: &Tenant, service: &str, now: i64) -> (String, String) {
-        let state = self.link_state(tenant, service, now);
-        let link = |action: &str| {
+        let link = |action: &'static str| {
+            let state = self.link_state(action, tenant, service, now);
             let mut url = self.public_url.clone();
             url.set_path(&format!(
                 "{}/vault/{action}/{service}/{}",
@@ -477,9 +512,33 @@ impl Refreshing {
         entry: &ConnectorEntry,
         rejected: &[String],
     ) -> Result<BTreeMap<String, SecretString>> {
+        let (this, tenant, entry) = (self.clone(), tenant.clone(), entry.clone());
+        let rejected = rejected.to_vec();
+        // A task of its own runs to the end even when the request that needed it is dropped
+        // (its client went away, its deadline passed): tokens the vendor issued, a rotated
+        // refresh token among them, are saved whatever happens to the request.
+        tokio::spawn(async move { this.refresh_now(&tenant, &entry, &rejected).await })
+            .await
+            .map_err(|e| Error::internal(format_args!("the token refresh stopped: {e}")))?
+    }
+
+    async fn refresh_now(
+        &self,
+        tenant: &Tenant,
+        entry: &ConnectorEntry,
+        rejected: &[String],
+    ) -> Result<BTreeMap<String, SecretString>> {
         let service = entry.connector.id();
         let lock = self.oauth.lock(tenant, service);
         let _local = lock.lock().await;
+        // Each refresh holds a database connection for its lock and needs others meanwhile;
+        // bounding them keeps refreshes of many connections from draining the pool.
+        let _turn = self
+            .oauth
+            .refreshes
+            .acquire()
+            .await
+            .map_err(|_| Error::internal("the refresh limiter is closed"))?;
         let guard = self.store.refresh_lock(tenant, service).await?;
         let outcome = self.refresh_locked(tenant, entry, rejected).await;
         guard.release().await?;
@@ -605,6 +664,7 @@ mod tests {
             public_url: Url::parse("https://gw.example/crm/").unwrap(),
             connectors: BTreeMap::new(),
             locks: Mutex::default(),
+            refreshes: tokio::sync::Semaphore::new(1),
         }
     }
 
@@ -638,7 +698,8 @@ mod tests {
             "https://gw.example/crm/vault/callback"
         );
         let state = state_of(&authorize);
-        let read = |app, service, now| oauth.read_link_state(&state, app, service, now);
+        let read =
+            |app, service, now| oauth.read_link_state("authorize", &state, app, service, now);
         assert_eq!(read("app-1", "hubspot", 1_000).unwrap(), tenant());
         let last = 1_000 + LINK_LIFETIME_MS;
         assert!(read("app-1", "hubspot", last).is_ok());
@@ -657,9 +718,32 @@ mod tests {
         let oauth = oauth();
         let flow = oauth.flow_state("flow-1");
         assert_eq!(oauth.read_flow_state(&flow).unwrap(), "flow-1");
-        assert!(oauth.read_link_state(&flow, "app-1", "hubspot", 0).is_err());
-        let (link, _) = oauth.links(&tenant(), "hubspot", 0);
+        assert!(
+            oauth
+                .read_link_state("authorize", &flow, "app-1", "hubspot", 0)
+                .is_err()
+        );
+        let (link, revoke) = oauth.links(&tenant(), "hubspot", 0);
         assert!(oauth.read_flow_state(&state_of(&link)).is_err());
+        assert!(
+            oauth
+                .read_link_state("revoke", &state_of(&link), "app-1", "hubspot", 0)
+                .is_err(),
+            "an authorize link does not revoke"
+        );
+        assert!(
+            oauth
+                .read_link_state("revoke", &state_of(&revoke), "app-1", "hubspot", 0)
+                .is_ok()
+        );
+        let id = "flow-2";
+        let cookie = format!("other=1; {FLOW_COOKIE}={}", oauth.flow_cookie(id));
+        assert!(oauth.browser_started(id, &cookie));
+        assert!(
+            !oauth.browser_started("flow-3", &cookie),
+            "bound to its own flow"
+        );
+        assert!(!oauth.browser_started(id, "other=1"));
         let other = OAuth {
             key: vec![8; 32],
             ..self::tests::oauth()

@@ -34,7 +34,15 @@ pub async fn assign(mut request: Request, next: Next) -> Response {
         .map_or_else(generate, str::to_owned);
     let value = HeaderValue::from_str(&id).expect("ids are visible ASCII");
     request.headers_mut().insert(X_REQUEST_ID, value.clone());
-    let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
+    // A Hosted Vault page's path holds its session token, which no log or trace may keep.
+    let path = request.uri().path();
+    let path = if path.starts_with("/vault/session/") {
+        "/vault/session/[REDACTED]"
+    } else {
+        path
+    };
+    let span =
+        tracing::info_span!("request", request_id = %id, method = %request.method(), path = %path);
     let mut response = next.run(request).instrument(span).await;
     response.headers_mut().insert(X_REQUEST_ID, value.clone());
     response.headers_mut().insert(APIDECK_REQUEST_ID, value);

@@ -441,7 +441,27 @@ async fn the_session_api_acts_for_its_consumer_only_and_not_past_its_end() {
     ))
     .await;
     assert_eq!(removal.0, 403, "{}", removal.1);
+    for amounting_to_it in [
+        json!({ "enabled": false }),
+        json!({ "settings": { "api_key": null } }),
+    ] {
+        let patch =
+            api(reqwest::Method::PATCH, "/connections/pipedrive", &token).json(&amounting_to_it);
+        assert_eq!(call(patch).await.0, 403, "{amounting_to_it}");
+    }
     assert_eq!(state_of(&app, "pipedrive").await["state"], "callable");
+    // A session for other unified APIs shows and changes no CRM connection.
+    let other = session(
+        &app,
+        &json!({ "settings": { "unified_apis": ["accounting"] } }),
+    )
+    .await;
+    let other = other.rsplit('/').next().unwrap().to_owned();
+    let (status, listed) = call(api(reqwest::Method::GET, "/connections", &other)).await;
+    assert_eq!((status, listed["data"].clone()), (200, json!([])));
+    let patch = api(reqwest::Method::PATCH, "/connections/pipedrive", &other)
+        .json(&json!({ "settings": { "api_key": "pd-2" } }));
+    assert_eq!(call(patch).await.0, 404);
     // A token changed by one character, or none, opens nothing.
     let mut forged = token.clone().into_bytes();
     let last = forged.len() - 1;

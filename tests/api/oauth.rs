@@ -59,6 +59,29 @@ async fn connection(app: &TestApp, service: &str) -> Value {
     body["data"].clone()
 }
 
+/// The flow cookies `/vault/authorize` set, by the vendor `state` they go with: the test's
+/// cookie jar, so that a callback comes from the "browser" that started its flow.
+static JAR: std::sync::Mutex<BTreeMap<String, String>> = std::sync::Mutex::new(BTreeMap::new());
+
+/// The vendor URL of an authorize answer, its flow cookie kept in the jar.
+fn to_vendor(response: &reqwest::Response) -> Url {
+    assert_eq!(response.status(), 302);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let vendor = Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")
+            && cookie.contains("Path=/vault/callback"),
+        "{cookie}"
+    );
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    JAR.lock()
+        .unwrap()
+        .insert(param(&vendor, "state").unwrap(), pair);
+    vendor
+}
+
 /// The vendor's authorization URL `/vault/authorize` redirected to.
 async fn authorize(app: &TestApp, service: &str) -> Url {
     let link = connection(app, service).await["authorize_url"]
@@ -66,9 +89,7 @@ async fn authorize(app: &TestApp, service: &str) -> Url {
         .unwrap()
         .to_owned();
     let response = browser().get(local(app, &link)).send().await.unwrap();
-    assert_eq!(response.status(), 302, "{}", response.text().await.unwrap());
-    assert_eq!(response.headers()["cache-control"], "no-store");
-    Url::parse(response.headers()["location"].to_str().unwrap()).unwrap()
+    to_vendor(&response)
 }
 
 fn param(url: &Url, name: &str) -> Option<String> {
@@ -77,11 +98,26 @@ fn param(url: &Url, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// Calls the callback as the vendor's redirect would, answering where the browser goes next.
+/// Calls the callback as the vendor's redirect would, from the browser that started the flow
+/// (with its cookie), answering where the browser goes next.
 async fn callback(app: &TestApp, query: &[(&str, &str)]) -> reqwest::Response {
+    let state = query.iter().find(|(k, _)| *k == "state").map(|(_, v)| *v);
+    let cookie = state.and_then(|s| JAR.lock().unwrap().get(s).cloned());
+    callback_with(app, query, cookie.as_deref()).await
+}
+
+async fn callback_with(
+    app: &TestApp,
+    query: &[(&str, &str)],
+    cookie: Option<&str>,
+) -> reqwest::Response {
     let mut url = Url::parse(&format!("{}/vault/callback", app.address)).unwrap();
     url.query_pairs_mut().extend_pairs(query);
-    browser().get(url).send().await.unwrap()
+    let mut rq = browser().get(url);
+    if let Some(cookie) = cookie {
+        rq = rq.header("cookie", cookie);
+    }
+    rq.send().await.unwrap()
 }
 
 pub fn tokens(access: &str, refresh: &str, expires_in: u64) -> ResponseTemplate {
@@ -309,6 +345,43 @@ async fn a_state_is_good_for_one_exchange_and_a_forged_one_for_none() {
     );
 }
 
+/// A gateway whose application has a HubSpot client at an authorization server that must
+/// receive no token call (the server is returned so that it checks that when dropped).
+async fn registered_without_token_calls() -> (TestApp, MockServer) {
+    let app = spawn_app().await;
+    let auth = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&auth)
+        .await;
+    register(&app, "hubspot", &auth).await;
+    (app, auth)
+}
+
+#[tokio::test]
+async fn a_flow_completes_only_in_the_browser_that_started_it() {
+    let (app, _auth) = registered_without_token_calls().await;
+    // Someone starts a flow and hands the vendor URL to another person, whose browser comes
+    // back with a code for their own account: without the starter's cookie it is refused.
+    let vendor = authorize(&app, "hubspot").await;
+    let state = param(&vendor, "state").unwrap();
+    let other = callback_with(&app, &[("state", &state), ("code", "victims-code")], None).await;
+    assert_eq!(other.status(), 400);
+    let body: Value = other.json().await.unwrap();
+    assert_eq!(body["type_name"], "OAuthInvalidStateError", "{body}");
+    let mut wrong = JAR.lock().unwrap()[&state].clone();
+    wrong.push('x');
+    let forged = callback_with(
+        &app,
+        &[("state", &state), ("code", "victims-code")],
+        Some(&wrong),
+    )
+    .await;
+    assert_eq!(forged.status(), 400);
+    assert_eq!(connection(&app, "hubspot").await["state"], "available");
+}
+
 #[tokio::test]
 async fn the_end_customer_returns_only_to_a_registered_redirect_uri() {
     let app = spawn_app().await;
@@ -330,14 +403,7 @@ async fn the_end_customer_returns_only_to_a_registered_redirect_uri() {
 
 #[tokio::test]
 async fn a_vendor_error_goes_back_to_the_application_without_a_token_call() {
-    let app = spawn_app().await;
-    let auth = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&auth)
-        .await;
-    register(&app, "hubspot", &auth).await;
+    let (app, _auth) = registered_without_token_calls().await;
     let vendor = authorize(&app, "hubspot").await;
     let state = param(&vendor, "state").unwrap();
     let answer = callback(
@@ -704,8 +770,7 @@ async fn a_nonce_leaves_the_connection_waiting_for_its_confirm_token() {
     let mut url = Url::parse(&local(&app, &link)).unwrap();
     url.query_pairs_mut().append_pair("nonce", "n-42");
     let started = browser().get(url).send().await.unwrap();
-    assert_eq!(started.status(), 302);
-    let vendor = Url::parse(started.headers()["location"].to_str().unwrap()).unwrap();
+    let vendor = to_vendor(&started);
     expect_exchange(&auth, "code-n", tokens("access-n", "refresh-n", 1800)).await;
     let state = param(&vendor, "state").unwrap();
     let done = callback(&app, &[("state", &state), ("code", "code-n")]).await;

@@ -312,9 +312,12 @@ fn token_request(oauth: &OAuth2, app: &OAuthApp, form: &[(&str, &str)]) -> (Byte
 }
 
 /// The tokens of a successful answer; `expires_in` may be a number or its text.
+/// RFC 6749 names the fields in snake case; HubSpot's date-versioned token endpoint documents
+/// camel case (`accessToken`, `expiresIn`), so either is read.
 fn tokens_of(oauth: &OAuth2, json: &Value, status: u16) -> Result<Tokens> {
     let text = |name: &str| -> Option<String> {
-        match json.get(name)? {
+        let camel = camel_case(name);
+        match json.get(name).or_else(|| json.get(&camel))? {
             Value::String(s) if !s.is_empty() => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
             _ => None,
@@ -323,9 +326,10 @@ fn tokens_of(oauth: &OAuth2, json: &Value, status: u16) -> Result<Tokens> {
     let access_token = text("access_token").ok_or_else(|| {
         ConnectorError::unreadable(status, "the token answer has no access_token")
     })?;
+    // A lifetime outside a second to a year is not one to plan refreshes by.
     let expires_at = text("expires_in")
         .and_then(|s| s.parse::<i64>().ok())
-        .map(|seconds| now() + seconds);
+        .map(|seconds| now() + seconds.clamp(1, 366 * 24 * 3600));
     let kept = oauth
         .keep
         .iter()
@@ -337,6 +341,23 @@ fn tokens_of(oauth: &OAuth2, json: &Value, status: u16) -> Result<Tokens> {
         expires_at,
         kept,
     })
+}
+
+/// `access_token` → `accessToken`.
+fn camel_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A refused token call: `Revoked` when the vendor's `error` says the grant is gone, else a
@@ -411,6 +432,61 @@ mod tests {
             Pkce::challenge_of(pkce.verifier.expose_secret()),
             pkce.challenge
         );
+    }
+
+    fn declared() -> OAuth2 {
+        serde_saphyr::from_str(
+            "authorization_url: https://a.example/auth\ntoken_url: https://a.example/token\nkeep: [api_domain]\n",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn token_answers_are_read_in_snake_or_camel_case() {
+        let oauth = declared();
+        for answer in [
+            serde_json::json!({ "access_token": "a", "refresh_token": "r", "expires_in": 60, "api_domain": "https://x.example" }),
+            serde_json::json!({ "accessToken": "a", "refreshToken": "r", "expiresIn": "60", "apiDomain": "https://x.example" }),
+        ] {
+            let tokens = tokens_of(&oauth, &answer, 200).unwrap();
+            assert_eq!(tokens.access_token.expose_secret(), "a");
+            assert_eq!(tokens.refresh_token.unwrap().expose_secret(), "r");
+            let left = tokens.expires_at.unwrap() - now();
+            assert!((59..=60).contains(&left), "{left}");
+            assert_eq!(tokens.kept["api_domain"], "https://x.example");
+        }
+        let err = tokens_of(&oauth, &serde_json::json!({ "token": "a" }), 200).unwrap_err();
+        assert!(err.message.contains("no access_token"), "{}", err.message);
+    }
+
+    #[test]
+    fn refused_grants_are_told_from_other_refusals_and_secrets_cut_out() {
+        let mut oauth = declared();
+        oauth.reauthorize_on = vec!["invalid_grant".into(), "BAD_REFRESH_TOKEN".into()];
+        let refused = |body: serde_json::Value| {
+            token_error(&oauth, 400, Some(&body), ["rt-secret-1"].into_iter())
+        };
+        assert_eq!(
+            refused(serde_json::json!({ "error": "invalid_grant" })).kind,
+            ErrorKind::Revoked
+        );
+        assert_eq!(
+            refused(serde_json::json!({ "status": "BAD_REFRESH_TOKEN", "message": "missing or unknown refresh token" })).kind,
+            ErrorKind::Revoked
+        );
+        let other = refused(
+            serde_json::json!({ "error": "invalid_client", "error_description": "rt-secret-1 is not yours" }),
+        );
+        assert_eq!(other.kind, ErrorKind::Unauthorized);
+        assert!(
+            other
+                .message
+                .contains("invalid_client: [REDACTED] is not yours"),
+            "{}",
+            other.message
+        );
+        let down = token_error(&oauth, 503, None, std::iter::empty());
+        assert_eq!(down.kind, ErrorKind::Unavailable);
     }
 
     #[test]

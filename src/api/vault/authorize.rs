@@ -23,7 +23,7 @@ use url::Url;
 use crate::api::AppState;
 use crate::api::crm::Body;
 use crate::api::oauth::{
-    CONFIRM_LIFETIME_MS, FLOW_LIFETIME_MS, UNCONFIRMED, app_client, confirm_digest,
+    CONFIRM_LIFETIME_MS, FLOW_COOKIE, FLOW_LIFETIME_MS, UNCONFIRMED, app_client, confirm_digest,
 };
 use crate::error::{Error, ErrorType, Result};
 use crate::registry::ConnectorEntry;
@@ -122,8 +122,12 @@ async fn redirect_uri(
         )
         .with_detail(why.into())
     };
+    // Registered URIs are stored as the URL parser writes them (`https://a.example/`).
+    let normal = asked.map(|uri| Url::parse(uri).map_or_else(|_| uri.clone(), String::from));
     match asked {
-        Some(uri) if registered.contains(&uri.as_str()) => Ok(uri.clone()),
+        Some(_) if normal.as_deref().is_some_and(|u| registered.contains(&u)) => {
+            Ok(normal.unwrap_or_default())
+        }
         Some(uri) => Err(refuse(format!(
             "{uri} is not a redirect URI application {app_id} registered for {service} (crmgate apps oauth set --redirect-uri)"
         ))),
@@ -155,10 +159,13 @@ pub async fn authorize(
         ));
     }
     let entry = oauth_connector(&state, &service)?;
-    let tenant =
-        state
-            .oauth
-            .read_link_state(required(&params, "state")?, &app_id, &service, now_ms())?;
+    let tenant = state.oauth.read_link_state(
+        "authorize",
+        required(&params, "state")?,
+        &app_id,
+        &service,
+        now_ms(),
+    )?;
     // From a Hosted Vault page, the end customer comes back to that page: crmgate's own, so
     // no open redirect, and only for the session of the same consumer.
     let back_to = match params.get("session") {
@@ -211,7 +218,18 @@ pub async fn authorize(
             pkce.as_ref(),
         )
         .map_err(|e| Error::from_connector(e, &service))?;
-    redirect(url.as_str())
+    let mut response = redirect(url.as_str())?;
+    let cookie = format!(
+        "{FLOW_COOKIE}={}; Path=/vault/callback; Max-Age={}; HttpOnly; SameSite=Lax{}",
+        state.oauth.flow_cookie(&id),
+        FLOW_LIFETIME_MS / 1000,
+        if state.oauth.secure() { "; Secure" } else { "" }
+    );
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(Error::internal)?,
+    );
+    Ok(response)
 }
 
 /// `redirect_uri` with `pairs` added to its query.
@@ -230,6 +248,7 @@ fn with_params(uri: &str, pairs: &[(&str, &str)]) -> String {
 #[utoipa::path(get, path = "/vault/callback", operation_id = "connectionsCallback", tag = "Connections", params(("state" = String, Query), ("code" = Option<String>, Query), ("error" = Option<String>, Query), ("error_description" = Option<String>, Query)), responses((status = 302, description = "Back to the application's redirect URI, with `error` when the flow failed"), (status = 400, description = "Invalid, expired or used state", body = crate::api::openapi::ErrorBody)), security(()))]
 pub async fn callback(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     // Vendors add parameters of their own (`scope`, `iss`, HubSpot's none, Salesforce's
@@ -241,6 +260,23 @@ pub async fn callback(
             .or_insert_with(|| v.into_owned());
     }
     let id = state.oauth.read_flow_state(required(&params, "state")?)?;
+    // Only the browser that was sent to the vendor may come back with its code: a link to the
+    // vendor with someone else's flow must not attach this browser's account to it.
+    let cookies: Vec<&str> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    if !state.oauth.browser_started(&id, &cookies.join("; ")) {
+        return Err(Error::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::OAuthInvalidStateError,
+            "Invalid state",
+        )
+        .with_detail(
+            "This browser did not start the authorization; open the connection's authorize_url in it".into(),
+        ));
+    }
     let flow = state
         .store
         .take_oauth_flow(&id, now_ms())
@@ -402,10 +438,13 @@ pub async fn revoke(
 ) -> Result<Response> {
     let params = params(query, &["state", "redirect_uri"])?;
     oauth_connector(&state, &service)?;
-    let tenant =
-        state
-            .oauth
-            .read_link_state(required(&params, "state")?, &app_id, &service, now_ms())?;
+    let tenant = state.oauth.read_link_state(
+        "revoke",
+        required(&params, "state")?,
+        &app_id,
+        &service,
+        now_ms(),
+    )?;
     let back_to = redirect_uri(&state, &app_id, &service, params.get("redirect_uri")).await?;
     let (record, mut settings) = stored(&state, &tenant, &service).await?;
     sdk_oauth::forget(&mut settings);

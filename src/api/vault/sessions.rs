@@ -269,6 +269,31 @@ async fn style() -> Response {
     (page_headers("text/css; charset=utf-8"), STYLE).into_response()
 }
 
+/// The claims of a session that shows CRM connections.
+fn crm_claims(state: &AppState, headers: &HeaderMap) -> Result<SessionClaims> {
+    let claims = claims(state, headers)?;
+    if claims.crm_hidden {
+        return Err(Error::new(
+            StatusCode::NOT_FOUND,
+            ErrorType::EntityNotFoundError,
+            "Not in this session",
+        )
+        .with_detail("This session shows no CRM connections".into()));
+    }
+    Ok(claims)
+}
+
+/// The session may not remove connections (`allow_actions`): refused, as anything that
+/// would amount to it (disabling, clearing a setting).
+fn removal_refused() -> Error {
+    Error::new(
+        StatusCode::FORBIDDEN,
+        ErrorType::UnauthorizedError,
+        "Not allowed",
+    )
+    .with_detail("This session does not allow disconnecting".into())
+}
+
 /// The claims of the session a session-API request carries.
 fn claims(state: &AppState, headers: &HeaderMap) -> Result<SessionClaims> {
     let token = headers
@@ -323,7 +348,23 @@ async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Respo
     if claims.crm_hidden {
         return Ok(respond(StatusCode::OK, json!([])));
     }
-    connections::list(State(state), caller_of(&claims), RawQuery(None)).await
+    let answer = connections::list(State(state), caller_of(&claims), RawQuery(None)).await?;
+    if claims.can_disconnect {
+        return Ok(answer);
+    }
+    // Without the right to disconnect, the page gets no link that would.
+    let bytes = axum::body::to_bytes(answer.into_body(), usize::MAX)
+        .await
+        .map_err(Error::internal)?;
+    let mut body: Value = serde_json::from_slice(&bytes).map_err(Error::internal)?;
+    if let Some(items) = body["data"].as_array_mut() {
+        for item in items {
+            if let Some(item) = item.as_object_mut() {
+                item.remove("revoke_url");
+            }
+        }
+    }
+    Ok(respond(StatusCode::OK, body["data"].take()))
 }
 
 /// Saves settings, as `PATCH /vault/connections/crm/{service}` does.
@@ -333,7 +374,17 @@ async fn save(
     Path(service): Path<String>,
     body: Body,
 ) -> Result<Response> {
-    let claims = claims(&state, &headers)?;
+    let claims = crm_claims(&state, &headers)?;
+    if !claims.can_disconnect {
+        let patch = object_body(&body.0)?;
+        let clears = patch
+            .get("settings")
+            .and_then(Value::as_object)
+            .is_some_and(|s| s.values().any(Value::is_null));
+        if patch.contains_key("enabled") || clears {
+            return Err(removal_refused());
+        }
+    }
     connections::update(
         State(state),
         caller_of(&claims),
@@ -349,14 +400,9 @@ async fn disconnect(
     headers: HeaderMap,
     Path(service): Path<String>,
 ) -> Result<Response> {
-    let claims = claims(&state, &headers)?;
+    let claims = crm_claims(&state, &headers)?;
     if !claims.can_disconnect {
-        return Err(Error::new(
-            StatusCode::FORBIDDEN,
-            ErrorType::UnauthorizedError,
-            "Not allowed",
-        )
-        .with_detail("This session does not allow disconnecting".into()));
+        return Err(removal_refused());
     }
     connections::delete(
         State(state),
@@ -373,7 +419,7 @@ async fn map_field(
     Path((service, target)): Path<(String, String)>,
     Body(body): Body,
 ) -> Result<Response> {
-    let claims = claims(&state, &headers)?;
+    let claims = crm_claims(&state, &headers)?;
     let path = || Path(("crm".to_owned(), service.clone(), target.clone()));
     let created = custom_mappings::add(
         State(state.clone()),
@@ -397,7 +443,7 @@ async fn preview(
     headers: HeaderMap,
     Path((service, resource)): Path<(String, String)>,
 ) -> Result<Response> {
-    let claims = claims(&state, &headers)?;
+    let claims = crm_claims(&state, &headers)?;
     let model = MODELS
         .iter()
         .copied()
