@@ -542,21 +542,61 @@ async fn a_refused_grant_marks_the_connection_invalid_and_stops_calling() {
     assert_eq!(call(app.get("/crm/opportunities/1")).await.0, 200);
 }
 
+/// Opens the consumer's HubSpot revoke link as a browser would; it always redirects back.
+async fn open_revoke_link(app: &TestApp) -> reqwest::Response {
+    let link = connection(app, "hubspot").await["revoke_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let answer = browser().get(local(app, &link)).send().await.unwrap();
+    assert_eq!(answer.status(), 302);
+    answer
+}
+
 #[tokio::test]
 async fn a_revoke_link_forgets_the_tokens() {
     let app = spawn_app().await;
     let auth = MockServer::start().await;
     authorized_hubspot(&app, &auth, 1800).await;
-    let link = connection(&app, "hubspot").await["revoke_url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let answer = browser().get(local(&app, &link)).send().await.unwrap();
-    assert_eq!(answer.status(), 302);
+    // RFC 7009 at HubSpot's revoke path, on the origin the application's token URL moved to.
+    Mock::given(method("POST"))
+        .and(path("/oauth/2026-09/token/revoke"))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(body_string_contains("token=refresh-1"))
+        .and(body_string_contains("token_type_hint=refresh_token"))
+        .and(body_string_contains(format!("client_id={CLIENT_ID}")))
+        .and(body_string_contains(format!(
+            "client_secret={CLIENT_SECRET}"
+        )))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&auth)
+        .await;
+    let answer = open_revoke_link(&app).await;
     assert_eq!(answer.headers()["location"], REDIRECT);
     let after = connection(&app, "hubspot").await;
     assert_eq!(after["state"], "added", "{after}");
     assert_eq!(after["settings"]["base_url"], app.hubspot.uri().as_str());
+}
+
+#[tokio::test]
+async fn a_vendor_that_cannot_revoke_is_said_and_the_tokens_go_anyway() {
+    let app = spawn_app().await;
+    let auth = MockServer::start().await;
+    authorized_hubspot(&app, &auth, 1800).await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/2026-09/token/revoke"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(1)
+        .mount(&auth)
+        .await;
+    let answer = open_revoke_link(&app).await;
+    let back = Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(
+        param(&back, "error").as_deref(),
+        Some("vendor_revoke_failed")
+    );
+    assert_eq!(connection(&app, "hubspot").await["state"], "added");
 }
 
 #[tokio::test]

@@ -242,39 +242,80 @@ impl Manifest {
             None => Url::parse(&oauth.token_url)
                 .expect("token URLs are checked when the manifest loads"),
         };
-        let (body, headers) = token_request(oauth, app, form);
-        let mut response = http
-            .forward(Method::POST, url, headers, body, false)
-            .await?;
-        let status = response.status().as_u16();
-        let mut answer = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| {
-            ConnectorError::new(
-                ErrorKind::Unavailable,
-                format!("The token endpoint's answer broke off: {e}."),
-            )
-        })? {
-            if answer.len() + chunk.len() > MAX_TOKEN_ANSWER {
-                return Err(ConnectorError::unreadable(
-                    status,
-                    "the token answer is too large",
-                ));
-            }
-            answer.extend_from_slice(&chunk);
-        }
-        let secrets = [app.client_secret.expose_secret()].into_iter().chain(
-            form.iter()
-                .filter(|(k, _)| *k != "grant_type")
-                .map(|(_, v)| *v),
-        );
-        let json: Option<Value> = serde_json::from_slice(&answer).ok();
-        if !(200..300).contains(&status) {
-            return Err(token_error(oauth, status, json.as_ref(), secrets));
-        }
+        let (status, json) = post_form(oauth, http, app, url, form).await?;
         let json =
             json.ok_or_else(|| ConnectorError::unreadable(status, "the token answer is not JSON"))?;
         tokens_of(oauth, &json, status)
     }
+
+    /// Asks the vendor to revoke a token (RFC 7009), when the manifest names where. An
+    /// application whose token URL is overridden (a sandbox) has its revoke URL on the same
+    /// origin. `false` when the vendor has no revocation endpoint.
+    pub async fn revoke_token(
+        &self,
+        http: &OutboundClient,
+        app: &OAuthApp,
+        token: &SecretString,
+        hint: &str,
+    ) -> Result<bool> {
+        let oauth = self.oauth2_or_unsupported()?;
+        let Some(declared) = &oauth.revoke_url else {
+            return Ok(false);
+        };
+        let mut url =
+            Url::parse(declared).expect("revoke URLs are checked when the manifest loads");
+        if let Some(token_url) = &app.token_url {
+            // Same scheme, host and port as the overriding token URL; the path stays.
+            let _ = url.set_scheme(token_url.scheme());
+            let _ = url.set_host(token_url.host_str());
+            let _ = url.set_port(token_url.port());
+        }
+        let form = [("token", token.expose_secret()), ("token_type_hint", hint)];
+        post_form(oauth, http, app, url, &form).await?;
+        Ok(true)
+    }
+}
+
+/// Posts a form to one of the vendor's OAuth endpoints with the client's credentials: the
+/// answer's status and JSON, or the vendor's refusal as an error with every secret of the call
+/// cut out. Sent once.
+async fn post_form(
+    oauth: &OAuth2,
+    http: &OutboundClient,
+    app: &OAuthApp,
+    url: Url,
+    form: &[(&str, &str)],
+) -> Result<(u16, Option<Value>)> {
+    let (body, headers) = token_request(oauth, app, form);
+    let mut response = http
+        .forward(Method::POST, url, headers, body, false)
+        .await?;
+    let status = response.status().as_u16();
+    let mut answer = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| {
+        ConnectorError::new(
+            ErrorKind::Unavailable,
+            format!("The token endpoint's answer broke off: {e}."),
+        )
+    })? {
+        if answer.len() + chunk.len() > MAX_TOKEN_ANSWER {
+            return Err(ConnectorError::unreadable(
+                status,
+                "the token answer is too large",
+            ));
+        }
+        answer.extend_from_slice(&chunk);
+    }
+    let secrets = [app.client_secret.expose_secret()].into_iter().chain(
+        form.iter()
+            .filter(|(k, _)| !matches!(*k, "grant_type" | "token_type_hint"))
+            .map(|(_, v)| *v),
+    );
+    let json: Option<Value> = serde_json::from_slice(&answer).ok();
+    if !(200..300).contains(&status) {
+        return Err(token_error(oauth, status, json.as_ref(), secrets));
+    }
+    Ok((status, json))
 }
 
 /// The form body and headers of a token call, the client's credentials where the manifest

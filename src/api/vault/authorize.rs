@@ -437,7 +437,7 @@ pub async fn revoke(
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let params = params(query, &["state", "redirect_uri"])?;
-    oauth_connector(&state, &service)?;
+    let entry = oauth_connector(&state, &service)?;
     let tenant = state.oauth.read_link_state(
         "revoke",
         required(&params, "state")?,
@@ -447,6 +447,38 @@ pub async fn revoke(
     )?;
     let back_to = redirect_uri(&state, &app_id, &service, params.get("redirect_uri")).await?;
     let (record, mut settings) = stored(&state, &tenant, &service).await?;
+    // The grant ends at the vendor too, where it says how (the refresh token ends the grant;
+    // the access token alone when there is none). The end customer asked to disconnect, so a
+    // vendor that cannot be reached does not keep the tokens here: it is logged and said.
+    let token = settings
+        .get(sdk_oauth::REFRESH_TOKEN)
+        .map(|t| (t.clone(), "refresh_token"))
+        .or_else(|| {
+            settings
+                .get(sdk_oauth::ACCESS_TOKEN)
+                .map(|t| (t.clone(), "access_token"))
+        });
+    let mut vendor_failed = false;
+    if let Some((token, hint)) = token {
+        let revoked = match app_client(state.store.as_ref(), &state.sealer, &app_id, &service).await
+        {
+            Ok(app) => entry
+                .connector
+                .manifest()
+                .revoke_token(state.oauth.token_client(&service)?, &app, &token, hint)
+                .await
+                .map_err(|e| e.message),
+            Err(e) => Err(e.message().to_owned()),
+        };
+        if let Err(reason) = revoked {
+            tracing::warn!(
+                service,
+                reason,
+                "The vendor did not revoke the connection's token."
+            );
+            vendor_failed = true;
+        }
+    }
     sdk_oauth::forget(&mut settings);
     reseal(&state, &tenant, record, &settings).await?;
     tracing::info!(
@@ -454,6 +486,12 @@ pub async fn revoke(
         consumer = tenant.consumer_id,
         "Connection's OAuth grant forgotten."
     );
+    if vendor_failed {
+        return redirect(&with_params(
+            &back_to,
+            &[("error", "vendor_revoke_failed"), ("service_id", &service)],
+        ));
+    }
     redirect(&back_to)
 }
 

@@ -26,6 +26,7 @@ pub(super) struct Problem {
 pub(super) fn check(file: &ManifestFile, expected: &Expected<'_>) -> Vec<Problem> {
     let mut cx = Checker {
         settings: &file.settings,
+        base_hosts: &file.base_url.hosts,
         problems: Vec::new(),
     };
     let root = At::default();
@@ -115,6 +116,8 @@ const SORT_ITEM: &[&str] = &["field", "direction"];
 
 struct Checker<'a> {
     settings: &'a [SettingSpec],
+    /// `base_url.hosts`, which an OAuth revoke URL may be on.
+    base_hosts: &'a [crate::HostPattern],
     problems: Vec<Problem>,
 }
 
@@ -326,6 +329,30 @@ impl Checker<'_> {
                 Ok(parsed) if parsed.scheme() == "https" && parsed.host_str().is_some() => {}
                 Ok(_) => self.problem(at.key(key), format!("{url:?} is not an https:// URL")),
                 Err(e) => self.problem(at.key(key), format!("{url:?} is not a URL: {e}")),
+            }
+        }
+        if let Some(revoke) = &oauth.revoke_url {
+            let here = at.key("revoke_url");
+            let token_host = Url::parse(&oauth.token_url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned));
+            match Url::parse(revoke) {
+                Ok(url) if url.scheme() == "https" => {
+                    let host = url.host_str().unwrap_or_default();
+                    let port = url.port_or_known_default().unwrap_or(443);
+                    let known = token_host.as_deref() == Some(host)
+                        || self.base_hosts.iter().any(|h| h.matches(host, port));
+                    if !known {
+                        self.problem(
+                            here,
+                            format!(
+                                "{host} is neither the token URL's host nor one of base_url.hosts"
+                            ),
+                        );
+                    }
+                }
+                Ok(_) => self.problem(here, format!("{revoke:?} is not an https:// URL")),
+                Err(e) => self.problem(here, format!("{revoke:?} is not a URL: {e}")),
             }
         }
         if oauth.scope_separator.is_empty() {

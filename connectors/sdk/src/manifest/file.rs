@@ -144,6 +144,9 @@ pub struct OAuth2 {
     /// Extra parameters of the authorization URL (`access_type: offline`, `prompt: consent`).
     #[serde(default)]
     pub authorize_params: BTreeMap<String, String>,
+    /// Where tokens are revoked (RFC 7009) when the end customer disconnects through
+    /// `/vault/revoke` (HTTPS, on the token URL's host or one of `base_url.hosts`).
+    pub revoke_url: Option<String>,
     /// Whether to use PKCE (RFC 7636, S256) where the vendor supports it.
     #[serde(default)]
     pub pkce: bool,

@@ -483,6 +483,29 @@ fn oauth_declarations_are_checked() {
             "{from} → {to}: {errors:#?}"
         );
     }
+    for (revoke, words) in [
+        (
+            "https://elsewhere.example/revoke",
+            "neither the token URL's host nor one of base_url.hosts",
+        ),
+        ("http://auth.acme.example/revoke", "is not an https:// URL"),
+    ] {
+        let errors = errors(&with_oauth(&format!(
+            "{OAUTH_BLOCK}  revoke_url: {revoke}\n"
+        )));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("oauth2.revoke_url") && e.contains(words)),
+            "{revoke}: {errors:#?}"
+        );
+    }
+    assert!(
+        load(&with_oauth(&format!(
+            "{OAUTH_BLOCK}  revoke_url: https://auth.acme.example/revoke\n"
+        )))
+        .is_ok()
+    );
     let text = with_oauth(&format!("{OAUTH_BLOCK}  base_url_from: api_domain\n"));
     let errors = errors(&text);
     assert!(
