@@ -488,6 +488,19 @@ pub fn invalid_connection(oauth: &OAuth, tenant: &Tenant, service: &str, reason:
         }))
 }
 
+/// Saves a connection with changed settings, sealed, as of now.
+pub async fn save_settings(
+    store: &dyn Store,
+    sealer: &Sealer,
+    tenant: &Tenant,
+    mut record: ConnectionRecord,
+    settings: &BTreeMap<String, SecretString>,
+) -> Result<()> {
+    record.settings = sealer.seal(tenant, &record.service_id, settings);
+    record.updated_at = chrono::Utc::now().timestamp_millis();
+    store.save_connection(tenant, &record).await
+}
+
 /// What a refresh reads and writes.
 #[derive(Clone)]
 pub struct Refreshing {
@@ -552,7 +565,7 @@ impl Refreshing {
         rejected: &[String],
     ) -> Result<BTreeMap<String, SecretString>> {
         let service = entry.connector.id();
-        let mut record: ConnectionRecord = self
+        let record: ConnectionRecord = self
             .store
             .connection(tenant, service)
             .await?
@@ -588,9 +601,7 @@ impl Refreshing {
         match manifest.refresh_tokens(http, &app, &refresh_token).await {
             Ok(tokens) => {
                 self.oauth.apply_tokens(entry, &mut settings, tokens)?;
-                record.settings = self.sealer.seal(tenant, service, &settings);
-                record.updated_at = now.timestamp_millis();
-                self.store.save_connection(tenant, &record).await?;
+                save_settings(self.store.as_ref(), &self.sealer, tenant, record, &settings).await?;
                 Ok(settings)
             }
             Err(e) if e.kind == ErrorKind::Revoked => {
@@ -600,9 +611,7 @@ impl Refreshing {
                 );
                 let reason = e.message.clone();
                 settings.insert(INVALID.to_owned(), SecretString::from(reason.clone()));
-                record.settings = self.sealer.seal(tenant, service, &settings);
-                record.updated_at = now.timestamp_millis();
-                self.store.save_connection(tenant, &record).await?;
+                save_settings(self.store.as_ref(), &self.sealer, tenant, record, &settings).await?;
                 Err(invalid_connection(&self.oauth, tenant, service, &reason))
             }
             Err(e) => Err(Error::from_connector(e, service)),

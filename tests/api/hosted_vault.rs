@@ -17,7 +17,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::app::{TestApp, call, spawn_app_public};
-use crate::oauth::{register, tokens};
+use crate::oauth::{param, register, tokens};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -224,14 +224,7 @@ struct Consent;
 
 impl Respond for Consent {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let param = |name: &str| {
-            request
-                .url
-                .query_pairs()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default()
-        };
+        let param = |name: &str| param(&request.url, name).unwrap_or_default();
         let mut back = url::Url::parse(&param("redirect_uri")).unwrap();
         back.query_pairs_mut()
             .append_pair("code", "browser-code")

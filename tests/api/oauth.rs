@@ -67,7 +67,7 @@ static JAR: std::sync::Mutex<BTreeMap<String, String>> = std::sync::Mutex::new(B
 fn to_vendor(response: &reqwest::Response) -> Url {
     assert_eq!(response.status(), 302);
     assert_eq!(response.headers()["cache-control"], "no-store");
-    let vendor = Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    let vendor = location(response);
     let cookie = response.headers()["set-cookie"].to_str().unwrap();
     assert!(
         cookie.contains("HttpOnly")
@@ -92,7 +92,12 @@ async fn authorize(app: &TestApp, service: &str) -> Url {
     to_vendor(&response)
 }
 
-fn param(url: &Url, name: &str) -> Option<String> {
+/// Where a redirect answer sends the browser.
+fn location(answer: &reqwest::Response) -> Url {
+    Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap()
+}
+
+pub fn param(url: &Url, name: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
@@ -416,7 +421,7 @@ async fn a_vendor_error_goes_back_to_the_application_without_a_token_call() {
     )
     .await;
     assert_eq!(answer.status(), 302);
-    let back = Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+    let back = location(&answer);
     assert!(back.as_str().starts_with(REDIRECT), "{back}");
     assert_eq!(param(&back, "error").as_deref(), Some("access_denied"));
     assert_eq!(
@@ -445,7 +450,7 @@ async fn a_failed_exchange_says_so_to_the_application_and_names_no_secret() {
     let state = param(&vendor, "state").unwrap();
     let answer = callback(&app, &[("state", &state), ("code", "bad-code")]).await;
     assert_eq!(answer.status(), 302);
-    let back = Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+    let back = location(&answer);
     assert_eq!(
         param(&back, "error").as_deref(),
         Some("code_exchange_failed")
@@ -591,7 +596,7 @@ async fn a_vendor_that_cannot_revoke_is_said_and_the_tokens_go_anyway() {
         .mount(&auth)
         .await;
     let answer = open_revoke_link(&app).await;
-    let back = Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+    let back = location(&answer);
     assert_eq!(
         param(&back, "error").as_deref(),
         Some("vendor_revoke_failed")
@@ -677,7 +682,7 @@ async fn an_api_root_the_connector_may_not_call_is_refused() {
     .await;
     let state = param(&vendor, "state").unwrap();
     let answer = callback(&app, &[("state", &state), ("code", "pd-code")]).await;
-    let back = Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+    let back = location(&answer);
     assert_eq!(
         param(&back, "error").as_deref(),
         Some("connection_not_saved")
@@ -854,4 +859,20 @@ async fn a_nonce_leaves_the_connection_waiting_for_its_confirm_token() {
     reads_succeed(&app, 1).await;
     // Single-use.
     assert_error(&call(confirm(&token)).await, 400, "OAuthInvalidStateError");
+}
+
+#[tokio::test]
+async fn moving_a_connection_to_another_host_forgets_its_tokens() {
+    let app = spawn_app().await;
+    let auth = MockServer::start().await;
+    authorized_hubspot(&app, &auth, 1800).await;
+    assert_eq!(connection(&app, "hubspot").await["state"], "callable");
+    let elsewhere = MockServer::start().await;
+    let moved = json!({ "settings": { "base_url": elsewhere.uri() } });
+    let (status, body) = call(app.patch("/vault/connections/crm/hubspot", &moved)).await;
+    assert_eq!(status, 200, "{body}");
+    // The tokens were granted for the host they were used with; the end customer authorizes
+    // again for the new one.
+    assert_eq!(body["data"]["state"], "added", "{body}");
+    assert_eq!(body["data"]["auth_type"], "oauth2");
 }

@@ -24,6 +24,7 @@ use crate::api::AppState;
 use crate::api::crm::Body;
 use crate::api::oauth::{
     CONFIRM_LIFETIME_MS, FLOW_COOKIE, FLOW_LIFETIME_MS, UNCONFIRMED, app_client, confirm_digest,
+    save_settings,
 };
 use crate::error::{Error, ErrorType, Result};
 use crate::registry::ConnectorEntry;
@@ -416,16 +417,14 @@ async fn save_tokens(
     if let Some(marker) = unconfirmed {
         settings.insert(UNCONFIRMED.to_owned(), SecretString::from(marker));
     }
-    let mut record = existing.unwrap_or(ConnectionRecord {
+    let record = existing.unwrap_or(ConnectionRecord {
         service_id: service.to_owned(),
         enabled: true,
         settings: String::new(),
         created_at: now,
         updated_at: now,
     });
-    record.settings = state.sealer.seal(tenant, service, &settings);
-    record.updated_at = now;
-    state.store.save_connection(tenant, &record).await
+    reseal(state, tenant, record, &settings).await
 }
 
 /// `GET /vault/revoke/{service_id}/{application_id}?state&redirect_uri`: forgets the
@@ -574,10 +573,15 @@ async fn stored(
 async fn reseal(
     state: &AppState,
     tenant: &Tenant,
-    mut record: ConnectionRecord,
+    record: ConnectionRecord,
     settings: &BTreeMap<String, SecretString>,
 ) -> Result<()> {
-    record.settings = state.sealer.seal(tenant, &record.service_id, settings);
-    record.updated_at = now_ms();
-    state.store.save_connection(tenant, &record).await
+    save_settings(
+        state.store.as_ref(),
+        &state.sealer,
+        tenant,
+        record,
+        settings,
+    )
+    .await
 }

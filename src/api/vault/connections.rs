@@ -296,7 +296,19 @@ pub async fn list(
             }
         }
     }
-    let tenant = caller.consumer_id.map(|consumer_id| Tenant {
+    let data = all(&state, &caller, api.as_deref(), configured).await?;
+    Ok(respond(StatusCode::OK, Value::Array(data)))
+}
+
+/// Vault's `Connection` of every connector for the caller (its consumer's state when it names
+/// one), under `api` when given, stored or not as `configured` says.
+pub(super) async fn all(
+    state: &AppState,
+    caller: &Caller,
+    api: Option<&str>,
+    configured: Option<bool>,
+) -> Result<Vec<Value>> {
+    let tenant = caller.consumer_id.clone().map(|consumer_id| Tenant {
         app_id: caller.app_id.clone(),
         consumer_id,
     });
@@ -304,18 +316,18 @@ pub async fn list(
         Some(tenant) => state.store.connections(tenant).await?,
         None => Vec::new(),
     };
-    let links = Links::of(&state, tenant.as_ref(), &caller.app_id).await?;
+    let links = Links::of(state, tenant.as_ref(), &caller.app_id).await?;
     let links_of = |service: &str| links.iter().find(|(s, _)| s == service).map(|(_, l)| l);
-    let data: Vec<Value> = state
+    Ok(state
         .connectors
         .iter()
-        .filter(|_| api.as_deref().is_none_or(|a| a == UNIFIED_API))
+        .filter(|_| api.is_none_or(|a| a == UNIFIED_API))
         .map(|entry| {
             let opened = records
                 .iter()
                 .find(|r| r.service_id == entry.connector.id())
                 .zip(tenant.as_ref())
-                .map(|(record, tenant)| Opened::new(&state, tenant, record));
+                .map(|(record, tenant)| Opened::new(state, tenant, record));
             let links = links_of(entry.connector.id());
             (
                 opened.is_some(),
@@ -324,8 +336,7 @@ pub async fn list(
         })
         .filter(|(stored, _)| configured.is_none_or(|c| c == *stored))
         .map(|(_, json)| json)
-        .collect();
-    Ok(respond(StatusCode::OK, Value::Array(data)))
+        .collect())
 }
 
 /// `GET /vault/connections/crm/{service_id}`.
