@@ -95,6 +95,20 @@ impl Error {
         self
     }
 
+    /// The same failure answered with another status, where the route decides what it means.
+    #[must_use]
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.0.status = status;
+        self
+    }
+
+    /// When the client may try again, sent as `Retry-After`.
+    #[must_use]
+    pub fn with_retry_after(mut self, after: Duration) -> Self {
+        self.0.retry_after = Some(after);
+        self
+    }
+
     /// A body or query that does not satisfy the contract.
     pub fn validation(message: impl Into<String>, detail: Value) -> Self {
         Self::new(

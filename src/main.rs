@@ -218,6 +218,11 @@ struct OAuthSet {
     /// Another token URL, within the connector's or the allowed hosts.
     #[arg(long)]
     token_url: Option<url::Url>,
+    /// Refuse authorize links without a `nonce`: every connection then waits for the
+    /// application to confirm it (POST /vault/connections/crm/{service}/confirm). Hosted
+    /// Vault pages, whose session already binds the consumer, are not asked for one.
+    #[arg(long)]
+    require_nonce: bool,
 }
 
 #[derive(Subcommand)]
@@ -735,6 +740,7 @@ async fn oauth_clients(settings: Settings, command: OAuthCommand) -> anyhow::Res
                 redirect_uris,
                 authorization_url,
                 token_url,
+                require_nonce,
             } = *set;
             let secret = std::fs::read_to_string(&client_secret_file).with_context(|| {
                 format!(
@@ -757,6 +763,7 @@ async fn oauth_clients(settings: Settings, command: OAuthCommand) -> anyhow::Res
                 redirect_uris,
                 authorization_url,
                 token_url,
+                require_nonce,
             };
             server::set_oauth_client(&options, input).await?;
             println!("Saved the {service_id} OAuth client of {app_id}.");
@@ -765,11 +772,16 @@ async fn oauth_clients(settings: Settings, command: OAuthCommand) -> anyhow::Res
             let store = crmgate::store::open(&settings.database.url).await?;
             for client in store.oauth_clients(&app_id).await? {
                 println!(
-                    "{}\tclient {}\tscopes {}\tredirects {}",
+                    "{}\tclient {}\tscopes {}\tredirects {}{}",
                     client.service_id,
                     client.client_id,
                     client.scopes.as_deref().unwrap_or("(connector default)"),
-                    client.redirect_uris.replace('\n', " ")
+                    client.redirect_uris.replace('\n', " "),
+                    if client.require_nonce {
+                        "\tnonce required"
+                    } else {
+                        ""
+                    }
                 );
             }
         }

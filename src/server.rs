@@ -389,6 +389,9 @@ pub struct OAuthClientInput {
     pub redirect_uris: Vec<Url>,
     pub authorization_url: Option<Url>,
     pub token_url: Option<Url>,
+    /// Whether authorize links must carry a `nonce`, so that every connection made through
+    /// them waits for the application's confirmation.
+    pub require_nonce: bool,
 }
 
 /// Registers (or replaces) an application's OAuth client for a connector, after checking that
@@ -485,6 +488,7 @@ pub async fn set_oauth_client(
             .map(Url::as_str)
             .collect::<Vec<_>>()
             .join("\n"),
+        require_nonce: input.require_nonce,
         created_at,
         updated_at: now,
     };

@@ -59,6 +59,17 @@ pub const INVALID: &str = "oauth:invalid";
 /// the SHA-256 of the confirm token and when it expires (epoch ms), `hex:ms`.
 pub const UNCONFIRMED: &str = "oauth:unconfirmed";
 
+/// Set in a connection's settings when its last refresh failed for another reason than a
+/// refused grant (a refused client, a token endpoint down): `ms status reason`, when it
+/// failed, the status its calls got and what the vendor said. A success or a new
+/// authorization clears it.
+pub const REFRESH_FAILED: &str = "oauth:refresh_failed";
+
+/// How long after a failed refresh the next one may be tried. Meanwhile the connection's
+/// calls fail at once with the same error, so a refusal that will not heal by itself
+/// (`invalid_client`) costs one token call per cooldown, not one per request.
+pub const REFRESH_COOLDOWN_MS: i64 = 30 * 1000;
+
 /// How long a confirm token may be used after the callback.
 pub const CONFIRM_LIFETIME_MS: i64 = 30 * 60 * 1000;
 
@@ -488,6 +499,59 @@ pub fn invalid_connection(oauth: &OAuth, tenant: &Tenant, service: &str, reason:
         }))
 }
 
+/// When a connection's last refresh failed, the status its calls got and why, if it did.
+pub fn refresh_failure_of(
+    settings: &BTreeMap<String, SecretString>,
+) -> Option<(i64, StatusCode, &str)> {
+    let mut parts = settings.get(REFRESH_FAILED)?.expose_secret().splitn(3, ' ');
+    let at = parts.next()?.parse().ok()?;
+    let status = StatusCode::from_u16(parts.next()?.parse().ok()?).ok()?;
+    Some((at, status, parts.next().unwrap_or("")))
+}
+
+/// The error of a call whose connection's token could not be refreshed, in Apideck's shape:
+/// what the vendor said and when the next refresh may be tried.
+fn refresh_failed(
+    service: &str,
+    (failed_at, status, reason): (i64, StatusCode, &str),
+    now_ms: i64,
+) -> Error {
+    let retry_at = failed_at + REFRESH_COOLDOWN_MS;
+    let remaining = (retry_at - now_ms).clamp(0, REFRESH_COOLDOWN_MS);
+    let type_name = if status == StatusCode::UNAUTHORIZED {
+        ErrorType::UnauthorizedError
+    } else {
+        ErrorType::ConnectorExecutionError
+    };
+    let message = if status == StatusCode::UNAUTHORIZED {
+        "Unauthorized Request"
+    } else {
+        "Connector Execution Error"
+    };
+    Error::new(status, type_name, message)
+        .with_detail(serde_json::json!({
+            "type": "refresh_token_connector_error",
+            "service": service,
+            "message": reason,
+            "debug": {
+                "last_refresh_failed_at": failed_at,
+                "retry_after_ms": retry_at,
+                "cooldown_remaining_ms": remaining,
+            },
+        }))
+        .with_retry_after(std::time::Duration::from_millis(
+            u64::try_from(remaining).unwrap_or(0).max(1000),
+        ))
+}
+
+/// Whether an error is a refresh that failed and waits for its cooldown (and so leaves an
+/// unexpired access token usable), not a refused grant or a failure of crmgate's own.
+pub fn is_refresh_failure(e: &Error) -> bool {
+    e.detail()
+        .get("debug")
+        .is_some_and(|d| d.get("retry_after_ms").is_some())
+}
+
 /// Saves a connection with changed settings, sealed, as of now.
 pub async fn save_settings(
     store: &dyn Store,
@@ -590,16 +654,33 @@ impl Refreshing {
         if renewed_meanwhile && !Self::due(&settings, now.timestamp()) {
             return Ok(settings);
         }
+        let now_ms = now.timestamp_millis();
+        if let Some(failure) = refresh_failure_of(&settings)
+            && now_ms < failure.0 + REFRESH_COOLDOWN_MS
+        {
+            return Err(refresh_failed(service, failure, now_ms));
+        }
         let refresh_token = settings.get(oauth::REFRESH_TOKEN).cloned().ok_or_else(|| {
             invalid_connection(&self.oauth, tenant, service, "no refresh token was granted")
         })?;
-        let app = app_client(self.store.as_ref(), &self.sealer, &tenant.app_id, service).await?;
+        // Without the application's client nothing can be renewed: the call is unauthorized,
+        // not malformed, whatever the Vault routes answer for the same missing client.
+        let app = app_client(self.store.as_ref(), &self.sealer, &tenant.app_id, service)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::BAD_REQUEST {
+                    e.with_status(StatusCode::UNAUTHORIZED)
+                } else {
+                    e
+                }
+            })?;
         let manifest = entry.connector.manifest();
         let http = self.oauth.token_client(service)?;
         tracing::info!(service, "Refreshing a connection's OAuth token.");
         metrics::counter!("crmgate_oauth_refreshes_total", "connector" => service).increment(1);
         match manifest.refresh_tokens(http, &app, &refresh_token).await {
             Ok(tokens) => {
+                settings.remove(REFRESH_FAILED);
                 self.oauth.apply_tokens(entry, &mut settings, tokens)?;
                 save_settings(self.store.as_ref(), &self.sealer, tenant, record, &settings).await?;
                 Ok(settings)
@@ -614,7 +695,21 @@ impl Refreshing {
                 save_settings(self.store.as_ref(), &self.sealer, tenant, record, &settings).await?;
                 Err(invalid_connection(&self.oauth, tenant, service, &reason))
             }
-            Err(e) => Err(Error::from_connector(e, service)),
+            Err(e) => {
+                let reason = e.message.clone();
+                let status = Error::from_connector(e, service).status();
+                tracing::warn!(
+                    service,
+                    %reason,
+                    "A connection's OAuth token could not be refreshed; retrying after the cooldown."
+                );
+                settings.insert(
+                    REFRESH_FAILED.to_owned(),
+                    SecretString::from(format!("{now_ms} {} {reason}", status.as_u16())),
+                );
+                save_settings(self.store.as_ref(), &self.sealer, tenant, record, &settings).await?;
+                Err(refresh_failed(service, (now_ms, status, &reason), now_ms))
+            }
         }
     }
 }

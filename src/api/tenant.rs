@@ -207,7 +207,19 @@ async fn open_connection(
             .get(sdk_oauth::ACCESS_TOKEN)
             .map(|t| t.expose_secret().to_owned())
             .unwrap_or_default();
-        settings = refreshing.refresh(tenant, &entry, &[current]).await?;
+        match refreshing.refresh(tenant, &entry, &[current]).await {
+            Ok(renewed) => settings = renewed,
+            // A token refreshed early that could not be renewed is still good until it
+            // expires (the failure is recorded, so the next refresh waits for its cooldown).
+            Err(e)
+                if oauth::is_refresh_failure(&e)
+                    && sdk_oauth::expires_at(&settings)
+                        .is_some_and(|at| at > chrono::Utc::now().timestamp()) =>
+            {
+                tracing::debug!(service, "Calling with the unexpired token.");
+            }
+            Err(e) => return Err(e),
+        }
     }
     let expires_at = sdk_oauth::expires_at(&settings);
     let authorized = sdk_oauth::is_authorized(&settings);

@@ -119,6 +119,8 @@ pub struct OAuthClientRecord {
     /// Where `/vault/authorize` may send the end customer back to, one per line; the first is
     /// the default.
     pub redirect_uris: String,
+    /// Whether authorize links must carry a `nonce` (two-step confirmation) to start a flow.
+    pub require_nonce: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -90,7 +90,7 @@ impl SqlStore<Postgres> {
 const CONNECTION_COLUMNS: &str = "service_id, enabled, settings, created_at, updated_at";
 const KEY_COLUMNS: &str = "id, app_id, key_sha256, created_at, revoked_at";
 const CONSUMER_COLUMNS: &str = "consumer_id, metadata, created_at, updated_at";
-const OAUTH_CLIENT_COLUMNS: &str = "service_id, client_id, client_secret, scopes, authorization_url, token_url, redirect_uris, created_at, updated_at";
+const OAUTH_CLIENT_COLUMNS: &str = "service_id, client_id, client_secret, scopes, authorization_url, token_url, redirect_uris, require_nonce, created_at, updated_at";
 
 macro_rules! impl_store {
     ($db:ty, $row:ty) => {
@@ -152,6 +152,7 @@ macro_rules! impl_store {
                     authorization_url: row.try_get("authorization_url")?,
                     token_url: row.try_get("token_url")?,
                     redirect_uris: row.try_get("redirect_uris")?,
+                    require_nonce: row.try_get("require_nonce")?,
                     created_at: row.try_get("created_at")?,
                     updated_at: row.try_get("updated_at")?,
                 })
@@ -612,12 +613,13 @@ macro_rules! impl_store {
             async fn save_oauth_client(&self, app_id: &str, c: &OAuthClientRecord) -> Result<()> {
                 sqlx::query(
                     "INSERT INTO oauth_clients (app_id, service_id, client_id, client_secret, scopes,
-                         authorization_url, token_url, redirect_uris, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                         authorization_url, token_url, redirect_uris, require_nonce, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                      ON CONFLICT (app_id, service_id) DO UPDATE SET client_id = excluded.client_id,
                          client_secret = excluded.client_secret, scopes = excluded.scopes,
                          authorization_url = excluded.authorization_url, token_url = excluded.token_url,
-                         redirect_uris = excluded.redirect_uris, updated_at = excluded.updated_at",
+                         redirect_uris = excluded.redirect_uris, require_nonce = excluded.require_nonce,
+                         updated_at = excluded.updated_at",
                 )
                 .bind(app_id)
                 .bind(&c.service_id)
@@ -627,6 +629,7 @@ macro_rules! impl_store {
                 .bind(&c.authorization_url)
                 .bind(&c.token_url)
                 .bind(&c.redirect_uris)
+                .bind(c.require_nonce)
                 .bind(c.created_at)
                 .bind(c.updated_at)
                 .execute(&self.pool)

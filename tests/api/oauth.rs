@@ -33,7 +33,14 @@ fn browser() -> reqwest::Client {
 /// Registers the application's client for `service`, with the token and authorization URLs
 /// on the fake authorization server.
 pub async fn register(app: &TestApp, service: &str, auth: &MockServer) {
-    let input = OAuthClientInput {
+    server::set_oauth_client(&options(&app.database_url), client(service, auth))
+        .await
+        .unwrap();
+}
+
+/// The test application's client for `service`, its URLs on the fake authorization server.
+fn client(service: &str, auth: &MockServer) -> OAuthClientInput {
+    OAuthClientInput {
         app_id: crate::app::APP_ID.to_owned(),
         service_id: service.to_owned(),
         client_id: CLIENT_ID.to_owned(),
@@ -42,10 +49,8 @@ pub async fn register(app: &TestApp, service: &str, auth: &MockServer) {
         redirect_uris: vec![Url::parse(REDIRECT).unwrap()],
         authorization_url: Some(Url::parse(&format!("{}/authorize", auth.uri())).unwrap()),
         token_url: Some(Url::parse(&format!("{}/token", auth.uri())).unwrap()),
-    };
-    server::set_oauth_client(&options(&app.database_url), input)
-        .await
-        .unwrap();
+        require_nonce: false,
+    }
 }
 
 /// A path of the gateway from one of its public links.
@@ -707,6 +712,7 @@ async fn a_client_whose_urls_leave_the_allowed_hosts_is_refused() {
             redirect_uris: vec![Url::parse(REDIRECT).unwrap()],
             authorization_url: authorization.map(|u| Url::parse(u).unwrap()),
             token_url: token.map(|u| Url::parse(u).unwrap()),
+            require_nonce: false,
         };
         let err = server::set_oauth_client(&options(&app.database_url), input)
             .await
@@ -723,6 +729,7 @@ async fn a_client_whose_urls_leave_the_allowed_hosts_is_refused() {
         redirect_uris: vec![Url::parse(REDIRECT).unwrap()],
         authorization_url: None,
         token_url: None,
+        require_nonce: false,
     };
     let err = server::set_oauth_client(&options(&app.database_url), copper)
         .await
@@ -875,4 +882,149 @@ async fn moving_a_connection_to_another_host_forgets_its_tokens() {
     // again for the new one.
     assert_eq!(body["data"]["state"], "added", "{body}");
     assert_eq!(body["data"]["auth_type"], "oauth2");
+}
+
+/// A token endpoint that refuses the application's client answers every refresh the same,
+/// so it is asked once per cooldown: the calls in between fail at once, saying when to retry.
+#[tokio::test]
+async fn a_refused_client_is_asked_once_per_cooldown() {
+    let app = spawn_app().await;
+    let auth = MockServer::start().await;
+    authorized_hubspot(&app, &auth, 1).await;
+    expect_refresh(
+        &auth,
+        ResponseTemplate::new(401).set_body_json(json!({
+            "error": "invalid_client", "error_description": "unknown client"
+        })),
+        1,
+    )
+    .await;
+    read_with(&app, "access-1", 0).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    for _ in 0..3 {
+        let answer = app.get("/crm/opportunities/1").send().await.unwrap();
+        let retry_after: u64 = answer.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=30).contains(&retry_after), "{retry_after}");
+        let body: Value = answer.json().await.unwrap();
+        assert_error(&(401, body.clone()), 401, "UnauthorizedError");
+        let detail = &body["detail"];
+        assert_eq!(detail["type"], "refresh_token_connector_error", "{detail}");
+        assert!(
+            detail["message"]
+                .as_str()
+                .unwrap()
+                .contains("401 (invalid_client: unknown client)"),
+            "{detail}"
+        );
+        let remaining = detail["debug"]["cooldown_remaining_ms"].as_i64().unwrap();
+        assert!((1..=30_000).contains(&remaining), "{detail}");
+        assert_eq!(
+            detail["debug"]["retry_after_ms"].as_i64().unwrap(),
+            detail["debug"]["last_refresh_failed_at"].as_i64().unwrap() + 30_000
+        );
+    }
+    let after = connection(&app, "hubspot").await;
+    assert_eq!(after["health"], "pending_refresh");
+    assert_eq!(after["credentials_expire_at"], 0);
+    assert!(
+        after["last_refresh_failed_at"].as_i64().unwrap() > 0,
+        "{after}"
+    );
+}
+
+/// A refresh a minute early that fails does not fail the calls: the token still works.
+#[tokio::test]
+async fn an_early_refresh_that_fails_keeps_the_unexpired_token_in_use() {
+    let app = spawn_app().await;
+    let auth = MockServer::start().await;
+    authorized_hubspot(&app, &auth, 30).await;
+    assert_eq!(
+        connection(&app, "hubspot").await["last_refresh_failed_at"],
+        0
+    );
+    expect_refresh(&auth, ResponseTemplate::new(503), 1).await;
+    read_with(&app, "access-1", 3).await;
+    reads_succeed(&app, 3).await;
+    let after = connection(&app, "hubspot").await;
+    assert_eq!(
+        (after["state"].clone(), after["health"].clone()),
+        (json!("callable"), json!("pending_refresh"))
+    );
+}
+
+/// Removing the application's client leaves its connections unable to renew their tokens:
+/// their calls are unauthorized (not malformed), and a flow in progress returns to the
+/// application with an error instead of stopping on a JSON page.
+#[tokio::test]
+async fn a_removed_client_is_said_to_calls_and_to_flows_in_progress() {
+    let app = spawn_app().await;
+    let auth = MockServer::start().await;
+    authorized_hubspot(&app, &auth, 1).await;
+    let vendor = authorize(&app, "hubspot").await;
+    let store = crmgate::store::open(&app.database_url).await.unwrap();
+    assert!(
+        store
+            .delete_oauth_client(crate::app::APP_ID, "hubspot")
+            .await
+            .unwrap()
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let answer = call(app.get("/crm/opportunities/1")).await;
+    assert_error(&answer, 401, "OAuthCredentialsNotFoundError");
+    assert!(
+        answer.1["detail"]
+            .as_str()
+            .unwrap()
+            .contains("crmgate apps oauth set app-1 hubspot"),
+        "{}",
+        answer.1
+    );
+    let state = param(&vendor, "state").unwrap();
+    let back = callback(&app, &[("state", &state), ("code", "code-2")]).await;
+    assert_eq!(back.status(), 302);
+    let back = location(&back);
+    assert!(back.as_str().starts_with(REDIRECT), "{back}");
+    assert_eq!(
+        param(&back, "error").as_deref(),
+        Some("oauth_client_not_found")
+    );
+    assert_eq!(param(&back, "service_id").as_deref(), Some("hubspot"));
+}
+
+/// An application that requires the two-step flow gets no connection without a `nonce`,
+/// except from its own Hosted Vault session, which already binds the consumer.
+#[tokio::test]
+async fn a_client_that_requires_a_nonce_refuses_links_without_one() {
+    let (app, auth) = registered_without_token_calls().await;
+    let mut strict = client("hubspot", &auth);
+    strict.require_nonce = true;
+    server::set_oauth_client(&options(&app.database_url), strict)
+        .await
+        .unwrap();
+    let link = connection(&app, "hubspot").await["authorize_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let answer = call(browser().get(local(&app, &link))).await;
+    assert_error(&answer, 400, "RequestValidationError");
+    assert!(
+        answer.1["message"].as_str().unwrap().contains("nonce"),
+        "{}",
+        answer.1
+    );
+    let mut with_nonce = Url::parse(&local(&app, &link)).unwrap();
+    with_nonce.query_pairs_mut().append_pair("nonce", "n-1");
+    to_vendor(&browser().get(with_nonce).send().await.unwrap());
+
+    let (status, session) = call(app.post("/vault/sessions", &json!({}))).await;
+    assert_eq!(status, 200, "{session}");
+    let uri = session["data"]["session_uri"].as_str().unwrap();
+    let token = uri.rsplit('/').next().unwrap();
+    let mut from_page = Url::parse(&local(&app, &link)).unwrap();
+    from_page.query_pairs_mut().append_pair("session", token);
+    to_vendor(&browser().get(from_page).send().await.unwrap());
 }

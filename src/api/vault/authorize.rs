@@ -140,6 +140,12 @@ async fn redirect_uri(
     }
 }
 
+/// Whether the application's client for `service` accepts only two-step authorizations.
+async fn nonce_required(state: &AppState, app_id: &str, service: &str) -> Result<bool> {
+    let client = state.store.oauth_client(app_id, service).await?;
+    Ok(client.is_some_and(|c| c.require_nonce))
+}
+
 /// `GET /vault/authorize/{service_id}/{application_id}?state&redirect_uri`: starts a flow and
 /// sends the browser to the vendor.
 #[utoipa::path(get, path = "/vault/authorize/{service_id}/{application_id}", operation_id = "connectionsAuthorize", tag = "Connections", params(("service_id" = String, Path), ("application_id" = String, Path), ("state" = String, Query, description = "The state of the connection's authorize_url"), ("redirect_uri" = Option<String>, Query, description = "One of the application's registered redirect URIs; the first by default"), ("session" = Option<String>, Query, description = "A Hosted Vault session token: come back to its page instead")), responses((status = 302, description = "To the vendor's authorization page"), (status = 400, description = "Invalid state or redirect URI", body = crate::api::openapi::ErrorBody), (status = 404, description = "Unknown connector", body = crate::api::openapi::ErrorBody)), security(()))]
@@ -181,7 +187,19 @@ pub async fn authorize(
                 .with_detail("The session has expired or belongs to another consumer".into()));
             }
         },
-        None => redirect_uri(&state, &app_id, &service, params.get("redirect_uri")).await?,
+        None => {
+            let back_to =
+                redirect_uri(&state, &app_id, &service, params.get("redirect_uri")).await?;
+            if nonce.is_none() && nonce_required(&state, &app_id, &service).await? {
+                return Err(Error::validation(
+                    format!(
+                        "Missing query parameter nonce: application {app_id} connects {service} in two steps"
+                    ),
+                    json!({ "missing": [{ "nonce": "required by the application; the connection is made callable by POST /vault/connections/crm/{service}/confirm" }] }),
+                ));
+            }
+            back_to
+        }
     };
     let app = app_client(state.store.as_ref(), &state.sealer, &app_id, &service).await?;
     let manifest = entry.connector.manifest();
@@ -315,14 +333,32 @@ pub async fn callback(
     let Some(code) = params.get("code").filter(|c| !c.is_empty()) else {
         return fail("invalid_request", "The authorization server sent no code.");
     };
-    let entry = oauth_connector(&state, service)?;
-    let app = app_client(
-        state.store.as_ref(),
-        &state.sealer,
-        &flow.tenant.app_id,
-        service,
-    )
-    .await?;
+    // The flow is spent: from here every failure goes back to the application, so the end
+    // customer's browser lands somewhere that can explain it.
+    let setup = match oauth_connector(&state, service) {
+        Ok(entry) => app_client(
+            state.store.as_ref(),
+            &state.sealer,
+            &flow.tenant.app_id,
+            service,
+        )
+        .await
+        .map(|app| (entry, app)),
+        Err(e) => Err(e),
+    };
+    let (entry, app) = match setup {
+        Ok(setup) => setup,
+        Err(e) => {
+            tracing::warn!(service, reason = %e.detail(), "The callback cannot exchange the code.");
+            let description = e.detail().as_str().unwrap_or(e.message()).to_owned();
+            let error = if e.type_name() == "OAuthCredentialsNotFoundError" {
+                "oauth_client_not_found"
+            } else {
+                "server_error"
+            };
+            return fail(error, &description);
+        }
+    };
     let verifier = if flow.verifier.is_empty() {
         None
     } else {

@@ -181,6 +181,10 @@ fn connection_json(
         .is_some_and(sdk_oauth::is_authorized);
     let revoked = opened.is_some_and(|o| o.setting(oauth::INVALID).is_some());
     let unconfirmed = opened.is_some_and(|o| o.setting(oauth::UNCONFIRMED).is_some());
+    let refresh_failed_at = opened
+        .and_then(|o| o.settings.as_ref())
+        .and_then(oauth::refresh_failure_of)
+        .map(|(at, _, _)| at);
     let missing = connector
         .manifest()
         .required_settings(authorized)
@@ -221,6 +225,7 @@ fn connection_json(
         Some(_) if revoked => ("invalid", Some("needs_auth")),
         Some(_) if unconfirmed => ("authorized", Some("pending_confirmation")),
         Some(_) if authorized && missing => ("authorized", Some("missing_settings")),
+        Some(_) if refresh_failed_at.is_some() => ("callable", Some("pending_refresh")),
         Some(_) if missing => ("added", Some("missing_settings")),
         Some(_) => ("callable", Some("ok")),
     };
@@ -246,6 +251,9 @@ fn connection_json(
         // every other resource answers 501 through this connection.
         "configurable_resources": entry.mappings.iter().map(|m| m.resource.as_str()).collect::<Vec<_>>(),
         "configuration": [],
+        // crmgate keeps credentials whatever their refreshes do, so no retention window runs.
+        "credentials_expire_at": 0,
+        "last_refresh_failed_at": refresh_failed_at.unwrap_or(0),
         "updated_at": record.map(|r| r.updated_at),
     });
     // Vault's contract types `health` and `created_at` as never null: a connector the consumer
