@@ -164,6 +164,16 @@ impl Browser {
         .await;
     }
 
+    async fn clear(&self, css: &str) {
+        let id = self.find(css).await;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{id}/clear"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
     async fn text(&self, css: &str) -> String {
         let id = self.find(css).await;
         self.command(reqwest::Method::GET, &format!("/element/{id}/text"), None)
@@ -364,6 +374,49 @@ async fn an_end_customer_connects_and_disconnects_crms_on_the_session_page() {
     assert_eq!(mapped["value"], "$.origin");
     assert_eq!(mapped["consumer_id"], crate::app::CONSUMER_ID);
     browser.screenshot("3-field-mapped").await;
+
+    // Another resource of the same connection: a field of its organizations (companies).
+    Mock::given(method("GET"))
+        .and(path("/api/v2/organizations"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(crate::pipedrive::envelope(
+                json!([{ "id": 3, "name": "Acme", "industry_code": "aerospace" }]),
+                None,
+            )),
+        )
+        .mount(&pipedrive_mock)
+        .await;
+    browser
+        .click("#pipedrive-map-resource option[value=companies]")
+        .await;
+    browser.clear("#pipedrive-map-key").await;
+    browser
+        .type_into("#pipedrive-map-key", "industry_code")
+        .await;
+    browser.clear("#pipedrive-map-path").await;
+    browser
+        .type_into("#pipedrive-map-path", "$.industry_code")
+        .await;
+    browser
+        .click("form[data-mapping=pipedrive] button[type=submit]")
+        .await;
+    browser
+        .wait_text(
+            "#pipedrive-preview",
+            "On “Acme”, industry_code is \"aerospace\"",
+        )
+        .await;
+    let (status, mappings) =
+        call(app.get("/vault/connections/crm/pipedrive/companies/custom-mappings")).await;
+    assert_eq!(status, 200, "{mappings}");
+    assert!(
+        mappings["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["key"] == "industry_code" && m["value"] == "$.industry_code"),
+        "{mappings}"
+    );
 
     // An OAuth CRM: the vendor's consent and back to the page.
     browser

@@ -101,38 +101,69 @@
     return form;
   }
 
-  // A custom field of the connection's deals: a name, and where its value is in the vendor's
-  // record; saved to the consumer's own mapping layer, then shown on the first deal as the
-  // gateway now reads it.
+  // What the page calls one record of each resource.
+  const RECORDS = {
+    opportunities: "deal",
+    companies: "company",
+    contacts: "contact",
+    leads: "lead",
+    activities: "activity",
+    notes: "note",
+    users: "user",
+    pipelines: "pipeline",
+  };
+
+  // A custom field of one of the connection's resources: which resource, a name, and where
+  // its value is in the vendor's record; saved to the consumer's own mapping layer, then
+  // shown on the resource's first record as the gateway now reads it.
   function mappingForm(connection) {
     const service = connection.service_id;
-    const output = el("output", { id: `${service}-preview`, for: `${service}-map-key ${service}-map-path` });
+    const resources = connection.configurable_resources;
+    const record = (resource) => RECORDS[resource] || "record";
+    const output = el("output", { id: `${service}-preview`, for: `${service}-map-resource ${service}-map-key ${service}-map-path` });
+    const pathHint = el("span", { class: "hint" }, "A JSONPath into the record, such as $.region.");
+    const pathLabel = el("label", { for: `${service}-map-path` });
+    const describe = (resource) => {
+      pathLabel.replaceChildren(`Where it is in the ${connection.name} ${record(resource)}`, pathHint);
+    };
+    const initial = resources.includes("opportunities") ? "opportunities" : resources[0];
+    const picker = el(
+      "select",
+      { id: `${service}-map-resource`, name: "resource", onchange: (event) => describe(event.target.value) },
+      ...resources.map((resource) =>
+        el("option", resource === initial ? { value: resource, selected: true } : { value: resource }, resource),
+      ),
+    );
+    describe(initial);
     const form = el(
       "form",
       {
         "data-mapping": service,
         onsubmit: async (event) => {
           event.preventDefault();
+          const resource = picker.value;
           const key = form.querySelector("[name=key]").value.trim();
           const path = form.querySelector("[name=path]").value.trim();
           try {
-            await api("PUT", `/connections/${service}/mappings/crm+opportunities+${encodeURIComponent(key)}`, { value: path });
-            const page = await api("GET", `/connections/${service}/opportunities/preview`);
+            await api("PUT", `/connections/${service}/mappings/crm+${resource}+${encodeURIComponent(key)}`, { value: path });
+            const page = await api("GET", `/connections/${service}/${resource}/preview`);
             const first = page[0];
             if (!first) {
-              output.textContent = `Saved. ${connection.name} has no deals to preview yet.`;
+              output.textContent = `Saved. ${connection.name} has no ${resource} to preview yet.`;
             } else {
               const value = (first.custom_mappings || {})[key];
               const shown = value === undefined || value === null ? "(empty)" : JSON.stringify(value);
-              output.textContent = `Saved. On “${first.title || first.name || first.id}”, ${key} is ${shown}.`;
+              const named = first.title || first.name || first.subject || first.id;
+              output.textContent = `Saved. On “${named}”, ${key} is ${shown}.`;
             }
           } catch (error) {
             output.textContent = error.message;
           }
         },
       },
+      el("div", {}, el("label", { for: `${service}-map-resource` }, "Resource", el("span", { class: "hint" }, "The kind of record the field belongs to.")), picker),
       el("div", {}, el("label", { for: `${service}-map-key` }, "Field name", el("span", { class: "hint" }, "How the field is called in the application, such as region.")), el("input", { id: `${service}-map-key`, name: "key", required: true, autocomplete: "off" })),
-      el("div", {}, el("label", { for: `${service}-map-path` }, `Where it is in the ${connection.name} deal`, el("span", { class: "hint" }, "A JSONPath into the record, such as $.region.")), el("input", { id: `${service}-map-path`, name: "path", required: true, autocomplete: "off" })),
+      el("div", {}, pathLabel, el("input", { id: `${service}-map-path`, name: "path", required: true, autocomplete: "off" })),
       el("div", { class: "actions" }, el("button", { type: "submit", class: "primary" }, "Save and preview")),
       output,
     );
@@ -186,7 +217,7 @@
       ),
       actions.childElementCount ? actions : null,
       settings,
-      connection.state === "callable" && connection.configurable_resources.includes("opportunities")
+      connection.state === "callable" && connection.configurable_resources.length
         ? mappingForm(connection)
         : null,
     );
