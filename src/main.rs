@@ -566,6 +566,17 @@ async fn test_plugin(folder: &Path, record: bool) -> ExitCode {
             let _ = writeln!(out, "{line}");
         }
     }
+    if entry.connector.manifest().oauth2().is_some() {
+        total += 1;
+        let line = match crmgate::conformance::run_oauth(&target).await {
+            Ok(()) => "pass  oauth".to_owned(),
+            Err(failure) => {
+                failed += 1;
+                format!("FAIL  oauth: {failure}")
+            }
+        };
+        let _ = writeln!(out, "{line}");
+    }
     if failed == 0 {
         ExitCode::SUCCESS
     } else {

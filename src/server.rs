@@ -36,6 +36,7 @@ pub const ENCRYPTION_KEY_ENV: &str = "CRMGATE_ENCRYPTION_KEY";
 const SEALING_CHECK_META: &str = "sealing_check";
 
 /// What `crmgate serve` needs to start.
+#[derive(Clone)]
 pub struct ServeOptions {
     pub database_url: String,
     /// A folder of mapping tables for the built-in connectors; the built-in copies when `None`.

@@ -18,6 +18,7 @@
 
 mod checks;
 mod diff;
+mod oauth;
 mod scaffold;
 mod vendor;
 
@@ -37,6 +38,7 @@ use tokio::sync::oneshot;
 use crate::mapping::MappingTable;
 use crate::server::{self, Gateway, ServeOptions};
 use crate::unified::ResourceModel;
+pub use oauth::run as run_oauth;
 pub use scaffold::scaffold;
 use vendor::{Answer, Received, Vendor};
 
@@ -323,6 +325,7 @@ struct Harness {
     address: String,
     client: reqwest::Client,
     key: String,
+    options: ServeOptions,
     gateway: crate::api::AppState,
     vendor: Vendor,
     _stop: oneshot::Sender<()>,
@@ -353,7 +356,7 @@ impl Harness {
             allowed_hosts: vec![HostPattern::parse("127.0.0.1").map_err(|e| fail("loopback", &e))?],
             public_url: url::Url::parse("http://127.0.0.1/").expect("a URL"),
         };
-        let gateway = Gateway::build(options)
+        let gateway = Gateway::build(options.clone())
             .await
             .map_err(|e| Failure(format!("the gateway does not start: {e:#}")))?;
         let listener = server::bind("127.0.0.1:0".parse().expect("an address"))
@@ -381,6 +384,7 @@ impl Harness {
             address,
             client: reqwest::Client::new(),
             key,
+            options,
             gateway: state,
             vendor,
             _stop: stop,

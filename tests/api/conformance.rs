@@ -165,3 +165,38 @@ async fn a_vendor_429_is_a_rate_limit_error() {
 async fn a_vendor_500_is_a_connector_execution_error() {
     for_every_connector("vendor_500").await;
 }
+
+/// Every connector with an OAuth flow (its manifest's `oauth2:` section) passes the OAuth
+/// scenario of its `oauth.json`: authorize, exchange, and a refresh on the vendor's 401.
+#[tokio::test]
+async fn oauth_connects_and_refreshes_on_a_401() {
+    let only = std::env::var("CRMGATE_CONFORMANCE_ONLY").ok();
+    let sources = registry::Sources {
+        plugins: vec![crate::app::plugins_dir()],
+        ..Default::default()
+    };
+    let entries = registry::load(&sources).unwrap().entries;
+    let mut ran = Vec::new();
+    for target in targets()
+        .into_iter()
+        .filter(|t| only.as_deref().is_none_or(|o| o == t.id))
+    {
+        let entry = entries
+            .iter()
+            .find(|e| e.connector.id() == target.id)
+            .unwrap();
+        if entry.connector.manifest().oauth2().is_none() {
+            continue;
+        }
+        conformance::run_oauth(&target)
+            .await
+            .unwrap_or_else(|failure| panic!("{}/oauth: {failure}", target.id));
+        ran.push(target.id);
+    }
+    if only.is_none() {
+        assert!(
+            ran.contains(&"hubspot".to_owned()) && ran.contains(&"pipedrive".to_owned()),
+            "{ran:?}"
+        );
+    }
+}
