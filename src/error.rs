@@ -326,10 +326,16 @@ impl Error {
             ErrorType::ConnectionSettingsError => "Connection settings are invalid",
             _ => "Connector Execution Error",
         };
-        let mut detail = serde_json::json!({ "service": service, "message": detail });
-        if let Some(vendor) = vendor {
-            detail["downstream_status"] = vendor.into();
-        }
+        let detail = match err.detail {
+            Some(said) => *said,
+            None => {
+                let mut detail = serde_json::json!({ "service": service, "message": detail });
+                if let Some(vendor) = vendor {
+                    detail["downstream_status"] = vendor.into();
+                }
+                detail
+            }
+        };
         Self(Box::new(ErrorInner {
             status,
             type_name,

@@ -741,7 +741,11 @@ impl Refresher for ConnectionRefresher {
                 } else {
                     ErrorKind::Unavailable
                 };
-                crmgate_connector_sdk::ConnectorError::new(kind, refresh_failure(&e))
+                let mut failure =
+                    crmgate_connector_sdk::ConnectorError::new(kind, refresh_failure(&e))
+                        .with_detail(e.detail().clone());
+                failure.retry_after = e.retry_after();
+                failure
             })?;
         connector.auth_headers(&ConnectionSettings::new(connector.settings(), settings))
     }

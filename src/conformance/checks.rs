@@ -5,6 +5,8 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::{CURSOR, Outcome, Reply, Step};
+use crmgate_connector_sdk::manifest::RecordPath;
+
 use crate::mapping::MappingTable;
 use crate::unified::{FieldKind, ResourceModel};
 
@@ -15,10 +17,12 @@ fn ensure(holds: bool, why: impl FnOnce() -> String) -> Checked {
 }
 
 /// The rules of `scenario` on what it did.
+/// `id` is where the vendor record holds its id (the manifest's `id.path`).
 pub(super) fn check(
     scenario: &str,
     model: &ResourceModel,
     table: &MappingTable,
+    id: &RecordPath,
     outcome: &Outcome,
 ) -> Checked {
     let collection = format!("/crm/{}", model.resource.as_str());
@@ -63,7 +67,7 @@ pub(super) fn check(
             })
         }
         "list_pages" => list_pages(&collection, outcome),
-        "raw" => raw(outcome),
+        "raw" => raw(outcome, id),
         "fields" => fields(model, outcome),
         "custom_fields" => custom_fields(outcome),
         "non_numeric_id" => {
@@ -204,7 +208,7 @@ fn list_pages(collection: &str, outcome: &Outcome) -> Checked {
     )
 }
 
-fn raw(outcome: &Outcome) -> Checked {
+fn raw(outcome: &Outcome, id: &RecordPath) -> Checked {
     let steps = &outcome.fixture.steps;
     ensure(steps.len() == 2, || "a list, then one record".to_owned())?;
     ensure(
@@ -234,7 +238,10 @@ fn raw(outcome: &Outcome) -> Checked {
     ensure(one["data"].get("_raw").is_none(), || {
         format!("one record's data carries _raw: {one}")
     })?;
-    let raw_id = crmgate_connector_sdk::id_text(&one["_raw"]["id"]);
+    let raw_id = id
+        .find(&one["_raw"])
+        .map(crmgate_connector_sdk::id_text)
+        .unwrap_or_default();
     ensure(one["data"]["id"].as_str() == Some(raw_id.as_str()), || {
         "one record's _raw is its vendor record".to_owned()
     })

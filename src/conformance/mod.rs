@@ -315,7 +315,19 @@ pub async fn run(
     }
     let outcome = Outcome { fixture, answers };
     let table = harness.table(&target.id, model.resource)?;
-    checks::check(scenario, model, &table, &outcome).map_err(Failure)?;
+    let id = harness
+        .gateway
+        .connector(&target.id)
+        .and_then(|e| {
+            e.connector
+                .manifest()
+                .declaration()
+                .resources
+                .get(model.resource.as_str())
+                .map(|r| r.id.path.clone())
+        })
+        .ok_or_else(|| Failure(format!("{} has no {}", target.id, model.resource.as_str())))?;
+    checks::check(scenario, model, &table, &id, &outcome).map_err(Failure)?;
     Ok(outcome)
 }
 

@@ -5,7 +5,7 @@
 //! the fixture's token call and make the connection callable, and then the resource's `get`
 //! scenario is replayed with a vendor 401 first: the access token must be refreshed once with
 //! the fixture's refresh call and the read sent again with the new token, answering as `get`
-//! says.
+//! says (a vendor without refresh tokens: answered 401 with the authorize link, no token call).
 //!
 //! In the fixture, `{{any}}` stands for a value that changes from run to run (`state`, the
 //! PKCE challenge and verifier) and must only be present, `{{vendor}}` for the replay
@@ -49,10 +49,11 @@ pub struct OAuthFixture {
     pub exchange: TokenCall,
     /// The headers every vendor call carries with the first access token.
     pub headers: BTreeMap<String, String>,
-    /// The refresh after the vendor's 401.
-    pub refresh: TokenCall,
+    /// The refresh after the vendor's 401; none for a vendor that grants no refresh token,
+    /// whose 401 must then be answered with the authorize link and no token call.
+    pub refresh: Option<TokenCall>,
     /// The headers of the call sent again with the refreshed token.
-    pub refreshed_headers: BTreeMap<String, String>,
+    pub refreshed_headers: Option<BTreeMap<String, String>>,
 }
 
 /// One call to the token endpoint: what crmgate must send, and the recorded answer.
@@ -254,12 +255,23 @@ async fn scenario(target: &Target, fixture: &OAuthFixture) -> Result<(), Failure
         .steps
         .first()
         .ok_or_else(|| Failure("get.json has no step".into()))?;
-    let mut answers = vec![Answer {
+    let with = |headers: &BTreeMap<String, String>| Connection {
+        settings: serde_json::Map::new(),
+        headers: headers.clone(),
+    };
+    let unauthorized = Answer {
         status: 401,
         headers: BTreeMap::new(),
         body: Some(json!({})),
-    }];
-    answers.push(token_answer(&fixture.refresh, &subs));
+    };
+    let Some((refresh, refreshed_headers)) = fixture
+        .refresh
+        .as_ref()
+        .zip(fixture.refreshed_headers.as_ref())
+    else {
+        return no_refresh(&harness, target, step, fixture, unauthorized).await;
+    };
+    let mut answers = vec![unauthorized, token_answer(refresh, &subs)];
     answers.extend(step.vendor.iter().map(super::answer_of));
     harness.vendor.answer_with(answers);
     let (status, _, body) = harness
@@ -271,10 +283,6 @@ async fn scenario(target: &Target, fixture: &OAuthFixture) -> Result<(), Failure
         )
         .await?;
     let calls = harness.vendor.take_received();
-    let with = |headers: &BTreeMap<String, String>| Connection {
-        settings: serde_json::Map::new(),
-        headers: headers.clone(),
-    };
     let (first, rest) = calls
         .split_first()
         .ok_or_else(|| Failure("refresh: the read made no vendor call".into()))?;
@@ -284,20 +292,20 @@ async fn scenario(target: &Target, fixture: &OAuthFixture) -> Result<(), Failure
         &step.vendor[..1],
         &with(&fixture.headers),
     )?;
-    let (refresh, again) = rest.split_first().ok_or_else(|| {
+    let (token_call, again) = rest.split_first().ok_or_else(|| {
         Failure("refresh: the vendor's 401 was not followed by a token call".into())
     })?;
     check_token_calls(
         "refresh",
-        std::slice::from_ref(refresh),
-        &[(&fixture.refresh, &token_url)],
+        std::slice::from_ref(token_call),
+        &[(refresh, &token_url)],
         &subs,
     )?;
     check_calls(
         "refresh, the read sent again",
         again,
         &step.vendor,
-        &with(&fixture.refreshed_headers),
+        &with(refreshed_headers),
     )?;
     if status != step.status {
         return Err(Failure(format!(
@@ -312,6 +320,43 @@ async fn scenario(target: &Target, fixture: &OAuthFixture) -> Result<(), Failure
     );
     if let Some(difference) = super::diff::first(&expected, &body) {
         return Err(Failure(format!("refresh: unified answer {difference}")));
+    }
+    Ok(())
+}
+
+/// A vendor whose tokens come without a refresh token (they do not expire): its 401 is the
+/// answer, a 401 naming the link that authorizes again, with no token call.
+async fn no_refresh(
+    harness: &Harness,
+    target: &Target,
+    step: &super::Step,
+    fixture: &OAuthFixture,
+    unauthorized: Answer,
+) -> Result<(), Failure> {
+    harness.vendor.answer_with(vec![unauthorized]);
+    let (status, _, body) = harness
+        .call(
+            &target.id,
+            &step.request.method,
+            &step.request.path,
+            step.request.body.as_ref(),
+        )
+        .await?;
+    let calls = harness.vendor.take_received();
+    check_calls(
+        "a 401 without a refresh token",
+        &calls,
+        &step.vendor[..1],
+        &Connection {
+            settings: serde_json::Map::new(),
+            headers: fixture.headers.clone(),
+        },
+    )?;
+    let authorize = body["detail"]["authorize_url"].as_str().unwrap_or_default();
+    if status != 401 || !authorize.contains("/vault/authorize/") {
+        return Err(Failure(format!(
+            "a 401 without a refresh token: want a 401 naming the authorize link, got {status}: {body}"
+        )));
     }
     Ok(())
 }

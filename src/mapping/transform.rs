@@ -488,9 +488,16 @@ impl Transform {
                 _ => value,
             }),
             Transform::Object { key, with } => {
-                let mut object = with.clone().into_iter().collect::<Map<String, Value>>();
-                object.insert(key.clone(), value);
-                Ok(Value::Object(object))
+                let wrap = |value: Value| {
+                    let mut object = with.clone().into_iter().collect::<Map<String, Value>>();
+                    object.insert(key.clone(), value);
+                    Value::Object(object)
+                };
+                // A list of references (contact ids) becomes a list of typed references.
+                Ok(match value {
+                    Value::Array(items) => Value::Array(items.into_iter().map(wrap).collect()),
+                    one => wrap(one),
+                })
             }
             Transform::Constant(_) => unreachable!("handled before the null check"),
             Transform::Lookup(_) | Transform::CustomFields(_) => {
@@ -721,6 +728,10 @@ mod tests {
             json!({ "id": 5, "type": "person" })
         );
         assert_eq!(object.apply(Value::Null).unwrap(), Value::Null);
+        assert_eq!(
+            object.apply(json!(["p1", "p2"])).unwrap(),
+            json!([{ "id": "p1", "type": "person" }, { "id": "p2", "type": "person" }])
+        );
         let clash = TransformSpec::Object {
             key: "id".into(),
             with: [("id".to_owned(), json!(1))].into(),

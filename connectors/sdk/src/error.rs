@@ -65,6 +65,9 @@ pub struct ConnectorError {
     pub downstream: Vec<DownstreamError>,
     /// How long the vendor asked us to wait, from `Retry-After`.
     pub retry_after: Option<Duration>,
+    /// What the client is told instead of the message, when a hook outside the connector (the
+    /// gateway's token refresh) already said it in the client's terms.
+    pub detail: Option<Box<serde_json::Value>>,
 }
 
 impl ConnectorError {
@@ -89,7 +92,15 @@ impl ConnectorError {
             vendor_status: None,
             downstream: Vec::new(),
             retry_after: None,
+            detail: None,
         }
+    }
+
+    /// The error with the detail the client gets (see [`ConnectorError::detail`]).
+    #[must_use]
+    pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = Some(Box::new(detail));
+        self
     }
 
     /// The record with this id does not exist, or the id cannot be a vendor id.

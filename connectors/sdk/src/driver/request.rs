@@ -10,7 +10,7 @@ use url::Url;
 
 use super::Position;
 use crate::manifest::{
-    Direction, FieldSelection, FilterEncoding, JsonTemplate, ListOperation, Method,
+    BodyFilters, Direction, FieldSelection, FilterEncoding, JsonTemplate, ListOperation, Method,
     PageNumberPagination, Pagination, Place, RecordId, RecordPath, Segment, SortEncoding, Template,
 };
 use crate::text;
@@ -230,9 +230,21 @@ impl Build {
                 }
                 Ok(())
             }
-            Some(FilterEncoding::Body(_)) => {
+            Some(FilterEncoding::Body(BodyFilters { at: None })) => {
                 for f in filters {
                     self.put(Place::Body, &f.field, f.value.clone());
+                }
+                Ok(())
+            }
+            Some(FilterEncoding::Body(BodyFilters { at: Some(at) })) => {
+                for f in filters {
+                    let object = self.slot(at);
+                    if !object.is_object() {
+                        *object = Value::Object(Map::new());
+                    }
+                    if let Value::Object(members) = object {
+                        members.insert(f.field.clone(), f.value.clone());
+                    }
                 }
                 Ok(())
             }
@@ -329,7 +341,8 @@ impl Build {
     }
 
     /// Appends `item` to the list at `at` in the body, creating what is missing on the way.
-    fn push(&mut self, at: &RecordPath, item: Value) {
+    /// The place `at` names in the body, made (objects and arrays on the way) when missing.
+    fn slot(&mut self, at: &RecordPath) -> &mut Value {
         let mut here = self.body.get_or_insert_with(|| Value::Object(Map::new()));
         for segment in at.segments() {
             here = match segment {
@@ -355,7 +368,11 @@ impl Build {
                 Segment::Each => here,
             };
         }
-        match here {
+        here
+    }
+
+    fn push(&mut self, at: &RecordPath, item: Value) {
+        match self.slot(at) {
             Value::Array(items) => items.push(item),
             other => *other = Value::Array(vec![item]),
         }

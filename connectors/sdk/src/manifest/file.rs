@@ -884,11 +884,21 @@ tagged! {
     pub enum FilterEncoding {
         /// Each filter is a query parameter: `?{field}={value}`.
         "query" => Query(NoFields),
-        /// Each filter is a top-level body field: `{field: value}`.
-        "body" => Body(NoFields),
+        /// Each filter is a body field: `{field: value}`, at the top or in the object `at`.
+        "body" => Body(BodyFilters),
         /// Each filter is one item of a list in the body.
         "list" => List(FilterList),
     }
+}
+
+/// Filters as members of a body object.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BodyFilters {
+    /// The object the filters are members of (`$.filter`), made when missing; the body itself
+    /// without it.
+    #[serde(default)]
+    pub at: Option<RecordPath>,
 }
 
 /// Filters as items of a body list.
