@@ -4,6 +4,7 @@
 
 mod activities;
 mod app;
+mod attio;
 mod boundaries;
 mod cache;
 mod churn;

@@ -58,9 +58,16 @@ async fn vault_lists_plugins_like_built_in_connectors() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         services(&body),
-        ["hubspot", "pipedrive", "copper", "close", "freshsales"]
+        [
+            "hubspot",
+            "pipedrive",
+            "copper",
+            "attio",
+            "close",
+            "freshsales"
+        ]
     );
-    let close = &body["data"][3];
+    let close = &body["data"][4];
     assert_eq!(close["name"], "Close");
     assert_eq!(close["id"], "crm+close");
     assert_eq!(close["state"], "available");
