@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::NOW;
+use super::{AUTHORIZE, NOW};
 
 /// `None` when equal; otherwise `at $.data.title: want "A", got "B"`.
 pub(super) fn first(want: &Value, got: &Value) -> Option<String> {
@@ -49,6 +49,10 @@ fn walk(want: &Value, got: &Value, at: &mut String) -> Option<String> {
                     < chrono::TimeDelta::minutes(10)
             });
             (!recent).then(|| format!("at {at}: want a timestamp of now, got {g:?}"))
+        }
+        (Value::String(w), Value::String(g)) if w == AUTHORIZE => {
+            let link = g.contains("/vault/authorize/") && g.contains("?state=");
+            (!link).then(|| format!("at {at}: want an authorize link, got {g:?}"))
         }
         (w, g) if w == g => None,
         (w, g) => Some(format!("at {at}: want {w}, got {g}")),

@@ -107,6 +107,9 @@ pub const GATEWAY: &str = "{{gateway}}";
 /// Stands for a timestamp crmgate makes at the time of the call (HubSpot's `hs_timestamp` on
 /// a note's create): any RFC 3339 timestamp within ten minutes of the replay matches it.
 pub const NOW: &str = "{{now}}";
+/// Stands for a connection's authorize link in an error (a refused OAuth grant), whose signed
+/// state holds the time it was made: any link to `/vault/authorize/` with a state matches.
+pub const AUTHORIZE: &str = "{{authorize_url}}";
 
 /// The tenant a replay runs as.
 const APP_ID: &str = "conformance";
@@ -166,6 +169,11 @@ pub struct Exchange {
 pub struct Connection {
     pub settings: Map<String, Value>,
     pub headers: BTreeMap<String, String>,
+    /// For a connector callable only through OAuth: the token answer's fields the test
+    /// connection holds as if authorized (`access_token`, kept fields such as
+    /// `instance_url`), saved beside its settings as the callback would.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub oauth: BTreeMap<String, String>,
 }
 
 /// The connector a replay runs against.
@@ -422,7 +430,44 @@ impl Harness {
                 "connection.json: the connection is refused ({status}): {answer}"
             )));
         }
+        if !connection.oauth.is_empty() {
+            self.authorize(id, &connection.oauth).await?;
+        }
         Ok(())
+    }
+
+    /// Saves token fields on the test connection, as a callback does.
+    async fn authorize(&self, id: &str, fields: &BTreeMap<String, String>) -> Result<(), Failure> {
+        let fail = |e: &dyn std::fmt::Display| Failure(format!("connection.json: oauth: {e}"));
+        let tenant = crate::store::Tenant {
+            app_id: APP_ID.to_owned(),
+            consumer_id: CONSUMER_ID.to_owned(),
+        };
+        let state = &self.gateway;
+        let record = state
+            .store
+            .connection(&tenant, id)
+            .await
+            .map_err(|e| fail(&e))?
+            .ok_or_else(|| fail(&"the connection was not saved"))?;
+        let mut settings = state
+            .open_settings(&tenant, &record)
+            .map_err(|e| fail(&e))?;
+        for (name, value) in fields {
+            settings.insert(
+                format!("{}{name}", crmgate_connector_sdk::oauth::KEPT),
+                SecretString::from(value.clone()),
+            );
+        }
+        crate::api::oauth::save_settings(
+            state.store.as_ref(),
+            &state.sealer,
+            &tenant,
+            record,
+            &settings,
+        )
+        .await
+        .map_err(|e| fail(&e))
     }
 
     async fn call(
@@ -619,6 +664,9 @@ fn substitutions<'a>(
 /// Replaces each placeholder by its value (`expand`) or each value by its placeholder.
 fn rewrite(value: Value, subs: &[(&str, &str)], expand: bool) -> Value {
     match value {
+        Value::String(s) if !expand && s.contains("/vault/authorize/") => {
+            Value::String(AUTHORIZE.to_owned())
+        }
         Value::String(mut s) => {
             for (placeholder, actual) in subs {
                 s = if expand {

@@ -142,6 +142,7 @@ async fn scenario(target: &Target, fixture: &OAuthFixture) -> Result<(), Failure
             &Connection {
                 settings: serde_json::Map::new(),
                 headers: BTreeMap::new(),
+                oauth: BTreeMap::new(),
             },
         )
         .await?;
@@ -258,6 +259,7 @@ async fn scenario(target: &Target, fixture: &OAuthFixture) -> Result<(), Failure
     let with = |headers: &BTreeMap<String, String>| Connection {
         settings: serde_json::Map::new(),
         headers: headers.clone(),
+        oauth: BTreeMap::new(),
     };
     let unauthorized = Answer {
         status: 401,
@@ -350,6 +352,7 @@ async fn no_refresh(
         &Connection {
             settings: serde_json::Map::new(),
             headers: fixture.headers.clone(),
+            oauth: BTreeMap::new(),
         },
     )?;
     let authorize = body["detail"]["authorize_url"].as_str().unwrap_or_default();

@@ -51,6 +51,7 @@ pub fn scaffold(parent: &Path, id: &str) -> Result<PathBuf, String> {
         headers: [("authorization".to_owned(), "Bearer test-key".to_owned())]
             .into_iter()
             .collect(),
+        oauth: std::collections::BTreeMap::new(),
     };
     write("fixtures/connection.json", pretty(&connection))?;
     for scenario in SCENARIOS {

@@ -157,6 +157,8 @@ pub struct VendorRequest {
     /// that only reads (a search) says so with [`Self::read_only`]. A call that is not safe to
     /// repeat is retried only when it cannot have reached the vendor (the connection failed).
     pub repeatable: bool,
+    /// Headers the operation adds (Salesforce's `Sforce-Query-Options`), after the auth ones.
+    pub headers: HeaderMap,
 }
 
 impl VendorRequest {
@@ -170,6 +172,7 @@ impl VendorRequest {
             url,
             body: None,
             repeatable,
+            headers: HeaderMap::new(),
         }
     }
 
@@ -604,6 +607,7 @@ impl OutboundClient {
             .client
             .request(rq.method.clone(), rq.url.clone())
             .headers(auth.clone())
+            .headers(rq.headers.clone())
             .header(header::ACCEPT, "application/json");
         let mut timeout = self.config.request_timeout;
         if let Some(deadline) = self.deadline {

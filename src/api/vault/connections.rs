@@ -185,10 +185,12 @@ fn connection_json(
         .and_then(|o| o.settings.as_ref())
         .and_then(oauth::refresh_failure_of)
         .map(|(at, _, _)| at);
-    let missing = connector
-        .manifest()
-        .required_settings(authorized)
-        .any(|s| opened.is_none_or(|o| o.setting(&s.name).is_none()));
+    let oauth_only = connector.manifest().oauth_only();
+    let missing = (oauth_only && !authorized)
+        || connector
+            .manifest()
+            .required_settings(authorized)
+            .any(|s| opened.is_none_or(|o| o.setting(&s.name).is_none()));
     let shown = |name: &str, secret: bool| -> Value {
         match opened.and_then(|o| o.setting(name)) {
             Some(_) if secret => MASK.into(),
@@ -230,7 +232,7 @@ fn connection_json(
         Some(_) => ("callable", Some("ok")),
     };
     // OAuth when the connection was authorized so, or when it could be and has no API key yet.
-    let auth_type = if authorized || (links.is_some() && missing) {
+    let auth_type = if authorized || oauth_only || (links.is_some() && missing) {
         "oauth2"
     } else {
         "apiKey"

@@ -11,7 +11,9 @@ impl VendorErrors for Errors {
         let Some(messages) = &self.messages else {
             return Vec::new();
         };
-        let Ok(doc @ Value::Object(_)) = serde_json::from_slice::<Value>(body) else {
+        // An object, or a list of errors (Salesforce's `[{message, errorCode}]`).
+        let Ok(doc @ (Value::Object(_) | Value::Array(_))) = serde_json::from_slice::<Value>(body)
+        else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -158,7 +160,19 @@ mod tests {
             "The vendor failed."
         );
         assert!(spec.downstream(b"<html>").is_empty());
-        assert!(spec.downstream(b"[1]").is_empty());
+        // A list is read too; one that holds no messages gets the fallback.
+        assert_eq!(spec.downstream(b"[1]")[0].message, "The vendor failed.");
+        let list = errors(
+            "messages:\n  items: { at: $, message: $.message, code: $.errorCode }\nrules: []\n",
+        );
+        assert_eq!(
+            list.downstream(br#"[{"message":"Required fields are missing","errorCode":"REQUIRED_FIELD_MISSING"}]"#),
+            [DownstreamError {
+                message: "Required fields are missing".into(),
+                detail: None,
+                code: Some("REQUIRED_FIELD_MISSING".into())
+            }]
+        );
     }
 
     #[test]

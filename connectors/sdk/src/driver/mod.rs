@@ -8,6 +8,7 @@
 mod embed;
 mod errors;
 mod hydrate;
+mod literal;
 pub mod lookup;
 mod request;
 
@@ -15,7 +16,9 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use crate::manifest::{FieldSelection, IdFormat, ListOperation, Pagination, ResourceSpec};
+use crate::manifest::{
+    EmptyAnswer, FieldSelection, IdFormat, ListOperation, Pagination, ResourceSpec,
+};
 use crate::text;
 use crate::{
     CallContext, Connector, ConnectorError, DeleteRequest, ErrorKind, GetRequest, ListQuery,
@@ -424,6 +427,7 @@ pub async fn page<C: Connector + ?Sized>(
     };
     let filters = search_filters(connector, op, q.filters)?;
     let mut build = Build::new(cx, op.method, &op.path, &op.query, op.body.as_ref(), None)?;
+    build.headers(cx, &op.headers)?;
     build.filters(op, &filters)?;
     let position = build.paging(
         pagination,
@@ -524,7 +528,23 @@ pub async fn write<C: Connector + ?Sized>(
     let mut build = Build::new(cx, op.method, &op.path, &op.query, op.body.as_ref(), rq.id)?;
     build.merge_body(rq.body);
     let response = send(connector, cx, &call, build.finish(false)).await?;
-    record_at(&response, &op.record)
+    match (op.empty_answer, rq.id, &op.id) {
+        // Salesforce answers an update 204 with nothing: the record is the id it was sent to.
+        (Some(EmptyAnswer::Id), Some(id), _) if response.body.is_empty() => {
+            Ok(spec.id.path.place(Value::String(id.to_owned())))
+        }
+        (_, _, Some(at)) => {
+            let answer = record_at(&response, &op.record)?;
+            let id = at.find(&answer).map(crate::id_text).ok_or_else(|| {
+                ConnectorError::unreadable(
+                    response.status.as_u16(),
+                    &format!("it holds no record id at {at}"),
+                )
+            })?;
+            Ok(spec.id.path.place(Value::String(id)))
+        }
+        _ => record_at(&response, &op.record),
+    }
 }
 
 /// Deletes a record, as [`Connector::delete`] does.

@@ -29,7 +29,14 @@ pub(super) struct Build {
     implied_sort: Option<String>,
     /// The call goes to a link the vendor gave, which carries its own query.
     link: bool,
+    /// Headers the operation adds.
+    headers: http::HeaderMap,
 }
+
+/// What `{where}` and `{order_by}` render as in a list's query until the filters and the sort
+/// are known: characters no setting or template holds, replaced before the call is sent.
+const WHERE: &str = "\u{1}where\u{1}";
+const ORDER_BY: &str = "\u{1}order_by\u{1}";
 
 /// How the next page is found once the answer is in.
 pub(super) enum Continuation<'p> {
@@ -81,7 +88,38 @@ impl Build {
             body,
             implied_sort: None,
             link: false,
+            headers: http::HeaderMap::new(),
         })
+    }
+
+    /// Adds the operation's headers, rendered from the settings.
+    pub fn headers(
+        &mut self,
+        cx: &CallContext,
+        headers: &BTreeMap<String, Template>,
+    ) -> Result<()> {
+        for (name, template) in headers {
+            let value = template.render(|name| var(cx, None, name))?;
+            let name = http::HeaderName::from_bytes(name.as_bytes())
+                .expect("header names are checked when the manifest loads");
+            let value = http::HeaderValue::from_str(&value).map_err(|_| {
+                ConnectorError::new(
+                    ErrorKind::MissingSetting(name.to_string()),
+                    format!("The {name} header of the list is no header value with this connection's settings."),
+                )
+            })?;
+            self.headers.insert(name, value);
+        }
+        Ok(())
+    }
+
+    /// Writes an expression where the query says `{where}` or `{order_by}`.
+    fn inline(&mut self, placeholder: &str, expression: &str) {
+        for (_, value) in &mut self.query {
+            if value.contains(placeholder) {
+                *value = value.replace(placeholder, expression);
+            }
+        }
     }
 
     /// Puts a parameter where `place` says: the query as text, or the body as JSON.
@@ -123,11 +161,15 @@ impl Build {
             }
             Pagination::NextLink(p) => {
                 match cursor {
+                    // A link may be a path on the API's host (Salesforce's nextRecordsUrl).
                     Some(link) => {
-                        self.url = Url::parse(link).map_err(|_| foreign())?;
+                        self.url = self.url.join(link).map_err(|_| foreign())?;
                         self.link = true;
                     }
-                    None => self.put(self.default_place(), &p.page_size.param, limit.into()),
+                    None if p.sends_size => {
+                        self.put(self.default_place(), &p.page_size.param, limit.into());
+                    }
+                    None => {}
                 }
                 Continuation::Cursor(&p.next)
             }
@@ -248,18 +290,27 @@ impl Build {
                 }
                 Ok(())
             }
+            Some(FilterEncoding::Expression(expression)) => {
+                let mut conditions = Vec::with_capacity(filters.len());
+                for f in filters {
+                    let template =
+                        condition(f.comparison, &expression.equals, expression.since.as_ref())?;
+                    let literal =
+                        super::literal::write(expression.dialect, &f.value, f.comparison)?;
+                    conditions.push(template.render(|name| {
+                        Ok::<_, ConnectorError>(Cow::Borrowed(match name {
+                            "field" => f.field.as_str(),
+                            _ => literal.as_str(),
+                        }))
+                    })?);
+                }
+                let text = format!("{}{}", expression.prefix, conditions.join(&expression.join));
+                self.inline(WHERE, &text);
+                Ok(())
+            }
             Some(FilterEncoding::List(list)) => {
                 for f in filters {
-                    let template = match (f.comparison, &list.since) {
-                        (Comparison::Equals, _) => &list.item,
-                        (Comparison::AtLeast, Some(since)) => since,
-                        (Comparison::AtLeast, None) => {
-                            return Err(ConnectorError::new(
-                                ErrorKind::Unsupported,
-                                "This list of the CRM takes no lower bounds as filters.",
-                            ));
-                        }
-                    };
+                    let template = condition(f.comparison, &list.item, list.since.as_ref())?;
                     let value = id_text(&f.value);
                     let item = template.fill(&|name| {
                         Ok(Cow::Borrowed(match name {
@@ -315,6 +366,17 @@ impl Build {
                     }))
                 })?;
                 self.push(&list.at, item);
+            }
+            SortEncoding::Expression(sort) => {
+                let word = word_of(direction, &sort.ascending, &sort.descending);
+                let item = sort.item.render(|name| {
+                    Ok::<_, std::convert::Infallible>(Cow::Borrowed(match name {
+                        "field" => field.as_str(),
+                        _ => word.as_str(),
+                    }))
+                });
+                let item = item.unwrap_or_else(|never| match never {});
+                self.inline(ORDER_BY, &format!("{}{item}", sort.prefix));
             }
         }
         Ok(())
@@ -380,10 +442,20 @@ impl Build {
 
     /// The call; `repeatable` marks a call that only reads (a search by POST).
     pub fn finish(mut self, repeatable: bool) -> VendorRequest {
+        // No filters or no sort: their places in the query stay empty, and a parameter that
+        // held nothing else is not sent (an empty `$filter` is an error to OData).
+        self.query.retain_mut(|(_, value)| {
+            let inlined = value.contains(WHERE) || value.contains(ORDER_BY);
+            if inlined {
+                *value = value.replace(WHERE, "").replace(ORDER_BY, "");
+            }
+            !(inlined && value.is_empty())
+        });
         if !self.link && !self.query.is_empty() {
             self.url.query_pairs_mut().extend_pairs(&self.query);
         }
         let mut rq = VendorRequest::new(self.method, self.url);
+        rq.headers = self.headers;
         if let Some(body) = self.body {
             rq = rq.json(body);
         }
@@ -391,6 +463,19 @@ impl Build {
             rq = rq.read_only();
         }
         rq
+    }
+}
+
+/// The template of a filter's comparison: an equality's, or a lower bound's where the list
+/// takes one.
+fn condition<'t, T>(comparison: Comparison, equals: &'t T, since: Option<&'t T>) -> Result<&'t T> {
+    match (comparison, since) {
+        (Comparison::Equals, _) => Ok(equals),
+        (Comparison::AtLeast, Some(since)) => Ok(since),
+        (Comparison::AtLeast, None) => Err(ConnectorError::new(
+            ErrorKind::Unsupported,
+            "This list of the CRM takes no lower bounds as filters.",
+        )),
     }
 }
 
@@ -538,6 +623,9 @@ fn foreign() -> ConnectorError {
 fn var<'v>(cx: &'v CallContext, id: Option<&'v str>, name: &str) -> Result<Cow<'v, str>> {
     match (name, id) {
         ("id", Some(id)) => Ok(Cow::Borrowed(id)),
+        // Only a query-language list's query names these (the manifest check sees to it).
+        ("where", _) => Ok(Cow::Borrowed(WHERE)),
+        ("order_by", _) => Ok(Cow::Borrowed(ORDER_BY)),
         _ => cx.settings.get(name).map(Cow::Borrowed).ok_or_else(|| {
             ConnectorError::new(
                 ErrorKind::MissingSetting(name.to_owned()),

@@ -41,7 +41,14 @@ pub(super) fn check(file: &ManifestFile, expected: &Expected<'_>) -> Vec<Problem
     }
     cx.settings(&root.key("settings"));
     cx.base_url(&file.base_url, &root.key("base_url"));
-    cx.auth(&file.auth, &root.key("auth"));
+    match (&file.auth, &file.oauth2) {
+        (Some(auth), _) => cx.auth(auth, &root.key("auth")),
+        (None, Some(_)) => {}
+        (None, None) => cx.problem(
+            root.key("auth"),
+            "say how calls carry the credentials: `auth`, or `oauth2` for a vendor that has only OAuth",
+        ),
+    }
     if let Some(oauth) = &file.oauth2 {
         cx.oauth2(oauth, &root.key("oauth2"));
     }
@@ -113,6 +120,8 @@ const TOKEN_FIELDS: &[&str] = &[
 const RECORD: &[&str] = &["id"];
 const FILTER_ITEM: &[&str] = &["field", "value"];
 const SORT_ITEM: &[&str] = &["field", "direction"];
+/// Where a query-language list's filter and sort expressions go in its query.
+const EXPRESSION_BOTH: &[&str] = &["where", "order_by"];
 
 struct Checker<'a> {
     settings: &'a [SettingSpec],
@@ -592,7 +601,52 @@ impl Checker<'_> {
             self.problem(at.key("method"), "a list is GET or POST");
         }
         self.path(&op.path, false, at);
-        self.query(&op.query, false, at);
+        // A query-language list writes its filters and sort into its query templates.
+        let filters_inline = matches!(op.filters, Some(FilterEncoding::Expression(_)));
+        let sort_inline = matches!(op.sort, Some(SortEncoding::Expression(_)));
+        let vars = Vars {
+            place: "a query",
+            secrets: false,
+            extra: match (filters_inline, sort_inline) {
+                (true, true) => EXPRESSION_BOTH,
+                (true, false) => &EXPRESSION_BOTH[..1],
+                (false, true) => &EXPRESSION_BOTH[1..],
+                (false, false) => NO_EXTRA,
+            },
+        };
+        for (name, template) in &op.query {
+            if name.is_empty() {
+                self.problem(at.key("query").name(name), "a query parameter needs a name");
+            }
+            self.template(template, &vars, &at.key("query").key(name));
+        }
+        for (placeholder, used, key) in [
+            ("where", filters_inline, "filters"),
+            ("order_by", sort_inline, "sort"),
+        ] {
+            if used
+                && !op
+                    .query
+                    .values()
+                    .any(|t| t.vars().any(|v| v == placeholder))
+            {
+                self.problem(
+                    at.key(key),
+                    format!("an expression goes into the query where it says {{{placeholder}}}; no query parameter does"),
+                );
+            }
+        }
+        let header_vars = Vars {
+            place: "a list header",
+            secrets: false,
+            extra: NO_EXTRA,
+        };
+        for (name, template) in &op.headers {
+            if HeaderName::from_bytes(name.as_bytes()).is_err() {
+                self.problem(at.key("headers").name(name), "not a header name");
+            }
+            self.template(template, &header_vars, &at.key("headers").key(name));
+        }
         self.body(op.body.as_ref(), op.method, false, at);
         let get = op.method == Method::Get;
         let mut params = self.pagination(&op.pagination, get, &op.query, at);
@@ -604,6 +658,22 @@ impl Checker<'_> {
                     self.problem(here.clone(), "a GET has no body to put filters in");
                 }
                 FilterEncoding::Body(_) => {}
+                FilterEncoding::Expression(expression) => {
+                    let vars = Vars {
+                        place: "a filter expression",
+                        secrets: false,
+                        extra: FILTER_ITEM,
+                    };
+                    let conditions = [
+                        ("equals", Some(&expression.equals)),
+                        ("since", expression.since.as_ref()),
+                    ];
+                    for (key, template) in conditions {
+                        if let Some(template) = template {
+                            self.template(template, &vars, &here.key(key));
+                        }
+                    }
+                }
                 FilterEncoding::List(list) => {
                     let vars = Vars {
                         place: "a filter item",
@@ -701,6 +771,14 @@ impl Checker<'_> {
                     extra: SORT_ITEM,
                 };
                 self.value_template(&sort.item, &vars, &here.key("item"));
+            }
+            Some(SortEncoding::Expression(sort)) => {
+                let vars = Vars {
+                    place: "a sort expression",
+                    secrets: false,
+                    extra: SORT_ITEM,
+                };
+                self.template(&sort.item, &vars, &at.key("sort").key("item"));
             }
             None => {
                 if op.default_sort.is_some() {

@@ -32,8 +32,11 @@ pub struct ManifestFile {
     pub settings: Vec<SettingSpec>,
     /// Where the vendor's API lives and which hosts may receive a connection's credentials.
     pub base_url: BaseUrl,
-    /// How a call carries the connection's credentials.
-    pub auth: Auth,
+    /// How a call carries the connection's credentials. A vendor that has no credentials but
+    /// OAuth's (Salesforce, Dynamics) leaves it out and gives `oauth2`: its connections are
+    /// callable once authorized.
+    #[serde(default)]
+    pub auth: Option<Auth>,
     /// How a connection is authorized through Vault's OAuth 2.0 flow instead, when the vendor
     /// offers it; such a connection carries its access token as `oauth2.headers` say, in place
     /// of `auth`.
@@ -517,6 +520,7 @@ impl ResourceSpec {
             .and_then(|l| l.filters.as_ref())
         {
             Some(FilterEncoding::List(list)) => list.since.is_some(),
+            Some(FilterEncoding::Expression(expression)) => expression.since.is_some(),
             Some(FilterEncoding::Query(_) | FilterEncoding::Body(_)) => true,
             None => false,
         }
@@ -615,6 +619,10 @@ pub struct ListOperation {
     pub query: BTreeMap<String, Template>,
     /// The body every call starts from (POST only); strings may use non-secret settings.
     pub body: Option<JsonTemplate>,
+    /// Headers every call of the list sends, next links included (Salesforce's
+    /// `Sforce-Query-Options: batchSize=200`); values may use non-secret settings.
+    #[serde(default)]
+    pub headers: BTreeMap<String, Template>,
     /// Where the records are in the answer.
     pub records: RecordPath,
     /// How the vendor pages.
@@ -718,6 +726,15 @@ pub struct WriteOperation {
     pub query: BTreeMap<String, Template>,
     /// Fields every body carries besides the mapped ones; strings may use non-secret settings.
     pub body: Option<JsonTemplate>,
+    /// What a vendor that answers a write with no body (204) returns: with `id`, the
+    /// record is its id alone (set at the resource's id path), which is all a unified write
+    /// answers; without, a body is required.
+    #[serde(default)]
+    pub empty_answer: Option<EmptyAnswer>,
+    /// Where an answer that holds the written record's id and no record has the id
+    /// (Salesforce's create: `{id, success, errors}`); the record is then that id alone.
+    #[serde(default)]
+    pub id: Option<RecordPath>,
     /// Where the written record is in the answer.
     #[serde(default = "RecordPath::root")]
     #[schemars(default = "root_text")]
@@ -805,8 +822,18 @@ pub struct NextLinkPagination {
     /// Where the answer holds the next page's URL (checked against `base_url.hosts`); none
     /// there is the last page.
     pub next: RecordPath,
-    /// The page size, sent with the first call.
+    /// The page size, sent with the first call unless `sends_size` is false.
     pub page_size: PageSize,
+    /// Whether the first call sends the page size; a vendor that sizes its pages itself
+    /// (Salesforce's query batches, set by a list header) says false, and the gateway cuts
+    /// unified pages from the vendor's.
+    #[serde(default = "yes")]
+    #[schemars(default = "yes")]
+    pub sends_size: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Page-number pagination.
@@ -888,7 +915,18 @@ tagged! {
         "body" => Body(BodyFilters),
         /// Each filter is one item of a list in the body.
         "list" => List(FilterList),
+        /// The filters are one expression of a query language (SOQL's `WHERE`, OData's
+        /// `$filter`), written into the list's query where it says `{where}`.
+        "expression" => Expression(FilterExpression),
     }
+}
+
+/// What stands for the record of a write the vendor answers without a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EmptyAnswer {
+    /// The record's id, as the call named it.
+    Id,
 }
 
 /// Filters as members of a body object.
@@ -899,6 +937,39 @@ pub struct BodyFilters {
     /// without it.
     #[serde(default)]
     pub at: Option<RecordPath>,
+}
+
+/// Filters as one query-language expression. Every value is written as the dialect writes a
+/// literal of its type, so that no value can change the expression: text quoted and escaped,
+/// numbers and booleans bare, and a lower bound's timestamp checked as RFC 3339 and written
+/// bare (both dialects take date-time literals so).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FilterExpression {
+    /// How literals are written: `soql` (Salesforce) or `odata` (Dataverse).
+    pub dialect: Dialect,
+    /// One equality; `{field}` is the vendor field, `{value}` the literal (`{field} = {value}`).
+    pub equals: Template,
+    /// A lower bound (the contract's `*_since` filters); without it the list takes equality
+    /// filters only.
+    #[serde(default)]
+    pub since: Option<Template>,
+    /// What joins the conditions (` AND `).
+    pub join: String,
+    /// Written before the conditions when there are any (` WHERE `).
+    #[serde(default)]
+    pub prefix: String,
+}
+
+/// A query language whose literals a filter expression writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Dialect {
+    /// Salesforce's SOQL: text in single quotes, with `\`, `\'`, `\"` and control
+    /// characters escaped by a backslash.
+    Soql,
+    /// OData v4 (Dataverse): text in single quotes with a quote doubled; a GUID bare.
+    Odata,
 }
 
 /// Filters as items of a body list.
@@ -924,6 +995,9 @@ tagged! {
         "param" => Param(SortParam),
         /// Items of a list in the body.
         "list" => List(SortList),
+        /// Part of a query-language expression, written into the list's query where it says
+        /// `{order_by}` (SOQL's `ORDER BY`, OData's `$orderby`).
+        "expression" => Expression(SortExpression),
     }
 }
 
@@ -972,6 +1046,22 @@ pub struct SortList {
     pub ascending: String,
     /// The vendor's word for descending.
     pub descending: String,
+}
+
+/// A sort written into a query-language expression.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SortExpression {
+    /// The sort; `{field}` and `{direction}` are the vendor field and the vendor's word for the
+    /// direction (`{field} {direction}`).
+    pub item: Template,
+    /// The vendor's word for ascending.
+    pub ascending: String,
+    /// The vendor's word for descending.
+    pub descending: String,
+    /// Written before it (` ORDER BY `).
+    #[serde(default)]
+    pub prefix: String,
 }
 
 /// A sort direction.

@@ -165,11 +165,16 @@ impl Manifest {
         })
     }
 
+    /// Whether a connection is callable only once authorized through OAuth (no `auth`).
+    pub fn oauth_only(&self) -> bool {
+        self.declaration.auth.is_none()
+    }
+
     /// The settings a connection must have to be callable: the required ones, less those only
     /// `auth` uses when the connection is authorized through OAuth instead.
     pub fn required_settings(&self, oauth: bool) -> impl Iterator<Item = &SettingSpec> {
         let auth_only: Vec<&str> = match (&self.declaration.auth, &self.declaration.oauth2) {
-            (Auth::Header(h), Some(o)) if oauth => {
+            (Some(Auth::Header(h)), Some(o)) if oauth => {
                 let used_by_oauth: Vec<&str> =
                     o.headers.values().flat_map(Template::vars).collect();
                 h.headers
@@ -178,7 +183,7 @@ impl Manifest {
                     .filter(|v| !used_by_oauth.contains(v))
                     .collect()
             }
-            (Auth::Basic(b), Some(_)) if oauth => {
+            (Some(Auth::Basic(b)), Some(_)) if oauth => {
                 b.username.vars().chain(b.password.vars()).collect()
             }
             _ => Vec::new(),
@@ -212,14 +217,20 @@ impl Manifest {
             return Ok(headers);
         }
         match &self.declaration.auth {
-            Auth::Header(auth) => {
+            None => {
+                return Err(ConnectorError::new(
+                    ErrorKind::MissingSetting("oauth".to_owned()),
+                    "The connection is not authorized yet: the end customer connects it through its authorize_url.",
+                ));
+            }
+            Some(Auth::Header(auth)) => {
                 for (name, template) in &auth.headers {
                     let name = HeaderName::from_bytes(name.as_bytes())
                         .expect("header names are checked when the manifest loads");
                     headers.insert(name, header_value(template, settings)?);
                 }
             }
-            Auth::Basic(basic) => {
+            Some(Auth::Basic(basic)) => {
                 let user = SecretString::from(render(&basic.username, settings)?);
                 let password = SecretString::from(render(&basic.password, settings)?);
                 let credentials =

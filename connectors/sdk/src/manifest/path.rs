@@ -132,6 +132,20 @@ impl RecordPath {
             segments: vec![Segment::Key(name.to_owned())],
         }
     }
+
+    /// A document holding `value` at this path and nothing else (`$.id.record_id`, `"x"` →
+    /// `{"id": {"record_id": "x"}}`); an index or `[*]` on the way holds it in a list.
+    pub fn place(&self, value: serde_json::Value) -> serde_json::Value {
+        self.segments
+            .iter()
+            .rev()
+            .fold(value, |inner, segment| match segment {
+                Segment::Key(k) => {
+                    serde_json::Value::Object([(k.clone(), inner)].into_iter().collect())
+                }
+                Segment::Index(_) | Segment::Each => serde_json::Value::Array(vec![inner]),
+            })
+    }
 }
 
 impl fmt::Display for RecordPath {

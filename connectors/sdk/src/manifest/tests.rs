@@ -807,3 +807,47 @@ fn a_search_by_some_filters_is_declared_on_the_search_and_names_its_ids() {
         "give it on search",
     );
 }
+
+#[test]
+fn a_manifest_says_how_calls_carry_credentials_unless_it_has_oauth() {
+    let no_auth = changed(
+        "auth:\n  type: header\n  headers:\n    authorization: \"Bearer {api_key}\"\n",
+        "",
+    );
+    assert_error(&no_auth, "1:1", "`auth`, or `oauth2`");
+    let oauth_only = no_auth.replacen(
+        "rate_limit:",
+        "oauth2:\n  authorization_url: https://acme.example/authorize\n  token_url: https://api.acme.example/token\nrate_limit:",
+        1,
+    );
+    let manifest = load(&oauth_only).unwrap();
+    assert!(manifest.oauth_only());
+    let err = manifest.auth_headers(&settings(&[])).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::MissingSetting("oauth".into()));
+}
+
+#[test]
+fn an_expression_list_needs_its_place_in_the_query() {
+    let expression = "        page_size: { param: limit, default: 50, maximum: 100 }\n      filters: { type: expression, dialect: soql, equals: \"{field} = {value}\", join: \" AND \", prefix: \" WHERE \" }\n";
+    let without = changed(
+        "        page_size: { param: limit, default: 50, maximum: 100 }\n",
+        expression,
+    );
+    assert_error(&without, "35:16", "{where}");
+    let with = without.replacen(
+        "      path: /v1/deals\n",
+        "      path: /v1/deals\n      query: { q: \"SELECT Id FROM Deal{where}\" }\n",
+        1,
+    );
+    assert!(load(&with).is_ok());
+    let elsewhere = with.replacen(
+        "      path: /v1/deals/{id}\n",
+        "      path: /v1/deals/{id}\n      query: { q: \"{where}\" }\n",
+        1,
+    );
+    assert!(
+        errors(&elsewhere).iter().any(|e| e.contains("where")),
+        "{:?}",
+        errors(&elsewhere)
+    );
+}
