@@ -30,6 +30,7 @@ mod pipelines;
 mod plugins;
 mod proxy;
 mod repoint;
+mod salesforce;
 mod schema;
 mod scopes;
 mod tenancy;

@@ -58,7 +58,7 @@ fn local(app: &TestApp, link: &str) -> String {
     format!("{}/{}", app.address, link.strip_prefix(PUBLIC_URL).unwrap())
 }
 
-async fn connection(app: &TestApp, service: &str) -> Value {
+pub async fn connection(app: &TestApp, service: &str) -> Value {
     let (status, body) = call(app.get(&format!("/vault/connections/crm/{service}"))).await;
     assert_eq!(status, 200, "{body}");
     body["data"].clone()
@@ -88,7 +88,7 @@ fn to_vendor(response: &reqwest::Response) -> Url {
 }
 
 /// The vendor's authorization URL `/vault/authorize` redirected to.
-async fn authorize(app: &TestApp, service: &str) -> Url {
+pub async fn authorize(app: &TestApp, service: &str) -> Url {
     let link = connection(app, service).await["authorize_url"]
         .as_str()
         .unwrap()
@@ -110,7 +110,7 @@ pub fn param(url: &Url, name: &str) -> Option<String> {
 
 /// Calls the callback as the vendor's redirect would, from the browser that started the flow
 /// (with its cookie), answering where the browser goes next.
-async fn callback(app: &TestApp, query: &[(&str, &str)]) -> reqwest::Response {
+pub async fn callback(app: &TestApp, query: &[(&str, &str)]) -> reqwest::Response {
     let state = query.iter().find(|(k, _)| *k == "state").map(|(_, v)| *v);
     let cookie = state.and_then(|s| JAR.lock().unwrap().get(s).cloned());
     callback_with(app, query, cookie.as_deref()).await
@@ -138,7 +138,7 @@ pub fn tokens(access: &str, refresh: &str, expires_in: u64) -> ResponseTemplate 
 }
 
 /// Expects one exchange of `code` and answers it with `answer`.
-async fn expect_exchange(auth: &MockServer, code: &str, answer: ResponseTemplate) {
+pub async fn expect_exchange(auth: &MockServer, code: &str, answer: ResponseTemplate) {
     Mock::given(method("POST"))
         .and(path("/token"))
         .and(body_string_contains("grant_type=authorization_code"))

@@ -64,7 +64,8 @@ async fn vault_lists_plugins_like_built_in_connectors() {
             "copper",
             "attio",
             "close",
-            "freshsales"
+            "freshsales",
+            "salesforce"
         ]
     );
     let close = &body["data"][4];

@@ -1,0 +1,87 @@
+//! The Salesforce plugin (`connectors.d/salesforce`) against a wiremock org: a connection made
+//! through OAuth with the token answer's `instance_url` as its API root, and lists as SOQL
+//! queries whose filter values are SOQL literals — a quote, a backslash, `%` or `_` in a value
+//! never changes the query.
+
+use serde_json::{Value, json};
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::app::{TestApp, call, spawn_app};
+use crate::oauth::{REDIRECT, authorize, callback, connection, expect_exchange, param, register};
+
+const SELECT: &str = "SELECT Id, Name, Description, Type, Amount, Probability, ExpectedRevenue, CloseDate, StageName, IsClosed, IsWon, AccountId, ContactId, OwnerId, LeadSource, LastStageChangeDate, CreatedById, LastModifiedById, CreatedDate, LastModifiedDate FROM Opportunity";
+
+fn opportunity() -> Value {
+    json!({
+        "attributes": { "type": "Opportunity" },
+        "Id": "006Hn00000001AbIAP", "Name": "O'Brien \\ 100%_x", "Amount": 1500.5,
+        "IsClosed": true, "IsWon": true, "StageName": "Closed Won",
+        "CreatedDate": "2026-01-02T03:04:05.000+0000"
+    })
+}
+
+/// An org whose instance is `org`, connected through the whole OAuth flow.
+async fn connected(app: &TestApp, org: &MockServer) {
+    let auth = MockServer::start().await;
+    register(app, "salesforce", &auth).await;
+    let vendor = authorize(app, "salesforce").await;
+    expect_exchange(
+        &auth,
+        "code-sf",
+        ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "sf-access", "refresh_token": "sf-refresh",
+            "instance_url": org.uri(), "token_type": "Bearer", "issued_at": "1767322800000"
+        })),
+    )
+    .await;
+    let state = param(&vendor, "state").unwrap();
+    let done = callback(app, &[("state", &state), ("code", "code-sf")]).await;
+    assert_eq!(done.headers()["location"], REDIRECT);
+    let connected = connection(app, "salesforce").await;
+    assert_eq!(connected["state"], "callable", "{connected}");
+    assert_eq!(connected["auth_type"], "oauth2");
+}
+
+fn salesforce(rq: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    rq.header("x-apideck-service-id", "salesforce")
+}
+
+#[tokio::test]
+async fn filter_values_reach_soql_as_escaped_literals() {
+    let app = spawn_app().await;
+    let org = MockServer::start().await;
+    connected(&app, &org).await;
+    let hostile = r"O'Brien \ 100%_x' OR Name != '";
+    let soql = format!(
+        r"{SELECT} WHERE Name = 'O\'Brien \\ 100%_x\' OR Name != \'' AND IsWon = true ORDER BY Amount DESC"
+    );
+    Mock::given(method("GET"))
+        .and(path("/services/data/v67.0/query"))
+        .and(query_param("q", soql.as_str()))
+        .and(header("authorization", "Bearer sf-access"))
+        .and(header("sforce-query-options", "batchSize=200"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "totalSize": 1, "done": true, "records": [opportunity()]
+        })))
+        .expect(1)
+        .mount(&org)
+        .await;
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("filter[title]", hostile)
+        .append_pair("filter[status]", "Won")
+        .append_pair("sort[by]", "monetary_amount")
+        .append_pair("sort[direction]", "desc")
+        .finish();
+    let (status, body) = call(salesforce(app.get(&format!("/crm/opportunities?{query}")))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"][0]["status"], "Won");
+    assert_eq!(body["data"][0]["title"], "O'Brien \\ 100%_x");
+    assert_eq!(body["data"][0]["created_at"], "2026-01-02T03:04:05Z");
+    // Lost is two conditions (closed, not won), which one filter cannot write.
+    let (status, body) = call(salesforce(
+        app.get("/crm/opportunities?filter[status]=Lost"),
+    ))
+    .await;
+    assert_eq!(status, 400, "{body}");
+}
