@@ -26,6 +26,7 @@ pub fn write(dialect: Dialect, value: &Value, comparison: Comparison) -> Result<
             Dialect::Soql => soql_text(text),
             Dialect::Odata if is_guid(text) => text.clone(),
             Dialect::Odata => format!("'{}'", text.replace('\'', "''")),
+            Dialect::Zoho => zoho_text(text),
         }),
         Value::Number(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(b.to_string()),
@@ -57,6 +58,19 @@ fn soql_text(text: &str) -> String {
         }
     }
     out.push('\'');
+    out
+}
+
+/// Zoho's criteria value: unquoted, so each character that ends or groups a condition is
+/// escaped.
+fn zoho_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '(' | ')' | ',') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
     out
 }
 
@@ -98,6 +112,16 @@ mod tests {
             "00000000-0000-0000-0000-00000000000a"
         );
         assert_eq!(odata(json!("0000-not-a-guid")), "'0000-not-a-guid'");
+    }
+
+    #[test]
+    fn zoho_criteria_values_cannot_close_their_condition() {
+        let zoho = |v: Value| write(Dialect::Zoho, &v, Comparison::Equals).unwrap();
+        assert_eq!(zoho(json!("Acme")), "Acme");
+        assert_eq!(
+            zoho(json!(r"a)or(Owner:equals:1),\")),
+            r"a\)or\(Owner:equals:1\)\,\\"
+        );
     }
 
     #[test]

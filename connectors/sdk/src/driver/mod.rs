@@ -654,6 +654,13 @@ pub fn read_list<'t>(
     more: Option<&crate::manifest::RecordPath>,
     status: u16,
 ) -> Result<ListAnswer<'t>> {
+    // "No Content" is an empty list (Zoho answers a list or search with no records so).
+    if status == 204 && text.is_empty() {
+        return Ok(ListAnswer {
+            records: Some(Vec::new()),
+            more: None,
+        });
+    }
     let mut paths = vec![records];
     paths.extend(more);
     let mut checked = check_body(text, &paths, status)?;

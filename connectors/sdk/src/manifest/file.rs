@@ -970,6 +970,9 @@ pub enum Dialect {
     Soql,
     /// OData v4 (Dataverse): text in single quotes with a quote doubled; a GUID bare.
     Odata,
+    /// Zoho CRM's search `criteria`: values unquoted, with `\`, `(`, `)` and `,` escaped
+    /// by a backslash.
+    Zoho,
 }
 
 /// Filters as items of a body list.
