@@ -36,3 +36,4 @@ mod scopes;
 mod tenancy;
 mod vault;
 mod writes;
+mod zoho;

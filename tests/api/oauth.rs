@@ -1028,3 +1028,23 @@ async fn a_client_that_requires_a_nonce_refuses_links_without_one() {
     from_page.query_pairs_mut().append_pair("session", token);
     to_vendor(&browser().get(from_page).send().await.unwrap());
 }
+
+/// Connects the default consumer's `service` connection through the whole flow, the vendor's
+/// token endpoint answering `answer` (which names the API root where the vendor has one).
+pub async fn authorized_with(app: &TestApp, service: &str, answer: Value) {
+    let auth = MockServer::start().await;
+    register(app, service, &auth).await;
+    let vendor = authorize(app, service).await;
+    expect_exchange(
+        &auth,
+        "code-x",
+        ResponseTemplate::new(200).set_body_json(answer),
+    )
+    .await;
+    let state = param(&vendor, "state").unwrap();
+    let done = callback(app, &[("state", &state), ("code", "code-x")]).await;
+    assert_eq!(done.headers()["location"], REDIRECT);
+    let connected = connection(app, service).await;
+    assert_eq!(connected["state"], "callable", "{connected}");
+    assert_eq!(connected["auth_type"], "oauth2");
+}

@@ -65,7 +65,8 @@ async fn vault_lists_plugins_like_built_in_connectors() {
             "attio",
             "close",
             "freshsales",
-            "salesforce"
+            "salesforce",
+            "zoho-crm"
         ]
     );
     let close = &body["data"][4];

@@ -8,7 +8,7 @@ use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::app::{TestApp, call, spawn_app};
-use crate::oauth::{REDIRECT, authorize, callback, connection, expect_exchange, param, register};
+use crate::oauth::authorized_with;
 
 const SELECT: &str = "SELECT Id, Name, Description, Type, Amount, Probability, ExpectedRevenue, CloseDate, StageName, IsClosed, IsWon, AccountId, ContactId, OwnerId, LeadSource, LastStageChangeDate, CreatedById, LastModifiedById, CreatedDate, LastModifiedDate FROM Opportunity";
 
@@ -23,24 +23,11 @@ fn opportunity() -> Value {
 
 /// An org whose instance is `org`, connected through the whole OAuth flow.
 async fn connected(app: &TestApp, org: &MockServer) {
-    let auth = MockServer::start().await;
-    register(app, "salesforce", &auth).await;
-    let vendor = authorize(app, "salesforce").await;
-    expect_exchange(
-        &auth,
-        "code-sf",
-        ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": "sf-access", "refresh_token": "sf-refresh",
-            "instance_url": org.uri(), "token_type": "Bearer", "issued_at": "1767322800000"
-        })),
-    )
-    .await;
-    let state = param(&vendor, "state").unwrap();
-    let done = callback(app, &[("state", &state), ("code", "code-sf")]).await;
-    assert_eq!(done.headers()["location"], REDIRECT);
-    let connected = connection(app, "salesforce").await;
-    assert_eq!(connected["state"], "callable", "{connected}");
-    assert_eq!(connected["auth_type"], "oauth2");
+    let answer = json!({
+        "access_token": "sf-access", "refresh_token": "sf-refresh",
+        "instance_url": org.uri(), "token_type": "Bearer", "issued_at": "1767322800000"
+    });
+    authorized_with(app, "salesforce", answer).await;
 }
 
 fn salesforce(rq: reqwest::RequestBuilder) -> reqwest::RequestBuilder {

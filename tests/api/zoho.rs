@@ -1,0 +1,70 @@
+//! The Zoho CRM plugin (`connectors.d/zoho-crm`) against a wiremock account: a connection made
+//! through OAuth at the token answer's `api_domain`, calls that carry `Zoho-oauthtoken`, filters
+//! as search criteria whose values cannot close their condition, and an empty list as a 204.
+
+use serde_json::json;
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::app::{TestApp, call, spawn_app};
+use crate::oauth::authorized_with;
+
+async fn connected(app: &TestApp, account: &MockServer) {
+    let answer = json!({
+        "access_token": "zoho-access", "refresh_token": "zoho-refresh",
+        "api_domain": account.uri(), "token_type": "Bearer", "expires_in": 3600
+    });
+    authorized_with(app, "zoho-crm", answer).await;
+}
+
+fn zoho(rq: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    rq.header("x-apideck-service-id", "zoho-crm")
+}
+
+#[tokio::test]
+async fn zoho_filters_are_escaped_search_criteria() {
+    let app = spawn_app().await;
+    let account = MockServer::start().await;
+    connected(&app, &account).await;
+    Mock::given(method("GET"))
+        .and(path("/crm/v8/Deals/search"))
+        .and(query_param(
+            "criteria",
+            r"(Deal_Name:equals:Acme\) or \(Owner:equals:1) and (Owner:equals:42)",
+        ))
+        .and(header("authorization", "Zoho-oauthtoken zoho-access"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": [{ "id": "5725767000001000001", "Deal_Name": "Acme) or (Owner:equals:1", "Stage": "Closed Won" }],
+            "info": { "per_page": 20, "count": 1, "page": 1, "more_records": false }
+        })))
+        .expect(1)
+        .mount(&account)
+        .await;
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("filter[title]", "Acme) or (Owner:equals:1")
+        .append_pair("filter[owner_id]", "42")
+        .finish();
+    let (status, body) = call(zoho(app.get(&format!("/crm/opportunities?{query}")))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"][0]["status"], "Won");
+    // Zoho cannot filter by the status it derives from the stage.
+    let (status, body) = call(zoho(app.get("/crm/opportunities?filter[status]=Won"))).await;
+    assert_eq!(status, 400, "{body}");
+}
+
+#[tokio::test]
+async fn an_empty_zoho_list_is_a_204_and_an_empty_page() {
+    let app = spawn_app().await;
+    let account = MockServer::start().await;
+    connected(&app, &account).await;
+    Mock::given(method("GET"))
+        .and(path("/crm/v8/Deals"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&account)
+        .await;
+    let (status, body) = call(zoho(app.get("/crm/opportunities"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"], json!([]));
+    assert_eq!(body["meta"]["cursors"]["next"], json!(null));
+}
