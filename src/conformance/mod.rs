@@ -92,7 +92,7 @@ pub fn scenarios<'a>(
             "non_numeric_id" => {
                 has(Operation::Get)
                     && spec
-                        .is_some_and(|r| r.id.format == IdFormat::Integer || r.id.prefix.is_some())
+                        .is_some_and(|r| r.id.format != IdFormat::String || r.id.prefix.is_some())
             }
             _ => true,
         }
@@ -110,6 +110,9 @@ pub const NOW: &str = "{{now}}";
 /// Stands for a connection's authorize link in an error (a refused OAuth grant), whose signed
 /// state holds the time it was made: any link to `/vault/authorize/` with a state matches.
 pub const AUTHORIZE: &str = "{{authorize_url}}";
+/// Stands for the replay vendor's address in a recorded vendor answer (a next link, an API
+/// root in a token answer).
+pub const VENDOR: &str = "{{vendor}}";
 
 /// The tenant a replay runs as.
 const APP_ID: &str = "conformance";
@@ -250,9 +253,18 @@ pub async fn run(
     let mut unanswered = Vec::new();
     for (n, step) in fixture.steps.iter_mut().enumerate() {
         let at = format!("step {}", n + 1);
-        harness
-            .vendor
-            .answer_with(step.vendor.iter().map(answer_of).collect());
+        // A vendor answer may link back to the vendor (Dataverse's @odata.nextLink).
+        let at_vendor = [(VENDOR, harness.vendor.address.as_str())];
+        harness.vendor.answer_with(
+            step.vendor
+                .iter()
+                .map(|e| {
+                    let mut answer = answer_of(e);
+                    answer.body = answer.body.map(|b| rewrite(b, &at_vendor, true));
+                    answer
+                })
+                .collect(),
+        );
         let path = match &cursor {
             Some(c) => step.request.path.replace(CURSOR, c),
             None => step.request.path.clone(),
@@ -267,7 +279,8 @@ pub async fn run(
             .await?;
         let calls = harness.vendor.take_received();
         let next = body["meta"]["cursors"]["next"].as_str().map(str::to_owned);
-        let subs = substitutions(&harness.address, cursor.as_deref(), next.as_deref());
+        let mut subs = substitutions(&harness.address, cursor.as_deref(), next.as_deref());
+        subs.extend(at_vendor);
         if record {
             if calls.len() > step.vendor.len() {
                 unanswered.push(format!(
@@ -302,11 +315,12 @@ pub async fn run(
             }
         }
         cursor = next;
+        // As recorded: a vendor page under `_raw` then reads as the fixture's answer does.
         answers.push(Reply {
             method: step.request.method.clone(),
             path,
             status,
-            body,
+            body: rewrite(body, &at_vendor, false),
         });
     }
     if record {

@@ -22,15 +22,13 @@ use url::Url;
 
 use super::vendor::{Answer, Received};
 use super::{
-    Connection, Failure, Fixture, GATEWAY, Harness, Target, check_calls, read_json, rewrite,
-    substitutions,
+    Connection, Failure, Fixture, GATEWAY, Harness, Target, VENDOR, check_calls, read_json,
+    rewrite, substitutions,
 };
 use crate::server::{self, OAuthClientInput};
 
 /// Stands for a value that must be there, whatever it is.
 pub const ANY: &str = "{{any}}";
-/// Stands for the replay vendor's address.
-pub const VENDOR: &str = "{{vendor}}";
 /// The code the fake authorization server hands back.
 const CODE: &str = "conformance-code";
 /// Where the end customer returns to after authorizing.
@@ -136,11 +134,14 @@ async fn scenario(target: &Target, fixture: &OAuthFixture) -> Result<(), Failure
     )
     .await
     .map_err(|e| Failure(format!("the client is refused: {e:#}")))?;
+    // The connection's settings are saved before the flow (a scope may name one), its
+    // tokens are the flow's own.
+    let saved: Connection = read_json(&target.fixtures.join("connection.json"))?;
     harness
         .connect(
             &target.id,
             &Connection {
-                settings: serde_json::Map::new(),
+                settings: saved.settings,
                 headers: BTreeMap::new(),
                 oauth: BTreeMap::new(),
             },

@@ -87,6 +87,10 @@ pub enum TransformSpec {
     },
     /// `""` → null.
     EmptyAsNull,
+    /// The value's text inside a text around it, once at `{value}` (Dataverse's lookup binds:
+    /// `/accounts({value})`). A value holding `(`, `)`, `/`, `?` or `#` is refused, so it cannot
+    /// make the text address something else.
+    Wrap { text: String },
     /// Ids ↔ their labels in the connection's catalog `catalog` (lists item by item). Reads
     /// name what the catalog has, and an id it lacks becomes what `missing` says; writes take
     /// labels or ids and give the id, refusing a value the catalog lacks as an unknown `noun`.
@@ -136,6 +140,7 @@ pub enum Transform {
         with: BTreeMap<String, Value>,
     },
     EmptyAsNull,
+    Wrap(String, String),
     Lookup(Box<LookupTransform>),
     CustomFields(Box<CustomFieldsTransform>),
 }
@@ -199,6 +204,12 @@ impl Transform {
                 with: with.clone(),
             },
             TransformSpec::EmptyAsNull => Transform::EmptyAsNull,
+            TransformSpec::Wrap { text } => match text.split_once("{value}") {
+                Some((before, after)) if !after.contains("{value}") => {
+                    Transform::Wrap(before.to_owned(), after.to_owned())
+                }
+                _ => return Err(format!("{text:?} must say {{value}} once")),
+            },
             TransformSpec::Lookup {
                 noun: None,
                 catalog,
@@ -483,6 +494,17 @@ impl Transform {
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Value::String(parts.join(separator)))
             }
+            Transform::Wrap(before, after) => {
+                let text = match &value {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    other => return Err(format!("{other} cannot be written into a text")),
+                };
+                if text.contains(['(', ')', '/', '?', '#']) {
+                    return Err(format!("{text:?} is not an id"));
+                }
+                Ok(Value::String(format!("{before}{text}{after}")))
+            }
             Transform::EmptyAsNull => Ok(match &value {
                 Value::String(s) if s.is_empty() => Value::Null,
                 _ => value,
@@ -737,6 +759,24 @@ mod tests {
             with: [("id".to_owned(), json!(1))].into(),
         };
         assert!(Transform::compile(&clash, Direction::Read).is_err());
+    }
+
+    #[test]
+    fn a_wrapped_value_cannot_address_anything_else() {
+        let bind = t(TransformSpec::Wrap {
+            text: "/accounts({value})".into(),
+        });
+        assert_eq!(
+            bind.apply(json!("00000000-0000-0000-0000-00000000000a"))
+                .unwrap(),
+            json!("/accounts(00000000-0000-0000-0000-00000000000a)")
+        );
+        assert!(bind.apply(json!("x)/contacts(y")).is_err());
+        assert_eq!(bind.apply(Value::Null).unwrap(), Value::Null);
+        let twice = TransformSpec::Wrap {
+            text: "{value}{value}".into(),
+        };
+        assert!(Transform::compile(&twice, Direction::Write).is_err());
     }
 
     #[test]

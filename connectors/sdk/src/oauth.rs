@@ -151,10 +151,13 @@ impl Manifest {
 
     /// Where the end customer is sent to grant access: the authorization URL with the client
     /// id, the gateway's callback, the scopes, the flow's `state` and the PKCE challenge (when
-    /// the manifest asks for PKCE).
+    /// the manifest asks for PKCE). The manifest's scopes may name the connection's settings
+    /// (Dynamics' `https://{org}.dynamics.com/user_impersonation`): a setting the connection
+    /// does not have yet is refused by name.
     pub fn authorize_url(
         &self,
         app: &OAuthApp,
+        settings: &crate::ConnectionSettings,
         callback: &str,
         state: &str,
         pkce: Option<&Pkce>,
@@ -165,7 +168,18 @@ impl Manifest {
             None => Url::parse(&oauth.authorization_url)
                 .expect("authorization URLs are checked when the manifest loads"),
         };
-        let scopes = app.scopes.as_ref().unwrap_or(&oauth.scopes);
+        let scopes = match &app.scopes {
+            Some(own) => own.clone(),
+            None => oauth
+                .scopes
+                .iter()
+                .map(|scope| {
+                    let template = crate::manifest::Template::parse(scope)
+                        .expect("scopes are checked when the manifest loads");
+                    template.render(|name| settings.require(name).map(std::borrow::Cow::Borrowed))
+                })
+                .collect::<Result<Vec<_>>>()?,
+        };
         {
             let mut query = url.query_pairs_mut();
             query

@@ -15,6 +15,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use crmgate_connector_sdk::ConnectionSettings;
 use crmgate_connector_sdk::oauth::{self as sdk_oauth, Pkce};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -228,15 +229,23 @@ pub async fn authorize(
         expires_at: now + FLOW_LIFETIME_MS,
         nonce,
     };
-    state.store.create_oauth_flow(&flow, now).await?;
+    // Scopes may name the connection's settings (an organisation's host), saved before the
+    // end customer is sent to authorize.
+    let stored = match state.store.connection(&flow.tenant, &service).await? {
+        Some(record) => state.open_settings(&flow.tenant, &record)?,
+        None => BTreeMap::new(),
+    };
+    let settings = ConnectionSettings::new(entry.connector.settings(), stored);
     let url = manifest
         .authorize_url(
             &app,
+            &settings,
             &state.oauth.callback_url(),
             &state.oauth.flow_state(&id),
             pkce.as_ref(),
         )
         .map_err(|e| Error::from_connector(e, &service))?;
+    state.store.create_oauth_flow(&flow, now).await?;
     let mut response = redirect(url.as_str())?;
     let cookie = format!(
         "{FLOW_COOKIE}={}; Path=/vault/callback; Max-Age={}; HttpOnly; SameSite=Lax{}",

@@ -74,8 +74,8 @@ fn zoho_text(text: &str) -> String {
     out
 }
 
-/// A GUID, which OData v4 writes bare (Dataverse's lookup values).
-fn is_guid(text: &str) -> bool {
+/// A GUID, 8-4-4-4-12 hex digits, which OData v4 writes bare (Dataverse's lookup values).
+pub(super) fn is_guid(text: &str) -> bool {
     let parts: Vec<&str> = text.split('-').collect();
     parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
         && parts

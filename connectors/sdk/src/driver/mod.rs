@@ -319,6 +319,8 @@ fn unsupported<C: Connector + ?Sized>(
 fn check_id(spec: &ResourceSpec, id: &str) -> Result<()> {
     match (spec.id.format, &spec.id.prefix) {
         (IdFormat::Integer, _) => ConnectorError::check_integer_id(id),
+        (IdFormat::Uuid, _) if literal::is_guid(id) => Ok(()),
+        (IdFormat::Uuid, _) => Err(ConnectorError::not_found(id)),
         (IdFormat::String, _) if id.is_empty() => Err(ConnectorError::not_found(id)),
         (IdFormat::String, None) => Ok(()),
         (IdFormat::String, Some(prefix)) => match id.strip_prefix(prefix.as_str()) {
@@ -526,6 +528,7 @@ pub async fn write<C: Connector + ?Sized>(
         search: false,
     };
     let mut build = Build::new(cx, op.method, &op.path, &op.query, op.body.as_ref(), rq.id)?;
+    build.headers(cx, &op.headers)?;
     build.merge_body(rq.body);
     let response = send(connector, cx, &call, build.finish(false)).await?;
     match (op.empty_answer, rq.id, &op.id) {

@@ -364,6 +364,17 @@ impl Checker<'_> {
                 Err(e) => self.problem(here, format!("{revoke:?} is not a URL: {e}")),
             }
         }
+        let scope_vars = Vars {
+            place: "a scope",
+            secrets: false,
+            extra: NO_EXTRA,
+        };
+        for (i, scope) in oauth.scopes.iter().enumerate() {
+            match Template::parse(scope) {
+                Ok(template) => self.template(&template, &scope_vars, &at.key("scopes").index(i)),
+                Err(why) => self.problem(at.key("scopes").index(i), why),
+            }
+        }
         if oauth.scope_separator.is_empty() {
             self.problem(
                 at.key("scope_separator"),
@@ -449,9 +460,9 @@ impl Checker<'_> {
 
     fn resource(&mut self, spec: &ResourceSpec, at: &At) {
         match (&spec.id.prefix, spec.id.format) {
-            (Some(_), IdFormat::Integer) => self.problem(
+            (Some(_), IdFormat::Integer | IdFormat::Uuid) => self.problem(
                 at.key("id").key("prefix"),
-                "integer ids have no prefix; use format: string",
+                "integer ids and GUIDs have no prefix; use format: string",
             ),
             (Some(prefix), _) if prefix.is_empty() => self.problem(
                 at.key("id").key("prefix"),
@@ -587,10 +598,26 @@ impl Checker<'_> {
         self.value_template(body, &vars, &at.key("body"));
     }
 
+    /// Headers an operation adds: valid names, values from non-secret settings.
+    fn operation_headers(&mut self, headers: &BTreeMap<String, Template>, at: &At) {
+        let vars = Vars {
+            place: "an operation's header",
+            secrets: false,
+            extra: NO_EXTRA,
+        };
+        for (name, template) in headers {
+            if HeaderName::from_bytes(name.as_bytes()).is_err() {
+                self.problem(at.key("headers").name(name), "not a header name");
+            }
+            self.template(template, &vars, &at.key("headers").key(name));
+        }
+    }
+
     fn write(&mut self, op: &WriteOperation, record: bool, at: &At) {
         if !matches!(op.method, Method::Post | Method::Put | Method::Patch) {
             self.problem(at.key("method"), "a write is POST, PUT or PATCH");
         }
+        self.operation_headers(&op.headers, at);
         self.path(&op.path, record, at);
         self.query(&op.query, record, at);
         self.body(op.body.as_ref(), op.method, record, at);
@@ -636,17 +663,7 @@ impl Checker<'_> {
                 );
             }
         }
-        let header_vars = Vars {
-            place: "a list header",
-            secrets: false,
-            extra: NO_EXTRA,
-        };
-        for (name, template) in &op.headers {
-            if HeaderName::from_bytes(name.as_bytes()).is_err() {
-                self.problem(at.key("headers").name(name), "not a header name");
-            }
-            self.template(template, &header_vars, &at.key("headers").key(name));
-        }
+        self.operation_headers(&op.headers, at);
         self.body(op.body.as_ref(), op.method, false, at);
         let get = op.method == Method::Get;
         let mut params = self.pagination(&op.pagination, get, &op.query, at);

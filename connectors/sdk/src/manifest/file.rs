@@ -568,6 +568,9 @@ fn id_text() -> &'static str {
 pub enum IdFormat {
     /// Decimal digits only, at most 20.
     Integer,
+    /// A GUID, 8-4-4-4-12 hex digits (Dataverse, Attio): another id is not found without a
+    /// call, and nothing but hex digits and dashes reaches a path.
+    Uuid,
     /// Any text.
     #[default]
     String,
@@ -726,6 +729,10 @@ pub struct WriteOperation {
     pub query: BTreeMap<String, Template>,
     /// Fields every body carries besides the mapped ones; strings may use non-secret settings.
     pub body: Option<JsonTemplate>,
+    /// Headers the call sends (Dataverse's `Prefer: return=representation`); values may use
+    /// non-secret settings.
+    #[serde(default)]
+    pub headers: BTreeMap<String, Template>,
     /// What a vendor that answers a write with no body (204) returns: with `id`, the
     /// record is its id alone (set at the resource's id path), which is all a unified write
     /// answers; without, a body is required.

@@ -732,7 +732,12 @@ fn an_id_prefix_is_for_text_ids() {
     assert_error(
         &with("{ format: integer, prefix: oppo_ }"),
         "27:",
-        "integer ids have no prefix",
+        "integer ids and GUIDs have no prefix",
+    );
+    assert_error(
+        &with("{ format: uuid, prefix: oppo_ }"),
+        "27:",
+        "integer ids and GUIDs have no prefix",
     );
     assert_error(
         &with("{ prefix: \"\" }"),
