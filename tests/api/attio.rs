@@ -12,7 +12,7 @@ const TOKEN: &str = "attio-token";
 
 fn deal(n: usize) -> Value {
     json!({
-        "id": { "workspace_id": "w", "object_id": "o", "record_id": format!("deal-{n:04}") },
+        "id": { "workspace_id": "w", "object_id": "o", "record_id": format!("00000000-0000-4000-8000-{n:012}") },
         "created_at": "2026-01-02T03:04:05.123456789Z",
         "values": {
             "name": [{ "value": format!("Deal {n}"), "attribute_type": "text" }],
@@ -72,7 +72,9 @@ async fn attio_reads_250_deals_once_through_body_offsets() {
             assert_eq!(record["status"], "Won");
         }
     }
-    let want: Vec<String> = (1..=250).map(|n| format!("deal-{n:04}")).collect();
+    let want: Vec<String> = (1..=250)
+        .map(|n| format!("00000000-0000-4000-8000-{n:012}"))
+        .collect();
     assert_eq!(seen, want);
 }
 
@@ -101,7 +103,10 @@ async fn attio_filters_are_shorthand_members_of_the_query_filter() {
     )))
     .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"][0]["id"], "deal-0001");
+    assert_eq!(
+        body["data"][0]["id"],
+        "00000000-0000-4000-8000-000000000001"
+    );
     // Attio's shorthand has no way to filter deals by a derived status.
     let (status, body) = call(attio(app.get("/crm/opportunities?filter[status]=Won"))).await;
     assert_eq!(status, 400, "{body}");
@@ -115,7 +120,9 @@ async fn attio_429_with_an_http_date_passes_the_wait_on() {
     connect(&app, &server).await;
     let at = chrono::Utc::now() + chrono::Duration::seconds(100);
     Mock::given(method("GET"))
-        .and(path("/v2/objects/deals/records/deal-1"))
+        .and(path(
+            "/v2/objects/deals/records/00000000-0000-4000-8000-000000000001",
+        ))
         .respond_with(
             ResponseTemplate::new(429)
                 .insert_header(
@@ -130,7 +137,10 @@ async fn attio_429_with_an_http_date_passes_the_wait_on() {
         .expect(1)
         .mount(&server)
         .await;
-    let (status, headers, body) = exchange(attio(app.get("/crm/opportunities/deal-1"))).await;
+    let (status, headers, body) = exchange(attio(
+        app.get("/crm/opportunities/00000000-0000-4000-8000-000000000001"),
+    ))
+    .await;
     assert_error(&(status, body), 429, "ConnectorRateLimitError");
     let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((90..=101).contains(&wait), "{wait}");

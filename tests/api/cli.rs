@@ -166,14 +166,14 @@ fn the_documented_coverage_matrix_is_what_the_command_prints() {
     let matrix = String::from_utf8(output.stdout).unwrap();
     assert!(
         matrix.starts_with(
-            "### Opportunities\n\n| | HubSpot | Pipedrive | Copper | Attio | Close | Freshsales | Salesforce | Zoho CRM |\n|---|---|---|---|---|---|---|---|---|\n| served | yes | yes | yes | yes | yes | yes | yes | yes |\n"
+            "### Opportunities\n\n| | HubSpot | Pipedrive | Copper | Attio | Close | Freshsales | Microsoft Dynamics 365 | Salesforce | Zoho CRM |\n|---|---|---|---|---|---|---|---|---|---|\n| served | yes | yes | yes | yes | yes | yes | yes | yes | yes |\n"
         ),
         "{matrix}"
     );
     assert!(matrix.contains("\n### Notes\n\n"), "{matrix}");
     assert!(matrix.contains("| filter `updated_since` |"), "{matrix}");
     assert!(matrix.contains(
-        "| `custom_fields` | read, write | read, write | read, write | — | read, write | read, write | — | — |"
+        "| `custom_fields` | read, write | read, write | read, write | — | read, write | read, write | — | — | — |"
     ));
     let docs = include_str!("../../docs/connectors.md");
     assert!(

@@ -14,6 +14,7 @@ mod contacts;
 mod copper;
 mod crm;
 mod deploy;
+mod dynamics;
 mod errors;
 mod faults;
 mod hosted_vault;

@@ -54,7 +54,7 @@ fn client(service: &str, auth: &MockServer) -> OAuthClientInput {
 }
 
 /// A path of the gateway from one of its public links.
-fn local(app: &TestApp, link: &str) -> String {
+pub fn local(app: &TestApp, link: &str) -> String {
     format!("{}/{}", app.address, link.strip_prefix(PUBLIC_URL).unwrap())
 }
 

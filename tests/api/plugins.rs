@@ -65,6 +65,7 @@ async fn vault_lists_plugins_like_built_in_connectors() {
             "attio",
             "close",
             "freshsales",
+            "microsoft-dynamics",
             "salesforce",
             "zoho-crm"
         ]
