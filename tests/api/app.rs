@@ -215,6 +215,16 @@ pub async fn every_page(app: &TestApp, service: &str, resource: &str, limit: u32
     }
 }
 
+/// The ids of every record of a list, in the order its pages served them.
+pub async fn every_id(app: &TestApp, service: &str, resource: &str, limit: u32) -> Vec<String> {
+    every_page(app, service, resource, limit)
+        .await
+        .iter()
+        .flat_map(|page| page["data"].as_array().cloned().unwrap_or_default())
+        .map(|record| record["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 pub async fn call(rq: RequestBuilder) -> (u16, Value) {
     let (status, _, body) = exchange(rq).await;
     (status, body)

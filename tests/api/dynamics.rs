@@ -114,3 +114,51 @@ async fn odata_filters_are_literals_and_lookups_are_bound() {
     let (status, body) = call(dynamics(app.post("/crm/opportunities", &hostile))).await;
     assert_eq!(status, 400, "{body}");
 }
+
+/// Dataverse's pages over `total` opportunities, at most 200 each, each naming the next by an
+/// absolute @odata.nextLink on the organisation's host.
+struct Links {
+    total: usize,
+    base: String,
+}
+
+impl wiremock::Respond for Links {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let start: usize = request
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "$skiptoken")
+            .map_or(0, |(_, v)| v.parse().unwrap());
+        let end = (start + 200).min(self.total);
+        let value: Vec<serde_json::Value> = (start..end)
+            .map(|n| json!({ "opportunityid": format!("6f5e4d3c-2b1a-4f0e-9d8c-{:012}", n + 1), "name": format!("O {n}"), "statecode": 0 }))
+            .collect();
+        let mut page = json!({ "value": value });
+        if end < self.total {
+            page["@odata.nextLink"] =
+                format!("{}/api/data/v9.2/opportunities?$skiptoken={end}", self.base).into();
+        }
+        ResponseTemplate::new(200).set_body_json(page)
+    }
+}
+
+#[tokio::test]
+async fn dynamics_reads_250_opportunities_once_through_next_links() {
+    let app = spawn_app().await;
+    let org = MockServer::start().await;
+    connected(&app, &org).await;
+    Mock::given(method("GET"))
+        .and(path("/api/data/v9.2/opportunities"))
+        .and(header("prefer", "odata.maxpagesize=200"))
+        .respond_with(Links {
+            total: 250,
+            base: org.uri(),
+        })
+        .mount(&org)
+        .await;
+    let seen = crate::app::every_id(&app, "microsoft-dynamics", "opportunities", 100).await;
+    let want: Vec<String> = (1..=250)
+        .map(|n| format!("6f5e4d3c-2b1a-4f0e-9d8c-{n:012}"))
+        .collect();
+    assert_eq!(seen, want);
+}

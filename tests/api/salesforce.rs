@@ -72,3 +72,51 @@ async fn filter_values_reach_soql_as_escaped_literals() {
     .await;
     assert_eq!(status, 400, "{body}");
 }
+
+/// Salesforce's query batches over `total` records: the first call runs the query, each batch
+/// names the next by its nextRecordsUrl (`/query/01g-<start>`).
+struct Batches {
+    total: usize,
+    size: usize,
+}
+
+impl wiremock::Respond for Batches {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let start: usize = request
+            .url
+            .path()
+            .rsplit_once('-')
+            .map_or(0, |(_, n)| n.parse().unwrap());
+        let end = (start + self.size).min(self.total);
+        let records: Vec<Value> = (start..end)
+            .map(|n| json!({ "Id": format!("006{:015}", n + 1), "Name": format!("O {}", n + 1), "IsClosed": false, "IsWon": false }))
+            .collect();
+        let mut page =
+            json!({ "totalSize": self.total, "done": end == self.total, "records": records });
+        if end < self.total {
+            page["nextRecordsUrl"] = format!("/services/data/v67.0/query/01gX-{end}").into();
+        }
+        ResponseTemplate::new(200).set_body_json(page)
+    }
+}
+
+#[tokio::test]
+async fn salesforce_reads_250_opportunities_once_across_batches() {
+    let app = spawn_app().await;
+    let org = MockServer::start().await;
+    connected(&app, &org).await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path_regex(
+            "^/services/data/v67.0/query(/01gX-[0-9]+)?$",
+        ))
+        .and(header("sforce-query-options", "batchSize=200"))
+        .respond_with(Batches {
+            total: 250,
+            size: 200,
+        })
+        .mount(&org)
+        .await;
+    let seen = crate::app::every_id(&app, "salesforce", "opportunities", 100).await;
+    let want: Vec<String> = (1..=250).map(|n| format!("006{n:015}")).collect();
+    assert_eq!(seen, want);
+}

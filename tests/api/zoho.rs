@@ -68,3 +68,50 @@ async fn an_empty_zoho_list_is_a_204_and_an_empty_page() {
     assert_eq!(body["data"], json!([]));
     assert_eq!(body["meta"]["cursors"]["next"], json!(null));
 }
+
+/// Zoho's list over `total` deals, each page naming the next by its page token (the offset).
+struct Tokens {
+    total: usize,
+}
+
+impl wiremock::Respond for Tokens {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let param = |name: &str| {
+            request
+                .url
+                .query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        let start: usize =
+            param("page_token").map_or(0, |t| t.trim_start_matches("tok-").parse().unwrap());
+        let size: usize = param("per_page").unwrap().parse().unwrap();
+        assert!(size <= 200, "Zoho serves at most 200 a page");
+        let end = (start + size).min(self.total);
+        let data: Vec<serde_json::Value> = (start..end)
+            .map(|n| json!({ "id": (5725767000001000000_u64 + n as u64 + 1).to_string(), "Deal_Name": format!("D {n}") }))
+            .collect();
+        let more = end < self.total;
+        ResponseTemplate::new(200).set_body_json(json!({
+            "data": data,
+            "info": { "more_records": more, "next_page_token": more.then(|| format!("tok-{end}")) }
+        }))
+    }
+}
+
+#[tokio::test]
+async fn zoho_reads_250_deals_once_through_page_tokens() {
+    let app = spawn_app().await;
+    let account = MockServer::start().await;
+    connected(&app, &account).await;
+    Mock::given(method("GET"))
+        .and(path("/crm/v8/Deals"))
+        .respond_with(Tokens { total: 250 })
+        .mount(&account)
+        .await;
+    let seen = crate::app::every_id(&app, "zoho-crm", "opportunities", 100).await;
+    let want: Vec<String> = (1..=250_u64)
+        .map(|n| (5725767000001000000_u64 + n).to_string())
+        .collect();
+    assert_eq!(seen, want);
+}
