@@ -120,3 +120,41 @@ async fn salesforce_reads_250_opportunities_once_across_batches() {
     let want: Vec<String> = (1..=250).map(|n| format!("006{n:015}")).collect();
     assert_eq!(seen, want);
 }
+
+/// The org's allowance as Salesforce reports it on every answer reaches the client as the
+/// downstream rate-limit headers; a spent allowance (403 REQUEST_LIMIT_EXCEEDED) is a 429.
+#[tokio::test]
+async fn salesforce_api_usage_is_passed_on() {
+    let app = spawn_app().await;
+    let org = MockServer::start().await;
+    connected(&app, &org).await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/services/data/v67.0/sobjects/Opportunity/006Hn00000001AbIAP",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("sforce-limit-info", "api-usage=18/5000")
+                .set_body_json(opportunity()),
+        )
+        .mount(&org)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/services/data/v67.0/sobjects/Opportunity/006Hn00000002AbIAP"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("sforce-limit-info", "api-usage=5000/5000")
+                .set_body_json(json!([{ "errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "TotalRequests Limit exceeded." }])),
+        )
+        .mount(&org)
+        .await;
+    let (status, headers, body) =
+        crate::app::exchange(salesforce(app.get("/crm/opportunities/006Hn00000001AbIAP"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["x-downstream-ratelimit-limit"], "5000");
+    assert_eq!(headers["x-downstream-ratelimit-remaining"], "4982");
+    let (status, headers, body) =
+        crate::app::exchange(salesforce(app.get("/crm/opportunities/006Hn00000002AbIAP"))).await;
+    crate::app::assert_error(&(status, body), 429, "ConnectorRateLimitError");
+    assert_eq!(headers["x-downstream-ratelimit-remaining"], "0");
+}

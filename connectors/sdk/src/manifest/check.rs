@@ -423,8 +423,19 @@ impl Checker<'_> {
         }
         if let Some(headers) = &rate.headers {
             let here = at.key("headers");
-            self.header_name(&headers.limit, &here.key("limit"));
-            self.header_name(&headers.remaining, &here.key("remaining"));
+            match (&headers.usage, &headers.limit, &headers.remaining) {
+                (Some(usage), None, None) => {
+                    self.header_name(&usage.header, &here.key("usage").key("header"));
+                }
+                (None, Some(limit), Some(remaining)) => {
+                    self.header_name(limit, &here.key("limit"));
+                    self.header_name(remaining, &here.key("remaining"));
+                }
+                _ => self.problem(
+                    here.clone(),
+                    "name the `limit` and `remaining` headers, or one `usage` header instead",
+                ),
+            }
             let reset = match &headers.reset {
                 Reset::EpochSeconds(h) | Reset::DeltaSeconds(h) => &h.header,
                 Reset::WindowMilliseconds(w) => &w.header,

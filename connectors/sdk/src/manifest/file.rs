@@ -239,9 +239,15 @@ pub struct Budget {
 #[serde(deny_unknown_fields)]
 pub struct RateHeaders {
     /// The header with the window's allowance.
-    pub limit: String,
+    #[serde(default)]
+    pub limit: Option<String>,
     /// The header with the calls left in the window.
-    pub remaining: String,
+    #[serde(default)]
+    pub remaining: Option<String>,
+    /// Instead of `limit` and `remaining`: one header holding `key=used/limit` among
+    /// `;`-separated pairs (Salesforce's `Sforce-Limit-Info: api-usage=18/5000`).
+    #[serde(default)]
+    pub usage: Option<UsageHeader>,
     /// When the window resets.
     pub reset: Reset,
 }
@@ -257,6 +263,16 @@ tagged! {
         /// far away), with the length assumed when the header is missing.
         "window_milliseconds" => WindowMilliseconds(WindowHeader),
     }
+}
+
+/// A header that holds the calls used and the allowance as `key=used/limit`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UsageHeader {
+    /// The header's name.
+    pub header: String,
+    /// The pair's key (`api-usage`).
+    pub key: String,
 }
 
 /// A reset header.

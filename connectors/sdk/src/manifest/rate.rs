@@ -63,8 +63,19 @@ impl RateHeaders {
     /// counted from.
     pub fn read(&self, headers: &HeaderMap, now: u64) -> Option<RateLimitStatus> {
         let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
-        let limit = number(&self.limit)?;
-        let remaining = number(&self.remaining)?;
+        let (limit, remaining) = match (&self.usage, &self.limit, &self.remaining) {
+            (Some(usage), _, _) => {
+                let text = headers.get(usage.header.as_str())?.to_str().ok()?;
+                let (used, limit) = text.split(';').find_map(|pair| {
+                    let (key, value) = pair.split_once('=')?;
+                    (key.trim() == usage.key).then(|| value.trim().split_once('/'))?
+                })?;
+                let (used, limit) = (used.parse::<u64>().ok()?, limit.parse::<u64>().ok()?);
+                (limit, limit.saturating_sub(used))
+            }
+            (None, Some(limit), Some(remaining)) => (number(limit)?, number(remaining)?),
+            _ => return None,
+        };
         let reset = match &self.reset {
             Reset::EpochSeconds(h) => number(&h.header)?,
             Reset::DeltaSeconds(h) => now.saturating_add(number(&h.header)?),
@@ -116,6 +127,34 @@ mod tests {
             map.insert(*name, value.parse().unwrap());
         }
         map
+    }
+
+    #[test]
+    fn a_usage_header_gives_the_allowance_and_what_is_left() {
+        let salesforce = rate(
+            "headers:\n  usage: { header: sforce-limit-info, key: api-usage }\n  reset: { type: window_milliseconds, header: sforce-limit-info, default: 86400000 }\n",
+        );
+        let status = salesforce
+            .headers
+            .as_ref()
+            .unwrap()
+            .read(
+                &headers(&[(
+                    "sforce-limit-info",
+                    "api-usage=18/5000; per-app-api-usage=2/250(appName=x)",
+                )]),
+                NOW,
+            )
+            .unwrap();
+        assert_eq!(
+            (status.limit, status.remaining, status.reset),
+            (5000, 4982, NOW + 86_400)
+        );
+        assert!(
+            salesforce
+                .status(&headers(&[("sforce-limit-info", "api-usage=x/5000")]))
+                .is_none()
+        );
     }
 
     /// HubSpot's declaration, as its connector.yaml has it.
