@@ -599,6 +599,22 @@ impl Refreshing {
             .map_err(|e| Error::internal(format_args!("the token refresh stopped: {e}")))?
     }
 
+    /// Runs `save` under the locks a refresh holds, so that a new authorization and a refresh
+    /// in flight never overwrite each other's tokens.
+    pub async fn exclusively<T>(
+        &self,
+        tenant: &Tenant,
+        service: &'static str,
+        save: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let lock = self.oauth.lock(tenant, service);
+        let _local = lock.lock().await;
+        let guard = self.store.refresh_lock(tenant, service).await?;
+        let outcome = save.await;
+        guard.release().await?;
+        outcome
+    }
+
     async fn refresh_now(
         &self,
         tenant: &Tenant,
@@ -678,7 +694,11 @@ impl Refreshing {
         let http = self.oauth.token_client(service)?;
         tracing::info!(service, "Refreshing a connection's OAuth token.");
         metrics::counter!("crmgate_oauth_refreshes_total", "connector" => service).increment(1);
-        match manifest.refresh_tokens(http, &app, &refresh_token).await {
+        let current = ConnectionSettings::new(entry.connector.settings(), settings.clone());
+        match manifest
+            .refresh_tokens(http, &app, &current, &refresh_token)
+            .await
+        {
             Ok(tokens) => {
                 settings.remove(REFRESH_FAILED);
                 self.oauth.apply_tokens(entry, &mut settings, tokens)?;
@@ -696,6 +716,9 @@ impl Refreshing {
                 Err(invalid_connection(&self.oauth, tenant, service, &reason))
             }
             Err(e) => {
+                // When the call ended, not when it began: a token endpoint that hung for the
+                // whole timeout must still be left alone for a whole cooldown.
+                let now_ms = chrono::Utc::now().timestamp_millis();
                 let reason = e.message.clone();
                 let status = Error::from_connector(e, service).status();
                 tracing::warn!(

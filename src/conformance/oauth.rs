@@ -267,12 +267,14 @@ async fn scenario(target: &Target, fixture: &OAuthFixture) -> Result<(), Failure
         headers: BTreeMap::new(),
         body: Some(json!({})),
     };
-    let Some((refresh, refreshed_headers)) = fixture
-        .refresh
-        .as_ref()
-        .zip(fixture.refreshed_headers.as_ref())
-    else {
-        return no_refresh(&harness, target, step, fixture, unauthorized).await;
+    let (refresh, refreshed_headers) = match (&fixture.refresh, &fixture.refreshed_headers) {
+        (Some(refresh), Some(headers)) => (refresh, headers),
+        (None, None) => return no_refresh(&harness, target, step, fixture, unauthorized).await,
+        _ => {
+            return Err(Failure(
+                "give both `refresh` and `refreshed_headers`, or neither (a vendor without refresh tokens)".into(),
+            ));
+        }
     };
     let mut answers = vec![unauthorized, token_answer(refresh, &subs)];
     answers.extend(step.vendor.iter().map(super::answer_of));

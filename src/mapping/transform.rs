@@ -88,8 +88,8 @@ pub enum TransformSpec {
     /// `""` → null.
     EmptyAsNull,
     /// The value's text inside a text around it, once at `{value}` (Dataverse's lookup binds:
-    /// `/accounts({value})`). A value holding `(`, `)`, `/`, `?` or `#` is refused, so it cannot
-    /// make the text address something else.
+    /// `/accounts({value})`). Only an id-like value (letters, digits, `-`, `_`, `.`) is taken, so
+    /// it cannot make the text address something else.
     Wrap { text: String },
     /// Ids ↔ their labels in the connection's catalog `catalog` (lists item by item). Reads
     /// name what the catalog has, and an id it lacks becomes what `missing` says; writes take
@@ -500,7 +500,11 @@ impl Transform {
                     Value::Number(n) => n.to_string(),
                     other => return Err(format!("{other} cannot be written into a text")),
                 };
-                if text.contains(['(', ')', '/', '?', '#']) {
+                let id_like = !text.is_empty()
+                    && text
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+                if !id_like {
                     return Err(format!("{text:?} is not an id"));
                 }
                 Ok(Value::String(format!("{before}{text}{after}")))

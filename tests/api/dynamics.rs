@@ -162,3 +162,34 @@ async fn dynamics_reads_250_opportunities_once_through_next_links() {
         .collect();
     assert_eq!(seen, want);
 }
+
+/// A next link on another origin than the list's is not followed, even one the outbound
+/// policy allows (every *.dynamics.com is): the token stays with its organisation.
+#[tokio::test]
+async fn a_next_link_elsewhere_is_not_followed() {
+    let app = spawn_app().await;
+    let org = MockServer::start().await;
+    let elsewhere = MockServer::start().await;
+    connected(&app, &org).await;
+    Mock::given(method("GET"))
+        .and(path("/api/data/v9.2/opportunities"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "value": [{ "opportunityid": "6f5e4d3c-2b1a-4f0e-9d8c-000000000001", "name": "x", "statecode": 0 }],
+            "@odata.nextLink": format!("{}/api/data/v9.2/opportunities?$skiptoken=2", elsewhere.uri())
+        })))
+        .mount(&org)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&elsewhere)
+        .await;
+    let (status, body) = call(dynamics(app.get("/crm/opportunities?limit=1"))).await;
+    assert_eq!(status, 200, "{body}");
+    let next = body["meta"]["cursors"]["next"].as_str().unwrap().to_owned();
+    let (status, body) = call(dynamics(
+        app.get(&format!("/crm/opportunities?limit=1&cursor={next}")),
+    ))
+    .await;
+    assert_eq!(status, 400, "{body}");
+}

@@ -168,18 +168,7 @@ impl Manifest {
             None => Url::parse(&oauth.authorization_url)
                 .expect("authorization URLs are checked when the manifest loads"),
         };
-        let scopes = match &app.scopes {
-            Some(own) => own.clone(),
-            None => oauth
-                .scopes
-                .iter()
-                .map(|scope| {
-                    let template = crate::manifest::Template::parse(scope)
-                        .expect("scopes are checked when the manifest loads");
-                    template.render(|name| settings.require(name).map(std::borrow::Cow::Borrowed))
-                })
-                .collect::<Result<Vec<_>>>()?,
-        };
+        let scopes = scopes_of(oauth, app, settings)?;
         {
             let mut query = url.query_pairs_mut();
             query
@@ -223,17 +212,28 @@ impl Manifest {
     }
 
     /// Trades a refresh token for a new access token. Sent once: a refresh token the vendor
-    /// rotates must never be spent twice.
+    /// rotates must never be spent twice. With `scope_on_refresh` the scopes go along, as
+    /// they went to the authorization.
     pub async fn refresh_tokens(
         &self,
         http: &OutboundClient,
         app: &OAuthApp,
+        settings: &crate::ConnectionSettings,
         refresh_token: &SecretString,
     ) -> Result<Tokens> {
-        let form = [
+        let oauth = self.oauth2_or_unsupported()?;
+        let scope = if oauth.scope_on_refresh {
+            Some(scopes_of(oauth, app, settings)?.join(&oauth.scope_separator))
+        } else {
+            None
+        };
+        let mut form = vec![
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token.expose_secret()),
         ];
+        if let Some(scope) = scope.as_deref().filter(|s| !s.is_empty()) {
+            form.push(("scope", scope));
+        }
         let tokens = self.token_call(http, app, &form).await?;
         if self.oauth2_or_unsupported()?.rotates_refresh_tokens && tokens.refresh_token.is_none() {
             return Err(ConnectorError::new(
@@ -364,6 +364,27 @@ fn token_request(oauth: &OAuth2, app: &OAuthApp, form: &[(&str, &str)]) -> (Byte
         }
     }
     (Bytes::from(body.finish()), headers)
+}
+
+/// The scopes asked for: the application's own, or the manifest's with the connection's
+/// settings in them.
+fn scopes_of(
+    oauth: &OAuth2,
+    app: &OAuthApp,
+    settings: &crate::ConnectionSettings,
+) -> Result<Vec<String>> {
+    match &app.scopes {
+        Some(own) => Ok(own.clone()),
+        None => oauth
+            .scopes
+            .iter()
+            .map(|scope| {
+                let template = crate::manifest::Template::parse(scope)
+                    .expect("scopes are checked when the manifest loads");
+                template.render(|name| settings.require(name).map(std::borrow::Cow::Borrowed))
+            })
+            .collect(),
+    }
 }
 
 /// The tokens of a successful answer; `expires_in` may be a number or its text.

@@ -451,6 +451,23 @@ async fn save_tokens(
     unconfirmed: Option<String>,
 ) -> Result<()> {
     let service = entry.connector.id();
+    state
+        .refreshing()
+        .exclusively(tenant, service, async {
+            store_tokens(state, tenant, entry, tokens, unconfirmed).await
+        })
+        .await
+}
+
+/// [`save_tokens`] once the connection's refresh locks are held.
+async fn store_tokens(
+    state: &AppState,
+    tenant: &Tenant,
+    entry: &ConnectorEntry,
+    tokens: sdk_oauth::Tokens,
+    unconfirmed: Option<String>,
+) -> Result<()> {
+    let service = entry.connector.id();
     let now = now_ms();
     let existing = state.store.connection(tenant, service).await?;
     let mut settings = existing

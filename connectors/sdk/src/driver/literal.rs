@@ -22,6 +22,17 @@ pub fn write(dialect: Dialect, value: &Value, comparison: Comparison) -> Result<
             .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
     }
     match value {
+        // Control characters have no business in a filter value, and the query's own markers
+        // for where the filters and the sort go are made of one.
+        Value::String(text)
+            if text
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) =>
+        {
+            Err(refused(format!(
+                "{value} holds a control character, which no filter value may"
+            )))
+        }
         Value::String(text) => Ok(match dialect {
             Dialect::Soql => soql_text(text),
             Dialect::Odata if is_guid(text) => text.clone(),
@@ -101,6 +112,15 @@ mod tests {
         assert_eq!(soql(json!("100%_done\n")), r"'100%_done\n'");
         assert_eq!(soql(json!(1500.5)), "1500.5");
         assert_eq!(soql(json!(true)), "true");
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_every_dialect() {
+        for dialect in [Dialect::Soql, Dialect::Odata, Dialect::Zoho] {
+            let marker = json!("x\u{1}order_by\u{1}");
+            assert!(write(dialect, &marker, Comparison::Equals).is_err());
+            assert!(write(dialect, &json!("a\tb"), Comparison::Equals).is_ok());
+        }
     }
 
     #[test]

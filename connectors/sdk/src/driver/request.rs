@@ -162,8 +162,13 @@ impl Build {
             Pagination::NextLink(p) => {
                 match cursor {
                     // A link may be a path on the API's host (Salesforce's nextRecordsUrl).
+                    // It stays on the list's own origin, whatever the vendor's answer said.
                     Some(link) => {
-                        self.url = self.url.join(link).map_err(|_| foreign())?;
+                        let next = self.url.join(link).map_err(|_| foreign())?;
+                        if next.origin() != self.url.origin() {
+                            return Err(foreign());
+                        }
+                        self.url = next;
                         self.link = true;
                     }
                     None if p.sends_size => {

@@ -150,6 +150,10 @@ pub struct OAuth2 {
     /// Where tokens are revoked (RFC 7009) when the end customer disconnects through
     /// `/vault/revoke` (HTTPS, on the token URL's host or one of `base_url.hosts`).
     pub revoke_url: Option<String>,
+    /// Whether a refresh sends the scopes again (the Microsoft identity platform asks for
+    /// them); they name the connection's settings as on the authorization.
+    #[serde(default)]
+    pub scope_on_refresh: bool,
     /// Whether to use PKCE (RFC 7636, S256) where the vendor supports it.
     #[serde(default)]
     pub pkce: bool,
