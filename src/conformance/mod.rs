@@ -156,6 +156,11 @@ pub struct Exchange {
     pub path: String,
     #[serde(default)]
     pub query: BTreeMap<String, String>,
+    /// Request headers the call must carry besides the connection's (an operation's own,
+    /// such as Dataverse's `prefer`), exactly; written by the fixture's author, kept by a
+    /// recording.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
     pub status: u16,
@@ -617,7 +622,7 @@ fn check_calls(
         if call.query != want.query {
             return differ("query", &want.query, &call.query);
         }
-        for (name, value) in &connection.headers {
+        for (name, value) in connection.headers.iter().chain(&want.headers) {
             let got = call
                 .headers
                 .get(name.as_str())
@@ -652,6 +657,7 @@ fn record_calls(calls: &[Received], recorded: &[Exchange]) -> Vec<Exchange> {
                 method: call.method.clone(),
                 path: call.path.clone(),
                 query: call.query.clone(),
+                headers: answer.map(|a| a.headers.clone()).unwrap_or_default(),
                 body: body_of(call, "recording").ok().flatten(),
                 status: answer.map_or(200, |a| a.status),
                 response_headers: answer

@@ -93,6 +93,7 @@ fn call(method: &str, path: &str, status: u16, response: Option<Value>) -> Excha
         method: method.to_owned(),
         path: path.to_owned(),
         query: Default::default(),
+        headers: Default::default(),
         body: None,
         status,
         response_headers: Default::default(),
