@@ -10,7 +10,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::app::{TestApp, call, spawn_app};
 use crate::oauth::authorized_with;
 
-const SELECT: &str = "SELECT Id, Name, Description, Type, Amount, Probability, ExpectedRevenue, CloseDate, StageName, IsClosed, IsWon, AccountId, ContactId, OwnerId, LeadSource, LastStageChangeDate, CreatedById, LastModifiedById, CreatedDate, LastModifiedDate FROM Opportunity";
+/// The select list: the fields the table reads, then the org's custom ones from `describe`.
+const SELECT: &str = "SELECT Id, Name, ContactId, Description, Type, Amount, Probability, ExpectedRevenue, CloseDate, StageName, LeadSource, AccountId, OwnerId, IsWon, IsClosed, LastStageChangeDate, LastModifiedById, CreatedById, LastModifiedDate, CreatedDate, Region__c FROM Opportunity";
 
 fn opportunity() -> Value {
     json!({
@@ -21,8 +22,20 @@ fn opportunity() -> Value {
     })
 }
 
-/// An org whose instance is `org`, connected through the whole OAuth flow.
+/// An org whose instance is `org`, with one custom Opportunity field, connected through the
+/// whole OAuth flow.
 async fn connected(app: &TestApp, org: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/services/data/v67.0/sobjects/Opportunity/describe"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "name": "Opportunity",
+            "fields": [
+                { "name": "Name", "label": "Name", "custom": false },
+                { "name": "Region__c", "label": "Region", "custom": true }
+            ]
+        })))
+        .mount(org)
+        .await;
     let answer = json!({
         "access_token": "sf-access", "refresh_token": "sf-refresh",
         "instance_url": org.uri(), "token_type": "Bearer", "issued_at": "1767322800000"

@@ -215,6 +215,28 @@ impl<'a> ReadFields<'a> {
             .map(|(catalog, _)| catalog.as_str())
             .collect()
     }
+
+    /// The record's own members the mapping reads, each once.
+    pub fn top_level(&self) -> Vec<&'a str> {
+        let mut names: Vec<&'a str> = Vec::new();
+        for path in self.table.iter().chain(self.tenant) {
+            if let [name, ..] = path.as_slice()
+                && !names.contains(&name.as_str())
+            {
+                names.push(name.as_str());
+            }
+        }
+        names
+    }
+
+    /// The catalogs whose keys name members of the record itself (custom fields read from `$`).
+    pub fn catalogs_at_top(&self) -> Vec<&'a str> {
+        self.catalogs
+            .iter()
+            .filter(|(_, path)| path.is_empty())
+            .map(|(catalog, _)| catalog.as_str())
+            .collect()
+    }
 }
 
 /// A filter on a vendor field, translated from a unified `filter[...]` by the mapping table.
@@ -481,5 +503,10 @@ mod tests {
         assert_eq!(fields.under("properties"), ["amount", "dealname"]);
         assert_eq!(fields.catalogs_under("properties"), ["custom_fields"]);
         assert!(fields.catalogs_under("id").is_empty());
+        assert_eq!(fields.top_level(), ["properties", "id"]);
+        assert!(fields.catalogs_at_top().is_empty());
+        let root = vec![("custom_fields".to_owned(), Vec::new())];
+        let fields = ReadFields::new(&paths, &tenant, &root);
+        assert_eq!(fields.catalogs_at_top(), ["custom_fields"]);
     }
 }

@@ -582,12 +582,12 @@ async fn selected<C: Connector + ?Sized>(
     selection: &FieldSelection,
     fields: ReadFields<'_>,
 ) -> Result<Vec<String>> {
-    let mut names: Vec<String> = fields
-        .under(&selection.under)
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    for catalog in fields.catalogs_under(&selection.under) {
+    let (members, catalogs) = match &selection.under {
+        Some(under) => (fields.under(under), fields.catalogs_under(under)),
+        None => (fields.top_level(), fields.catalogs_at_top()),
+    };
+    let mut names: Vec<String> = members.into_iter().map(str::to_owned).collect();
+    for catalog in catalogs {
         let need = [(catalog.to_owned(), Vec::new())];
         if let Some(known) = lookup::resolve(connector, cx, &need, true)
             .await?

@@ -10,8 +10,9 @@ use url::Url;
 
 use super::Position;
 use crate::manifest::{
-    BodyFilters, Direction, FieldSelection, FilterEncoding, JsonTemplate, ListOperation, Method,
-    PageNumberPagination, Pagination, Place, RecordId, RecordPath, Segment, SortEncoding, Template,
+    BodyFilters, Direction, FieldPlace, FieldSelection, FilterEncoding, JsonTemplate,
+    ListOperation, Method, PageNumberPagination, Pagination, Place, RecordId, RecordPath, Segment,
+    SortEncoding, Template,
 };
 use crate::text;
 use crate::{
@@ -37,6 +38,7 @@ pub(super) struct Build {
 /// are known: characters no setting or template holds, replaced before the call is sent.
 const WHERE: &str = "\u{1}where\u{1}";
 const ORDER_BY: &str = "\u{1}order_by\u{1}";
+const SELECT: &str = "\u{1}select\u{1}";
 
 /// How the next page is found once the answer is in.
 pub(super) enum Continuation<'p> {
@@ -254,9 +256,10 @@ impl Build {
     /// Names the fields a read asks for; nothing when there are none to name.
     pub fn select(&mut self, selection: &FieldSelection, names: &[String]) {
         match selection.place {
-            Place::Body => self.put(Place::Body, &selection.param, names.into()),
-            Place::Query if names.is_empty() => {}
-            Place::Query => self.query.push((selection.param.clone(), names.join(","))),
+            FieldPlace::Body => self.put(Place::Body, &selection.param, names.into()),
+            FieldPlace::Query if names.is_empty() => {}
+            FieldPlace::Query => self.query.push((selection.param.clone(), names.join(","))),
+            FieldPlace::Select => self.inline(SELECT, &names.join(", ")),
         }
     }
 
@@ -450,9 +453,12 @@ impl Build {
         // No filters or no sort: their places in the query stay empty, and a parameter that
         // held nothing else is not sent (an empty `$filter` is an error to OData).
         self.query.retain_mut(|(_, value)| {
-            let inlined = value.contains(WHERE) || value.contains(ORDER_BY);
+            let inlined = [WHERE, ORDER_BY, SELECT].iter().any(|m| value.contains(m));
             if inlined {
-                *value = value.replace(WHERE, "").replace(ORDER_BY, "");
+                *value = value
+                    .replace(WHERE, "")
+                    .replace(ORDER_BY, "")
+                    .replace(SELECT, "");
             }
             !(inlined && value.is_empty())
         });
@@ -631,6 +637,7 @@ fn var<'v>(cx: &'v CallContext, id: Option<&'v str>, name: &str) -> Result<Cow<'
         // Only a query-language list's query names these (the manifest check sees to it).
         ("where", _) => Ok(Cow::Borrowed(WHERE)),
         ("order_by", _) => Ok(Cow::Borrowed(ORDER_BY)),
+        ("select", _) => Ok(Cow::Borrowed(SELECT)),
         _ => cx.settings.get(name).map(Cow::Borrowed).ok_or_else(|| {
             ConnectorError::new(
                 ErrorKind::MissingSetting(name.to_owned()),

@@ -120,8 +120,6 @@ const TOKEN_FIELDS: &[&str] = &[
 const RECORD: &[&str] = &["id"];
 const FILTER_ITEM: &[&str] = &["field", "value"];
 const SORT_ITEM: &[&str] = &["field", "direction"];
-/// Where a query-language list's filter and sort expressions go in its query.
-const EXPRESSION_BOTH: &[&str] = &["where", "order_by"];
 
 struct Checker<'a> {
     settings: &'a [SettingSpec],
@@ -642,15 +640,22 @@ impl Checker<'_> {
         // A query-language list writes its filters and sort into its query templates.
         let filters_inline = matches!(op.filters, Some(FilterEncoding::Expression(_)));
         let sort_inline = matches!(op.sort, Some(SortEncoding::Expression(_)));
+        let select_inline = op
+            .fields
+            .as_ref()
+            .is_some_and(|f| f.place == FieldPlace::Select);
+        let extra: Vec<&str> = [
+            ("where", filters_inline),
+            ("order_by", sort_inline),
+            ("select", select_inline),
+        ]
+        .into_iter()
+        .filter_map(|(name, used)| used.then_some(name))
+        .collect();
         let vars = Vars {
             place: "a query",
             secrets: false,
-            extra: match (filters_inline, sort_inline) {
-                (true, true) => EXPRESSION_BOTH,
-                (true, false) => &EXPRESSION_BOTH[..1],
-                (false, true) => &EXPRESSION_BOTH[1..],
-                (false, false) => NO_EXTRA,
-            },
+            extra: &extra,
         };
         for (name, template) in &op.query {
             if name.is_empty() {
@@ -661,6 +666,7 @@ impl Checker<'_> {
         for (placeholder, used, key) in [
             ("where", filters_inline, "filters"),
             ("order_by", sort_inline, "sort"),
+            ("select", select_inline, "fields"),
         ] {
             if used
                 && !op
@@ -673,6 +679,15 @@ impl Checker<'_> {
                     format!("an expression goes into the query where it says {{{placeholder}}}; no query parameter does"),
                 );
             }
+        }
+        if let Some(fields) = &op.fields
+            && fields.place != FieldPlace::Select
+            && fields.param.is_empty()
+        {
+            self.problem(
+                at.key("fields"),
+                "name the parameter the field names go in (`param`)",
+            );
         }
         self.operation_headers(&op.headers, at);
         self.body(op.body.as_ref(), op.method, false, at);

@@ -723,13 +723,29 @@ pub struct RecordOperation {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldSelection {
-    /// The parameter that lists them (`properties`).
+    /// The parameter that lists them (`properties`); none with `in: select`.
+    #[serde(default)]
     pub param: String,
-    /// The query (the names joined with `,`) or the body (a list of names).
+    /// The query (the names joined with `,`), the body (a list of names), or `select`: where
+    /// the list's query says `{select}`, joined with `, ` (SOQL's select list).
     #[serde(default, rename = "in")]
-    pub place: Place,
-    /// The record member the fields are under (`properties`).
-    pub under: String,
+    pub place: FieldPlace,
+    /// The record member the fields are under (`properties`); the record itself without it.
+    #[serde(default)]
+    pub under: Option<String>,
+}
+
+/// Where a read's field names go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldPlace {
+    /// A query parameter, the names joined with `,`.
+    #[default]
+    Query,
+    /// A body field, a list of names.
+    Body,
+    /// The list's query where it says `{select}`, the names joined with `, `.
+    Select,
 }
 
 fn root_text() -> &'static str {
