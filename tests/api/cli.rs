@@ -173,7 +173,7 @@ fn the_documented_coverage_matrix_is_what_the_command_prints() {
     assert!(matrix.contains("\n### Notes\n\n"), "{matrix}");
     assert!(matrix.contains("| filter `updated_since` |"), "{matrix}");
     assert!(matrix.contains(
-        "| `custom_fields` | read, write | read, write | read, write | — | read, write | read, write | — | read, write | — |"
+        "| `custom_fields` | read, write | read, write | read, write | — | read, write | read, write | — | read, write | read, write |"
     ));
     let docs = include_str!("../../docs/connectors.md");
     assert!(

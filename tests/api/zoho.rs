@@ -9,7 +9,19 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::app::{TestApp, call, spawn_app};
 use crate::oauth::authorized_with;
 
+/// An account with one custom deal field, connected through the whole OAuth flow.
 async fn connected(app: &TestApp, account: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/crm/v8/settings/fields"))
+        .and(query_param("module", "Deals"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "fields": [
+                { "api_name": "Deal_Name", "field_label": "Deal Name", "custom_field": false },
+                { "api_name": "Region", "field_label": "Region", "custom_field": true }
+            ]
+        })))
+        .mount(account)
+        .await;
     let answer = json!({
         "access_token": "zoho-access", "refresh_token": "zoho-refresh",
         "api_domain": account.uri(), "token_type": "Bearer", "expires_in": 3600
