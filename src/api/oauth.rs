@@ -765,8 +765,12 @@ impl Refresher for ConnectionRefresher {
                     ErrorKind::Unavailable
                 };
                 let mut failure =
-                    crmgate_connector_sdk::ConnectorError::new(kind, refresh_failure(&e))
-                        .with_detail(e.detail().clone());
+                    crmgate_connector_sdk::ConnectorError::new(kind, refresh_failure(&e));
+                // The client is told what the refresh said; a failure of crmgate's own said
+                // nothing it may show, and the connector's own words stand.
+                if !e.detail().is_null() {
+                    failure = failure.with_detail(e.detail().clone());
+                }
                 failure.retry_after = e.retry_after();
                 failure
             })?;

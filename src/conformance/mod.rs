@@ -258,34 +258,15 @@ pub async fn run(
     let mut unanswered = Vec::new();
     for (n, step) in fixture.steps.iter_mut().enumerate() {
         let at = format!("step {}", n + 1);
-        // A vendor answer may link back to the vendor (Dataverse's @odata.nextLink).
-        let at_vendor = [(VENDOR, harness.vendor.address.as_str())];
-        harness.vendor.answer_with(
-            step.vendor
-                .iter()
-                .map(|e| {
-                    let mut answer = answer_of(e);
-                    answer.body = answer.body.map(|b| rewrite(b, &at_vendor, true));
-                    answer
-                })
-                .collect(),
-        );
+        harness.vendor.answer_with(harness.answers(&step.vendor));
         let path = match &cursor {
             Some(c) => step.request.path.replace(CURSOR, c),
             None => step.request.path.clone(),
         };
-        let (status, headers, body) = harness
-            .call(
-                &target.id,
-                &step.request.method,
-                &path,
-                step.request.body.as_ref(),
-            )
-            .await?;
+        let (status, headers, body) = harness.send(&target.id, &step.request, &path).await?;
         let calls = harness.vendor.take_received();
         let next = body["meta"]["cursors"]["next"].as_str().map(str::to_owned);
-        let mut subs = substitutions(&harness.address, cursor.as_deref(), next.as_deref());
-        subs.extend(at_vendor);
+        let subs = harness.substitutions(cursor.as_deref(), next.as_deref());
         if record {
             if calls.len() > step.vendor.len() {
                 unanswered.push(format!(
@@ -299,7 +280,7 @@ pub async fn run(
             step.status = status;
             step.response = rewrite(body.clone(), &subs, false);
         } else {
-            check_calls(&at, &calls, &step.vendor, &connection)?;
+            check_calls(&at, &calls, &step.vendor, &connection.headers)?;
             if status != step.status {
                 return Err(Failure(format!(
                     "{at}: unified status: want {}, got {status}; the answer: {body}",
@@ -325,7 +306,7 @@ pub async fn run(
             method: step.request.method.clone(),
             path,
             status,
-            body: rewrite(body, &at_vendor, false),
+            body: rewrite(body, &[(VENDOR, harness.vendor.address.as_str())], false),
         });
     }
     if record {
@@ -489,6 +470,40 @@ impl Harness {
         .map_err(|e| fail(&e))
     }
 
+    /// The recorded answers of `exchanges`, for the replay vendor.
+    fn answers(&self, exchanges: &[Exchange]) -> Vec<Answer> {
+        exchanges
+            .iter()
+            .map(|e| answer_of(e, &self.vendor.address))
+            .collect()
+    }
+
+    /// `(placeholder, value)` pairs of a step: the gateway's and the vendor's addresses and
+    /// the cursors.
+    fn substitutions<'a>(
+        &'a self,
+        cursor: Option<&'a str>,
+        next: Option<&'a str>,
+    ) -> Vec<(&'static str, &'a str)> {
+        let mut subs = vec![
+            (GATEWAY, self.address.as_str()),
+            (VENDOR, self.vendor.address.as_str()),
+        ];
+        subs.extend(cursor.map(|c| (CURSOR, c)));
+        subs.extend(next.map(|n| (NEXT, n)));
+        subs
+    }
+
+    /// A fixture's unified request, at `path` (its cursor filled in).
+    async fn send(
+        &self,
+        service: &str,
+        rq: &UnifiedRequest,
+        path: &str,
+    ) -> Result<(u16, reqwest::header::HeaderMap, Value), Failure> {
+        self.call(service, &rq.method, path, rq.body.as_ref()).await
+    }
+
     async fn call(
         &self,
         service: &str,
@@ -569,11 +584,16 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Failure> {
     serde_json::from_str(&text).map_err(|e| Failure(format!("{}: {e}", path.display())))
 }
 
-fn answer_of(exchange: &Exchange) -> Answer {
+/// A recorded answer as the replay vendor gives it; an answer may link back to the vendor
+/// (Dataverse's @odata.nextLink), at its address of this run.
+fn answer_of(exchange: &Exchange, vendor: &str) -> Answer {
     Answer {
         status: exchange.status,
         headers: exchange.response_headers.clone(),
-        body: exchange.response.clone(),
+        body: exchange
+            .response
+            .clone()
+            .map(|b| rewrite(b, &[(VENDOR, vendor)], true)),
     }
 }
 
@@ -586,11 +606,12 @@ fn body_of(call: &Received, at: &str) -> Result<Option<Value>, Failure> {
         .map_err(|e| Failure(format!("{at}: the vendor body is not JSON: {e}")))
 }
 
+/// Whether `calls` are `expected`, each carrying the connection's `auth` headers.
 fn check_calls(
     at: &str,
     calls: &[Received],
     expected: &[Exchange],
-    connection: &Connection,
+    auth: &BTreeMap<String, String>,
 ) -> Result<(), Failure> {
     if calls.len() != expected.len() {
         let made: Vec<String> = calls
@@ -622,7 +643,7 @@ fn check_calls(
         if call.query != want.query {
             return differ("query", &want.query, &call.query);
         }
-        for (name, value) in connection.headers.iter().chain(&want.headers) {
+        for (name, value) in auth.iter().chain(&want.headers) {
             let got = call
                 .headers
                 .get(name.as_str())
@@ -667,18 +688,6 @@ fn record_calls(calls: &[Received], recorded: &[Exchange]) -> Vec<Exchange> {
             }
         })
         .collect()
-}
-
-/// `(placeholder, value)` pairs of a step: the gateway's address and the cursors.
-fn substitutions<'a>(
-    gateway: &'a str,
-    cursor: Option<&'a str>,
-    next: Option<&'a str>,
-) -> Vec<(&'static str, &'a str)> {
-    let mut subs = vec![(GATEWAY, gateway)];
-    subs.extend(cursor.map(|c| (CURSOR, c)));
-    subs.extend(next.map(|n| (NEXT, n)));
-    subs
 }
 
 /// Replaces each placeholder by its value (`expand`) or each value by its placeholder.

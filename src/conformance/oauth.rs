@@ -22,8 +22,7 @@ use url::Url;
 
 use super::vendor::{Answer, Received};
 use super::{
-    Connection, Failure, Fixture, GATEWAY, Harness, Target, VENDOR, check_calls, read_json,
-    rewrite, substitutions,
+    Connection, Failure, Fixture, GATEWAY, Harness, Target, VENDOR, check_calls, read_json, rewrite,
 };
 use crate::server::{self, OAuthClientInput};
 
@@ -257,11 +256,6 @@ async fn scenario(target: &Target, fixture: &OAuthFixture) -> Result<(), Failure
         .steps
         .first()
         .ok_or_else(|| Failure("get.json has no step".into()))?;
-    let with = |headers: &BTreeMap<String, String>| Connection {
-        settings: serde_json::Map::new(),
-        headers: headers.clone(),
-        oauth: BTreeMap::new(),
-    };
     let unauthorized = Answer {
         status: 401,
         headers: BTreeMap::new(),
@@ -277,15 +271,10 @@ async fn scenario(target: &Target, fixture: &OAuthFixture) -> Result<(), Failure
         }
     };
     let mut answers = vec![unauthorized, token_answer(refresh, &subs)];
-    answers.extend(step.vendor.iter().map(super::answer_of));
+    answers.extend(harness.answers(&step.vendor));
     harness.vendor.answer_with(answers);
     let (status, _, body) = harness
-        .call(
-            &target.id,
-            &step.request.method,
-            &step.request.path,
-            step.request.body.as_ref(),
-        )
+        .send(&target.id, &step.request, &step.request.path)
         .await?;
     let calls = harness.vendor.take_received();
     let (first, rest) = calls
@@ -295,7 +284,7 @@ async fn scenario(target: &Target, fixture: &OAuthFixture) -> Result<(), Failure
         "refresh, the first read",
         std::slice::from_ref(first),
         &step.vendor[..1],
-        &with(&fixture.headers),
+        &fixture.headers,
     )?;
     let (token_call, again) = rest.split_first().ok_or_else(|| {
         Failure("refresh: the vendor's 401 was not followed by a token call".into())
@@ -310,7 +299,7 @@ async fn scenario(target: &Target, fixture: &OAuthFixture) -> Result<(), Failure
         "refresh, the read sent again",
         again,
         &step.vendor,
-        &with(refreshed_headers),
+        refreshed_headers,
     )?;
     if status != step.status {
         return Err(Failure(format!(
@@ -320,7 +309,7 @@ async fn scenario(target: &Target, fixture: &OAuthFixture) -> Result<(), Failure
     }
     let expected = rewrite(
         step.response.clone(),
-        &substitutions(&harness.address, None, None),
+        &harness.substitutions(None, None),
         true,
     );
     if let Some(difference) = super::diff::first(&expected, &body) {
@@ -340,23 +329,14 @@ async fn no_refresh(
 ) -> Result<(), Failure> {
     harness.vendor.answer_with(vec![unauthorized]);
     let (status, _, body) = harness
-        .call(
-            &target.id,
-            &step.request.method,
-            &step.request.path,
-            step.request.body.as_ref(),
-        )
+        .send(&target.id, &step.request, &step.request.path)
         .await?;
     let calls = harness.vendor.take_received();
     check_calls(
         "a 401 without a refresh token",
         &calls,
         &step.vendor[..1],
-        &Connection {
-            settings: serde_json::Map::new(),
-            headers: fixture.headers.clone(),
-            oauth: BTreeMap::new(),
-        },
+        &fixture.headers,
     )?;
     let authorize = body["detail"]["authorize_url"].as_str().unwrap_or_default();
     if status != 401 || !authorize.contains("/vault/authorize/") {

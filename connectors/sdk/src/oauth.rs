@@ -379,9 +379,7 @@ fn scopes_of(
             .scopes
             .iter()
             .map(|scope| {
-                let template = crate::manifest::Template::parse(scope)
-                    .expect("scopes are checked when the manifest loads");
-                template.render(|name| settings.require(name).map(std::borrow::Cow::Borrowed))
+                scope.render(|name| settings.require(name).map(std::borrow::Cow::Borrowed))
             })
             .collect(),
     }

@@ -368,10 +368,7 @@ impl Checker<'_> {
             extra: NO_EXTRA,
         };
         for (i, scope) in oauth.scopes.iter().enumerate() {
-            match Template::parse(scope) {
-                Ok(template) => self.template(&template, &scope_vars, &at.key("scopes").index(i)),
-                Err(why) => self.problem(at.key("scopes").index(i), why),
-            }
+            self.template(scope, &scope_vars, &at.key("scopes").index(i));
         }
         if oauth.scope_separator.is_empty() {
             self.problem(

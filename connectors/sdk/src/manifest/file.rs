@@ -138,7 +138,7 @@ pub struct OAuth2 {
     pub token_url: String,
     /// The scopes asked for unless the application names its own.
     #[serde(default)]
-    pub scopes: Vec<String>,
+    pub scopes: Vec<Template>,
     /// What joins the scopes in the `scope` parameter (RFC 6749 says a space; some vendors
     /// take commas).
     #[serde(default = "space")]

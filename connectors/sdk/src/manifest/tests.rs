@@ -856,3 +856,17 @@ fn an_expression_list_needs_its_place_in_the_query() {
         errors(&elsewhere)
     );
 }
+
+#[test]
+fn field_names_need_a_parameter_unless_they_fill_a_select_list() {
+    let fields = changed(
+        "      records: $.data\n",
+        "      records: $.data\n      fields: { in: query }\n",
+    );
+    assert_error(&fields, "30:", "`param`");
+    let header = changed(
+        "      records: $.data\n",
+        "      records: $.data\n      headers: { \"bad header\": x }\n",
+    );
+    assert_error(&header, "30:", "not a header name");
+}
